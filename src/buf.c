@@ -1,0 +1,143 @@
+/* A growable byte string with a hard maximum size. */
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = max;
+}
+
+static void
+buf_fail(struct buf *b)
+{
+	buf_free(b);
+	b->failed = 1;
+}
+
+/* Makes room for n more bytes and the terminating NUL. */
+static int
+buf_grow(struct buf *b, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->failed)
+		return -1;
+	if (n > b->max - b->len) {
+		buf_fail(b);
+		return -1;
+	}
+	need = b->len + n + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	if (cap > b->max + 1)
+		cap = b->max + 1;
+	p = malloc(cap);
+	if (p == NULL) {
+		buf_fail(b);
+		return -1;
+	}
+	/* Copy, then wipe the old block: realloc would leave tokens behind. */
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (buf_grow(b, n) == -1)
+		return -1;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int
+buf_addc(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		buf_fail(b);
+		return -1;
+	}
+	if (buf_grow(b, (size_t)n) == -1)
+		return -1;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+const char *
+buf_str(const struct buf *b)
+{
+	return b->data != NULL ? b->data : "";
+}
+
+void
+buf_reset(struct buf *b)
+{
+	if (b->data != NULL) {
+		explicit_bzero(b->data, b->len);
+		b->data[0] = '\0';
+	}
+	b->len = 0;
+	b->failed = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	if (b->data != NULL) {
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->failed = 0;
+}

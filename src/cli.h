@@ -1,0 +1,16 @@
+/* The command line: the same program, run by an operator or from cron. */
+#ifndef CLI_H
+#define CLI_H
+
+struct cli_opts {
+	const char *config; /* --config FILE */
+	const char *session; /* --session VALUE */
+	int json;	     /* --json */
+};
+
+/* Exit status: 0 ok, 1 error, 2 usage. */
+int cli_run(const char *cmd, int argc, char **argv,
+	    const struct cli_opts *opts);
+int cli_known(const char *cmd);
+
+#endif

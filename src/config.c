@@ -1,0 +1,703 @@
+/* The configuration file, read once into a typed, validated struct. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <iniparser.h>
+
+#include "text.h"
+
+enum type {
+	T_STR,	   /* printable ASCII */
+	T_URL,	   /* https, or http on a loopback host */
+	T_FILE,	   /* absolute file system path */
+	T_WEBPATH, /* local URL path: "/x", never "//host" */
+	T_BOOL,
+	T_UINT,
+	T_ENUM,
+	T_COOKIE, /* RFC 6265 cookie-name token */
+	T_USER,	  /* REMOTE_USER value */
+	T_ADDR,	  /* IPv4 or IPv6 address */
+};
+
+struct keydef {
+	const char *section;
+	const char *key;
+	enum type type;
+	int list;     /* comma-separated list of the type */
+	int required;
+	const char *def;
+	size_t off;
+	unsigned long long min, max; /* T_UINT */
+	const char *choices;	     /* T_ENUM: "a|b|c" */
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct keydef keys[] = {
+	{"insuresign", "environment", T_ENUM, 0, 0, "production",
+	 OFF(environment), 0, 0, "production|legacy|lab"},
+	{"insuresign", "authorize_url", T_URL, 0, 0, NULL, OFF(authorize_url),
+	 0, 0, NULL},
+	{"insuresign", "token_url", T_URL, 0, 0, NULL, OFF(token_url), 0, 0,
+	 NULL},
+	{"insuresign", "revocation_url", T_URL, 0, 0, NULL,
+	 OFF(revocation_url), 0, 0, NULL},
+	{"insuresign", "client_id", T_STR, 0, 1, NULL, OFF(client_id), 0, 0,
+	 NULL},
+	{"insuresign", "client_secret", T_STR, 0, 0, NULL, OFF(client_secret),
+	 0, 0, NULL},
+	{"insuresign", "client_secret_file", T_FILE, 0, 0, NULL,
+	 OFF(client_secret_file), 0, 0, NULL},
+	{"insuresign", "redirect_uri", T_URL, 0, 1, NULL, OFF(redirect_uri), 0,
+	 0, NULL},
+	{"insuresign", "scope", T_STR, 0, 0, NULL, OFF(scope), 0, 0, NULL},
+	{"insuresign", "issuer", T_URL, 0, 0, NULL, OFF(issuer), 0, 0, NULL},
+	{"insuresign", "pkce", T_BOOL, 0, 0, "true", OFF(pkce), 0, 0, NULL},
+	{"insuresign", "ca_file", T_FILE, 0, 0, NULL, OFF(ca_file), 0, 0,
+	 NULL},
+	{"insuresign", "refresh_margin", T_UINT, 0, 0, "60",
+	 OFF(refresh_margin), 0, 86400, NULL},
+	{"insuresign", "refresh_backoff", T_UINT, 0, 0, "30",
+	 OFF(refresh_backoff), 0, 86400, NULL},
+	{"http", "connect_timeout", T_UINT, 0, 0, "5", OFF(connect_timeout), 1,
+	 300, NULL},
+	{"http", "timeout", T_UINT, 0, 0, "20", OFF(timeout), 1, 600, NULL},
+	{"app", "base_path", T_WEBPATH, 0, 0, "/insuresign", OFF(base_path), 0,
+	 0, NULL},
+	{"app", "return_to", T_WEBPATH, 0, 0, "/", OFF(return_to), 0, 0, NULL},
+	{"app", "return_to_allowed", T_WEBPATH, 1, 0, NULL,
+	 OFF(return_to_allowed), 0, 0, NULL},
+	{"app", "backend_key_file", T_FILE, 0, 0, NULL, OFF(backend_key_file),
+	 0, 0, NULL},
+	{"app", "audit_log", T_FILE, 0, 0, NULL, OFF(audit_log), 0, 0, NULL},
+	{"app", "trusted_proxies", T_ADDR, 1, 0, NULL, OFF(trusted_proxies), 0,
+	 0, NULL},
+	{"session", "cookie_name", T_COOKIE, 0, 0, "insuresign_session",
+	 OFF(cookie_name), 0, 0, NULL},
+	{"session", "issue_cookie", T_BOOL, 0, 0, "true", OFF(issue_cookie), 0,
+	 0, NULL},
+	{"session", "secure", T_ENUM, 0, 0, "auto", OFF(secure), 0, 0,
+	 "auto|always|never"},
+	{"store", "dir", T_FILE, 0, 0, "/var/lib/insuresign-connect/tokens",
+	 OFF(store_dir), 0, 0, NULL},
+	{"store", "key_file", T_FILE, 0, 0, "/etc/insuresign-connect/store.key",
+	 OFF(key_file), 0, 0, NULL},
+	{"store", "old_key_files", T_FILE, 1, 0, NULL, OFF(old_key_files), 0,
+	 0, NULL},
+	{"store", "max_idle_days", T_UINT, 0, 0, "90", OFF(max_idle_days), 1,
+	 36500, NULL},
+	{"admin", "users", T_USER, 1, 0, NULL, OFF(admin_users), 0, 0, NULL},
+	{"admin", "key_file", T_FILE, 0, 0, NULL, OFF(admin_key_file), 0, 0,
+	 NULL},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const expected[] = {
+	[T_STR] = "printable ASCII text",
+	[T_URL] = "an https:// URL (http:// only on a loopback host)",
+	[T_FILE] = "an absolute file path",
+	[T_WEBPATH] = "a local URL path such as /account",
+	[T_BOOL] = "true or false",
+	[T_UINT] = "a whole number",
+	[T_ENUM] = "one of",
+	[T_COOKIE] = "a cookie name (letters, digits, - and _)",
+	[T_USER] = "a user name without spaces or commas",
+	[T_ADDR] = "IP addresses such as 127.0.0.1 or ::1",
+};
+
+static void
+seterr(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* Host part of an http(s) URL, copied into host; port and path dropped. */
+static int
+url_host(const char *url, char *host, size_t len)
+{
+	const char *p, *end;
+
+	if (strncmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else
+		return -1;
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (end == NULL)
+			return -1;
+		p++;
+	} else {
+		end = p + strcspn(p, ":/?#");
+	}
+	if (end == p || (size_t)(end - p) >= len)
+		return -1;
+	memcpy(host, p, (size_t)(end - p));
+	host[end - p] = '\0';
+	return 0;
+}
+
+int
+config_url_is_loopback(const char *url)
+{
+	char host[256];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (url_host(url, host, sizeof(host)) == -1)
+		return 0;
+	if (ascii_casecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+static int
+valid_url(const char *v)
+{
+	char host[256];
+
+	if (!printable(v) || strpbrk(v, " #") != NULL ||
+	    url_host(v, host, sizeof(host)) == -1)
+		return 0;
+	/* RFC 6749 section 3.1.2.1 and 10.5: tokens only over TLS. */
+	return strncmp(v, "https://", 8) == 0 || config_url_is_loopback(v);
+}
+
+static int
+valid_webpath(const char *v)
+{
+	return v[0] == '/' && v[1] != '/' && v[1] != '\\' && printable(v) &&
+	       strpbrk(v, " \\#\"<>") == NULL;
+}
+
+static int
+valid_token(const char *v, const char *extra)
+{
+	const char *p;
+
+	if (*v == '\0')
+		return 0;
+	for (p = v; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr(extra, *p) != NULL))
+			return 0;
+	return 1;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (ascii_casecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (ascii_casecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+parse_enum(const char *v, const char *choices, int *out)
+{
+	size_t n = strlen(v);
+	int i = 0;
+	const char *p = choices;
+
+	for (;;) {
+		size_t k = strcspn(p, "|");
+
+		if (k == n && strncmp(p, v, n) == 0) {
+			*out = i;
+			return 0;
+		}
+		if (p[k] == '\0')
+			return -1;
+		p += k + 1;
+		i++;
+	}
+}
+
+static int
+valid_item(enum type t, const char *v)
+{
+	unsigned char a[16];
+
+	switch (t) {
+	case T_STR:
+		return printable(v);
+	case T_URL:
+		return valid_url(v);
+	case T_FILE:
+		return v[0] == '/' && printable(v);
+	case T_WEBPATH:
+		return valid_webpath(v);
+	case T_COOKIE:
+		return valid_token(v, "-_");
+	case T_USER:
+		return valid_token(v, "-_.@+");
+	case T_ADDR:
+		return inet_pton(AF_INET, v, a) == 1 ||
+		       inet_pton(AF_INET6, v, a) == 1;
+	default:
+		return 0;
+	}
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+parse_list(const struct keydef *k, const char *v, struct strlist *out)
+{
+	char *copy, *p, *item;
+	size_t n = 1, i;
+	const char *c;
+
+	for (c = v; *c != '\0'; c++)
+		if (*c == ',')
+			n++;
+	copy = strdup(v);
+	out->v = calloc(n, sizeof(char *));
+	if (copy == NULL || out->v == NULL) {
+		free(copy);
+		return -1;
+	}
+	p = copy;
+	for (i = 0; i < n; i++) {
+		size_t len = strcspn(p, ",");
+		int last = p[len] == '\0';
+
+		p[len] = '\0';
+		item = trim(p);
+		if (*item != '\0') {
+			if (!valid_item(k->type, item))
+				goto err;
+			out->v[out->n] = strdup(item);
+			if (out->v[out->n] == NULL)
+				goto err;
+			out->n++;
+		}
+		if (last)
+			break;
+		p += len + 1;
+	}
+	free(copy);
+	return 0;
+err:
+	free(copy);
+	return -1;
+}
+
+/* Stores value v for key k.  Returns -1 when the value is not valid. */
+static int
+set_value(struct config *cfg, const struct keydef *k, const char *v)
+{
+	void *field = (char *)cfg + k->off;
+	unsigned long long u;
+	int i;
+
+	if (k->list)
+		return parse_list(k, v, field);
+	switch (k->type) {
+	case T_BOOL:
+		return parse_bool(v, field);
+	case T_UINT:
+		if (parse_uint(v, k->min, k->max, &u) == -1)
+			return -1;
+		*(unsigned *)field = (unsigned)u;
+		return 0;
+	case T_ENUM:
+		if (parse_enum(v, k->choices, &i) == -1)
+			return -1;
+		if (k->off == OFF(secure)) {
+			cfg->secure = (enum secure_mode)i;
+			return 0;
+		}
+		break;
+	default:
+		if (!valid_item(k->type, v))
+			return -1;
+		break;
+	}
+	*(char **)field = strdup(v);
+	return *(char **)field == NULL ? -1 : 0;
+}
+
+static void
+expectation(const struct keydef *k, char *out, size_t len)
+{
+	if (k->type == T_UINT)
+		snprintf(out, len, "a whole number from %llu to %llu", k->min,
+			 k->max);
+	else if (k->type == T_ENUM)
+		snprintf(out, len, "one of %s", k->choices);
+	else
+		snprintf(out, len, "%s%s", k->list ? "a comma-separated list of " : "",
+			 expected[k->type]);
+}
+
+static const struct keydef *
+find_key(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].key, key) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Every section and key in the file must be one we know (no typos). */
+static int
+check_unknown(dictionary *d, char *err, size_t len)
+{
+	int s, ns = iniparser_getnsec(d);
+
+	for (s = 0; s < ns; s++) {
+		const char *sec = iniparser_getsecname(d, s);
+		int i, nk = iniparser_getsecnkeys(d, sec);
+		const char **names;
+
+		if (nk <= 0) {
+			size_t j;
+			int known = 0;
+
+			for (j = 0; j < NKEYS; j++)
+				known |= strcmp(keys[j].section, sec) == 0;
+			if (!known) {
+				seterr(err, len, "unknown section [%s]", sec);
+				return -1;
+			}
+			continue;
+		}
+		names = calloc((size_t)nk, sizeof(*names));
+		if (names == NULL ||
+		    iniparser_getseckeys(d, sec, names) == NULL) {
+			free(names);
+			seterr(err, len, "out of memory");
+			return -1;
+		}
+		for (i = 0; i < nk; i++) {
+			const char *key = strchr(names[i], ':');
+
+			key = key != NULL ? key + 1 : names[i];
+			if (find_key(sec, key) == NULL) {
+				seterr(err, len,
+				       "[%s] %s: unknown key (misspelt, or in the "
+				       "wrong section?)",
+				       sec, key);
+				free(names);
+				return -1;
+			}
+		}
+		free(names);
+	}
+	return 0;
+}
+
+/* Reads a one-line secret from a file only its owner can read. */
+static int
+read_secret_file(const char *path, char **out, char *err, size_t len)
+{
+	char line[1024];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1) {
+		seterr(err, len,
+		       "[insuresign] client_secret_file = \"%s\": cannot "
+		       "open: %s",
+		       path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		close(fd);
+		seterr(err, len,
+		       "[insuresign] client_secret_file = \"%s\": expected a "
+		       "regular file with mode 0600 (chmod 600 %s)",
+		       path, path);
+		return -1;
+	}
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0) {
+		seterr(err, len,
+		       "[insuresign] client_secret_file = \"%s\": expected "
+		       "the secret on its first line",
+		       path);
+		return -1;
+	}
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0' || !printable(line)) {
+		explicit_bzero(line, sizeof(line));
+		seterr(err, len,
+		       "[insuresign] client_secret_file = \"%s\": expected "
+		       "the secret as printable text on the first line",
+		       path);
+		return -1;
+	}
+	*out = strdup(line);
+	explicit_bzero(line, sizeof(line));
+	return *out == NULL ? -1 : 0;
+}
+
+static int
+set_endpoints(struct config *cfg)
+{
+	static const struct {
+		const char *name, *base;
+	} envs[] = {
+		/* InsureSign's documented hosts: current, pre-2021, sandbox. */
+		{"production", "https://sign-auth.insuresign.io"},
+		{"legacy", "https://auth.insuresign.io"},
+		{"lab", "https://lab-auth.insuresign.io"},
+	};
+	char url[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+		if (strcmp(cfg->environment, envs[i].name) != 0)
+			continue;
+		if (cfg->authorize_url == NULL) {
+			snprintf(url, sizeof(url), "%s/oauth2/authorize",
+				 envs[i].base);
+			cfg->authorize_url = strdup(url);
+		}
+		if (cfg->token_url == NULL) {
+			snprintf(url, sizeof(url), "%s/oauth2/token",
+				 envs[i].base);
+			cfg->token_url = strdup(url);
+		}
+	}
+	return cfg->authorize_url != NULL && cfg->token_url != NULL ? 0 : -1;
+}
+
+/* Checks that need several keys at once. */
+static int
+check_together(struct config *cfg, char *err, size_t len)
+{
+	size_t n;
+
+	if ((cfg->client_secret == NULL) == (cfg->client_secret_file == NULL)) {
+		seterr(err, len,
+		       "[insuresign] client_secret / client_secret_file: "
+		       "expected exactly one of the two");
+		return -1;
+	}
+	if (cfg->client_secret_file != NULL &&
+	    read_secret_file(cfg->client_secret_file, &cfg->client_secret,
+			     err, len) == -1)
+		return -1;
+	if (cfg->timeout < cfg->connect_timeout) {
+		seterr(err, len,
+		       "[http] timeout = \"%u\": expected at least "
+		       "connect_timeout (%u)",
+		       cfg->timeout, cfg->connect_timeout);
+		return -1;
+	}
+	if (strchr(cfg->redirect_uri, '?') != NULL) {
+		seterr(err, len,
+		       "[insuresign] redirect_uri = \"%s\": expected no query "
+		       "string",
+		       cfg->redirect_uri);
+		return -1;
+	}
+	/* "/" means the root: routes then hang off "" + "/callback". */
+	n = strlen(cfg->base_path);
+	if (strchr(cfg->base_path, '?') != NULL) {
+		seterr(err, len,
+		       "[app] base_path = \"%s\": expected a path without a "
+		       "query",
+		       cfg->base_path);
+		return -1;
+	}
+	while (n > 0 && cfg->base_path[n - 1] == '/')
+		cfg->base_path[--n] = '\0';
+	if (cfg->return_to_allowed.n == 0) {
+		cfg->return_to_allowed.v = calloc(1, sizeof(char *));
+		if (cfg->return_to_allowed.v == NULL)
+			return -1;
+		cfg->return_to_allowed.v[0] = strdup(cfg->return_to);
+		cfg->return_to_allowed.n = 1;
+	}
+	if (set_endpoints(cfg) == -1) {
+		seterr(err, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ini_error(const char *fmt, ...)
+{
+	/* iniparser reports syntax errors itself; config_load words them. */
+	(void)fmt;
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t len)
+{
+	dictionary *d = NULL;
+	char full[256], exp[128];
+	size_t i;
+	FILE *f;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = path;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		seterr(err, len, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	iniparser_set_error_callback(ini_error);
+	d = iniparser_load(path);
+	if (d == NULL) {
+		seterr(err, len,
+		       "%s: not a valid ini file (a line too long, or a "
+		       "syntax error)",
+		       path);
+		goto err;
+	}
+	if (check_unknown(d, err, len) == -1)
+		goto err;
+	for (i = 0; i < NKEYS; i++) {
+		const struct keydef *k = &keys[i];
+		const char *v;
+
+		snprintf(full, sizeof(full), "%s:%s", k->section, k->key);
+		v = iniparser_getstring(d, full, NULL);
+		if (v != NULL && *v == '\0')
+			v = NULL;
+		if (v == NULL && k->required) {
+			seterr(err, len, "[%s] %s: missing, and required",
+			       k->section, k->key);
+			goto err;
+		}
+		if (v == NULL)
+			v = k->def;
+		if (v == NULL)
+			continue;
+		if (set_value(cfg, k, v) == -1) {
+			expectation(k, exp, sizeof(exp));
+			seterr(err, len, "[%s] %s = \"%s\": expected %s",
+			       k->section, k->key,
+			       strstr(k->key, "secret") != NULL ? "(hidden)"
+								: v,
+			       exp);
+			goto err;
+		}
+	}
+	if (check_together(cfg, err, len) == -1)
+		goto err;
+	iniparser_freedict(d);
+	return 0;
+err:
+	if (d != NULL)
+		iniparser_freedict(d);
+	config_free(cfg);
+	return -1;
+}
+
+static void
+free_list(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	/* client_secret is a table field whether it came from the file or
+	 * from client_secret_file, so the loop frees it either way. */
+	if (cfg->client_secret != NULL)
+		explicit_bzero(cfg->client_secret, strlen(cfg->client_secret));
+	for (i = 0; i < NKEYS; i++) {
+		void *field = (char *)cfg + keys[i].off;
+
+		if (keys[i].list)
+			free_list(field);
+		else if (keys[i].type != T_BOOL && keys[i].type != T_UINT &&
+			 keys[i].off != OFF(secure))
+			free(*(char **)field);
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *
+config_path(const char *option)
+{
+	const char *env;
+
+	if (option != NULL)
+		return option;
+	env = getenv(CONFIG_ENV);
+	if (env != NULL && *env != '\0')
+		return env;
+	return CONFIG_DEFAULT_PATH;
+}

@@ -1,0 +1,77 @@
+/* The configuration file, read once into a typed, validated struct. */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/insuresign-connect/insuresign-connect.ini"
+#define CONFIG_ENV          "INSURESIGN_CONNECT_CONF"
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+enum secure_mode { SECURE_AUTO, SECURE_ALWAYS, SECURE_NEVER };
+
+struct config {
+	const char *path; /* the file it came from */
+
+	/* [insuresign] */
+	char *environment;
+	char *authorize_url;
+	char *token_url;
+	char *revocation_url;
+	char *client_id;
+	char *client_secret;
+	char *client_secret_file;
+	char *redirect_uri;
+	char *scope;
+	char *issuer;
+	int pkce;
+	char *ca_file;
+	unsigned refresh_margin;
+	unsigned refresh_backoff;
+
+	/* [http] */
+	unsigned connect_timeout;
+	unsigned timeout;
+
+	/* [app] */
+	char *base_path; /* "" for the root, else "/x" without a final '/' */
+	char *return_to;
+	struct strlist return_to_allowed;
+	char *backend_key_file;
+	char *audit_log;
+	struct strlist trusted_proxies;
+
+	/* [session] */
+	char *cookie_name;
+	int issue_cookie;
+	enum secure_mode secure;
+
+	/* [store] */
+	char *store_dir;
+	char *key_file;
+	struct strlist old_key_files;
+	unsigned max_idle_days;
+
+	/* [admin] */
+	struct strlist admin_users;
+	char *admin_key_file;
+};
+
+/*
+ * Loads and validates the file.  On failure returns -1 with one line in
+ * err naming the key, the value and what was expected.
+ */
+int config_load(struct config *cfg, const char *path, char *err, size_t len);
+void config_free(struct config *cfg);
+
+/* Which file to read: --config, else $INSURESIGN_CONNECT_CONF, else the default. */
+const char *config_path(const char *option);
+
+/* True for a URL whose host is loopback (127.0.0.0/8, ::1, localhost). */
+int config_url_is_loopback(const char *url);
+
+#endif

@@ -1,0 +1,44 @@
+/* The pages and endpoints, one file each, and what they share. */
+#ifndef HANDLER_H
+#define HANDLER_H
+
+#include "app.h"
+#include "request.h"
+#include "response.h"
+
+typedef void (*handler)(struct app *app, const struct request *req,
+			struct response *res);
+
+/* route.c: path -> handler, and the checks every handler relies on. */
+void route(struct app *app, const struct request *req, struct response *res);
+/* return_to: a local path under one of [app] return_to_allowed. */
+int return_to_allowed(const struct config *cfg, const char *path);
+/* path + "?insuresign=notice" (or "&..."), for the web app's banner. */
+void url_with_notice(const char *path, const char *notice, char *out,
+		     size_t len);
+/* Same-origin POST: no Origin, or one equal to ours (RFC 6454). */
+int origin_ok(const struct config *cfg, const struct request *req);
+
+/* handler_connect.c */
+void handle_connect(struct app *app, const struct request *req,
+		    struct response *res);
+void handle_connect_start(struct app *app, const struct request *req,
+			  struct response *res);
+/* handler_callback.c */
+void handle_callback(struct app *app, const struct request *req,
+		     struct response *res);
+/* handler_account.c */
+void handle_status(struct app *app, const struct request *req,
+		   struct response *res);
+void handle_disconnect(struct app *app, const struct request *req,
+		       struct response *res);
+/* handler_token.c */
+void handle_token(struct app *app, const struct request *req,
+		  struct response *res);
+/* handler_admin.c */
+void handle_admin(struct app *app, const struct request *req,
+		  struct response *res);
+void handle_admin_action(struct app *app, const struct request *req,
+			 struct response *res);
+
+#endif

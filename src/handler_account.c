@@ -1,0 +1,130 @@
+/*
+ * What the web app's account page needs:
+ * GET /status: is this browser's session linked?  Never a token.
+ * POST /disconnect: end the link (CSRF token and Origin checked).
+ */
+#include "handler.h"
+
+#include <cjson/cJSON.h>
+
+#include <string.h>
+
+#include "link.h"
+#include "page.h"
+#include "session.h"
+#include "text.h"
+
+static void
+add_time(cJSON *o, const char *name, long long t)
+{
+	char s[TIME_LEN];
+
+	if (t <= 0) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	fmt_time(t, s);
+	cJSON_AddStringToObject(o, name, s);
+}
+
+void
+handle_status(struct app *app, const struct request *req,
+	      struct response *res)
+{
+	char name[RECORD_NAME_LEN + 1], csrf[CSRF_LEN + 1];
+	struct session s;
+	struct record r;
+	enum link_rc rc = LINK_NONE;
+	cJSON *o;
+
+	session_read(&app->cfg, req, &s);
+	if (s.id[0] != '\0')
+		rc = link_get(app, s.id, name, &r);
+	if (rc == LINK_STORE_ERROR) {
+		res_json_error(res, 503, "store_unavailable",
+			       "The link cannot be read right now.");
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (o == NULL)
+		goto out;
+	cJSON_AddBoolToObject(o, "connected",
+			      rc == LINK_OK &&
+				      r.meta.status == RECORD_CONNECTED);
+	if (rc == LINK_OK) {
+		cJSON_AddBoolToObject(o, "needs_reconnect",
+				      r.meta.status == RECORD_NEEDS_RECONNECT);
+		add_time(o, "since", r.meta.created);
+		add_time(o, "expires_at", r.meta.status == RECORD_CONNECTED
+						  ? r.meta.expires_at
+						  : 0);
+		cJSON_AddBoolToObject(o, "refreshable",
+				      r.refresh_token != NULL);
+		if (r.meta.last_error != REFRESH_OK)
+			cJSON_AddStringToObject(
+				o, "last_refresh_error",
+				refresh_error_name(r.meta.last_error));
+	}
+	/* For the page's Disconnect button (same origin: it can read it). */
+	if (s.id[0] != '\0') {
+		session_csrf(&app->keys.keys[0], s.id, csrf);
+		cJSON_AddStringToObject(o, "csrf_token", csrf);
+	}
+out:
+	res_json(res, 200, o);
+	if (rc == LINK_OK)
+		record_free(&r);
+}
+
+void
+handle_disconnect(struct app *app, const struct request *req,
+		  struct response *res)
+{
+	char name[RECORD_NAME_LEN + 1], url[512];
+	const struct field *rt = &req->form[PARAM_RETURN_TO];
+	const char *return_to = app->cfg.return_to;
+	struct session s;
+	struct record r;
+	enum link_rc rc;
+
+	session_read(&app->cfg, req, &s);
+	if (!origin_ok(&app->cfg, req) || req->form[PARAM_CSRF].state != FIELD_OK ||
+	    !session_csrf_ok(&app->keys, s.id, req->form[PARAM_CSRF].val)) {
+		if (request_wants_html(req))
+			page_error(res, &app->cfg, 403, "Not allowed",
+				   "This request did not come from your account "
+				   "page, so nothing was changed.",
+				   app->cfg.return_to, "Back to your account");
+		else
+			res_json_error(res, 403, "csrf",
+				       "Missing or wrong CSRF token, or a "
+				       "foreign Origin.");
+		return;
+	}
+	if (rt->state == FIELD_OK && return_to_allowed(&app->cfg, rt->val))
+		return_to = rt->val;
+	rc = link_get(app, s.id, name, &r);
+	if (rc == LINK_OK) {
+		record_free(&r);
+		rc = link_delete(app, name, "user");
+	}
+	if (rc == LINK_STORE_ERROR) {
+		if (request_wants_html(req))
+			page_error(res, &app->cfg, 503,
+				   "Temporarily unavailable",
+				   "The connection could not be removed right "
+				   "now. Please try again in a few minutes.",
+				   return_to, "Back to your account");
+		else
+			res_json_error(res, 503, "store_unavailable",
+				       "The link cannot be removed right now.");
+		return;
+	}
+	if (!request_wants_html(req)) {
+		res->status = 204;
+		res->type = NULL;
+		return;
+	}
+	url_with_notice(return_to, "disconnected", url, sizeof(url));
+	res_redirect(res, 303, url);
+}

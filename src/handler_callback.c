@@ -1,0 +1,218 @@
+/*
+ * GET /callback: InsureSign sends the browser back here (RFC 6749 section
+ * 4.1.2).  Check the state, exchange the code, store the tokens, rotate
+ * the session id, and send the browser on to where it started.
+ */
+#include "handler.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "link.h"
+#include "log.h"
+#include "oauth.h"
+#include "page.h"
+#include "pending.h"
+#include "session.h"
+#include "text.h"
+
+#define URL_LEN 512
+
+/* RFC 6749 section 4.1.2: no parameter more than once; code xor error. */
+static int
+well_formed(const struct request *req)
+{
+	static const enum param used[] = {PARAM_CODE, PARAM_STATE, PARAM_ERROR,
+					PARAM_ERROR_DESCRIPTION, PARAM_ISS};
+	const struct field *q = req->query;
+	size_t i;
+
+	for (i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+		if (q[used[i]].dup)
+			return 0;
+	if ((q[PARAM_CODE].state == FIELD_ABSENT) ==
+	    (q[PARAM_ERROR].state == FIELD_ABSENT))
+		return 0;
+	return q[PARAM_CODE].state != FIELD_BAD &&
+	       q[PARAM_ERROR].state != FIELD_BAD &&
+	       q[PARAM_STATE].state == FIELD_OK;
+}
+
+/* RFC 9207: with an issuer configured, iss must come and must match. */
+static int
+issuer_ok(const struct config *cfg, const struct request *req)
+{
+	const struct field *f = &req->query[PARAM_ISS];
+
+	if (cfg->issuer == NULL)
+		return 1;
+	return f->state == FIELD_OK && strcmp(f->val, cfg->issuer) == 0;
+}
+
+/* A callback whose state we do not hold: Back button, old tab, replay. */
+static void
+stale(struct app *app, const struct request *req, struct response *res,
+      const struct session *s, enum pending_match m)
+{
+	char name[RECORD_NAME_LEN + 1], url[URL_LEN];
+	struct record r;
+
+	if (s->id[0] != '\0' && link_get(app, s->id, name, &r) == LINK_OK) {
+		int connected = r.meta.status == RECORD_CONNECTED;
+
+		record_free(&r);
+		if (connected) {
+			url_with_notice(app->cfg.return_to, "already-connected",
+					url, sizeof(url));
+			res_redirect(res, 303, url);
+			return;
+		}
+	}
+	(void)req;
+	if (m == PENDING_EXPIRED)
+		page_error(res, &app->cfg, 400, "This link has expired",
+			   "You took longer than 10 minutes at InsureSign, so "
+			   "this sign-in was not accepted. Nothing was "
+			   "changed. Please connect again.",
+			   app->cfg.return_to, "Back to your account");
+	else
+		page_error(res, &app->cfg, 403, "This sign-in is not valid here",
+			   "This response from InsureSign was not started in "
+			   "this browser, or it was already used. Nothing was "
+			   "changed. Please connect again from your account "
+			   "page.",
+			   app->cfg.return_to, "Back to your account");
+}
+
+/* InsureSign said no (RFC 6749 section 4.1.2.1). */
+static void
+refused(struct app *app, const struct request *req, struct response *res,
+	const struct pending *p)
+{
+	const struct field *e = &req->query[PARAM_ERROR];
+	const struct field *d = &req->query[PARAM_ERROR_DESCRIPTION];
+	char url[URL_LEN];
+	struct buf msg;
+
+	log_warn("callback: InsureSign answered error=%s", e->val);
+	if (strcmp(e->val, "access_denied") == 0) {
+		url_with_notice(p->return_to, "denied", url, sizeof(url));
+		res_redirect(res, 303, url);
+		return;
+	}
+	buf_init(&msg, 2048);
+	buf_printf(&msg, "InsureSign did not link your account (%s%s%s). "
+			 "Nothing was changed.",
+		   e->val, d->state == FIELD_OK && d->len > 0 ? ": " : "",
+		   d->state == FIELD_OK ? d->val : "");
+	url_with_notice(p->return_to, "error", url, sizeof(url));
+	page_error(res, &app->cfg, 502, "Not connected", buf_str(&msg), url,
+		   "Back to your account");
+	buf_free(&msg);
+}
+
+static void
+exchange_failed(struct app *app, struct response *res,
+		const struct oauth_result *why, const struct pending *p)
+{
+	char url[URL_LEN];
+
+	log_error("callback: code exchange failed: %s (HTTP %ld%s%s)",
+		  refresh_error_name(why->kind), why->status,
+		  why->error[0] != '\0' ? ", error=" : "", why->error);
+	url_with_notice(p->return_to, "error", url, sizeof(url));
+	page_error(res, &app->cfg, why->rc == OAUTH_TIMEOUT ? 504 : 502,
+		   "InsureSign did not answer as expected",
+		   why->rc == OAUTH_TIMEOUT
+			   ? "InsureSign took too long to confirm the "
+			     "connection. Nothing was changed. Please try "
+			     "again in a few minutes."
+			   : "InsureSign did not confirm the connection. "
+			     "Nothing was changed. Please try again; if it "
+			     "keeps happening, tell the site's support.",
+		   url, "Back to your account");
+}
+
+void
+handle_callback(struct app *app, const struct request *req,
+		struct response *res)
+{
+	char verifier[STATE_LEN + 1], url[URL_LEN];
+	struct oauth_tokens tokens;
+	struct oauth_result why;
+	struct pending_set set;
+	struct pending p;
+	struct session s, fresh;
+	enum pending_match m;
+	enum link_rc lrc;
+	long long now = (long long)time(NULL);
+
+	if (!well_formed(req)) {
+		page_error(res, &app->cfg, 400, "Malformed response",
+			   "The response from InsureSign was incomplete or "
+			   "malformed. Nothing was changed.",
+			   app->cfg.return_to, "Back to your account");
+		return;
+	}
+	if (!issuer_ok(&app->cfg, req)) {
+		log_warn("callback: iss does not match [insuresign] issuer");
+		page_error(res, &app->cfg, 400, "Unexpected issuer",
+			   "This response did not come from the expected "
+			   "InsureSign server. Nothing was changed.",
+			   app->cfg.return_to, "Back to your account");
+		return;
+	}
+	session_read(&app->cfg, req, &s);
+	pending_read(&app->keys, &app->cfg, req, s.id, &set);
+	m = pending_take(&set, req->query[PARAM_STATE].val, now, &p);
+	if (m != PENDING_FOUND) {
+		if (m == PENDING_EXPIRED)
+			pending_write(&app->keys, &app->cfg, req, res, s.id,
+				      &set);
+		stale(app, req, res, &s, m);
+		return;
+	}
+	/* From here on the state is spent, whatever happens next. */
+	if (req->query[PARAM_ERROR].state == FIELD_OK) {
+		pending_write(&app->keys, &app->cfg, req, res, s.id, &set);
+		refused(app, req, res, &p);
+		return;
+	}
+	pending_verifier(&p, verifier);
+	oauth_exchange(app->http, &app->cfg, req->query[PARAM_CODE].val,
+		       app->cfg.pkce ? verifier : NULL, &tokens, &why);
+	explicit_bzero(verifier, sizeof(verifier));
+	if (why.rc != OAUTH_OK) {
+		pending_write(&app->keys, &app->cfg, req, res, s.id, &set);
+		exchange_failed(app, res, &why, &p);
+		return;
+	}
+	/* A new id once linked: an id planted before (fixation) is useless. */
+	fresh = s;
+	if (app->cfg.issue_cookie && session_create(&fresh) == -1) {
+		oauth_tokens_free(&tokens);
+		page_error(res, &app->cfg, 500, "Something went wrong",
+			   "Please try again.", p.return_to,
+			   "Back to your account");
+		return;
+	}
+	lrc = link_create(app, fresh.id, s.id, &tokens, now);
+	oauth_tokens_free(&tokens);
+	if (lrc != LINK_OK) {
+		pending_write(&app->keys, &app->cfg, req, res, s.id, &set);
+		page_error(res, &app->cfg, 503, "Temporarily unavailable",
+			   "Your InsureSign account could not be saved right "
+			   "now, so it is not connected. Nothing else was "
+			   "changed. Please try again in a few minutes.",
+			   p.return_to, "Back to your account");
+		return;
+	}
+	if (fresh.is_new)
+		session_set_cookie(&app->cfg, req, res, &fresh);
+	pending_write(&app->keys, &app->cfg, req, res, fresh.id, &set);
+	url_with_notice(p.return_to, "connected", url, sizeof(url));
+	res_redirect(res, 303, url);
+	explicit_bzero(&set, sizeof(set));
+	explicit_bzero(&p, sizeof(p));
+}

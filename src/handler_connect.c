@@ -1,0 +1,196 @@
+/*
+ * GET /connect: the "Connect to InsureSign" page.
+ * GET /connect/start: a new pending authorization, then off to InsureSign.
+ */
+#include "handler.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "link.h"
+#include "log.h"
+#include "oauth.h"
+#include "page.h"
+#include "pending.h"
+#include "session.h"
+#include "text.h"
+
+/* The return_to asked for, or the default; NULL (and a 400 page) if bad. */
+static const char *
+pick_return_to(struct app *app, const struct request *req,
+	       struct response *res)
+{
+	const struct field *f = &req->query[PARAM_RETURN_TO];
+
+	if (f->state == FIELD_ABSENT)
+		return app->cfg.return_to;
+	if (f->state == FIELD_OK && !f->dup &&
+	    return_to_allowed(&app->cfg, f->val))
+		return f->val;
+	page_error(res, &app->cfg, 400, "Address not allowed",
+		   "The page asked to send you back to an address that is "
+		   "not on this site's list, so the request was refused.",
+		   app->cfg.return_to, "Back to your account");
+	return NULL;
+}
+
+static void
+start_link(struct buf *b, const struct config *cfg, const char *return_to,
+	   const char *label, const char *cls)
+{
+	buf_printf(b, "<a class=\"%s\" href=\"", cls);
+	buf_add_html(b, cfg->base_path);
+	buf_adds(b, "/connect/start?return_to=");
+	/* Percent-encode for the URL, then escape for the attribute. */
+	{
+		struct buf u;
+
+		buf_init(&u, 1024);
+		buf_add_pct(&u, return_to);
+		buf_add_html(b, buf_str(&u));
+		buf_free(&u);
+	}
+	buf_adds(b, "\">");
+	buf_add_html(b, label);
+	buf_adds(b, "</a>");
+}
+
+static void
+disconnect_form(struct buf *b, const struct app *app, const char *sid,
+		const char *return_to)
+{
+	char csrf[CSRF_LEN + 1];
+
+	session_csrf(&app->keys.keys[0], sid, csrf);
+	buf_adds(b, "<form class=\"inline\" method=\"post\" action=\"");
+	buf_add_html(b, app->cfg.base_path);
+	buf_adds(b, "/disconnect\"><input type=\"hidden\" name=\"csrf\" "
+		    "value=\"");
+	buf_adds(b, csrf);
+	buf_adds(b, "\"><input type=\"hidden\" name=\"return_to\" value=\"");
+	buf_add_html(b, return_to);
+	buf_adds(b, "\"> <button class=\"secondary\" type=\"submit\">"
+		    "Disconnect</button></form>");
+}
+
+void
+handle_connect(struct app *app, const struct request *req,
+	       struct response *res)
+{
+	char name[RECORD_NAME_LEN + 1], since[TIME_LEN], exp[TIME_LEN];
+	const char *return_to = pick_return_to(app, req, res);
+	struct buf *b = &res->body;
+	struct session s;
+	struct record r;
+	enum link_rc rc = LINK_NONE;
+
+	if (return_to == NULL)
+		return;
+	session_read(&app->cfg, req, &s);
+	if (s.id[0] != '\0')
+		rc = link_get(app, s.id, name, &r);
+	if (rc == LINK_STORE_ERROR) {
+		page_error(res, &app->cfg, 503, "Temporarily unavailable",
+			   "Your InsureSign connection cannot be read right "
+			   "now. Please try again in a few minutes.",
+			   return_to, "Back to your account");
+		return;
+	}
+	page_begin(res, &app->cfg, "Connect to InsureSign");
+	buf_adds(b, "<div class=\"card\">\n<h1>InsureSign</h1>\n");
+	if (rc == LINK_OK && r.meta.status == RECORD_CONNECTED) {
+		fmt_time(r.meta.created, since);
+		fmt_time(r.meta.expires_at, exp);
+		buf_printf(b, "<p class=\"status-connected\"><strong>Connected"
+			      "</strong> since <time datetime=\"%s\">%s</time>."
+			      "</p>\n<p>",
+			   since, since);
+		start_link(b, &app->cfg, return_to, "Reconnect",
+			   "button secondary");
+		disconnect_form(b, app, s.id, return_to);
+		buf_adds(b, "</p>\n");
+	} else if (rc == LINK_OK) {
+		buf_adds(b, "<p class=\"status-needs-reconnect\"><strong>Needs "
+			    "reconnecting.</strong> InsureSign no longer "
+			    "accepts the stored authorization.</p>\n<p>");
+		start_link(b, &app->cfg, return_to, "Reconnect to InsureSign",
+			   "button");
+		disconnect_form(b, app, s.id, return_to);
+		buf_adds(b, "</p>\n");
+	} else {
+		buf_adds(b, "<p>Not connected. Connect your InsureSign account "
+			    "so this site can send documents for signature "
+			    "on your behalf.</p>\n<p>");
+		start_link(b, &app->cfg, return_to, "Connect to InsureSign",
+			   "button");
+		buf_adds(b, "</p>\n");
+	}
+	buf_adds(b, "<p class=\"mute\"><a href=\"");
+	buf_add_html(b, return_to);
+	buf_adds(b, "\">Back to your account</a></p>\n</div>\n");
+	page_end(res);
+	if (rc == LINK_OK)
+		record_free(&r);
+}
+
+void
+handle_connect_start(struct app *app, const struct request *req,
+		     struct response *res)
+{
+	char state[STATE_LEN + 1], challenge[STATE_LEN + 1];
+	const char *return_to;
+	struct pending_set set;
+	struct pending p;
+	struct session s;
+	struct buf url;
+	long long now = (long long)time(NULL);
+
+	/* A script gets an answer it can read, not a trip to InsureSign. */
+	if (!request_wants_html(req)) {
+		res_json_error(res, 401, "navigation_required",
+			       "Open this address in the browser (a link or a "
+			       "redirect), not with fetch or XHR.");
+		return;
+	}
+	return_to = pick_return_to(app, req, res);
+	if (return_to == NULL)
+		return;
+	session_read(&app->cfg, req, &s);
+	if (s.id[0] == '\0') {
+		if (!app->cfg.issue_cookie) {
+			page_error(res, &app->cfg, 401, "Please sign in first",
+				   "Sign in to the site, then connect your "
+				   "InsureSign account from your account page.",
+				   return_to, "Back to your account");
+			return;
+		}
+		if (session_create(&s) == -1)
+			goto err;
+	}
+	pending_read(&app->keys, &app->cfg, req, s.id, &set);
+	if (pending_new(&p, return_to, now) == -1)
+		goto err;
+	pending_add(&set, &p, now);
+	pending_state(&p, state);
+	pending_challenge(&p, challenge);
+	buf_init(&url, 8192);
+	if (oauth_authorize_url(&app->cfg, state,
+				app->cfg.pkce ? challenge : NULL, &url) == -1 ||
+	    pending_write(&app->keys, &app->cfg, req, res, s.id, &set) == -1) {
+		buf_free(&url);
+		goto err;
+	}
+	if (s.is_new)
+		session_set_cookie(&app->cfg, req, res, &s);
+	res_redirect(res, 302, url.data);
+	buf_free(&url);
+	explicit_bzero(&set, sizeof(set));
+	explicit_bzero(&p, sizeof(p));
+	return;
+err:
+	log_error("%s: could not start an authorization", __func__);
+	page_error(res, &app->cfg, 500, "Something went wrong",
+		   "The connection could not be started. Please try again.",
+		   NULL, NULL);
+}

@@ -1,0 +1,220 @@
+/* The HTTP client for the token endpoint: the only user of libcurl. */
+#include "http.h"
+
+#include <curl/curl.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+struct http {
+	const struct config *cfg;
+	CURL *curl;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct http *
+http_new(const struct config *cfg)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (h != NULL)
+		h->cfg = cfg;
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct http_reply *r = ctx;
+
+	/* Returning short makes curl stop with CURLE_WRITE_ERROR. */
+	if (buf_add(&r->body, p, n) == -1)
+		return 0;
+	(void)size;
+	return n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct http_reply *r = ctx;
+	size_t k = strlen("content-type:");
+
+	if (n > k && strncasecmp(p, "content-type:", k) == 0) {
+		size_t i = k, len;
+
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		len = n - i;
+		while (len > 0 && (p[i + len - 1] == '\r' ||
+				   p[i + len - 1] == '\n' || p[i + len - 1] == ' '))
+			len--;
+		if (len >= sizeof(r->content_type))
+			len = sizeof(r->content_type) - 1;
+		memcpy(r->content_type, p + i, len);
+		r->content_type[len] = '\0';
+	}
+	(void)size;
+	return n;
+}
+
+static int
+setup(struct http *h)
+{
+	const struct config *cfg = h->cfg;
+	CURL *c;
+
+	/* The options are the same for every request: set them once. */
+	if (h->curl != NULL)
+		return 0;
+	h->curl = curl_easy_init();
+	if (h->curl == NULL)
+		return -1;
+	c = h->curl;
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	/* RFC 6749 section 10.9: verify the server, always. */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+	/* A 3xx from a token endpoint is an error, never followed. */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->timeout);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)HTTP_REPLY_MAX);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "insuresign-connect/1");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	return 0;
+}
+
+enum http_rc
+http_post_form(struct http *h, const char *url, const char *authorization,
+	       const char *body, struct http_reply *reply)
+{
+	struct curl_slist *headers = NULL, *tmp;
+	char auth[1024];
+	enum http_rc rc = HTTP_INTERNAL;
+	CURLcode cc;
+
+	memset(reply, 0, sizeof(*reply));
+	buf_init(&reply->body, HTTP_REPLY_MAX);
+	if (setup(h) == -1)
+		return HTTP_INTERNAL;
+	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: %s",
+			     authorization) >= sizeof(auth))
+		return HTTP_INTERNAL;
+	tmp = curl_slist_append(headers, auth);
+	if (tmp == NULL)
+		goto err;
+	headers = tmp;
+	tmp = curl_slist_append(headers, "Content-Type: "
+					 "application/x-www-form-urlencoded");
+	if (tmp == NULL)
+		goto err;
+	headers = tmp;
+	tmp = curl_slist_append(headers, "Accept: application/json");
+	if (tmp == NULL)
+		goto err;
+	headers = tmp;
+	/* No "Expect: 100-continue" round trip for a small body. */
+	tmp = curl_slist_append(headers, "Expect:");
+	if (tmp == NULL)
+		goto err;
+	headers = tmp;
+
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, reply);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, reply);
+	h->errbuf[0] = '\0';
+	cc = curl_easy_perform(h->curl);
+	switch (cc) {
+	case CURLE_OK:
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE,
+				  &reply->status);
+		rc = HTTP_OK;
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		rc = HTTP_TIMEOUT;
+		break;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		rc = HTTP_TOO_BIG;
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+		rc = HTTP_TLS;
+		break;
+	default:
+		rc = HTTP_NETWORK;
+		break;
+	}
+	if (rc != HTTP_OK)
+		log_warn("%s: %s: %s (%s)", __func__, url,
+			 h->errbuf[0] != '\0' ? h->errbuf
+					      : curl_easy_strerror(cc),
+			 http_rc_name(rc));
+err:
+	/* The headers hold the client credentials: wipe before freeing. */
+	for (tmp = headers; tmp != NULL; tmp = tmp->next)
+		explicit_bzero(tmp->data, strlen(tmp->data));
+	curl_slist_free_all(headers);
+	explicit_bzero(auth, sizeof(auth));
+	/* The body pointer must not outlive the caller's buffer. */
+	if (h->curl != NULL)
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	if (rc != HTTP_OK)
+		http_reply_free(reply);
+	return rc;
+}
+
+void
+http_reply_free(struct http_reply *reply)
+{
+	buf_free(&reply->body);
+}
+
+const char *
+http_rc_name(enum http_rc rc)
+{
+	switch (rc) {
+	case HTTP_OK:
+		return "ok";
+	case HTTP_TIMEOUT:
+		return "timeout";
+	case HTTP_TLS:
+		return "tls_error";
+	case HTTP_NETWORK:
+		return "network_error";
+	case HTTP_TOO_BIG:
+		return "reply_too_big";
+	default:
+		return "internal_error";
+	}
+}

@@ -1,0 +1,42 @@
+/* The HTTP client for the token endpoint: the only user of libcurl. */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include "buf.h"
+#include "config.h"
+
+#define HTTP_REPLY_MAX (64 * 1024)
+
+enum http_rc {
+	HTTP_OK = 0,  /* a reply came (any status) */
+	HTTP_TIMEOUT, /* connect or total timeout */
+	HTTP_TLS,     /* handshake or certificate failure */
+	HTTP_NETWORK, /* refused, reset, DNS, ... */
+	HTTP_TOO_BIG, /* more than HTTP_REPLY_MAX */
+	HTTP_INTERNAL
+};
+
+struct http_reply {
+	long status;
+	char content_type[128];
+	struct buf body;
+};
+
+struct http;
+
+/*
+ * One client per worker, kept between requests so the TLS connection to
+ * the token endpoint is reused.  It is made on first use: a worker that
+ * only ever answers /status never loads a CA bundle.
+ */
+struct http *http_new(const struct config *cfg);
+void http_free(struct http *h);
+
+/* POST an application/x-www-form-urlencoded body; redirects not followed. */
+enum http_rc http_post_form(struct http *h, const char *url,
+			    const char *authorization, const char *body,
+			    struct http_reply *reply);
+void http_reply_free(struct http_reply *reply);
+const char *http_rc_name(enum http_rc rc);
+
+#endif

@@ -1,0 +1,40 @@
+/* The store keys: the current one and any old ones still being phased out. */
+#ifndef KEYRING_H
+#define KEYRING_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define KEY_LEN	    32
+#define KEY_ID_LEN  4
+#define KEYRING_MAX 8
+
+/* Subkeys, each derived from the key file with HKDF for one purpose only. */
+struct key {
+	unsigned char id[KEY_ID_LEN];
+	unsigned char name[KEY_LEN];   /* HMAC: session id -> record name */
+	unsigned char record[KEY_LEN]; /* AES-GCM: stored records */
+	unsigned char cookie[KEY_LEN]; /* AES-GCM: pending-state cookie */
+	unsigned char csrf[KEY_LEN];   /* HMAC: CSRF tokens */
+};
+
+/* keys[0] is the current key; the rest only read what they wrote. */
+struct keyring {
+	struct key keys[KEYRING_MAX];
+	size_t n;
+};
+
+int keyring_load(struct keyring *kr, const struct config *cfg, char *err,
+		 size_t len);
+const struct key *keyring_find(const struct keyring *kr,
+			       const unsigned char *id);
+void keyring_wipe(struct keyring *kr);
+
+/* Writes a new random key file (0600, never over an existing file). */
+int keyring_generate(const char *path, char *err, size_t len);
+
+/* Checks a key file's size and mode without deriving anything. */
+int keyring_check_file(const char *path, char *err, size_t len);
+
+#endif

@@ -1,0 +1,303 @@
+/* A link between one session and one InsureSign account, over its life. */
+#include "link.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+
+/* Touch last_used at most this often: reads must not turn into writes. */
+#define TOUCH_EVERY 3600
+
+int
+link_due(const struct record_meta *m, long long now, unsigned margin)
+{
+	return m->status == RECORD_CONNECTED &&
+	       m->expires_at - (long long)margin <= now;
+}
+
+static enum link_rc
+load(struct app *app, const char *name, struct record *r)
+{
+	struct buf raw;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	buf_init(&raw, RECORD_MAX);
+	rc = store_load(app->store, name, &raw);
+	if (rc == STORE_OK &&
+	    record_open(&app->keys, name, (unsigned char *)raw.data, raw.len,
+			r) == -1) {
+		log_error("record %.12s: cannot be decrypted (tampered, "
+			  "truncated, or sealed with a key we do not have)",
+			  name);
+		rc = STORE_ERROR;
+	}
+	buf_free(&raw);
+	return rc == STORE_OK ? LINK_OK
+	       : rc == STORE_NOTFOUND ? LINK_NONE
+				      : LINK_STORE_ERROR;
+}
+
+static enum link_rc
+save(struct app *app, const char *name, struct record *r, long long now)
+{
+	struct buf raw;
+	int rc;
+
+	r->meta.updated = now;
+	buf_init(&raw, RECORD_MAX);
+	rc = record_seal(&app->keys, name, r, &raw) == 0
+		     ? store_save(app->store, name, raw.data, raw.len)
+		     : STORE_ERROR;
+	buf_free(&raw);
+	return rc == STORE_OK ? LINK_OK : LINK_STORE_ERROR;
+}
+
+enum link_rc
+link_get_name(struct app *app, const char *name, struct record *r)
+{
+	return load(app, name, r);
+}
+
+enum link_rc
+link_get(struct app *app, const char *sid, char *name, struct record *r)
+{
+	enum link_rc rc = LINK_NONE;
+	size_t i;
+
+	/* The current key first; old keys until `rekey` has moved all. */
+	for (i = 0; i < app->keys.n && rc == LINK_NONE; i++) {
+		session_record_name(&app->keys.keys[i], sid, name);
+		rc = load(app, name, r);
+	}
+	return rc;
+}
+
+enum link_rc
+link_create(struct app *app, const char *sid, const char *old_sid,
+	    const struct oauth_tokens *t, long long now)
+{
+	char name[RECORD_NAME_LEN + 1], old[RECORD_NAME_LEN + 1];
+	struct store_lock lock;
+	struct record r;
+	enum link_rc rc = LINK_STORE_ERROR;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	session_record_name(&app->keys.keys[0], sid, name);
+	if (store_lock(app->store, name, &lock) != STORE_OK)
+		return LINK_STORE_ERROR;
+	r.meta.status = RECORD_CONNECTED;
+	r.meta.created = now;
+	r.meta.last_used = now;
+	r.meta.expires_at = now + t->expires_in;
+	if (record_set(&r.sid, sid) == -1 ||
+	    record_set(&r.access_token, t->access_token) == -1 ||
+	    record_set(&r.refresh_token, t->refresh_token) == -1 ||
+	    record_set(&r.token_type, t->token_type) == -1 ||
+	    record_set(&r.scope, t->scope) == -1)
+		goto err;
+	rc = save(app, name, &r, now);
+err:
+	store_unlock(&lock);
+	record_free(&r);
+	if (rc != LINK_OK)
+		return rc;
+	audit("linked", name, "expires_in=%lld refresh_token=%s",
+	      t->expires_in, t->refresh_token != NULL ? "yes" : "no");
+	/* The old id no longer reaches any tokens (session fixation). */
+	if (old_sid != NULL && old_sid[0] != '\0' && strcmp(old_sid, sid) != 0)
+		for (i = 0; i < app->keys.n; i++) {
+			session_record_name(&app->keys.keys[i], old_sid, old);
+			if (store_delete(app->store, old) == STORE_OK)
+				audit("replaced", old, "by=%.12s", name);
+		}
+	return LINK_OK;
+}
+
+static void
+apply_tokens(struct record *r, const struct oauth_tokens *t, long long now,
+	     int *failed)
+{
+	*failed |= record_set(&r->access_token, t->access_token);
+	*failed |= record_set(&r->token_type, t->token_type);
+	/* RFC 6749 section 6: no refresh_token in the reply keeps the old. */
+	if (t->refresh_token != NULL)
+		*failed |= record_set(&r->refresh_token, t->refresh_token);
+	if (t->scope != NULL)
+		*failed |= record_set(&r->scope, t->scope);
+	r->meta.expires_at = now + t->expires_in;
+	r->meta.last_refresh = now;
+	r->meta.last_error = REFRESH_OK;
+	r->meta.backoff_until = 0;
+}
+
+/* The refresh itself, with the record's lock held and the record fresh. */
+static enum link_rc
+refresh_locked(struct app *app, const char *name, struct record *r,
+	       long long now, struct oauth_result *why)
+{
+	struct oauth_tokens t;
+	int failed = 0;
+	enum link_rc rc;
+
+	if (r->refresh_token == NULL) {
+		why->kind = REFRESH_INVALID_GRANT;
+		r->meta.status = RECORD_NEEDS_RECONNECT;
+		save(app, name, r, now);
+		audit("needs_reconnect", name, "reason=no_refresh_token");
+		return LINK_RECONNECT;
+	}
+	log_info("refresh %.12s: starting", name);
+	if (oauth_refresh(app->http, &app->cfg, r->refresh_token, &t, why) ==
+	    OAUTH_OK) {
+		apply_tokens(r, &t, now, &failed);
+		oauth_tokens_free(&t);
+		if (failed)
+			return LINK_STORE_ERROR;
+		rc = save(app, name, r, now);
+		if (rc == LINK_OK)
+			audit("refreshed", name, "expires_in=%lld",
+			      r->meta.expires_at - now);
+		return rc;
+	}
+	r->meta.last_error = why->kind;
+	if (why->kind == REFRESH_INVALID_GRANT) {
+		/* The grant is gone: drop the tokens, keep the record. */
+		record_set(&r->access_token, NULL);
+		record_set(&r->refresh_token, NULL);
+		r->meta.status = RECORD_NEEDS_RECONNECT;
+		save(app, name, r, now);
+		audit("needs_reconnect", name, "reason=invalid_grant");
+		return LINK_RECONNECT;
+	}
+	if (why->kind == REFRESH_INVALID_CLIENT)
+		log_error("token endpoint rejected our client credentials "
+			  "(invalid_client): check [insuresign] client_id and "
+			  "client_secret");
+	r->meta.backoff_until = now + app->cfg.refresh_backoff;
+	save(app, name, r, now);
+	audit("refresh_failed", name, "kind=%s",
+	      refresh_error_name(why->kind));
+	return LINK_UNAVAILABLE;
+}
+
+static enum link_rc
+refresh(struct app *app, const char *name, long long now, int force,
+	struct record *r, struct oauth_result *why)
+{
+	struct store_lock lock;
+	enum link_rc rc;
+
+	if (store_lock(app->store, name, &lock) != STORE_OK)
+		return LINK_STORE_ERROR;
+	/* Re-read under the lock: another worker may have just refreshed. */
+	rc = load(app, name, r);
+	if (rc != LINK_OK)
+		goto out;
+	if (r->meta.status == RECORD_NEEDS_RECONNECT) {
+		rc = LINK_RECONNECT;
+		goto out;
+	}
+	if (!force && !link_due(&r->meta, now, app->cfg.refresh_margin))
+		goto out;
+	if (!force && now < r->meta.backoff_until) {
+		why->kind = r->meta.last_error;
+		rc = LINK_UNAVAILABLE;
+	} else {
+		rc = refresh_locked(app, name, r, now, why);
+	}
+	/* A failed refresh still leaves a token good for a little while. */
+	if (rc == LINK_UNAVAILABLE && !force && r->access_token != NULL &&
+	    r->meta.expires_at > now)
+		rc = LINK_OK;
+out:
+	store_unlock(&lock);
+	if (rc != LINK_OK)
+		record_free(r);
+	return rc;
+}
+
+static void
+touch(struct app *app, const char *name, long long now)
+{
+	struct store_lock lock;
+	struct record r;
+
+	if (store_lock(app->store, name, &lock) != STORE_OK)
+		return;
+	if (load(app, name, &r) == LINK_OK) {
+		r.meta.last_used = now;
+		save(app, name, &r, now);
+		record_free(&r);
+	}
+	store_unlock(&lock);
+}
+
+enum link_rc
+link_token(struct app *app, const char *sid, long long now, struct record *r,
+	   struct oauth_result *why)
+{
+	char name[RECORD_NAME_LEN + 1];
+	enum link_rc rc;
+
+	memset(why, 0, sizeof(*why));
+	rc = link_get(app, sid, name, r);
+	if (rc != LINK_OK)
+		return rc;
+	if (r->meta.status == RECORD_NEEDS_RECONNECT) {
+		record_free(r);
+		return LINK_RECONNECT;
+	}
+	if (!link_due(&r->meta, now, app->cfg.refresh_margin)) {
+		if (now - r->meta.last_used >= TOUCH_EVERY)
+			touch(app, name, now);
+		return LINK_OK;
+	}
+	record_free(r);
+	return refresh(app, name, now, 0, r, why);
+}
+
+enum link_rc
+link_refresh(struct app *app, const char *name, long long now,
+	     struct record *r, struct oauth_result *why)
+{
+	memset(why, 0, sizeof(*why));
+	return refresh(app, name, now, 1, r, why);
+}
+
+enum link_rc
+link_delete(struct app *app, const char *name, const char *who)
+{
+	struct oauth_result why;
+	struct store_lock lock;
+	struct record r;
+	enum link_rc rc;
+	int src;
+
+	if (store_lock(app->store, name, &lock) != STORE_OK)
+		return LINK_STORE_ERROR;
+	rc = load(app, name, &r);
+	/* A record we cannot read is still deleted on request. */
+	if (rc == LINK_OK && app->cfg.revocation_url != NULL &&
+	    r.refresh_token != NULL) {
+		if (oauth_revoke(app->http, &app->cfg, r.refresh_token, &why) ==
+		    OAUTH_OK)
+			audit("revoked", name, "by=%s", who);
+		else
+			log_warn("revoke %.12s failed (%s): deleting the local "
+				 "record anyway",
+				 name, refresh_error_name(why.kind));
+	}
+	if (rc == LINK_OK)
+		record_free(&r);
+	src = store_delete(app->store, name);
+	store_unlock(&lock);
+	if (src == STORE_NOTFOUND)
+		return LINK_NONE;
+	if (src != STORE_OK)
+		return LINK_STORE_ERROR;
+	audit("disconnected", name, "by=%s", who);
+	return LINK_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * A link between one session and one InsureSign account, over its life:
+ * made from a code exchange, kept fresh, handed to the backend, ended.
+ * The handlers and the command line use this; it uses oauth and store.
+ */
+#ifndef LINK_H
+#define LINK_H
+
+#include "app.h"
+#include "oauth.h"
+#include "record.h"
+
+enum link_rc {
+	LINK_OK,
+	LINK_NONE,	  /* no link for this session */
+	LINK_RECONNECT,	  /* the grant is gone: the user must reconnect */
+	LINK_UNAVAILABLE, /* the token expired and refreshing failed */
+	LINK_STORE_ERROR  /* the store cannot be read or written */
+};
+
+/* Due: expires within refresh_margin seconds (or already has). */
+int link_due(const struct record_meta *m, long long now, unsigned margin);
+
+/* The record of a session, wherever its key put it.  name gets its name. */
+enum link_rc link_get(struct app *app, const char *sid, char *name,
+		      struct record *r);
+enum link_rc link_get_name(struct app *app, const char *name,
+			   struct record *r);
+
+/* Stores new tokens for sid; removes old_sid's record (id rotation). */
+enum link_rc link_create(struct app *app, const char *sid,
+			 const char *old_sid, const struct oauth_tokens *t,
+			 long long now);
+
+/*
+ * A valid access token for sid, refreshed first when due: single flight
+ * across processes (lock, re-read, refresh only if still due).  why says
+ * what the token endpoint did when the answer is not LINK_OK.
+ */
+enum link_rc link_token(struct app *app, const char *sid, long long now,
+			struct record *r, struct oauth_result *why);
+/* Refresh now, due or not (admin, CLI). */
+enum link_rc link_refresh(struct app *app, const char *name, long long now,
+			  struct record *r, struct oauth_result *why);
+
+/* Revokes (when configured) and deletes; who is logged in the audit. */
+enum link_rc link_delete(struct app *app, const char *name, const char *who);
+
+#endif

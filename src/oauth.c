@@ -1,0 +1,298 @@
+/* OAuth 2.0 as InsureSign speaks it: authorize URL, code exchange, refresh. */
+#include "oauth.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "record.h"
+#include "text.h"
+
+int
+oauth_authorize_url(const struct config *cfg, const char *state,
+		    const char *challenge, struct buf *out)
+{
+	buf_adds(out, cfg->authorize_url);
+	buf_addc(out, strchr(cfg->authorize_url, '?') != NULL ? '&' : '?');
+	/* RFC 6749 section 4.1.1, plus state (10.12) and PKCE (RFC 7636). */
+	buf_adds(out, "response_type=code&client_id=");
+	buf_add_pct(out, cfg->client_id);
+	buf_adds(out, "&redirect_uri=");
+	buf_add_pct(out, cfg->redirect_uri);
+	buf_adds(out, "&state=");
+	buf_add_pct(out, state);
+	if (cfg->scope != NULL) {
+		buf_adds(out, "&scope=");
+		buf_add_pct(out, cfg->scope);
+	}
+	if (challenge != NULL) {
+		buf_adds(out, "&code_challenge=");
+		buf_add_pct(out, challenge);
+		buf_adds(out, "&code_challenge_method=S256");
+	}
+	return out->failed ? -1 : 0;
+}
+
+/* RFC 6749 section 2.3.1: Basic of the form-encoded id and secret. */
+static int
+basic_auth(const struct config *cfg, struct buf *out)
+{
+	struct buf cred;
+	int rc;
+
+	buf_init(&cred, 4096);
+	buf_add_form(&cred, cfg->client_id);
+	buf_addc(&cred, ':');
+	buf_add_form(&cred, cfg->client_secret);
+	buf_adds(out, "Basic ");
+	rc = cred.failed ? -1
+			 : buf_add_b64(out, (unsigned char *)cred.data, cred.len);
+	buf_free(&cred);
+	return rc;
+}
+
+static void
+result_set(struct oauth_result *r, enum oauth_rc rc, int kind)
+{
+	r->rc = rc;
+	r->kind = kind;
+}
+
+/* A string member made of VSCHAR (RFC 6749 Appendix A), or -1. */
+static int
+get_string(const cJSON *o, const char *name, int required, size_t max,
+	   char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	size_t n, i;
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return required ? -1 : 0;
+	if (!cJSON_IsString(v))
+		return -1;
+	n = strlen(v->valuestring);
+	if (n == 0 || n > max)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (v->valuestring[i] < 0x20 || v->valuestring[i] > 0x7e)
+			return -1;
+	*out = strdup(v->valuestring);
+	return *out == NULL ? -1 : 0;
+}
+
+static void
+parse_error(const cJSON *o, struct oauth_result *r)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+	size_t n;
+
+	snprintf(r->error, sizeof(r->error), "unknown");
+	if (!cJSON_IsString(e))
+		return;
+	n = strlen(e->valuestring);
+	/* RFC 6749 Appendix A.7: error is NQSCHAR; we keep it shorter. */
+	if (n == 0 || n >= sizeof(r->error) ||
+	    strspn(e->valuestring, "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
+		return;
+	memcpy(r->error, e->valuestring, n + 1);
+}
+
+enum oauth_rc
+oauth_parse_reply(long status, const char *body, size_t len,
+		  struct oauth_tokens *t, struct oauth_result *r)
+{
+	const cJSON *ei;
+	cJSON *o;
+
+	memset(t, 0, sizeof(*t));
+	r->status = status;
+	r->error[0] = '\0';
+	if (status == 429 || status >= 500) {
+		result_set(r, OAUTH_UNAVAILABLE, status == 429
+							 ? REFRESH_RATE_LIMITED
+							 : REFRESH_SERVER_ERROR);
+		return r->rc;
+	}
+	o = cJSON_ParseWithLength(body, len);
+	if (status != 200) {
+		/* RFC 6749 section 5.2: 400 (or 401) with a JSON error. */
+		if ((status == 400 || status == 401) && cJSON_IsObject(o)) {
+			parse_error(o, r);
+			if (strcmp(r->error, "invalid_grant") == 0)
+				result_set(r, OAUTH_REJECTED,
+					   REFRESH_INVALID_GRANT);
+			else if (strcmp(r->error, "invalid_client") == 0 ||
+				 status == 401)
+				result_set(r, OAUTH_REJECTED,
+					   REFRESH_INVALID_CLIENT);
+			else
+				result_set(r, OAUTH_REJECTED, REFRESH_REJECTED);
+		} else {
+			result_set(r, OAUTH_BAD_REPLY, REFRESH_BAD_REPLY);
+		}
+		cJSON_Delete(o);
+		return r->rc;
+	}
+	result_set(r, OAUTH_BAD_REPLY, REFRESH_BAD_REPLY);
+	if (!cJSON_IsObject(o))
+		goto err;
+	/* RFC 6749 section 5.1: access_token, token_type, expires_in. */
+	if (get_string(o, "access_token", 1, TOKEN_MAX, &t->access_token) ==
+		    -1 ||
+	    get_string(o, "token_type", 1, 64, &t->token_type) == -1 ||
+	    get_string(o, "refresh_token", 0, TOKEN_MAX, &t->refresh_token) ==
+		    -1 ||
+	    get_string(o, "scope", 0, 1024, &t->scope) == -1)
+		goto err;
+	/* RFC 6750: we only know how to use Bearer tokens. */
+	if (ascii_casecmp(t->token_type, "Bearer") != 0)
+		goto err;
+	ei = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
+	if (!cJSON_IsNumber(ei) || ei->valuedouble < 1 ||
+	    ei->valuedouble > EXPIRES_IN_MAX ||
+	    ei->valuedouble != (double)(long long)ei->valuedouble)
+		goto err;
+	t->expires_in = (long long)ei->valuedouble;
+	result_set(r, OAUTH_OK, REFRESH_OK);
+err:
+	if (r->rc != OAUTH_OK)
+		oauth_tokens_free(t);
+	cJSON_Delete(o);
+	return r->rc;
+}
+
+static enum oauth_rc
+post(struct http *h, const struct config *cfg, const char *url,
+     const struct buf *body, struct oauth_tokens *t, struct oauth_result *r)
+{
+	struct http_reply reply;
+	struct buf auth;
+	enum http_rc hrc;
+
+	memset(r, 0, sizeof(*r));
+	if (t != NULL)
+		memset(t, 0, sizeof(*t));
+	buf_init(&auth, 8192);
+	if (body->failed || basic_auth(cfg, &auth) == -1) {
+		buf_free(&auth);
+		result_set(r, OAUTH_UNAVAILABLE, REFRESH_NETWORK);
+		return r->rc;
+	}
+	hrc = http_post_form(h, url, auth.data, body->data, &reply);
+	buf_free(&auth);
+	switch (hrc) {
+	case HTTP_OK:
+		break;
+	case HTTP_TIMEOUT:
+		result_set(r, OAUTH_TIMEOUT, REFRESH_TIMEOUT);
+		return r->rc;
+	case HTTP_TLS:
+		result_set(r, OAUTH_UNAVAILABLE, REFRESH_TLS);
+		return r->rc;
+	case HTTP_TOO_BIG:
+		result_set(r, OAUTH_BAD_REPLY, REFRESH_BAD_REPLY);
+		return r->rc;
+	default:
+		result_set(r, OAUTH_UNAVAILABLE, REFRESH_NETWORK);
+		return r->rc;
+	}
+	if (t != NULL) {
+		oauth_parse_reply(reply.status, buf_str(&reply.body),
+				  reply.body.len, t, r);
+	} else {
+		r->status = reply.status;
+		/* RFC 7009 section 2.2: 200 whether or not it was known. */
+		result_set(r, reply.status == 200 ? OAUTH_OK : OAUTH_BAD_REPLY,
+			   reply.status == 200 ? REFRESH_OK : REFRESH_BAD_REPLY);
+	}
+	if (r->rc != OAUTH_OK)
+		log_warn("token endpoint %s answered %ld: %s%s%s", url,
+			 reply.status, refresh_error_name(r->kind),
+			 r->error[0] != '\0' ? ", error=" : "", r->error);
+	http_reply_free(&reply);
+	return r->rc;
+}
+
+enum oauth_rc
+oauth_exchange(struct http *h, const struct config *cfg, const char *code,
+	       const char *verifier, struct oauth_tokens *t,
+	       struct oauth_result *r)
+{
+	struct buf body;
+	enum oauth_rc rc;
+
+	/* RFC 6749 section 4.1.3; redirect_uri byte-identical to 4.1.1. */
+	buf_init(&body, 16384);
+	buf_adds(&body, "grant_type=authorization_code&code=");
+	buf_add_form(&body, code);
+	buf_adds(&body, "&redirect_uri=");
+	buf_add_form(&body, cfg->redirect_uri);
+	buf_adds(&body, "&client_id=");
+	buf_add_form(&body, cfg->client_id);
+	if (verifier != NULL) {
+		buf_adds(&body, "&code_verifier=");
+		buf_add_form(&body, verifier);
+	}
+	rc = post(h, cfg, cfg->token_url, &body, t, r);
+	buf_free(&body);
+	return rc;
+}
+
+enum oauth_rc
+oauth_refresh(struct http *h, const struct config *cfg,
+	      const char *refresh_token, struct oauth_tokens *t,
+	      struct oauth_result *r)
+{
+	struct buf body;
+	enum oauth_rc rc;
+
+	/* RFC 6749 section 6, with client_id as InsureSign documents. */
+	buf_init(&body, 16384);
+	buf_adds(&body, "grant_type=refresh_token&client_id=");
+	buf_add_form(&body, cfg->client_id);
+	buf_adds(&body, "&refresh_token=");
+	buf_add_form(&body, refresh_token);
+	rc = post(h, cfg, cfg->token_url, &body, t, r);
+	buf_free(&body);
+	return rc;
+}
+
+enum oauth_rc
+oauth_revoke(struct http *h, const struct config *cfg,
+	     const char *refresh_token, struct oauth_result *r)
+{
+	struct buf body;
+	enum oauth_rc rc;
+
+	buf_init(&body, 16384);
+	buf_adds(&body, "token=");
+	buf_add_form(&body, refresh_token);
+	buf_adds(&body, "&token_type_hint=refresh_token");
+	rc = post(h, cfg, cfg->revocation_url, &body, NULL, r);
+	buf_free(&body);
+	return rc;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
+oauth_tokens_free(struct oauth_tokens *t)
+{
+	wipe_free(t->access_token);
+	wipe_free(t->refresh_token);
+	wipe_free(t->token_type);
+	wipe_free(t->scope);
+	memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,260 @@
+/* A stored link and its sealed bytes.  The format is in docs/STORE.md. */
+#include "record.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+
+static const unsigned char magic[4] = {'I', 'S', 'C', 1};
+
+static void
+put64(unsigned char *p, long long v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)((unsigned long long)v & 0xff);
+		v = (long long)((unsigned long long)v >> 8);
+	}
+}
+
+static long long
+get64(const unsigned char *p)
+{
+	unsigned long long v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (long long)v;
+}
+
+static void
+write_head(const struct key *k, const struct record_meta *m,
+	   unsigned char *h)
+{
+	memset(h, 0, RECORD_HEAD_LEN);
+	memcpy(h, magic, 4);
+	memcpy(h + 4, k->id, KEY_ID_LEN);
+	h[8] = (unsigned char)m->status;
+	h[9] = (unsigned char)m->last_error;
+	h[10] = m->has_refresh ? 1 : 0;
+	h[12] = (unsigned char)(m->token_len >> 8);
+	h[13] = (unsigned char)m->token_len;
+	memcpy(h + 16, m->fingerprint, 4);
+	put64(h + 24, m->created);
+	put64(h + 32, m->updated);
+	put64(h + 40, m->expires_at);
+	put64(h + 48, m->last_refresh);
+	put64(h + 56, m->last_used);
+	put64(h + 64, m->backoff_until);
+}
+
+int
+record_read_meta(const unsigned char *h, size_t len, struct record_meta *m)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	if (len < RECORD_HEAD_LEN || memcmp(h, magic, 4) != 0)
+		return -1;
+	m->status = h[8];
+	m->last_error = h[9];
+	m->has_refresh = h[10] & 1;
+	m->token_len = (unsigned)h[12] << 8 | h[13];
+	memcpy(m->fingerprint, h + 16, 4);
+	m->fingerprint[4] = '\0';
+	for (i = 0; i < 4; i++)
+		if (m->fingerprint[i] < 0x21 || m->fingerprint[i] > 0x7e)
+			m->fingerprint[i] = '\0';
+	m->created = get64(h + 24);
+	m->updated = get64(h + 32);
+	m->expires_at = get64(h + 40);
+	m->last_refresh = get64(h + 48);
+	m->last_used = get64(h + 56);
+	m->backoff_until = get64(h + 64);
+	if ((m->status != RECORD_CONNECTED &&
+	     m->status != RECORD_NEEDS_RECONNECT) ||
+	    m->last_error >= REFRESH__MAX)
+		return -1;
+	return 0;
+}
+
+static void
+add_string(cJSON *o, const char *name, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, name, v);
+}
+
+int
+record_seal(const struct keyring *kr, const char *name, struct record *r,
+	    struct buf *out)
+{
+	const struct key *k = &kr->keys[0];
+	unsigned char ad[RECORD_HEAD_LEN + 64];
+	unsigned char *sealed = NULL;
+	char *plain = NULL;
+	size_t n, tl;
+	cJSON *o;
+	int rc = -1;
+
+	/* The metadata that describes the secrets follows from them. */
+	tl = r->access_token != NULL ? strlen(r->access_token) : 0;
+	r->meta.token_len = tl > 65535 ? 65535 : (unsigned)tl;
+	memset(r->meta.fingerprint, 0, sizeof(r->meta.fingerprint));
+	if (tl >= 8)
+		memcpy(r->meta.fingerprint, r->access_token, 4);
+	r->meta.has_refresh = r->refresh_token != NULL;
+
+	o = cJSON_CreateObject();
+	if (o == NULL)
+		return -1;
+	add_string(o, "sid", r->sid);
+	add_string(o, "access_token", r->access_token);
+	add_string(o, "refresh_token", r->refresh_token);
+	add_string(o, "token_type", r->token_type);
+	add_string(o, "scope", r->scope);
+	plain = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (plain == NULL)
+		return -1;
+	n = strlen(plain);
+	if (n > RECORD_MAX - RECORD_HEAD_LEN - AEAD_IV_LEN - AEAD_TAG_LEN)
+		goto err;
+	sealed = malloc(AEAD_IV_LEN + n + AEAD_TAG_LEN);
+	if (sealed == NULL)
+		goto err;
+	write_head(k, &r->meta, ad);
+	memcpy(ad + RECORD_HEAD_LEN, name, 64);
+	if (crypto_seal(k->record, ad, sizeof(ad), plain, n, sealed) == -1)
+		goto err;
+	buf_add(out, ad, RECORD_HEAD_LEN);
+	buf_add(out, sealed, AEAD_IV_LEN + n + AEAD_TAG_LEN);
+	rc = out->failed ? -1 : 0;
+err:
+	explicit_bzero(plain, n);
+	cJSON_free(plain);
+	free(sealed);
+	return rc;
+}
+
+static int
+take_string(const cJSON *o, const char *name, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsString(v))
+		return -1;
+	*out = strdup(v->valuestring);
+	return *out == NULL ? -1 : 0;
+}
+
+int
+record_open(const struct keyring *kr, const char *name,
+	    const unsigned char *data, size_t len, struct record *r)
+{
+	unsigned char ad[RECORD_HEAD_LEN + 64];
+	const struct key *k;
+	char *plain = NULL;
+	cJSON *o = NULL;
+	size_t n;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (len > RECORD_MAX || len < RECORD_HEAD_LEN + AEAD_IV_LEN +
+					      AEAD_TAG_LEN ||
+	    record_read_meta(data, len, &r->meta) == -1)
+		return -1;
+	k = keyring_find(kr, data + 4);
+	if (k == NULL)
+		return -1;
+	r->old_key = k != &kr->keys[0];
+	n = len - RECORD_HEAD_LEN - AEAD_IV_LEN - AEAD_TAG_LEN;
+	plain = malloc(n + 1);
+	if (plain == NULL)
+		return -1;
+	memcpy(ad, data, RECORD_HEAD_LEN);
+	memcpy(ad + RECORD_HEAD_LEN, name, 64);
+	if (crypto_open(k->record, ad, sizeof(ad), data + RECORD_HEAD_LEN,
+			len - RECORD_HEAD_LEN, (unsigned char *)plain) == -1)
+		goto err;
+	plain[n] = '\0';
+	o = cJSON_ParseWithLength(plain, n);
+	if (o == NULL || !cJSON_IsObject(o) ||
+	    take_string(o, "sid", &r->sid) == -1 ||
+	    take_string(o, "access_token", &r->access_token) == -1 ||
+	    take_string(o, "refresh_token", &r->refresh_token) == -1 ||
+	    take_string(o, "token_type", &r->token_type) == -1 ||
+	    take_string(o, "scope", &r->scope) == -1 || r->sid == NULL)
+		goto err;
+	rc = 0;
+err:
+	if (rc == -1)
+		record_free(r);
+	cJSON_Delete(o);
+	explicit_bzero(plain, n);
+	free(plain);
+	return rc;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+int
+record_set(char **member, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL) {
+		copy = strdup(value);
+		if (copy == NULL)
+			return -1;
+	}
+	wipe_free(*member);
+	*member = copy;
+	return 0;
+}
+
+void
+record_free(struct record *r)
+{
+	wipe_free(r->sid);
+	wipe_free(r->access_token);
+	wipe_free(r->refresh_token);
+	wipe_free(r->token_type);
+	wipe_free(r->scope);
+	r->sid = r->access_token = r->refresh_token = NULL;
+	r->token_type = r->scope = NULL;
+}
+
+const char *
+refresh_error_name(int e)
+{
+	static const char *const names[REFRESH__MAX] = {
+		[REFRESH_OK] = "none",
+		[REFRESH_INVALID_GRANT] = "invalid_grant",
+		[REFRESH_INVALID_CLIENT] = "invalid_client",
+		[REFRESH_REJECTED] = "rejected",
+		[REFRESH_SERVER_ERROR] = "server_error",
+		[REFRESH_RATE_LIMITED] = "rate_limited",
+		[REFRESH_TIMEOUT] = "timeout",
+		[REFRESH_NETWORK] = "network_error",
+		[REFRESH_TLS] = "tls_error",
+		[REFRESH_BAD_REPLY] = "bad_reply",
+	};
+
+	return e >= 0 && e < REFRESH__MAX ? names[e] : "unknown";
+}

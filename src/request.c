@@ -1,0 +1,455 @@
+/* A request: the CGI environment and body, turned into validated fields. */
+#include "request.h"
+
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include "text.h"
+
+typedef int (*validator)(struct field *f);
+
+struct keydef {
+	const char *name;
+	validator valid;
+};
+
+static int
+all_in(const char *s, size_t len, unsigned char lo, unsigned char hi,
+       const char *except)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < lo || c > hi || strchr(except, c) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* RFC 6749 Appendix A: code is VSCHAR (%x20-7E). */
+static int
+v_code(struct field *f)
+{
+	return f->len >= 1 && f->len <= 2048 &&
+	       all_in(f->val, f->len, 0x20, 0x7e, "");
+}
+
+static int
+v_state(struct field *f)
+{
+	return f->len >= 1 && f->len <= 512 &&
+	       all_in(f->val, f->len, 0x20, 0x7e, "");
+}
+
+/* RFC 6749 Appendix A.7 and A.8: error and error_description are NQSCHAR. */
+static int
+v_error(struct field *f)
+{
+	return f->len >= 1 && f->len <= 128 &&
+	       all_in(f->val, f->len, 0x20, 0x7e, "\"\\");
+}
+
+static int
+v_description(struct field *f)
+{
+	return f->len <= 1024 && all_in(f->val, f->len, 0x20, 0x7e, "\"\\");
+}
+
+static int
+v_url(struct field *f)
+{
+	return f->len >= 1 && f->len <= 2048 &&
+	       all_in(f->val, f->len, 0x21, 0x7e, "");
+}
+
+/* A local path only: "/x", never "//host" or "/\host" (open redirects). */
+static int
+v_local_path(struct field *f)
+{
+	return f->len >= 1 && f->len <= 255 && f->val[0] == '/' &&
+	       all_in(f->val, f->len, 0x21, 0x7e, "\\\"<>#") &&
+	       f->val[1] != '/';
+}
+
+static int
+v_b64token(struct field *f)
+{
+	return f->len == 43 &&
+	       strspn(f->val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+			      "uvwxyz0123456789-_") == 43;
+}
+
+static int
+v_hex(struct field *f)
+{
+	return f->len >= 1 && f->len <= 64 && is_hex(f->val, f->len);
+}
+
+static int
+v_page(struct field *f)
+{
+	return parse_uint(f->val, 1, 1000000, &f->num) == 0;
+}
+
+static int
+v_word(struct field *f)
+{
+	return f->len >= 1 && f->len <= 32 &&
+	       strspn(f->val, "abcdefghijklmnopqrstuvwxyz_-") == f->len;
+}
+
+static const struct keydef keys[PARAM__MAX] = {
+	[PARAM_CODE] = {"code", v_code},
+	[PARAM_STATE] = {"state", v_state},
+	[PARAM_ERROR] = {"error", v_error},
+	[PARAM_ERROR_DESCRIPTION] = {"error_description", v_description},
+	[PARAM_ISS] = {"iss", v_url},
+	[PARAM_RETURN_TO] = {"return_to", v_local_path},
+	[PARAM_CSRF] = {"csrf", v_b64token},
+	[PARAM_ID] = {"id", v_hex},
+	[PARAM_PAGE] = {"page", v_page},
+	[PARAM_SORT] = {"sort", v_word},
+	[PARAM_FILTER] = {"status", v_word},
+	[PARAM_Q] = {"q", v_hex},
+	[PARAM_FORMAT] = {"format", v_word},
+};
+
+static void
+set_field(struct field *fields, const char *name, char *val, size_t len)
+{
+	struct field *f;
+	size_t i;
+
+	for (i = 0; i < PARAM__MAX; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			break;
+	if (i == PARAM__MAX)
+		return;
+	f = &fields[i];
+	if (f->state != FIELD_ABSENT) {
+		f->dup = 1;
+		return;
+	}
+	f->val = val;
+	f->len = len;
+	f->state = keys[i].valid(f) ? FIELD_OK : FIELD_BAD;
+}
+
+int
+request_parse_fields(char *s, size_t len, struct field *fields)
+{
+	char *end = s + len, *p = s;
+
+	while (p < end) {
+		char *amp = memchr(p, '&', (size_t)(end - p));
+		char *stop = amp != NULL ? amp : end;
+		char *eq = memchr(p, '=', (size_t)(stop - p));
+		char *val = stop;
+		long nl, vl = 0;
+
+		*stop = '\0';
+		if (eq != NULL) {
+			*eq = '\0';
+			val = eq + 1;
+		}
+		nl = pct_decode(p, strlen(p), 1);
+		if (nl < 0)
+			return -1;
+		vl = pct_decode(val, strlen(val), 1);
+		if (vl < 0)
+			return -1;
+		if (nl > 0)
+			set_field(fields, p, val, (size_t)vl);
+		p = stop + 1;
+	}
+	return 0;
+}
+
+/* RFC 6265 section 5.2, leniently: "a=1; b=2", values maybe quoted. */
+static void
+parse_cookies(struct request *req)
+{
+	char *p = req->cookiebuf;
+
+	while (*p != '\0' && req->ncookies < COOKIES_MAX) {
+		char *semi = strchr(p, ';');
+		char *next = semi != NULL ? semi + 1 : p + strlen(p);
+		char *eq, *name, *val, *e;
+
+		if (semi != NULL)
+			*semi = '\0';
+		eq = strchr(p, '=');
+		if (eq != NULL) {
+			*eq = '\0';
+			name = p + strspn(p, " \t");
+			for (e = eq; e > name && (e[-1] == ' ' || e[-1] == '\t');)
+				*--e = '\0';
+			val = eq + 1 + strspn(eq + 1, " \t");
+			e = val + strlen(val);
+			while (e > val && (e[-1] == ' ' || e[-1] == '\t'))
+				*--e = '\0';
+			if (e - val >= 2 && val[0] == '"' && e[-1] == '"') {
+				e[-1] = '\0';
+				val++;
+			}
+			if (*name != '\0') {
+				req->cookies[req->ncookies].name = name;
+				req->cookies[req->ncookies].value = val;
+				req->ncookies++;
+			}
+		}
+		p = next;
+	}
+}
+
+const char *
+request_cookie(const struct request *req, const char *name, int *count)
+{
+	const char *v = NULL;
+	size_t i;
+
+	*count = 0;
+	for (i = 0; i < req->ncookies; i++) {
+		if (strcmp(req->cookies[i].name, name) == 0) {
+			v = req->cookies[i].value;
+			(*count)++;
+		}
+	}
+	return v;
+}
+
+static int
+addr_trusted(const char *addr, const struct strlist *proxies)
+{
+	unsigned char a[16], b[16];
+	size_t i, n;
+
+	if (addr == NULL)
+		return 0;
+	if (inet_pton(AF_INET, addr, a) == 1)
+		n = 4;
+	else if (inet_pton(AF_INET6, addr, a) == 1)
+		n = 16;
+	else
+		return 0;
+	for (i = 0; i < proxies->n; i++) {
+		int af = strchr(proxies->v[i], ':') != NULL ? AF_INET6 : AF_INET;
+
+		if ((af == AF_INET6) == (n == 16) &&
+		    inet_pton(af, proxies->v[i], b) == 1 && memcmp(a, b, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The path below base_path, from REQUEST_URI, which every server sets the
+ * same way whatever split of SCRIPT_NAME and PATH_INFO it makes.
+ */
+static int
+route_path(struct request *req, const char *uri, const char *script,
+	   const char *pathinfo, const char *base)
+{
+	size_t n, blen = strlen(base);
+	char *p = req->pathbuf;
+
+	if (uri != NULL) {
+		n = strcspn(uri, "?");
+		if (n > URI_MAX)
+			return 414;
+		memcpy(p, uri, n);
+		p[n] = '\0';
+	} else {
+		size_t a = script != NULL ? strlen(script) : 0;
+		size_t b = pathinfo != NULL ? strlen(pathinfo) : 0;
+
+		if (a > URI_MAX || b > URI_MAX - a)
+			return 414;
+		memcpy(p, script != NULL ? script : "", a);
+		memcpy(p + a, pathinfo != NULL ? pathinfo : "", b);
+		p[a + b] = '\0';
+	}
+	req->path = NULL;
+	if (strncmp(p, base, blen) == 0 && (p[blen] == '/' || p[blen] == '\0'))
+		req->path = p + blen;
+	return 0;
+}
+
+static enum method
+parse_method(const char *m)
+{
+	if (m == NULL)
+		return METHOD_OTHER;
+	if (strcmp(m, "GET") == 0)
+		return METHOD_GET;
+	if (strcmp(m, "HEAD") == 0)
+		return METHOD_HEAD;
+	if (strcmp(m, "POST") == 0)
+		return METHOD_POST;
+	return METHOD_OTHER;
+}
+
+enum var {
+	V_METHOD,
+	V_URI,
+	V_SCRIPT,
+	V_PATHINFO,
+	V_QUERY,
+	V_LENGTH,
+	V_TYPE,
+	V_COOKIE,
+	V_HOST,
+	V_ORIGIN,
+	V_ACCEPT,
+	V_FETCH_MODE,
+	V_FETCH_SITE,
+	V_AUTH,
+	V_USER,
+	V_ADDR,
+	V_HTTPS,
+	V_SCHEME,
+	V_FORWARDED_PROTO,
+	V_SESSION,
+	V__MAX
+};
+
+static const char *const varnames[V__MAX] = {
+	[V_METHOD] = "REQUEST_METHOD",
+	[V_URI] = "REQUEST_URI",
+	[V_SCRIPT] = "SCRIPT_NAME",
+	[V_PATHINFO] = "PATH_INFO",
+	[V_QUERY] = "QUERY_STRING",
+	[V_LENGTH] = "CONTENT_LENGTH",
+	[V_TYPE] = "CONTENT_TYPE",
+	[V_COOKIE] = "HTTP_COOKIE",
+	[V_HOST] = "HTTP_HOST",
+	[V_ORIGIN] = "HTTP_ORIGIN",
+	[V_ACCEPT] = "HTTP_ACCEPT",
+	[V_FETCH_MODE] = "HTTP_SEC_FETCH_MODE",
+	[V_FETCH_SITE] = "HTTP_SEC_FETCH_SITE",
+	[V_AUTH] = "HTTP_AUTHORIZATION",
+	[V_USER] = "REMOTE_USER",
+	[V_ADDR] = "REMOTE_ADDR",
+	[V_HTTPS] = "HTTPS",
+	[V_SCHEME] = "REQUEST_SCHEME",
+	[V_FORWARDED_PROTO] = "HTTP_X_FORWARDED_PROTO",
+	[V_SESSION] = "HTTP_X_INSURESIGN_SESSION",
+};
+
+/* One pass over the environment picks out the variables we use. */
+static void
+read_env(char *const *env, const char **v)
+{
+	size_t i, k;
+
+	for (i = 0; env[i] != NULL; i++) {
+		const char *e = env[i], *eq = strchr(e, '=');
+
+		if (eq == NULL)
+			continue;
+		for (k = 0; k < V__MAX; k++) {
+			size_t n = strlen(varnames[k]);
+
+			if ((size_t)(eq - e) == n &&
+			    memcmp(e, varnames[k], n) == 0) {
+				v[k] = eq + 1;
+				break;
+			}
+		}
+	}
+}
+
+int
+request_parse(struct request *req, char *const *env, const struct config *cfg)
+{
+	const char *v[V__MAX] = {0};
+	unsigned long long cl = 0;
+	size_t n;
+	int rc;
+
+	memset(req->query, 0, sizeof(req->query));
+	memset(req->form, 0, sizeof(req->form));
+	req->ncookies = 0;
+	req->content_length = 0;
+	req->path = NULL;
+	read_env(env, v);
+
+	req->method_name = v[V_METHOD] != NULL ? v[V_METHOD] : "";
+	req->method = parse_method(v[V_METHOD]);
+	req->host = v[V_HOST];
+	req->origin = v[V_ORIGIN];
+	req->accept = v[V_ACCEPT];
+	req->fetch_mode = v[V_FETCH_MODE];
+	req->fetch_site = v[V_FETCH_SITE];
+	req->authorization = v[V_AUTH];
+	req->remote_user = v[V_USER] != NULL && *v[V_USER] != '\0'
+				   ? v[V_USER]
+				   : NULL;
+	req->remote_addr = v[V_ADDR];
+	req->content_type = v[V_TYPE];
+	req->session_header = v[V_SESSION];
+	req->https = (v[V_HTTPS] != NULL && (ascii_casecmp(v[V_HTTPS], "on") ==
+						     0 ||
+					     strcmp(v[V_HTTPS], "1") == 0)) ||
+		     (v[V_SCHEME] != NULL &&
+		      ascii_casecmp(v[V_SCHEME], "https") == 0);
+	/* X-Forwarded-Proto means something only from a proxy we trust. */
+	if (v[V_FORWARDED_PROTO] != NULL &&
+	    addr_trusted(req->remote_addr, &cfg->trusted_proxies))
+		req->https = ascii_casecmp(v[V_FORWARDED_PROTO], "https") == 0;
+
+	rc = route_path(req, v[V_URI], v[V_SCRIPT], v[V_PATHINFO],
+			cfg->base_path);
+	if (rc != 0)
+		return rc;
+
+	n = v[V_QUERY] != NULL ? strlen(v[V_QUERY]) : 0;
+	if (n > QUERY_MAX)
+		return 414;
+	memcpy(req->querybuf, n > 0 ? v[V_QUERY] : "", n);
+	req->querybuf[n] = '\0';
+	if (request_parse_fields(req->querybuf, n, req->query) == -1)
+		return 400;
+
+	n = v[V_COOKIE] != NULL ? strlen(v[V_COOKIE]) : 0;
+	if (n > COOKIE_MAX)
+		return 431;
+	memcpy(req->cookiebuf, n > 0 ? v[V_COOKIE] : "", n);
+	req->cookiebuf[n] = '\0';
+	parse_cookies(req);
+
+	/* RFC 3875 section 4.1.2: CONTENT_LENGTH is digits or absent. */
+	if (v[V_LENGTH] != NULL && *v[V_LENGTH] != '\0' &&
+	    parse_uint(v[V_LENGTH], 0, 1ULL << 40, &cl) == -1)
+		return 400;
+	if (cl > BODY_MAX)
+		return 413;
+	req->content_length = (size_t)cl;
+	return 0;
+}
+
+int
+request_parse_body(struct request *req, size_t len)
+{
+	const char *ct = req->content_type;
+
+	req->body[len] = '\0';
+	if (ct == NULL || strncmp(ct, "application/x-www-form-urlencoded",
+				  33) != 0 ||
+	    (ct[33] != '\0' && ct[33] != ';'))
+		return 0;
+	return request_parse_fields(req->body, len, req->form) == -1 ? 400 : 0;
+}
+
+int
+request_wants_html(const struct request *req)
+{
+	/* Fetch Metadata first (a browser that sends it tells us), then
+	 * Accept, as old clients and scripts send no Sec-Fetch-Mode. */
+	if (req->fetch_mode != NULL)
+		return strcmp(req->fetch_mode, "navigate") == 0;
+	return req->accept != NULL && strstr(req->accept, "text/html") != NULL;
+}

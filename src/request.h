@@ -1,0 +1,104 @@
+/* A request: the CGI environment and body, turned into validated fields. */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* Caps on what a client may send (RFC 3875 gives none; we must). */
+#define URI_MAX	    4096
+#define QUERY_MAX   4096
+#define COOKIE_MAX  8192
+#define BODY_MAX    16384
+#define COOKIES_MAX 64
+
+enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_OTHER };
+
+/*
+ * Every query or form parameter the program reads, declared once.  A
+ * parameter not listed here is ignored (RFC 6749 section 3.1).
+ */
+enum param {
+	PARAM_CODE,
+	PARAM_STATE,
+	PARAM_ERROR,
+	PARAM_ERROR_DESCRIPTION,
+	PARAM_ISS,
+	PARAM_RETURN_TO,
+	PARAM_CSRF,
+	PARAM_ID,
+	PARAM_PAGE,
+	PARAM_SORT,
+	PARAM_FILTER,
+	PARAM_Q,
+	PARAM_FORMAT,
+	PARAM__MAX
+};
+
+enum field_state { FIELD_ABSENT = 0, FIELD_OK, FIELD_BAD };
+
+struct field {
+	enum field_state state;
+	int dup;		/* the name came more than once */
+	const char *val;	/* decoded, NUL-terminated */
+	size_t len;
+	unsigned long long num; /* for numeric keys */
+};
+
+struct cookie {
+	const char *name;
+	const char *value;
+};
+
+struct request {
+	enum method method;
+	const char *method_name;
+	const char *path; /* below base_path, e.g. "/callback"; NULL: not ours */
+	int https;
+	struct field query[PARAM__MAX];
+	struct field form[PARAM__MAX];
+	struct cookie cookies[COOKIES_MAX];
+	size_t ncookies;
+	size_t content_length;
+
+	/* Headers and CGI variables, as the server gave them (or NULL). */
+	const char *host;
+	const char *origin;
+	const char *accept;
+	const char *fetch_mode;
+	const char *fetch_site;
+	const char *authorization;
+	const char *remote_user;
+	const char *remote_addr;
+	const char *content_type;
+	const char *session_header; /* X-InsureSign-Session, from backends */
+
+	/* Decoding happens in place in these copies: no allocation at all. */
+	char pathbuf[URI_MAX + 1];
+	char querybuf[QUERY_MAX + 1];
+	char cookiebuf[COOKIE_MAX + 1];
+	char body[BODY_MAX + 1];
+};
+
+/*
+ * Reads the CGI variables in env (NULL-terminated "NAME=value" strings).
+ * Returns 0, or the HTTP status to answer with at once (400, 413, 414,
+ * 431).  The body, if any, is then read by the caller into req->body and
+ * handed to request_parse_body().
+ */
+int request_parse(struct request *req, char *const *env,
+		  const struct config *cfg);
+int request_parse_body(struct request *req, size_t len);
+
+/* The one value of a cookie; *count says how many came with that name. */
+const char *request_cookie(const struct request *req, const char *name,
+			   int *count);
+
+/* Does the client want a page (a navigation) rather than data (fetch)? */
+int request_wants_html(const struct request *req);
+
+/* Parses application/x-www-form-urlencoded text in place into fields. */
+int request_parse_fields(char *s, size_t len, struct field *fields);
+
+#endif

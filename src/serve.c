@@ -1,0 +1,407 @@
+/*
+ * Serving requests: FastCGI, plain CGI, or our own prefork listener.
+ * The only user of libfcgi.  Workers are single-threaded; concurrency
+ * comes from processes, which share nothing but the store and its locks.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <fcgiapp.h>
+
+#include "handler.h"
+#include "log.h"
+#include "page.h"
+#include "request.h"
+#include "response.h"
+#include "text.h"
+
+extern char **environ;
+
+static volatile sig_atomic_t stopping;
+
+/* Finish the request in flight, then leave (STYLE rule 3). */
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+set_signals(void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked accept(2) must return to see the flag. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* mod_fcgid and lighttpd send SIGUSR1 for a graceful stop. */
+	sa.sa_handler = fn;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* Where the body comes from and the reply goes: FastCGI or stdio. */
+struct io {
+	FCGX_Request *fcgi; /* NULL: CGI on stdin/stdout */
+};
+
+static size_t
+io_read(struct io *io, char *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		int k;
+
+		if (io->fcgi != NULL) {
+			k = FCGX_GetStr(p + got, (int)(n - got), io->fcgi->in);
+		} else {
+			size_t r = fread(p + got, 1, n - got, stdin);
+
+			k = (int)r;
+		}
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	return got;
+}
+
+static void
+io_write(struct io *io, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (io->fcgi != NULL)
+		FCGX_PutStr(p, (int)n, io->fcgi->out);
+	else
+		fwrite(p, 1, n, stdout);
+}
+
+static void
+limit_error(struct app *app, struct response *res, int status)
+{
+	const char *msg;
+
+	switch (status) {
+	case 413:
+		msg = "The request body is too large.";
+		break;
+	case 414:
+		msg = "The address is too long.";
+		break;
+	case 431:
+		msg = "The request's cookies or headers are too large.";
+		break;
+	default:
+		msg = "The request is malformed.";
+		break;
+	}
+	page_error(res, &app->cfg, status, status_text(status), msg, NULL,
+		   NULL);
+}
+
+/* Parsed requests are big (their buffers are inline): one per process. */
+static struct request req;
+
+static void
+serve_one(struct app *app, char *const *env, struct io *io,
+	  struct response *res, struct buf *head)
+{
+	int rc;
+
+	response_reset(res);
+	buf_reset(head);
+	rc = request_parse(&req, env, &app->cfg);
+	if (rc == 0 && req.content_length > 0) {
+		size_t n = io_read(io, req.body, req.content_length);
+
+		/* RFC 3875 section 4.1.2: fewer bytes than announced. */
+		rc = n != req.content_length ? 400
+					     : request_parse_body(&req, n);
+	}
+	if (rc != 0)
+		limit_error(app, res, rc);
+	else
+		route(app, &req, res);
+	if (res_head(res, head) == -1) {
+		log_error("%s: response too large", __func__);
+		response_reset(res);
+		buf_reset(head);
+		page_error(res, &app->cfg, 500, "Internal error",
+			   "The answer was too large.", NULL, NULL);
+		res_head(res, head);
+	}
+	io_write(io, head->data, head->len);
+	if (req.method != METHOD_HEAD)
+		io_write(io, res->body.data, res->body.len);
+}
+
+static int
+fcgi_loop(struct app *app, int sock)
+{
+	struct response res;
+	struct buf head;
+	FCGX_Request fr;
+	struct io io = {&fr};
+
+	if (FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_error("%s: libfcgi failed to start", __func__);
+		return 1;
+	}
+	response_init(&res);
+	buf_init(&head, 64 * 1024);
+	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		serve_one(app, fr.envp, &io, &res, &head);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 0);
+	response_free(&res);
+	buf_free(&head);
+	return 0;
+}
+
+static int
+cgi_once(struct app *app)
+{
+	struct response res;
+	struct buf head;
+	struct io io = {NULL};
+
+	response_init(&res);
+	buf_init(&head, 64 * 1024);
+	serve_one(app, environ, &io, &res, &head);
+	fflush(stdout);
+	response_free(&res);
+	buf_free(&head);
+	return 0;
+}
+
+/* "127.0.0.1:9000", "[::1]:9000" or "unix:/run/x.sock". */
+static int
+open_listener(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strncmp(addr, "unix:", 5) == 0) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+		struct stat st;
+		const char *path = addr + 5;
+
+		if (strlen(path) >= sizeof(un->sun_path) || path[0] != '/') {
+			log_error("--listen %s: expected unix:/absolute/path",
+				  addr);
+			return -1;
+		}
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, path, strlen(path) + 1);
+		len = sizeof(*un);
+		/* A socket left by an earlier run; never any other file. */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	} else {
+		char host[64];
+		const char *colon = strrchr(addr, ':');
+		unsigned long long port;
+		size_t hl;
+
+		if (colon == NULL || parse_uint(colon + 1, 1, 65535, &port) ||
+		    (size_t)(colon - addr) >= sizeof(host)) {
+			log_error("--listen %s: expected HOST:PORT or "
+				  "unix:/path",
+				  addr);
+			return -1;
+		}
+		hl = (size_t)(colon - addr);
+		memcpy(host, addr, hl);
+		host[hl] = '\0';
+		if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			host[hl - 1] = '\0';
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((unsigned short)port);
+			if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+				goto bad;
+			len = sizeof(*s6);
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((unsigned short)port);
+			if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+				goto bad;
+			len = sizeof(*s4);
+		}
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	if (ss.ss_family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, 511) == -1) {
+		close(fd);
+		goto fail;
+	}
+	return fd;
+bad:
+	log_error("--listen %s: not an IP address (use 127.0.0.1 or [::1])",
+		  addr);
+	return -1;
+fail:
+	log_error("--listen %s: %s", addr, strerror(errno));
+	return -1;
+}
+
+/* systemd socket activation (sd_listen_fds(3)): our fd is 3. */
+static int
+systemd_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	unsigned long long p, n;
+
+	if (pid == NULL || fds == NULL || parse_uint(pid, 1, 1ULL << 31, &p) ||
+	    parse_uint(fds, 1, 1, &n) || (pid_t)p != getpid())
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	return 3;
+}
+
+static pid_t
+spawn(struct app *app, int sock)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sigset_t none;
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGCHLD, &sa, NULL);
+		set_signals(on_stop);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		_exit(fcgi_loop(app, sock));
+	}
+	if (pid == -1)
+		log_error("fork: %s", strerror(errno));
+	return pid;
+}
+
+/* Only there so that SIGCHLD interrupts sigsuspend(2). */
+static void
+on_child(int sig)
+{
+	(void)sig;
+}
+
+/* The prefork parent: keeps N workers alive until told to stop. */
+static int
+supervise(struct app *app, int sock, unsigned workers)
+{
+	pid_t *pids = calloc(workers, sizeof(pid_t));
+	struct sigaction sa;
+	sigset_t block, old;
+	unsigned i;
+
+	if (pids == NULL)
+		return 1;
+	set_signals(on_stop);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < workers; i++)
+		pids[i] = spawn(app, sock);
+	log_info("listening with %u workers", workers);
+	while (!stopping) {
+		pid_t pid;
+		int status;
+
+		sigsuspend(&old);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (i = 0; i < workers; i++)
+				if (pids[i] == pid)
+					pids[i] = 0;
+			if (!stopping && WIFSIGNALED(status))
+				log_warn("worker %d died of signal %d: "
+					 "replacing it",
+					 (int)pid, WTERMSIG(status));
+		}
+		for (i = 0; i < workers && !stopping; i++) {
+			if (pids[i] > 0)
+				continue;
+			pids[i] = spawn(app, sock);
+			/* A worker that dies at once must not spin the CPU. */
+			if (pids[i] <= 0)
+				sleep(1);
+		}
+	}
+	for (i = 0; i < workers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	free(pids);
+	return 0;
+}
+
+int
+serve(struct app *app, const char *listen_addr, unsigned workers)
+{
+	int sock, rc;
+
+	if (listen_addr == NULL) {
+		sock = systemd_socket();
+		if (sock != -1)
+			return supervise(app, sock, workers);
+		set_signals(on_stop);
+		/* fd 0 a listening socket: spawned by the web server. */
+		if (FCGX_IsCGI())
+			return cgi_once(app);
+		return fcgi_loop(app, 0);
+	}
+	sock = open_listener(listen_addr);
+	if (sock == -1)
+		return 1;
+	rc = supervise(app, sock, workers);
+	close(sock);
+	if (strncmp(listen_addr, "unix:", 5) == 0)
+		unlink(listen_addr + 5);
+	return rc;
+}

@@ -1,0 +1,117 @@
+/* The browser's session: its cookie, its id, and what is derived from it. */
+#include "session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "text.h"
+
+int
+session_secure(const struct config *cfg, int https)
+{
+	return cfg->secure == SECURE_ALWAYS ||
+	       (cfg->secure == SECURE_AUTO && https);
+}
+
+void
+session_cookie_name(const struct config *cfg, int https, char *out,
+		    size_t len)
+{
+	/* The web app's own cookie keeps the name the web app gave it. */
+	if (cfg->issue_cookie && session_secure(cfg, https))
+		snprintf(out, len, "__Host-%s", cfg->cookie_name);
+	else
+		snprintf(out, len, "%s", cfg->cookie_name);
+}
+
+int
+session_id_valid(const struct config *cfg, const char *id)
+{
+	size_t n = strlen(id);
+
+	if (cfg->issue_cookie)
+		return n == SESSION_ID_LEN &&
+		       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				  "qrstuvwxyz0123456789-_") == n;
+	/* Web app session ids (PHPSESSID and the like). */
+	return n >= 16 && n <= SESSION_MAX &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw"
+			  "xyz0123456789,._~-") == n;
+}
+
+void
+session_read(const struct config *cfg, const struct request *req,
+	     struct session *s)
+{
+	char name[128];
+	const char *v;
+	int count;
+
+	s->id[0] = '\0';
+	s->is_new = 0;
+	session_cookie_name(cfg, req->https, name, sizeof(name));
+	v = request_cookie(req, name, &count);
+	if (count == 1 && session_id_valid(cfg, v))
+		snprintf(s->id, sizeof(s->id), "%s", v);
+}
+
+int
+session_create(struct session *s)
+{
+	unsigned char raw[32];
+
+	if (crypto_random(raw, sizeof(raw)) == -1)
+		return -1;
+	b64url_encode(raw, sizeof(raw), s->id);
+	explicit_bzero(raw, sizeof(raw));
+	s->is_new = 1;
+	return 0;
+}
+
+void
+session_set_cookie(const struct config *cfg, const struct request *req,
+		   struct response *res, const struct session *s)
+{
+	char name[128];
+
+	if (!cfg->issue_cookie)
+		return;
+	session_cookie_name(cfg, req->https, name, sizeof(name));
+	res_cookie(res, name, s->id, "/", -1,
+		   session_secure(cfg, req->https));
+}
+
+void
+session_record_name(const struct key *k, const char *id, char *out)
+{
+	unsigned char mac[SHA256_LEN];
+
+	crypto_hmac(k->name, KEY_LEN, id, strlen(id), mac);
+	hex_encode(mac, sizeof(mac), out);
+}
+
+void
+session_csrf(const struct key *k, const char *id, char *out)
+{
+	unsigned char mac[SHA256_LEN];
+
+	crypto_hmac(k->csrf, KEY_LEN, id, strlen(id), mac);
+	b64url_encode(mac, sizeof(mac), out);
+}
+
+int
+session_csrf_ok(const struct keyring *kr, const char *id, const char *token)
+{
+	char want[CSRF_LEN + 1];
+	size_t i;
+
+	if (id[0] == '\0' || strlen(token) != CSRF_LEN)
+		return 0;
+	for (i = 0; i < kr->n; i++) {
+		session_csrf(&kr->keys[i], id, want);
+		if (crypto_equal(want, token, CSRF_LEN))
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* The browser's session: its cookie, its id, and what is derived from it. */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include "config.h"
+#include "keyring.h"
+#include "record.h"
+#include "request.h"
+#include "response.h"
+
+#define SESSION_ID_LEN	 43 /* 256 random bits, base64url */
+#define SESSION_MAX	 256
+#define CSRF_LEN	 43
+
+struct session {
+	char id[SESSION_MAX + 1]; /* "" when the request has none */
+	int is_new;		  /* made by this request: set the cookie */
+};
+
+/* The cookie's name: the __Host- prefix when it is Secure (RFC 6265bis). */
+void session_cookie_name(const struct config *cfg, int https, char *out,
+			 size_t len);
+int session_secure(const struct config *cfg, int https);
+
+/*
+ * Takes the id from the request's cookie.  A value of the wrong length or
+ * alphabet, or the name twice, counts as no session at all.
+ */
+void session_read(const struct config *cfg, const struct request *req,
+		  struct session *s);
+int session_id_valid(const struct config *cfg, const char *id);
+/* A fresh random id (also used to rotate the id once a link is made). */
+int session_create(struct session *s);
+void session_set_cookie(const struct config *cfg, const struct request *req,
+			struct response *res, const struct session *s);
+
+/* The record's file name: HMAC-SHA256(name key, id), never request data. */
+void session_record_name(const struct key *k, const char *id, char *out);
+/* A per-session CSRF token; admin pages pass "admin:" + user as the id. */
+void session_csrf(const struct key *k, const char *id, char *out);
+int session_csrf_ok(const struct keyring *kr, const char *id,
+		    const char *token);
+
+#endif

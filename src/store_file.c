@@ -1,0 +1,442 @@
+/*
+ * The file store: one file per record at dir/XX/<64 hex>, XX its first two
+ * characters.  Writes are atomic (temp file, fsync, rename, fsync dir), so a
+ * crash leaves the old record or the new one, never a torn one.  Nothing
+ * here follows a symbolic link.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "record.h"
+#include "text.h"
+
+#define TMP_PREFIX ".tmp-"
+#define LOCK_FILE  ".lock"
+
+struct store {
+	char *dir;
+	int dirfd; /* -1 until the directory passes store_check */
+};
+
+int
+store_check(const char *dir, char *err, size_t len)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) == -1) {
+		snprintf(err, len,
+			 "store dir %s: %s (create it: install -d -m 0700 -o "
+			 "<the server's user> %s)",
+			 dir, strerror(errno), dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, len, "store dir %s: not a directory%s", dir,
+			 S_ISLNK(st.st_mode) ? " (a symbolic link: refused)"
+					     : "");
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, len,
+			 "store dir %s: owned by uid %u, but this program runs "
+			 "as uid %u (chown it)",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, len,
+			 "store dir %s: mode %03o, expected 0700 (chmod 700 %s)",
+			 dir, (unsigned)st.st_mode & 0777, dir);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const struct config *cfg)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->dir = strdup(cfg->store_dir);
+	s->dirfd = -1;
+	if (s->dir == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->dirfd != -1)
+		close(s->dirfd);
+	free(s->dir);
+	free(s);
+}
+
+/*
+ * The directory, checked on every use: an operator who fixes its mode or
+ * creates it need not restart us, and one who breaks it gets an error.
+ */
+static int
+root(struct store *s)
+{
+	char err[512];
+	struct stat st;
+
+	if (s->dirfd != -1 && fstat(s->dirfd, &st) == 0 &&
+	    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
+	    st.st_nlink > 0)
+		return s->dirfd;
+	if (s->dirfd != -1) {
+		close(s->dirfd);
+		s->dirfd = -1;
+	}
+	if (store_check(s->dir, err, sizeof(err)) == -1) {
+		log_error("store: %s", err);
+		return -1;
+	}
+	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					O_CLOEXEC);
+	if (s->dirfd == -1)
+		log_error("store: %s: %s", s->dir, strerror(errno));
+	return s->dirfd;
+}
+
+static int
+valid_name(const char *name)
+{
+	return strlen(name) == RECORD_NAME_LEN && is_hex(name, RECORD_NAME_LEN);
+}
+
+/* The shard directory of a name; created (0700) when create is set. */
+static int
+shard(struct store *s, const char *name, int create)
+{
+	char sub[3] = {name[0], name[1], '\0'};
+	int dfd = root(s), fd;
+
+	if (dfd == -1)
+		return -1;
+	fd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT && create) {
+		if (mkdirat(dfd, sub, 0700) == -1 && errno != EEXIST) {
+			log_error("store: mkdir %s/%s: %s", s->dir, sub,
+				  strerror(errno));
+			return -1;
+		}
+		fd = openat(dfd, sub,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd == -1 && errno != ENOENT)
+		log_error("store: %s/%s: %s%s", s->dir, sub, strerror(errno),
+			  errno == ELOOP || errno == ENOTDIR
+				  ? " (not a directory: refused)"
+				  : "");
+	return fd;
+}
+
+static int
+read_all(int fd, struct buf *out, size_t max)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((size_t)n > max - out->len || buf_add(out, chunk, (size_t)n))
+			return -1;
+	}
+	return n == 0 ? 0 : -1;
+}
+
+int
+store_load(struct store *s, const char *name, struct buf *out)
+{
+	struct stat st;
+	int sfd, fd, rc = STORE_ERROR;
+
+	if (!valid_name(name))
+		return STORE_ERROR;
+	sfd = shard(s, name, 0);
+	if (sfd == -1)
+		return errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
+	fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			rc = STORE_NOTFOUND;
+		else
+			log_error("store: %.12s: %s%s", name, strerror(errno),
+				  errno == ELOOP ? " (a symbolic link: refused)"
+						 : "");
+		goto err;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || st.st_size > RECORD_MAX) {
+		log_error("store: %.12s: not a regular file of ours, or too "
+			  "big: refused",
+			  name);
+		goto err;
+	}
+	if (read_all(fd, out, RECORD_MAX) == -1) {
+		log_error("store: %.12s: read: %s", name, strerror(errno));
+		goto err;
+	}
+	rc = STORE_OK;
+err:
+	if (fd != -1)
+		close(fd);
+	close(sfd);
+	return rc;
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+store_save(struct store *s, const char *name, const void *data, size_t len)
+{
+	unsigned char rnd[8];
+	char tmp[128], hex[17];
+	int sfd, fd = -1, rc = STORE_ERROR;
+
+	if (!valid_name(name))
+		return STORE_ERROR;
+	sfd = shard(s, name, 1);
+	if (sfd == -1)
+		return STORE_ERROR;
+	if (crypto_random(rnd, sizeof(rnd)) == -1)
+		goto err;
+	hex_encode(rnd, sizeof(rnd), hex);
+	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s-%s", name, hex);
+	fd = openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				      O_CLOEXEC,
+		    0600);
+	if (fd == -1)
+		goto err;
+	if (write_all(fd, data, len) == -1 || fsync(fd) == -1)
+		goto err;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto err;
+	}
+	fd = -1;
+	/* rename(2) is atomic; the fsync of the directory makes it durable. */
+	if (renameat(sfd, tmp, sfd, name) == -1 || fsync(sfd) == -1)
+		goto err;
+	rc = STORE_OK;
+err:
+	if (rc != STORE_OK) {
+		log_error("store: write %.12s: %s%s", name, strerror(errno),
+			  errno == ENOSPC || errno == EDQUOT
+				  ? " (the disk is full)"
+				  : "");
+		if (fd != -1)
+			close(fd);
+		unlinkat(sfd, tmp, 0);
+	}
+	close(sfd);
+	return rc;
+}
+
+int
+store_delete(struct store *s, const char *name)
+{
+	int sfd, rc = STORE_OK;
+
+	if (!valid_name(name))
+		return STORE_ERROR;
+	sfd = shard(s, name, 0);
+	if (sfd == -1)
+		return errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
+	if (unlinkat(sfd, name, 0) == -1) {
+		rc = errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
+		if (rc == STORE_ERROR)
+			log_error("store: delete %.12s: %s", name,
+				  strerror(errno));
+	} else if (fsync(sfd) == -1) {
+		rc = STORE_ERROR;
+	}
+	close(sfd);
+	return rc;
+}
+
+/*
+ * One lock file for the whole store, and a one-byte range in it per
+ * record (open file description locks, so each open is its own owner).
+ * The kernel drops the lock when its holder dies, kill -9 included, and
+ * there are no per-record lock files to leave behind.
+ */
+int
+store_lock(struct store *s, const char *name, struct store_lock *l)
+{
+	struct flock fl;
+	unsigned long long off = 0;
+	char prefix[9];
+	int dfd = root(s);
+
+	l->fd = -1;
+	if (dfd == -1 || !valid_name(name))
+		return STORE_ERROR;
+	memcpy(prefix, name, 8);
+	prefix[8] = '\0';
+	off = strtoull(prefix, NULL, 16);
+	l->fd = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW |
+					       O_CLOEXEC,
+		       0600);
+	if (l->fd == -1) {
+		log_error("store: %s/%s: %s", s->dir, LOCK_FILE,
+			  strerror(errno));
+		return STORE_ERROR;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)off;
+	fl.l_len = 1;
+	while (fcntl(l->fd, F_OFD_SETLKW, &fl) == -1) {
+		if (errno == EINTR)
+			continue;
+		log_error("store: lock %.12s: %s", name, strerror(errno));
+		close(l->fd);
+		l->fd = -1;
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+void
+store_unlock(struct store_lock *l)
+{
+	if (l->fd != -1)
+		close(l->fd);
+	l->fd = -1;
+}
+
+static int
+list_shard(int sfd, size_t head_len, store_visit visit, void *ctx)
+{
+	unsigned char head[512];
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	d = fdopendir(sfd);
+	if (d == NULL) {
+		close(sfd);
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		ssize_t n;
+		int fd;
+
+		if (!valid_name(e->d_name))
+			continue;
+		fd = openat(sfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
+			continue; /* deleted meanwhile, or not a file */
+		n = read(fd, head, head_len);
+		close(fd);
+		rc = visit(ctx, e->d_name, head, n > 0 ? (size_t)n : 0);
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+store_list(struct store *s, size_t head_len, store_visit visit, void *ctx)
+{
+	int dfd = root(s), i, rc = 0;
+
+	if (dfd == -1)
+		return STORE_ERROR;
+	if (head_len > 512)
+		head_len = 512;
+	for (i = 0; i < 256 && rc == 0; i++) {
+		char sub[3];
+		int sfd;
+
+		snprintf(sub, sizeof(sub), "%02x", i);
+		sfd = openat(dfd, sub,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd == -1)
+			continue;
+		rc = list_shard(sfd, head_len, visit, ctx);
+	}
+	return rc;
+}
+
+long
+store_sweep(struct store *s, long long older_than)
+{
+	int dfd = root(s), i;
+	long removed = 0;
+
+	if (dfd == -1)
+		return -1;
+	for (i = 0; i < 256; i++) {
+		struct dirent *e;
+		char sub[3];
+		DIR *d;
+		int sfd;
+
+		snprintf(sub, sizeof(sub), "%02x", i);
+		sfd = openat(dfd, sub,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd == -1)
+			continue;
+		d = fdopendir(sfd);
+		if (d == NULL) {
+			close(sfd);
+			continue;
+		}
+		while ((e = readdir(d)) != NULL) {
+			struct stat st;
+
+			if (strncmp(e->d_name, TMP_PREFIX,
+				    strlen(TMP_PREFIX)) != 0)
+				continue;
+			/* A temp file younger than that may be mid-write. */
+			if (fstatat(sfd, e->d_name, &st,
+				    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    st.st_mtime < older_than &&
+			    unlinkat(sfd, e->d_name, 0) == 0)
+				removed++;
+		}
+		closedir(d);
+	}
+	return removed;
+}
