@@ -15,10 +15,10 @@
 static void
 cookie_name(const struct config *cfg, int https, char *out, size_t len)
 {
-	/* __Secure-, not __Host-: the cookie is scoped to base_path. */
-	snprintf(out, len, "%s%s_pending",
-		 session_secure(cfg, https) ? "__Secure-" : "",
-		 cfg->cookie_name);
+	/* __Secure-, not __Host-: the cookie is scoped to base_path.  Our own
+	 * name even when the session cookie is the web app's. */
+	snprintf(out, len, "%sinsuresign_pending",
+		 session_secure(cfg, https) ? "__Secure-" : "");
 }
 
 static void

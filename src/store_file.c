@@ -110,6 +110,7 @@ root(struct store *s)
 	}
 	if (store_check(s->dir, err, sizeof(err)) == -1) {
 		log_error("store: %s", err);
+		errno = EACCES; /* not ENOENT: callers read that as "no record" */
 		return -1;
 	}
 	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
