@@ -36,7 +36,7 @@ DEB_DEMO  := lighttpd openssl python3 ca-certificates
 DEB_TEST  := apache2 libapache2-mod-fcgid curl mandoc valgrind clang \
 	     libclang-rt-14-dev chromium chromium-driver wrk clang-format
 
-.PHONY: all deps deps-demo test demo install uninstall clean bench fuzz \
+.PHONY: all unit deps deps-demo test demo install uninstall clean bench fuzz \
 	loadtest format format-check
 
 all: $(PROG)
@@ -54,6 +54,18 @@ build:
 
 -include $(OBJS:.o=.d)
 
+# Unit tests: one program per tests/unit/test_*.c, linked with every module.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+
+unit: $(UNIT_BINS)
+
+build/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBOBJS)
+	@mkdir -p build/tests
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
+		-o $@ $< $(LIBOBJS) $(LDLIBS)
+
 # Installs what is missing, or says how.
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_DEMO) $(DEB_TEST)
@@ -63,11 +75,11 @@ deps-demo:
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/run
+	@python3 tests/run
 
 demo: deps-demo
 	@$(MAKE) --no-print-directory all
-	@sh tests/demo.sh $(PORT)
+	@python3 tests/rig.py demo $(PORT)
 
 install: $(PROG)
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SBINDIR) \
