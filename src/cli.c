@@ -1,14 +1,357 @@
 /* The command line: the same program, run by an operator or from cron. */
 #include "cli.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "keyring.h"
+#include "link.h"
+#include "listing.h"
+#include "session.h"
 #include "store.h"
+#include "text.h"
 
 #define EXIT_USAGE 2
+
+static int
+fail(const char *cmd, const char *what)
+{
+	fprintf(stderr, "insuresign-connect %s: %s\n", cmd, what);
+	return 1;
+}
+
+static int
+open_app(struct app *app, const struct cli_opts *o, const char *cmd)
+{
+	const char *path = config_path(o->config);
+	char err[1024], msg[1400];
+
+	if (app_open(app, path, err, sizeof(err)) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s: %s", path, err);
+	fail(cmd, msg);
+	return -1;
+}
+
+static void
+when(long long t, char *out)
+{
+	if (t <= 0)
+		snprintf(out, TIME_LEN, "-");
+	else
+		fmt_time(t, out);
+}
+
+static cJSON *
+entry_json(const struct listing_entry *e, long long now)
+{
+	char t[TIME_LEN];
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "id", e->name);
+	cJSON_AddStringToObject(o, "status", health_name(e->health));
+	when(e->meta.created, t);
+	cJSON_AddStringToObject(o, "connected_since", t);
+	when(e->meta.expires_at, t);
+	cJSON_AddStringToObject(o, "expires_at", t);
+	cJSON_AddNumberToObject(o, "expires_in",
+				(double)(e->meta.expires_at - now));
+	when(e->meta.last_refresh, t);
+	cJSON_AddStringToObject(o, "last_refresh", t);
+	cJSON_AddStringToObject(o, "last_refresh_result",
+				refresh_error_name(e->meta.last_error));
+	cJSON_AddBoolToObject(o, "refresh_token", e->meta.has_refresh);
+	return o;
+}
+
+static void
+print_json(cJSON *o)
+{
+	char *s = cJSON_Print(o);
+
+	if (s != NULL)
+		puts(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+static int
+cmd_list(int argc, char **argv, const struct cli_opts *o)
+{
+	long long now = (long long)time(NULL);
+	struct listing l;
+	struct app app;
+	size_t i;
+
+	(void)argv;
+	if (argc != 0)
+		return EXIT_USAGE;
+	if (open_app(&app, o, "list") == -1)
+		return 1;
+	if (listing_load(app.store, now, &l) == -1) {
+		app_close(&app);
+		return fail("list", "cannot read the store (see the log line "
+				    "above)");
+	}
+	listing_sort(&l, SORT_CONNECTED);
+	if (o->json) {
+		cJSON *a = cJSON_CreateArray();
+
+		for (i = 0; i < l.n; i++)
+			if (l.v[i].readable)
+				cJSON_AddItemToArray(a, entry_json(&l.v[i], now));
+		print_json(a);
+	} else {
+		printf("%-12s  %-15s  %-20s  %-12s  %-20s  %s\n", "ID", "STATUS",
+		       "CONNECTED SINCE", "EXPIRES", "LAST REFRESH", "REFRESH");
+		for (i = 0; i < l.n; i++) {
+			const struct listing_entry *e = &l.v[i];
+			char since[TIME_LEN], last[TIME_LEN], rel[32];
+
+			if (!e->readable) {
+				printf("%-12.12s  (not a record: ignored)\n",
+				       e->name);
+				continue;
+			}
+			when(e->meta.created, since);
+			when(e->meta.last_refresh, last);
+			fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
+			printf("%-12.12s  %-15s  %-20s  %-12s  %-20s  %s\n",
+			       e->name, health_name(e->health), since,
+			       e->meta.status == RECORD_CONNECTED ? rel : "-",
+			       last, e->meta.has_refresh ? "yes" : "no");
+		}
+	}
+	listing_free(&l);
+	app_close(&app);
+	return 0;
+}
+
+/* An id on the command line: a unique prefix of a record's name. */
+static int
+resolve(struct app *app, const char *cmd, const char *prefix, char *name)
+{
+	long long now = (long long)time(NULL);
+	const struct listing_entry *e;
+	struct listing l;
+	int n;
+
+	if (strlen(prefix) < 4 || strlen(prefix) > RECORD_NAME_LEN ||
+	    !is_hex(prefix, strlen(prefix)))
+		return fail(cmd, "expected a record id (at least 4 of its hex "
+				 "digits, as `list` shows)");
+	if (listing_load(app->store, now, &l) == -1)
+		return fail(cmd, "cannot read the store");
+	e = listing_find(&l, prefix, &n);
+	if (e != NULL)
+		memcpy(name, e->name, RECORD_NAME_LEN + 1);
+	listing_free(&l);
+	if (n == 0)
+		return fail(cmd, "no record has that id");
+	if (n > 1)
+		return fail(cmd, "several records start so: give more digits");
+	return 0;
+}
+
+static int
+cmd_show(int argc, char **argv, const struct cli_opts *o)
+{
+	char name[RECORD_NAME_LEN + 1];
+	long long now = (long long)time(NULL);
+	struct listing_entry e;
+	struct record r;
+	struct app app;
+	cJSON *j;
+	int rc = 1;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	if (open_app(&app, o, "show") == -1)
+		return 1;
+	if (resolve(&app, "show", argv[0], name) != 0)
+		goto out;
+	if (link_get_name(&app, name, &r) != LINK_OK) {
+		fail("show", "the record cannot be read (see the log line)");
+		goto out;
+	}
+	memcpy(e.name, name, sizeof(e.name));
+	e.meta = r.meta;
+	e.readable = 1;
+	e.health = listing_health(&r.meta, now);
+	j = entry_json(&e, now);
+	if (j != NULL) {
+		char fp[64];
+
+		/* A fingerprint, never the token: 4 characters and a length. */
+		snprintf(fp, sizeof(fp), "%s...(%u)", r.meta.fingerprint,
+			 r.meta.token_len);
+		cJSON_AddStringToObject(j, "access_token", fp);
+		cJSON_AddStringToObject(j, "token_type",
+					r.token_type != NULL ? r.token_type : "");
+		cJSON_AddStringToObject(j, "scope",
+					r.scope != NULL ? r.scope : "");
+		print_json(j);
+	}
+	record_free(&r);
+	rc = 0;
+out:
+	app_close(&app);
+	return rc;
+}
+
+static int
+link_error(const char *cmd, enum link_rc rc, const struct oauth_result *why)
+{
+	char msg[256];
+
+	switch (rc) {
+	case LINK_NONE:
+		return fail(cmd, "not connected");
+	case LINK_RECONNECT:
+		return fail(cmd, "needs reconnect: the user must connect again");
+	case LINK_UNAVAILABLE:
+		snprintf(msg, sizeof(msg), "refresh failed: %s",
+			 refresh_error_name(why->kind));
+		return fail(cmd, msg);
+	default:
+		return fail(cmd, "the store cannot be read or written (see the "
+				 "log line)");
+	}
+}
+
+static int
+cmd_token(int argc, char **argv, const struct cli_opts *o)
+{
+	struct oauth_result why;
+	struct record r;
+	struct app app;
+	enum link_rc rc;
+
+	(void)argv;
+	if (argc != 0 || o->session == NULL) {
+		fprintf(stderr, "usage: insuresign-connect token --session "
+				"COOKIE_VALUE\n");
+		return EXIT_USAGE;
+	}
+	if (open_app(&app, o, "token") == -1)
+		return 1;
+	if (!session_id_valid(&app.cfg, o->session)) {
+		app_close(&app);
+		return fail("token", "not a session id of the expected form");
+	}
+	rc = link_token(&app, o->session, (long long)time(NULL), &r, &why);
+	if (rc == LINK_OK) {
+		puts(r.access_token);
+		record_free(&r);
+	}
+	app_close(&app);
+	return rc == LINK_OK ? 0 : link_error("token", rc, &why);
+}
+
+static int
+cmd_refresh(int argc, char **argv, const struct cli_opts *o)
+{
+	char name[RECORD_NAME_LEN + 1], exp[TIME_LEN];
+	struct oauth_result why;
+	struct record r;
+	struct app app;
+	enum link_rc rc = LINK_STORE_ERROR;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	if (open_app(&app, o, "refresh") == -1)
+		return 1;
+	if (resolve(&app, "refresh", argv[0], name) != 0) {
+		app_close(&app);
+		return 1;
+	}
+	rc = link_refresh(&app, name, (long long)time(NULL), &r, &why);
+	if (rc == LINK_OK) {
+		fmt_time(r.meta.expires_at, exp);
+		printf("refreshed %.12s: expires %s\n", name, exp);
+		record_free(&r);
+	}
+	app_close(&app);
+	return rc == LINK_OK ? 0 : link_error("refresh", rc, &why);
+}
+
+static int
+cmd_delete(int argc, char **argv, const struct cli_opts *o)
+{
+	char name[RECORD_NAME_LEN + 1];
+	struct app app;
+	enum link_rc rc;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	if (open_app(&app, o, "delete") == -1)
+		return 1;
+	if (resolve(&app, "delete", argv[0], name) != 0) {
+		app_close(&app);
+		return 1;
+	}
+	rc = link_delete(&app, name, "cli");
+	if (rc == LINK_OK)
+		printf("deleted %.12s\n", name);
+	app_close(&app);
+	return rc == LINK_OK ? 0 : link_error("delete", rc, NULL);
+}
+
+static void
+print_removed(const char *name, const char *why)
+{
+	printf("removed %.12s (%s)\n", name, why);
+}
+
+static int
+cmd_gc(int argc, char **argv, const struct cli_opts *o)
+{
+	long long now = (long long)time(NULL);
+	struct app app;
+	long temps;
+	int rc = 0;
+
+	(void)argv;
+	if (argc != 0)
+		return EXIT_USAGE;
+	if (open_app(&app, o, "gc") == -1)
+		return 1;
+	if (link_gc(&app, now, print_removed) == -1)
+		rc = fail("gc", "cannot read the store");
+	temps = link_gc_temp_files(&app, now);
+	if (temps > 0)
+		printf("removed %ld stray temp file%s\n", temps,
+		       temps == 1 ? "" : "s");
+	app_close(&app);
+	return rc;
+}
+
+static int
+cmd_rekey(int argc, char **argv, const struct cli_opts *o)
+{
+	struct app app;
+	long moved;
+	int rc;
+
+	(void)argv;
+	if (argc != 0)
+		return EXIT_USAGE;
+	if (open_app(&app, o, "rekey") == -1)
+		return 1;
+	rc = link_rekey(&app, (long long)time(NULL), &moved);
+	printf("re-sealed %ld record%s under the current key\n", moved,
+	       moved == 1 ? "" : "s");
+	app_close(&app);
+	return rc == 0 ? 0
+		       : fail("rekey", "some records could not be moved (see "
+				       "the log lines); run it again");
+}
 
 static int
 cmd_keygen(int argc, char **argv, const struct cli_opts *o)
@@ -20,10 +363,8 @@ cmd_keygen(int argc, char **argv, const struct cli_opts *o)
 		fprintf(stderr, "usage: insuresign-connect keygen FILE\n");
 		return EXIT_USAGE;
 	}
-	if (keyring_generate(argv[0], err, sizeof(err)) == -1) {
-		fprintf(stderr, "insuresign-connect: keygen: %s\n", err);
-		return 1;
-	}
+	if (keyring_generate(argv[0], err, sizeof(err)) == -1)
+		return fail("keygen", err);
 	printf("wrote a new key to %s (mode 0600)\n", argv[0]);
 	return 0;
 }
@@ -39,14 +380,10 @@ cmd_check_config(int argc, char **argv, const struct cli_opts *o)
 	(void)argv;
 	if (argc != 0)
 		return EXIT_USAGE;
-	if (app_open(&app, path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: %s\n", path, err);
+	if (open_app(&app, o, "check-config") == -1)
 		return 1;
-	}
-	if (store_check(app.cfg.store_dir, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		rc = 1;
-	}
+	if (store_check(app.cfg.store_dir, err, sizeof(err)) == -1)
+		rc = fail("check-config", err);
 	if (rc == 0)
 		printf("%s: ok\n", path);
 	app_close(&app);
@@ -59,8 +396,11 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"list", cmd_list},	    {"show", cmd_show},
+	{"token", cmd_token},	    {"refresh", cmd_refresh},
+	{"delete", cmd_delete},	    {"gc", cmd_gc},
+	{"rekey", cmd_rekey},	    {"keygen", cmd_keygen},
 	{"check-config", cmd_check_config},
-	{"keygen", cmd_keygen},
 };
 
 int

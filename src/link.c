@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "listing.h"
 #include "log.h"
 #include "session.h"
 
@@ -256,7 +257,13 @@ link_token(struct app *app, const char *sid, long long now, struct record *r,
 		return LINK_OK;
 	}
 	record_free(r);
-	return refresh(app, name, now, 0, r, why);
+	rc = refresh(app, name, now, 0, r, why);
+	/* Moved meanwhile (rekey renames records): look it up once more. */
+	if (rc == LINK_NONE && link_get(app, sid, name, r) == LINK_OK) {
+		record_free(r);
+		rc = refresh(app, name, now, 0, r, why);
+	}
+	return rc;
 }
 
 enum link_rc
@@ -300,4 +307,128 @@ link_delete(struct app *app, const char *name, const char *who)
 		return LINK_STORE_ERROR;
 	audit("disconnected", name, "by=%s", who);
 	return LINK_OK;
+}
+
+/* Idle: no link, refresh or token handed out since the cut-off. */
+static int
+stale(const struct record_meta *m, long long cutoff)
+{
+	long long last = m->last_used;
+
+	if (m->created > last)
+		last = m->created;
+	if (m->last_refresh > last)
+		last = m->last_refresh;
+	if (m->status == RECORD_NEEDS_RECONNECT)
+		last = m->updated;
+	return last < cutoff;
+}
+
+int
+link_gc(struct app *app, long long now,
+	void (*removed)(const char *name, const char *why))
+{
+	long long cutoff = now - (long long)app->cfg.max_idle_days * 86400;
+	struct listing l;
+	size_t i;
+
+	if (listing_load(app->store, now, &l) == -1)
+		return -1;
+	for (i = 0; i < l.n; i++) {
+		const struct listing_entry *e = &l.v[i];
+		struct record_meta m;
+		struct store_lock lock;
+		struct buf raw;
+		const char *why;
+
+		if (!e->readable || !stale(&e->meta, cutoff))
+			continue;
+		/* Decide again under the lock: it may have been used since. */
+		if (store_lock(app->store, e->name, &lock) != STORE_OK)
+			continue;
+		buf_init(&raw, RECORD_MAX);
+		if (store_load(app->store, e->name, &raw) == STORE_OK &&
+		    record_read_meta((unsigned char *)raw.data, raw.len, &m) ==
+			    0 &&
+		    stale(&m, cutoff) &&
+		    store_delete(app->store, e->name) == STORE_OK) {
+			why = m.status == RECORD_NEEDS_RECONNECT
+				      ? "needs_reconnect"
+				      : "idle";
+			audit("gc_removed", e->name, "reason=%s", why);
+			if (removed != NULL)
+				removed(e->name, why);
+		}
+		buf_free(&raw);
+		store_unlock(&lock);
+	}
+	listing_free(&l);
+	return 0;
+}
+
+long
+link_gc_temp_files(struct app *app, long long now)
+{
+	/* An hour: far longer than any write takes. */
+	return store_sweep(app->store, now - 3600);
+}
+
+static int
+rekey_one(struct app *app, const char *old, long long now)
+{
+	char name[RECORD_NAME_LEN + 1];
+	struct store_lock lo, ln;
+	struct record r;
+	int rc = -1;
+
+	if (store_lock(app->store, old, &lo) != STORE_OK)
+		return -1;
+	if (load(app, old, &r) != LINK_OK) {
+		store_unlock(&lo);
+		return -1;
+	}
+	session_record_name(&app->keys.keys[0], r.sid, name);
+	if (!r.old_key && strcmp(name, old) == 0) {
+		rc = 0; /* already under the current key */
+		goto out;
+	}
+	/* Always old, then new: nobody else ever holds two locks. */
+	if (strcmp(name, old) != 0 &&
+	    store_lock(app->store, name, &ln) != STORE_OK)
+		goto out;
+	if (save(app, name, &r, r.meta.updated) == LINK_OK &&
+	    (strcmp(name, old) == 0 ||
+	     store_delete(app->store, old) == STORE_OK)) {
+		audit("rekeyed", old, "now=%.12s", name);
+		rc = 1;
+	}
+	if (strcmp(name, old) != 0)
+		store_unlock(&ln);
+out:
+	(void)now;
+	record_free(&r);
+	store_unlock(&lo);
+	return rc;
+}
+
+int
+link_rekey(struct app *app, long long now, long *moved)
+{
+	struct listing l;
+	size_t i;
+	int failed = 0;
+
+	*moved = 0;
+	if (listing_load(app->store, now, &l) == -1)
+		return -1;
+	for (i = 0; i < l.n; i++) {
+		int rc = rekey_one(app, l.v[i].name, now);
+
+		if (rc == -1)
+			failed = 1;
+		else
+			*moved += rc;
+	}
+	listing_free(&l);
+	return failed ? -1 : 0;
 }

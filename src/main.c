@@ -22,7 +22,9 @@ usage(FILE *f)
 		"[--workers N]]\n"
 		"       insuresign-connect.fcgi COMMAND [--config FILE] "
 		"[ARGS]\n"
-		"commands: check-config, keygen FILE\n"
+		"commands: list [--json], show ID, token --session VALUE, "
+		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
+		"check-config\n"
 		"ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:/path\n");
 }
 

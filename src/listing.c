@@ -1,0 +1,146 @@
+/* Every stored record's metadata, read without the key. */
+#include "listing.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+visit(void *ctx, const char *name, const unsigned char *head, size_t len)
+{
+	struct listing *l = ctx;
+	struct listing_entry *e;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap == 0 ? 256 : l->cap * 2;
+		void *p = realloc(l->v, cap * sizeof(*l->v));
+
+		if (p == NULL)
+			return -1;
+		l->v = p;
+		l->cap = cap;
+	}
+	e = &l->v[l->n++];
+	memcpy(e->name, name, RECORD_NAME_LEN + 1);
+	e->readable = record_read_meta(head, len, &e->meta) == 0;
+	e->health = listing_health(&e->meta, l->now);
+	return 0;
+}
+
+int
+listing_load(struct store *s, long long now, struct listing *l)
+{
+	l->v = NULL;
+	l->n = l->cap = 0;
+	l->now = now;
+	if (store_list(s, RECORD_HEAD_LEN, visit, l) != 0) {
+		listing_free(l);
+		return -1;
+	}
+	return 0;
+}
+
+void
+listing_free(struct listing *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+enum health
+listing_health(const struct record_meta *m, long long now)
+{
+	if (m->status == RECORD_NEEDS_RECONNECT)
+		return HEALTH_RECONNECT;
+	if (m->last_error != REFRESH_OK)
+		return HEALTH_FAILING;
+	if (!m->has_refresh && m->expires_at - now < 3600)
+		return HEALTH_EXPIRING;
+	return HEALTH_CONNECTED;
+}
+
+const char *
+health_name(enum health h)
+{
+	static const char *const names[] = {
+		[HEALTH_CONNECTED] = "connected",
+		[HEALTH_EXPIRING] = "expiring soon",
+		[HEALTH_FAILING] = "refresh failing",
+		[HEALTH_RECONNECT] = "needs reconnect",
+	};
+
+	return names[h];
+}
+
+static int
+cmp_ll(long long a, long long b)
+{
+	return (a < b) - (a > b); /* descending */
+}
+
+static int
+by_connected(const void *a, const void *b)
+{
+	const struct listing_entry *x = a, *y = b;
+	int c = cmp_ll(x->meta.created, y->meta.created);
+
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static int
+by_expires(const void *a, const void *b)
+{
+	const struct listing_entry *x = a, *y = b;
+	int c = -cmp_ll(x->meta.expires_at, y->meta.expires_at);
+
+	/* Soonest first: what an operator looks for. */
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static int
+by_refreshed(const void *a, const void *b)
+{
+	const struct listing_entry *x = a, *y = b;
+	int c = cmp_ll(x->meta.last_refresh, y->meta.last_refresh);
+
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+static int
+by_status(const void *a, const void *b)
+{
+	const struct listing_entry *x = a, *y = b;
+
+	if (x->health != y->health)
+		return (int)y->health - (int)x->health; /* worst first */
+	return by_connected(a, b);
+}
+
+void
+listing_sort(struct listing *l, enum listing_sort by)
+{
+	int (*cmp[])(const void *, const void *) = {
+		[SORT_CONNECTED] = by_connected,
+		[SORT_EXPIRES] = by_expires,
+		[SORT_REFRESHED] = by_refreshed,
+		[SORT_STATUS] = by_status,
+	};
+
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp[by]);
+}
+
+const struct listing_entry *
+listing_find(const struct listing *l, const char *prefix, int *matches)
+{
+	const struct listing_entry *hit = NULL;
+	size_t i, n = strlen(prefix);
+
+	*matches = 0;
+	for (i = 0; i < l->n; i++)
+		if (strncmp(l->v[i].name, prefix, n) == 0) {
+			hit = &l->v[i];
+			(*matches)++;
+		}
+	return *matches == 1 ? hit : NULL;
+}

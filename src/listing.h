@@ -1,0 +1,47 @@
+/*
+ * Every stored record's metadata, read without the key (no record is
+ * decrypted to be listed): for the admin page, `list`, `show` and `gc`.
+ */
+#ifndef LISTING_H
+#define LISTING_H
+
+#include <stddef.h>
+
+#include "record.h"
+#include "store.h"
+
+/* How a record looks to an operator, derived from its metadata. */
+enum health {
+	HEALTH_CONNECTED,
+	HEALTH_EXPIRING, /* expires within the hour and cannot be refreshed */
+	HEALTH_FAILING,	 /* the last refresh failed */
+	HEALTH_RECONNECT /* the grant is gone */
+};
+
+struct listing_entry {
+	char name[RECORD_NAME_LEN + 1];
+	struct record_meta meta;
+	int readable; /* 0: the head is not a record of ours */
+	enum health health;
+};
+
+struct listing {
+	struct listing_entry *v;
+	size_t n, cap;
+	long long now;
+};
+
+enum listing_sort { SORT_CONNECTED, SORT_EXPIRES, SORT_REFRESHED, SORT_STATUS };
+
+int listing_load(struct store *s, long long now, struct listing *l);
+void listing_free(struct listing *l);
+/* Newest first for times; worst first for status. */
+void listing_sort(struct listing *l, enum listing_sort by);
+/* The one record whose name starts with prefix; NULL if none or several. */
+const struct listing_entry *listing_find(const struct listing *l,
+					 const char *prefix, int *matches);
+
+enum health listing_health(const struct record_meta *m, long long now);
+const char *health_name(enum health h);
+
+#endif
