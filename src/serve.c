@@ -32,14 +32,23 @@
 extern char **environ;
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t listen_fd = -1;
 
-/* Finish the request in flight, then leave (STYLE rule 3). */
+/*
+ * Finish the request in flight, then leave.  The flag alone would lose a
+ * signal that lands just before accept(2) blocks (and the web server,
+ * stopping, never connects again), so the listening socket is shut down
+ * too: accept then fails at once, now or when it is next called.  Both
+ * calls are async-signal-safe; the request in flight is on another socket.
+ */
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stopping = 1;
 	FCGX_ShutdownPending();
+	if (listen_fd >= 0)
+		shutdown(listen_fd, SHUT_RDWR);
 }
 
 static void
@@ -173,6 +182,7 @@ fcgi_loop(struct app *app, int sock)
 	}
 	response_init(&res);
 	buf_init(&head, 64 * 1024);
+	listen_fd = sock;
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
 		serve_one(app, fr.envp, &io, &res, &head);
 		FCGX_Finish_r(&fr);
