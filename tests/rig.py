@@ -231,8 +231,9 @@ class Mock:
     def config(self, **switches):
         return self._call("POST", "/_mock/config", switches)
 
-    def reset(self):
-        return self._call("POST", "/_mock/reset", {})
+    def reset(self, keep_grants=False):
+        return self._call("POST", "/_mock/reset",
+                          {"keep_grants": keep_grants})
 
     def log(self, **filters):
         q = urllib.parse.urlencode(filters)
@@ -324,11 +325,34 @@ class Rig:
         }
         for section, keys in (ini or {}).items():
             self.settings.setdefault(section, {}).update(keys)
-        write_ini(self.ini, self.settings)
+        self.write_config()
         self.error_log = self.out / "lighttpd-error.log"
         self.start_server()
 
+    def write_config(self):
+        write_ini(self.ini, self.settings)
+
+    def secret_file(self, name, content):
+        """A 0600 file under the rig's directory (keys, secrets)."""
+        path = self.out / name
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, content.encode() if isinstance(content, str)
+                 else content)
+        os.close(fd)
+        return path
+
     # -- web servers ---------------------------------------------------
+
+    def restart_server(self):
+        """Stops the web server (and its workers), starts it again: the
+        program reads its config once, at start."""
+        for p in self.procs:
+            p.terminate()
+            p.wait(10)
+        self.procs.clear()
+        wait_for(lambda: not port_open(self.port), what="the port to free")
+        self.start_server()
 
     def start_server(self):
         if self.server == "lighttpd":
@@ -390,6 +414,23 @@ class Rig:
         assert auth.status == 302, (auth.status, auth.text)
         cb = browser.get(auth.location)
         return browser.follow(cb) if follow_last else cb
+
+    def worker_pids(self):
+        """The program's processes this rig's servers run now."""
+        parents = {p.pid for p in self.procs}
+        pids = []
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                exe = os.readlink(d / "exe")
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1]
+                           .split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if exe == str(PROGRAM.resolve()) and ppid in parents:
+                pids.append(int(d.name))
+        return pids
 
     def logs(self):
         """Everything the server and the program wrote to their logs."""

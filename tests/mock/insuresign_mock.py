@@ -27,6 +27,7 @@ OAuth endpoints (InsureSign's API, RFC 6749, RFC 7636, RFC 7009, RFC 9207):
 Control API (JSON, no auth):
   GET  /_mock/config   the switches;  POST: merge a JSON object (null deletes)
   POST /_mock/reset    clear switches, log, stats, codes and grants
+                       ({"keep_grants": true}: all but codes and grants)
   GET  /_mock/log      token and revoke requests, oldest first:
                        {endpoint, grant_type, params, client_ok, authorization,
                        status, time}; filters ?endpoint=..&grant_type=..
@@ -204,10 +205,12 @@ class State:
         self.generation = 0
         self.reset()
 
-    def reset(self):
+    def reset(self, keep_grants=False):
         self.config, self.log = {}, []
         self.stats = dict.fromkeys(STAT_KEYS, 0)
-        self.codes, self.grants, self.access, self.refresh = {}, {}, {}, {}
+        if not keep_grants:
+            self.codes, self.grants = {}, {}
+            self.access, self.refresh = {}, {}
         self.generation += 1
 
     def current_issuer(self):
@@ -719,9 +722,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, config)
 
     def r_reset(self, url):
-        self.read_body()
+        body = self.read_body()
+        try:
+            keep = bool(json.loads(body or b"{}").get("keep_grants"))
+        except (ValueError, AttributeError):
+            raise BadRequest("expected a JSON object") from None
         with self.st.lock:
-            self.st.reset()
+            self.st.reset(keep_grants=keep)
         self.send_json(200, {"ok": True})
 
     def r_log(self, url):

@@ -1,0 +1,470 @@
+"""Token lifecycle: refresh, the backend's /token, disconnect and
+revocation, clean-up, key rotation and the command line, for real:
+lighttpd with 4 workers (conf/lighttpd.conf's max-procs), the mock.
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import threading
+import time
+import unittest
+
+from rig import BASE, PROGRAM, Rig
+
+BACKEND_KEY = "backend-key-0123456789abcdefghijklmnopqrstuvwxyz"
+SESSION = "insuresign_session"
+
+
+class LifecycleTest(unittest.TestCase):
+
+    extra = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(cls.__name__, ini=cls.extra)
+        key = cls.rig.secret_file("backend.key", BACKEND_KEY + "\n")
+        cls.rig.settings["app"]["backend_key_file"] = key
+        cls.rig.settings["app"]["audit_log"] = cls.rig.out / "audit.log"
+        cls.rig.settings["insuresign"]["revocation_url"] = \
+            cls.rig.mock.url + "/oauth2/revoke"
+        cls.rig.write_config()
+        cls.rig.restart_server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.stop()
+
+    def setUp(self):
+        self.rig.mock.reset()
+        for r in self.rig.records():
+            r.unlink()
+
+    def linked(self, expires_in=None):
+        """A browser whose session is linked; returns (browser, sid)."""
+        if expires_in is not None:
+            # Only the code exchange hands out this lifetime; refreshes
+            # get the normal hour.
+            self.rig.mock.config(expires_in=expires_in,
+                                 fault_grant="authorization_code")
+        b = self.rig.browser()
+        self.assertEqual(self.rig.connect(b).status, 303)
+        self.rig.mock.reset(keep_grants=True)
+        return b, b.cookie(SESSION)
+
+    def token(self, sid, key=BACKEND_KEY, headers=None):
+        h = {"Authorization": "Bearer " + key,
+             "X-InsureSign-Session": sid}
+        h.update(headers or {})
+        return self.rig.browser().request("GET", self.rig.url(BASE + "/token"),
+                                          headers=h)
+
+    def refreshes(self):
+        return self.rig.mock.token_requests("refresh_token")
+
+    def issued(self):
+        return self.rig.mock.tokens()
+
+    def status(self, b):
+        return b.get(self.rig.url(BASE + "/status"), nav=False).json()
+
+
+class BackendToken(LifecycleTest):
+
+    def test_a_fresh_token_without_refreshing(self):
+        b, sid = self.linked()
+        r = self.token(sid)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        t = r.json()
+        self.assertEqual(t["token_type"], "Bearer")
+        self.assertEqual(t["access_token"], self.issued()["access_tokens"][-1])
+        self.assertRegex(t["expires_at"], r"Z$")
+        self.assertGreater(t["expires_in"], 3500)
+        self.assertEqual(self.refreshes(), 0)
+
+    def test_who_may_ask(self):
+        b, sid = self.linked()
+        self.assertEqual(self.token(sid, key="wrong" * 10).status, 401)
+        r = self.token(sid, key="")
+        self.assertEqual(r.status, 401)
+        self.assertIn("Bearer", r.header("WWW-Authenticate"))
+        # A browser holding only the cookie gets nothing.
+        r = b.request("GET", self.rig.url(BASE + "/token"))
+        self.assertEqual(r.status, 401)
+        self.assertNotIn(b"access_token", r.body)
+        r = self.rig.browser().request(
+            "GET", self.rig.url(BASE + "/token"),
+            headers={"Authorization": "Bearer " + BACKEND_KEY})
+        self.assertEqual(r.status, 400)
+        r = self.token("A" * 43)
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"], "not_connected")
+
+    def test_refreshed_when_due(self):
+        b, sid = self.linked(expires_in=30)   # due: margin is 60 s
+        first = self.issued()
+        r = self.token(sid)
+        self.assertEqual(r.status, 200)
+        log = self.rig.mock.log(grant_type="refresh_token")
+        self.assertEqual(len(log), 1)
+        p = log[0]["params"]
+        self.assertEqual(p["refresh_token"], first["refresh_tokens"][-1])
+        self.assertEqual(p["client_id"], "test-client")
+        self.assertTrue(log[0]["client_ok"])
+        self.assertEqual(r.json()["access_token"],
+                         self.issued()["access_tokens"][-1])
+        self.assertGreater(r.json()["expires_in"], 3500)
+        # Fresh now: the next ask does not refresh again.
+        self.assertEqual(self.token(sid).status, 200)
+        self.assertEqual(self.refreshes(), 1)
+        st = self.status(b)
+        self.assertTrue(st["connected"])
+        self.assertNotIn("last_refresh_error", st)
+
+    def test_no_refresh_token_in_the_reply_keeps_the_old_one(self):
+        b, sid = self.linked(expires_in=30)
+        old_rt = self.issued()["refresh_tokens"][-1]
+        self.rig.mock.config(expires_in=30)     # every refresh stays due
+        for _ in range(3):
+            self.assertEqual(self.token(sid).status, 200)
+        used = [e["params"]["refresh_token"] for e in
+                self.rig.mock.log(grant_type="refresh_token")]
+        self.assertEqual(used, [old_rt] * 3)
+
+    def test_rotating_refresh_tokens(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(expires_in=30, rotate_refresh=True)
+        for _ in range(3):
+            self.assertEqual(self.token(sid).status, 200)
+        used = [e["params"]["refresh_token"] for e in
+                self.rig.mock.log(grant_type="refresh_token")]
+        self.assertEqual(len(set(used)), 3)    # each a new one
+        self.assertTrue(all(e["status"] == 200 for e in
+                            self.rig.mock.log(grant_type="refresh_token")))
+
+    def test_invalid_grant_needs_reconnect(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(error="invalid_grant")
+        r = self.token(sid)
+        self.assertEqual(r.status, 409)
+        self.assertEqual(r.json()["error"], "needs_reconnect")
+        st = self.status(b)
+        self.assertFalse(st["connected"])
+        self.assertTrue(st["needs_reconnect"])
+        self.assertEqual(st["last_refresh_error"], "invalid_grant")
+        self.assertEqual(len(self.rig.records()), 1)    # kept, for admin
+        # Known now: no second refresh request.
+        self.assertEqual(self.token(sid).status, 409)
+        self.assertEqual(self.refreshes(), 1)
+        # Reconnecting mends it.
+        self.rig.mock.reset(keep_grants=True)
+        self.assertEqual(self.rig.connect(b).status, 303)
+        self.assertTrue(self.status(b)["connected"])
+
+    def test_invalid_client_keeps_the_tokens(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(status=401, fault_count=1)
+        r = self.token(sid)
+        # Still valid for 30 s: the backend gets the old token.
+        self.assertEqual(r.status, 200)
+        self.assertIn("invalid_client", self.rig.logs())
+        self.assertEqual(self.status(b)["last_refresh_error"],
+                         "invalid_client")
+        # The tokens were kept: a forced refresh works with them.
+        rec = self.rig.records()[0].name
+        self.rig.cli("refresh", rec[:12])
+        self.assertNotIn("last_refresh_error", self.status(b))
+
+
+class ExpiredTokens(LifecycleTest):
+    """Tokens already expired: failures cannot fall back on them."""
+
+    extra = {"insuresign": {"refresh_backoff": 30}}
+
+    def expired(self):
+        b, sid = self.linked(expires_in=1)
+        time.sleep(2.1)
+        return b, sid
+
+    def test_server_errors_back_off(self):
+        b, sid = self.expired()
+        self.rig.mock.config(status=500)
+        r = self.token(sid)
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.header("Retry-After"), "30")
+        self.assertEqual(r.json()["error"], "server_error")
+        self.assertEqual(self.token(sid).status, 503)
+        self.assertEqual(self.refreshes(), 1)   # backing off
+        self.assertEqual(self.status(b)["last_refresh_error"],
+                         "server_error")
+        # The old refresh token was kept: a forced refresh mends it.
+        self.rig.mock.reset(keep_grants=True)
+        self.rig.cli("refresh", self.rig.records()[0].name[:12])
+        self.assertEqual(self.token(sid).status, 200)
+
+    def test_rate_limited_and_unreachable(self):
+        for switches, kind in [({"status": 429}, "rate_limited"),
+                               ({"reset": True}, "network_error")]:
+            with self.subTest(kind=kind):
+                self.rig.mock.reset(keep_grants=True)
+                b, sid = self.expired()
+                self.rig.mock.config(**switches)
+                r = self.token(sid)
+                self.assertEqual(r.status, 503)
+                self.assertEqual(r.json()["error"], kind)
+
+
+class Concurrency(LifecycleTest):
+
+    def race(self, sid, n=50):
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            return list(pool.map(lambda _: self.token(sid), range(n)))
+
+    def test_fifty_requests_one_refresh(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(delay=0.5, fault_grant="refresh_token")
+        answers = self.race(sid)
+        self.assertEqual([r.status for r in answers], [200] * 50)
+        self.assertEqual(self.refreshes(), 1)
+        new = self.issued()["access_tokens"][-1]
+        self.assertEqual({r.json()["access_token"] for r in answers}, {new})
+        # Four worker processes, as conf/lighttpd.conf says.
+        self.assertEqual(len(self.rig.worker_pids()), 4)
+
+    def test_fifty_requests_with_rotation_and_reuse_detection(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(delay=0.3, fault_grant="refresh_token",
+                             rotate_refresh=True)
+        answers = self.race(sid)
+        self.assertEqual([r.status for r in answers], [200] * 50)
+        self.assertEqual(self.refreshes(), 1)
+        self.assertTrue(self.status(b)["connected"])
+
+    def test_cli_and_backend_racing_refresh_once(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(delay=0.5, fault_grant="refresh_token")
+        cmd = [str(PROGRAM), "token", "--session", sid,
+               "--config", str(self.rig.ini)]
+        clis = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+                for _ in range(4)]
+        web = self.race(sid, 8)
+        outs = [p.communicate(timeout=30)[0].strip() for p in clis]
+        self.assertEqual([p.returncode for p in clis], [0] * 4)
+        self.assertEqual(self.refreshes(), 1)
+        new = self.issued()["access_tokens"][-1]
+        self.assertEqual(set(outs), {new})
+        self.assertEqual({r.json()["access_token"] for r in web}, {new})
+
+    def test_kill_9_of_the_worker_holding_the_lock(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(hang=True, fault_grant="refresh_token",
+                             fault_count=1)
+        stuck = concurrent.futures.ThreadPoolExecutor(1).submit(
+            self.token, sid)
+        started = re.compile(r"insuresign-connect\[(\d+)\]: refresh " +
+                             self.rig.records()[0].name[:12] + ": starting")
+
+        def holder():
+            m = started.findall(self.rig.logs())
+            return m[-1] if m else None
+        deadline = time.monotonic() + 10
+        while holder() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = int(holder())
+        os.kill(pid, signal.SIGKILL)
+        # lighttpd either fails that request or retries it on another
+        # worker, which can only refresh if the kernel dropped the lock.
+        first = stuck.result(timeout=30)
+        self.assertIn(first.status, (200, 500, 502, 503))
+        t0 = time.monotonic()
+        r = self.token(sid)
+        self.assertEqual(r.status, 200)
+        self.assertLess(time.monotonic() - t0, 3)   # no lock wait
+        ok = [e for e in self.rig.mock.log(grant_type="refresh_token")
+              if e["status"] == 200]
+        self.assertEqual(len(ok), 1)
+        self.assertEqual(r.json()["access_token"],
+                         self.issued()["access_tokens"][-1])
+        self.assertNotIn(pid, self.rig.worker_pids())
+
+
+class Disconnect(LifecycleTest):
+
+    def test_disconnect_revokes_then_deletes(self):
+        b, sid = self.linked()
+        rt = self.issued()["refresh_tokens"][-1]
+        csrf = self.status(b)["csrf_token"]
+        r = b.post(self.rig.url(BASE + "/disconnect"), {"csrf": csrf},
+                   headers={"Sec-Fetch-Mode": "navigate"})
+        self.assertEqual(r.status, 303)
+        log = self.rig.mock.log(endpoint="revoke")
+        self.assertEqual(len(log), 1)
+        self.assertEqual(log[0]["params"], {"token": rt,
+                                            "token_type_hint":
+                                            "refresh_token"})
+        self.assertTrue(log[0]["client_ok"])
+        self.assertEqual(self.rig.records(), [])
+        self.assertEqual(self.token(sid).status, 404)
+
+    def test_failed_revocation_still_deletes(self):
+        b, sid = self.linked()
+        self.rig.mock.config(fault_grant="revoke", status=503)
+        csrf = self.status(b)["csrf_token"]
+        r = b.post(self.rig.url(BASE + "/disconnect"), {"csrf": csrf},
+                   headers={"Sec-Fetch-Mode": "navigate"})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(self.rig.records(), [])
+        self.assertIn("deleting the local record anyway", self.rig.logs())
+
+
+class CommandLine(LifecycleTest):
+
+    def test_list_and_show_never_print_a_token(self):
+        b, sid = self.linked()
+        secrets = self.issued()
+        name = self.rig.records()[0].name
+        out = self.rig.cli("list").stdout
+        self.assertIn(name[:12], out)
+        self.assertIn("connected", out)
+        js = json.loads(self.rig.cli("list", "--json").stdout)
+        self.assertEqual(js[0]["id"], name)
+        self.assertTrue(js[0]["refresh_token"])
+        shown = self.rig.cli("show", name[:8]).stdout
+        self.assertIn(secrets["access_tokens"][-1][:4], shown)
+        for text in (out, json.dumps(js), shown):
+            for t in secrets["access_tokens"] + secrets["refresh_tokens"]:
+                self.assertNotIn(t, text)
+
+    def test_token_refresh_delete(self):
+        b, sid = self.linked(expires_in=30)
+        r = self.rig.cli("token", "--session", sid)
+        self.assertEqual(r.stdout.strip(), self.issued()["access_tokens"][-1])
+        self.assertEqual(self.refreshes(), 1)
+        name = self.rig.records()[0].name
+        self.assertIn("refreshed", self.rig.cli("refresh", name[:10]).stdout)
+        self.assertEqual(self.refreshes(), 2)
+        self.assertIn("deleted", self.rig.cli("delete", name[:10]).stdout)
+        self.assertEqual(self.rig.mock.stats()["revoke_requests"], 1)
+        self.assertEqual(self.rig.records(), [])
+
+    def test_exit_codes(self):
+        r = self.rig.cli("show", "ffffffff", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        self.assertEqual(self.rig.cli("show", check=False).returncode, 2)
+        self.assertEqual(self.rig.cli("frobnicate", check=False).returncode,
+                         2)
+        r = self.rig.cli("token", "--session", "A" * 43, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not connected", r.stderr)
+
+    def test_audit_trail(self):
+        b, sid = self.linked(expires_in=30)
+        self.token(sid)
+        csrf = self.status(b)["csrf_token"]
+        b.post(self.rig.url(BASE + "/disconnect"), {"csrf": csrf})
+        audit = (self.rig.out / "audit.log").read_text()
+        for event in ("linked", "refreshed", "revoked", "disconnected"):
+            self.assertRegex(audit, rf"audit: \S+ {event} record=[0-9a-f]{{12}}")
+        for t in self.issued()["access_tokens"] + \
+                self.issued()["refresh_tokens"]:
+            self.assertNotIn(t, audit)
+        self.assertNotIn(sid, audit)
+
+
+def age_record(path, days):
+    """Moves a record's times back (its head is documented, docs/STORE.md:
+    big-endian seconds at offsets 24 created, 32 updated, 48 last refresh,
+    56 last used).  The head is authenticated, so only gc reads such a
+    record; it has no key-less way to tell."""
+    data = bytearray(path.read_bytes())
+    for off in (24, 32, 48, 56):
+        t, = struct.unpack_from(">q", data, off)
+        if t:
+            struct.pack_into(">q", data, off, t - days * 86400)
+    path.write_bytes(bytes(data))
+
+
+class Cleanup(LifecycleTest):
+
+    extra = {"store": {"max_idle_days": 30}}
+
+    def test_gc_removes_idle_links_and_stray_temp_files(self):
+        self.linked()
+        self.linked()
+        old, fresh = self.rig.records()
+        age_record(old, 31)
+        tmp = old.parent / (".tmp-" + old.name + "-deadbeefdeadbeef")
+        tmp.write_bytes(b"half a record")
+        os.utime(tmp, (time.time() - 7200,) * 2)
+        young = old.parent / (".tmp-" + old.name + "-0123456789abcdef")
+        young.write_bytes(b"being written right now")
+        out = self.rig.cli("gc").stdout
+        self.assertIn(f"removed {old.name[:12]} (idle)", out)
+        self.assertIn("removed 1 stray temp file", out)
+        self.assertEqual(self.rig.records(), [fresh])
+        self.assertFalse(tmp.exists())
+        self.assertTrue(young.exists())
+        self.assertIn("gc_removed", (self.rig.out / "audit.log").read_text())
+        young.unlink()
+
+    def test_gc_keeps_recent_and_removes_old_needs_reconnect(self):
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(error="invalid_grant")
+        self.assertEqual(self.token(sid).status, 409)
+        self.assertNotIn("removed", self.rig.cli("gc").stdout)
+        self.assertEqual(len(self.rig.records()), 1)
+        age_record(self.rig.records()[0], 31)
+        self.assertIn("(needs_reconnect)", self.rig.cli("gc").stdout)
+        self.assertEqual(self.rig.records(), [])
+
+    def test_conf_has_a_timer_and_a_cron_line(self):
+        root = PROGRAM.parent.parent / "conf"
+        timer = (root / "insuresign-connect-gc.timer").read_text()
+        self.assertIn("OnCalendar=", timer)
+        service = (root / "insuresign-connect-gc.service").read_text()
+        self.assertIn(" gc", service)
+        cron = (root / "insuresign-connect.cron").read_text()
+        self.assertRegex(cron, r"(?m)^[0-9*].*/insuresign-connect gc ")
+
+
+class KeyRotation(LifecycleTest):
+
+    def test_rotation_never_logs_anyone_out(self):
+        b, sid = self.linked()
+        old_name = self.rig.records()[0].name
+        # The operator: a new key, the old one kept for reading.
+        old_key = self.rig.out / "store.key.old"
+        os.rename(self.rig.key, old_key)
+        self.rig.cli("keygen", str(self.rig.key), config=False)
+        self.rig.settings["store"]["old_key_files"] = old_key
+        self.rig.write_config()
+        self.rig.restart_server()
+        try:
+            self.assertTrue(self.status(b)["connected"])
+            self.assertEqual(self.token(sid).status, 200)
+            out = self.rig.cli("rekey").stdout
+            self.assertIn("re-sealed 1 record", out)
+            names = [p.name for p in self.rig.records()]
+            self.assertEqual(len(names), 1)
+            self.assertNotEqual(names[0], old_name)
+            self.assertTrue(self.status(b)["connected"])
+            self.assertEqual(self.token(sid).status, 200)
+            # Once rekeyed, the old key is no longer needed.
+            del self.rig.settings["store"]["old_key_files"]
+            self.rig.write_config()
+            self.rig.restart_server()
+            self.assertTrue(self.status(b)["connected"])
+            self.assertIn("re-sealed 0 records", self.rig.cli("rekey").stdout)
+        finally:
+            self.rig.settings["store"].pop("old_key_files", None)
+            self.rig.write_config()
+
+
+if __name__ == "__main__":
+    unittest.main()
