@@ -38,39 +38,6 @@ open_app(struct app *app, const struct cli_opts *o, const char *cmd)
 }
 
 static void
-when(long long t, char *out)
-{
-	if (t <= 0)
-		snprintf(out, TIME_LEN, "-");
-	else
-		fmt_time(t, out);
-}
-
-static cJSON *
-entry_json(const struct listing_entry *e, long long now)
-{
-	char t[TIME_LEN];
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL)
-		return NULL;
-	cJSON_AddStringToObject(o, "id", e->name);
-	cJSON_AddStringToObject(o, "status", health_name(e->health));
-	when(e->meta.created, t);
-	cJSON_AddStringToObject(o, "connected_since", t);
-	when(e->meta.expires_at, t);
-	cJSON_AddStringToObject(o, "expires_at", t);
-	cJSON_AddNumberToObject(o, "expires_in",
-				(double)(e->meta.expires_at - now));
-	when(e->meta.last_refresh, t);
-	cJSON_AddStringToObject(o, "last_refresh", t);
-	cJSON_AddStringToObject(o, "last_refresh_result",
-				refresh_error_name(e->meta.last_error));
-	cJSON_AddBoolToObject(o, "refresh_token", e->meta.has_refresh);
-	return o;
-}
-
-static void
 print_json(cJSON *o)
 {
 	char *s = cJSON_Print(o);
@@ -79,6 +46,15 @@ print_json(cJSON *o)
 		puts(s);
 	cJSON_free(s);
 	cJSON_Delete(o);
+}
+
+static void
+when(long long t, char *out)
+{
+	if (t <= 0)
+		snprintf(out, TIME_LEN, "-");
+	else
+		fmt_time(t, out);
 }
 
 static int
@@ -105,7 +81,7 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 
 		for (i = 0; i < l.n; i++)
 			if (l.v[i].readable)
-				cJSON_AddItemToArray(a, entry_json(&l.v[i], now));
+				cJSON_AddItemToArray(a, listing_json(&l.v[i], now));
 		print_json(a);
 	} else {
 		printf("%-12s  %-15s  %-20s  %-12s  %-20s  %s\n", "ID", "STATUS",
@@ -184,14 +160,8 @@ cmd_show(int argc, char **argv, const struct cli_opts *o)
 	e.meta = r.meta;
 	e.readable = 1;
 	e.health = listing_health(&r.meta, now);
-	j = entry_json(&e, now);
+	j = listing_json(&e, now);
 	if (j != NULL) {
-		char fp[64];
-
-		/* A fingerprint, never the token: 4 characters and a length. */
-		snprintf(fp, sizeof(fp), "%s...(%u)", r.meta.fingerprint,
-			 r.meta.token_len);
-		cJSON_AddStringToObject(j, "access_token", fp);
 		cJSON_AddStringToObject(j, "token_type",
 					r.token_type != NULL ? r.token_type : "");
 		cJSON_AddStringToObject(j, "scope",

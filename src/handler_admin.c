@@ -1,20 +1,621 @@
-/* GET /admin and its actions: every stored link, for the operator. */
+/*
+ * The admin page, for the operator:
+ * GET /admin: every stored link, 50 a page, sortable, filterable.
+ * GET /admin/record?id=: one link, with its audit trail.
+ * POST /admin/refresh, POST /admin/delete: CSRF token and Origin checked.
+ * ?format=json on both views.  Tokens are only ever shown masked.
+ */
 #include "handler.h"
 
+#include <cjson/cJSON.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "link.h"
+#include "listing.h"
+#include "log.h"
 #include "page.h"
+#include "session.h"
+#include "text.h"
+
+#define PER_PAGE   50
+#define AUDIT_TAIL (1024 * 1024) /* the detail view reads this much */
+
+/* Who is asking: a REMOTE_USER on the list, or the admin bearer key. */
+static int
+authorize(struct app *app, const struct request *req, struct response *res,
+	  char *who, size_t len)
+{
+	const struct strlist *users = &app->cfg.admin_users;
+	size_t i;
+
+	if (users->n == 0 && app->admin_key == NULL) {
+		page_error(res, &app->cfg, 403, "Admin page not enabled",
+			   "It is off until you say who may use it: list the "
+			   "web server's authenticated users in [admin] users "
+			   "(with Apache Require or lighttpd mod_auth in front), "
+			   "or set [admin] key_file for a bearer key.",
+			   NULL, NULL);
+		return 0;
+	}
+	if (req->remote_user != NULL)
+		for (i = 0; i < users->n; i++)
+			if (strcmp(req->remote_user, users->v[i]) == 0) {
+				snprintf(who, len, "%s", req->remote_user);
+				return 1;
+			}
+	if (app->admin_key != NULL && req->authorization != NULL &&
+	    strncmp(req->authorization, "Bearer ", 7) == 0 &&
+	    crypto_streq(req->authorization + 7, app->admin_key)) {
+		snprintf(who, len, "bearer-key");
+		return 1;
+	}
+	if (app->admin_key != NULL)
+		res_header(res, "WWW-Authenticate",
+			   "Bearer realm=\"insuresign-connect admin\"");
+	page_error(res, &app->cfg, req->remote_user != NULL ? 403 : 401,
+		   "Not allowed",
+		   req->remote_user != NULL
+			   ? "Your user name is not in [admin] users."
+			   : "Sign in (the web server's authentication) or send "
+			     "the admin bearer key.",
+		   NULL, NULL);
+	return 0;
+}
+
+static void
+admin_csrf(const struct app *app, const char *who, char *out)
+{
+	char id[300];
+
+	snprintf(id, sizeof(id), "admin:%s", who);
+	session_csrf(&app->keys.keys[0], id, out);
+}
+
+static int
+wants_json(const struct request *req)
+{
+	const struct field *f = &req->query[PARAM_FORMAT];
+
+	return f->state == FIELD_OK && strcmp(f->val, "json") == 0;
+}
+
+struct view {
+	enum listing_sort sort;
+	int filter; /* enum health, or -1 for all */
+	const char *q;
+	unsigned long long page;
+};
+
+static const char *const sort_names[] = {
+	[SORT_CONNECTED] = "connected",
+	[SORT_EXPIRES] = "expires",
+	[SORT_REFRESHED] = "refreshed",
+	[SORT_STATUS] = "status",
+};
+static const char *const filter_names[] = {
+	[HEALTH_CONNECTED] = "connected",
+	[HEALTH_EXPIRING] = "expiring",
+	[HEALTH_FAILING] = "failing",
+	[HEALTH_RECONNECT] = "reconnect",
+};
+
+static int
+lookup(const char *const *names, size_t n, const struct field *f, int def)
+{
+	size_t i;
+
+	if (f->state != FIELD_OK)
+		return def;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], f->val) == 0)
+			return (int)i;
+	return def;
+}
+
+static void
+read_view(const struct request *req, struct view *v)
+{
+	const struct field *q = &req->query[PARAM_Q];
+
+	v->sort = (enum listing_sort)lookup(sort_names, 4,
+					     &req->query[PARAM_SORT],
+					     SORT_CONNECTED);
+	v->filter = lookup(filter_names, 4, &req->query[PARAM_FILTER], -1);
+	v->q = q->state == FIELD_OK ? q->val : "";
+	v->page = req->query[PARAM_PAGE].state == FIELD_OK
+			  ? req->query[PARAM_PAGE].num
+			  : 1;
+}
+
+/* The query string of a view, for links that keep it. */
+static void
+view_query(struct buf *b, const struct view *v, int sort, unsigned long long page)
+{
+	buf_printf(b, "?sort=%s", sort_names[sort]);
+	if (v->filter >= 0)
+		buf_printf(b, "&amp;status=%s", filter_names[v->filter]);
+	if (v->q[0] != '\0')
+		buf_printf(b, "&amp;q=%s", v->q); /* hex digits only */
+	if (page > 1)
+		buf_printf(b, "&amp;page=%llu", page);
+}
+
+struct totals {
+	size_t connected, reconnect, failing, expiring_hour;
+};
+
+/* Filters in place and counts; returns how many entries are kept. */
+static size_t
+select_entries(struct listing *l, const struct view *v, long long now,
+	       struct totals *t)
+{
+	size_t i, kept = 0, qlen = strlen(v->q);
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < l->n; i++) {
+		struct listing_entry *e = &l->v[i];
+
+		if (!e->readable)
+			continue;
+		if (e->meta.status == RECORD_CONNECTED) {
+			t->connected++;
+			if (e->meta.expires_at - now < 3600)
+				t->expiring_hour++;
+		} else {
+			t->reconnect++;
+		}
+		if (e->health == HEALTH_FAILING)
+			t->failing++;
+		if ((v->filter >= 0 && (int)e->health != v->filter) ||
+		    strncmp(e->name, v->q, qlen) != 0)
+			continue;
+		l->v[kept++] = *e;
+	}
+	l->n = kept;
+	return kept;
+}
+
+static void
+cell_time(struct buf *b, long long t)
+{
+	char s[TIME_LEN];
+
+	if (t <= 0) {
+		buf_adds(b, "<td>-</td>");
+		return;
+	}
+	fmt_time(t, s);
+	buf_printf(b, "<td><time datetime=\"%s\">%s</time></td>", s, s);
+}
+
+static void
+list_row(struct buf *b, const struct app *app, const struct listing_entry *e,
+	 long long now)
+{
+	char rel[32], exp[TIME_LEN], fp[32];
+
+	buf_adds(b, "<tr><td><a href=\"");
+	buf_add_html(b, app->cfg.base_path);
+	buf_printf(b, "/admin/record?id=%s\"><code>%.12s</code></a></td>",
+		   e->name, e->name);
+	buf_printf(b, "<td class=\"status-%s\">%s</td>",
+		   e->health == HEALTH_CONNECTED   ? "connected"
+		   : e->health == HEALTH_EXPIRING ? "expiring-soon"
+		   : e->health == HEALTH_FAILING  ? "refresh-failing"
+						  : "needs-reconnect",
+		   health_name(e->health));
+	cell_time(b, e->meta.created);
+	if (e->meta.status == RECORD_CONNECTED) {
+		fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
+		fmt_time(e->meta.expires_at, exp);
+		buf_printf(b, "<td>%s<br><span class=\"mute\">%s</span></td>",
+			   rel, exp);
+	} else {
+		buf_adds(b, "<td>-</td>");
+	}
+	cell_time(b, e->meta.last_refresh);
+	buf_printf(b, "<td>%s</td><td>%s</td><td><code>",
+		   refresh_error_name(e->meta.last_error),
+		   e->meta.has_refresh ? "yes" : "no");
+	listing_fingerprint(&e->meta, fp, sizeof(fp));
+	buf_add_html(b, fp);
+	buf_adds(b, "</code></td></tr>\n");
+}
+
+static void
+sort_header(struct buf *b, const struct app *app, const struct view *v,
+	    int sort, const char *label)
+{
+	buf_adds(b, "<th scope=\"col\"><a href=\"");
+	buf_add_html(b, app->cfg.base_path);
+	buf_adds(b, "/admin");
+	view_query(b, v, sort, 1);
+	buf_printf(b, "\"%s>%s</a></th>",
+		   (int)v->sort == sort ? " aria-current=\"true\"" : "", label);
+}
+
+static void
+select_box(struct buf *b, const char *name, const char *label,
+	   const char *const *names, size_t n, int current, const char *all)
+{
+	size_t i;
+
+	buf_printf(b, "<label>%s <select name=\"%s\">", label, name);
+	if (all != NULL)
+		buf_printf(b, "<option value=\"\">%s</option>", all);
+	for (i = 0; i < n; i++)
+		buf_printf(b, "<option%s>%s</option>",
+			   (int)i == current ? " selected" : "", names[i]);
+	buf_adds(b, "</select></label>\n");
+}
+
+static void
+notice(struct buf *b, const struct request *req)
+{
+	const struct field *f = &req->query[PARAM_DONE];
+	const char *text = NULL;
+
+	if (f->state != FIELD_OK)
+		return;
+	if (strcmp(f->val, "refreshed") == 0)
+		text = "Refreshed: a new access token was stored.";
+	else if (strcmp(f->val, "deleted") == 0)
+		text = "Deleted.";
+	else if (strcmp(f->val, "refresh-failed") == 0)
+		text = "The refresh failed: see the last refresh result.";
+	else if (strcmp(f->val, "reconnect") == 0)
+		text = "InsureSign no longer accepts this link: it needs a "
+		       "reconnect by its user.";
+	if (text != NULL)
+		buf_printf(b, "<p class=\"card notice\" role=\"status\">%s</p>\n",
+			   text);
+}
+
+static void
+list_json(struct response *res, const struct listing *l, size_t first,
+	  size_t last, const struct totals *t, const struct view *v,
+	  long long now)
+{
+	cJSON *o = cJSON_CreateObject(), *a, *tot;
+	size_t i;
+
+	if (o == NULL)
+		goto out;
+	tot = cJSON_AddObjectToObject(o, "totals");
+	cJSON_AddNumberToObject(tot, "connected", (double)t->connected);
+	cJSON_AddNumberToObject(tot, "needs_reconnect", (double)t->reconnect);
+	cJSON_AddNumberToObject(tot, "refresh_failing", (double)t->failing);
+	cJSON_AddNumberToObject(tot, "expiring_within_hour",
+				(double)t->expiring_hour);
+	cJSON_AddNumberToObject(o, "page", (double)v->page);
+	cJSON_AddNumberToObject(o, "per_page", PER_PAGE);
+	cJSON_AddNumberToObject(o, "matching", (double)l->n);
+	a = cJSON_AddArrayToObject(o, "records");
+	for (i = first; i < last; i++)
+		cJSON_AddItemToArray(a, listing_json(&l->v[i], now));
+out:
+	res_json(res, 200, o);
+}
+
+static void
+list_page(struct app *app, const struct request *req, struct response *res,
+	  long long now)
+{
+	struct buf *b = &res->body;
+	struct listing l;
+	struct totals t;
+	struct view v;
+	size_t first, last, i, pages;
+
+	read_view(req, &v);
+	if (listing_load(app->store, now, &l) == -1) {
+		page_error(res, &app->cfg, 503, "Store unavailable",
+			   "The token store cannot be read; the log says why.",
+			   NULL, NULL);
+		return;
+	}
+	select_entries(&l, &v, now, &t);
+	listing_sort(&l, v.sort);
+	pages = l.n == 0 ? 1 : (l.n + PER_PAGE - 1) / PER_PAGE;
+	if (v.page > pages)
+		v.page = pages;
+	first = (size_t)(v.page - 1) * PER_PAGE;
+	last = first + PER_PAGE < l.n ? first + PER_PAGE : l.n;
+	if (wants_json(req)) {
+		list_json(res, &l, first, last, &t, &v, now);
+		listing_free(&l);
+		return;
+	}
+	page_begin(res, &app->cfg, "InsureSign links");
+	buf_adds(b, "<h1>InsureSign links</h1>\n");
+	notice(b, req);
+	buf_printf(b, "<ul class=\"totals\"><li><strong>%zu</strong> connected"
+		      "</li><li><strong>%zu</strong> need reconnect</li><li>"
+		      "<strong>%zu</strong> refresh failing</li><li><strong>"
+		      "%zu</strong> expiring in the next hour</li></ul>\n",
+		   t.connected, t.reconnect, t.failing, t.expiring_hour);
+	buf_adds(b, "<form class=\"card\" method=\"get\" action=\"");
+	buf_add_html(b, app->cfg.base_path);
+	buf_adds(b, "/admin\">\n<label>Record id starts with <input name=\"q\" "
+		    "size=\"14\" pattern=\"[0-9a-f]*\" value=\"");
+	buf_adds(b, v.q);
+	buf_adds(b, "\"></label>\n");
+	select_box(b, "status", "Status", filter_names, 4, v.filter, "all");
+	select_box(b, "sort", "Sort by", sort_names, 4, (int)v.sort, NULL);
+	buf_adds(b, "<button type=\"submit\">Show</button></form>\n");
+	buf_printf(b, "<table>\n<caption>Page %llu of %zu (%zu matching)"
+		      "</caption>\n<thead><tr><th scope=\"col\">Record</th>",
+		   v.page, pages, l.n);
+	sort_header(b, app, &v, SORT_STATUS, "Status");
+	sort_header(b, app, &v, SORT_CONNECTED, "Connected since");
+	sort_header(b, app, &v, SORT_EXPIRES, "Access token expires");
+	sort_header(b, app, &v, SORT_REFRESHED, "Last refresh");
+	buf_adds(b, "<th scope=\"col\">Result</th><th scope=\"col\">Refresh "
+		    "token</th><th scope=\"col\">Token</th></tr></thead>\n"
+		    "<tbody>\n");
+	for (i = first; i < last; i++)
+		list_row(b, app, &l.v[i], now);
+	buf_adds(b, "</tbody>\n</table>\n<nav aria-label=\"pages\"><p>");
+	if (v.page > 1) {
+		buf_adds(b, "<a rel=\"prev\" href=\"");
+		buf_add_html(b, app->cfg.base_path);
+		buf_adds(b, "/admin");
+		view_query(b, &v, (int)v.sort, v.page - 1);
+		buf_adds(b, "\">Previous</a> ");
+	}
+	if (v.page < pages) {
+		buf_adds(b, "<a rel=\"next\" href=\"");
+		buf_add_html(b, app->cfg.base_path);
+		buf_adds(b, "/admin");
+		view_query(b, &v, (int)v.sort, v.page + 1);
+		buf_adds(b, "\">Next</a>");
+	}
+	buf_adds(b, "</p></nav>\n");
+	page_end(res);
+	listing_free(&l);
+}
+
+/* This record's lines from the audit file's last megabyte. */
+static void
+audit_lines(const struct app *app, const char *name, struct buf *out)
+{
+	char tag[32], *chunk;
+	struct stat st;
+	off_t from;
+	ssize_t n;
+	int fd;
+
+	if (app->cfg.audit_log == NULL)
+		return;
+	fd = open(app->cfg.audit_log, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	from = st.st_size > AUDIT_TAIL ? st.st_size - AUDIT_TAIL : 0;
+	chunk = malloc(AUDIT_TAIL + 1);
+	n = chunk != NULL ? pread(fd, chunk, AUDIT_TAIL, from) : -1;
+	close(fd);
+	if (n > 0) {
+		char *line = chunk, *end;
+
+		chunk[n] = '\0';
+		snprintf(tag, sizeof(tag), "record=%.12s ", name);
+		for (; *line != '\0'; line = end + 1) {
+			end = strchr(line, '\n');
+			if (end == NULL)
+				break;
+			*end = '\0';
+			if (strstr(line, tag) != NULL) {
+				buf_adds(out, line);
+				buf_addc(out, '\n');
+			}
+		}
+	}
+	free(chunk);
+}
+
+static void
+record_form(struct buf *b, const struct app *app, const char *action,
+	    const char *name, const char *csrf, const char *label,
+	    const char *cls)
+{
+	buf_adds(b, "<form class=\"inline\" method=\"post\" action=\"");
+	buf_add_html(b, app->cfg.base_path);
+	buf_printf(b, "/admin/%s\"><input type=\"hidden\" name=\"id\" "
+		      "value=\"%s\"><input type=\"hidden\" name=\"csrf\" "
+		      "value=\"%s\"><button type=\"submit\"%s>%s</button>"
+		      "</form>\n",
+		   action, name, csrf, cls, label);
+}
+
+static void
+detail_page(struct app *app, const struct request *req, struct response *res,
+	    const char *who, long long now)
+{
+	const struct field *id = &req->query[PARAM_ID];
+	char csrf[CSRF_LEN + 1], rel[32], t[TIME_LEN], fp[32];
+	struct listing_entry e;
+	struct buf trail;
+	struct record r;
+	struct buf *b = &res->body;
+
+	if (id->state != FIELD_OK || id->len != RECORD_NAME_LEN) {
+		page_error(res, &app->cfg, 400, "Bad record id",
+			   "Expected the record's 64 hex digits.", NULL, NULL);
+		return;
+	}
+	switch (link_get_name(app, id->val, &r)) {
+	case LINK_OK:
+		break;
+	case LINK_NONE:
+		page_error(res, &app->cfg, 404, "No such record",
+			   "It may have been deleted.", NULL, NULL);
+		return;
+	default:
+		page_error(res, &app->cfg, 503, "Record unreadable",
+			   "The record cannot be read or decrypted; the log "
+			   "says why.",
+			   NULL, NULL);
+		return;
+	}
+	memcpy(e.name, id->val, RECORD_NAME_LEN + 1);
+	e.meta = r.meta;
+	e.readable = 1;
+	e.health = listing_health(&r.meta, now);
+	buf_init(&trail, AUDIT_TAIL);
+	audit_lines(app, e.name, &trail);
+	if (wants_json(req)) {
+		cJSON *o = listing_json(&e, now);
+
+		if (o != NULL) {
+			cJSON_AddStringToObject(o, "token_type",
+						r.token_type ? r.token_type : "");
+			cJSON_AddStringToObject(o, "scope", r.scope ? r.scope : "");
+			cJSON_AddStringToObject(o, "audit", buf_str(&trail));
+		}
+		res_json(res, 200, o);
+		goto out;
+	}
+	admin_csrf(app, who, csrf);
+	page_begin(res, &app->cfg, "InsureSign link");
+	buf_printf(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
+		   app->cfg.base_path);
+	notice(b, req);
+	buf_printf(b, "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
+		      "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
+		      "<dt>Status</dt><dd>%s</dd>\n",
+		   e.name, e.name, health_name(e.health));
+	fmt_time(r.meta.created, t);
+	buf_printf(b, "<dt>Connected since</dt><dd>%s</dd>\n", t);
+	if (r.meta.status == RECORD_CONNECTED) {
+		fmt_time(r.meta.expires_at, t);
+		fmt_relative(r.meta.expires_at, now, rel, sizeof(rel));
+		buf_printf(b, "<dt>Access token expires</dt><dd>%s (%s)</dd>\n",
+			   rel, t);
+	}
+	if (r.meta.last_refresh > 0)
+		fmt_time(r.meta.last_refresh, t);
+	buf_printf(b, "<dt>Last refresh</dt><dd>%s, %s</dd>\n",
+		   r.meta.last_refresh > 0 ? t : "never",
+		   refresh_error_name(r.meta.last_error));
+	listing_fingerprint(&r.meta, fp, sizeof(fp));
+	buf_adds(b, "<dt>Access token</dt><dd><code>");
+	buf_add_html(b, fp);
+	buf_printf(b, "</code></dd>\n<dt>Refresh token</dt><dd>%s</dd>\n"
+		      "<dt>Token type</dt><dd>",
+		   r.meta.has_refresh ? "present" : "none");
+	buf_add_html(b, r.token_type != NULL ? r.token_type : "-");
+	buf_adds(b, "</dd>\n<dt>Scope</dt><dd>");
+	buf_add_html(b, r.scope != NULL ? r.scope : "-");
+	buf_adds(b, "</dd>\n</dl>\n<p>");
+	record_form(b, app, "refresh", e.name, csrf, "Refresh now", "");
+	record_form(b, app, "delete", e.name, csrf,
+		    app->cfg.revocation_url != NULL ? "Revoke and delete"
+						    : "Delete",
+		    " class=\"danger\"");
+	buf_adds(b, "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
+	if (app->cfg.audit_log == NULL)
+		buf_adds(b, "<p class=\"mute\">The audit trail goes to the web "
+			    "server's error log: set [app] audit_log to see it "
+			    "here.</p>\n");
+	else if (trail.len == 0)
+		buf_adds(b, "<p class=\"mute\">No lines for this record in the "
+			    "audit log's last megabyte.</p>\n");
+	else {
+		buf_adds(b, "<pre>");
+		buf_add_html(b, buf_str(&trail));
+		buf_adds(b, "</pre>\n");
+	}
+	buf_adds(b, "</div>\n");
+	page_end(res);
+out:
+	buf_free(&trail);
+	record_free(&r);
+}
 
 void
 handle_admin(struct app *app, const struct request *req, struct response *res)
 {
-	(void)req;
-	page_error(res, &app->cfg, 403, "Admin page not enabled",
-		   "Set [admin] users or [admin] key_file to enable it.", NULL,
-		   NULL);
+	long long now = (long long)time(NULL);
+	char who[128];
+
+	if (!authorize(app, req, res, who, sizeof(who)))
+		return;
+	if (strcmp(req->path, "/admin/record") == 0)
+		detail_page(app, req, res, who, now);
+	else
+		list_page(app, req, res, now);
 }
 
 void
 handle_admin_action(struct app *app, const struct request *req,
 		    struct response *res)
 {
-	handle_admin(app, req, res);
+	const struct field *id = &req->form[PARAM_ID];
+	const struct field *csrf = &req->form[PARAM_CSRF];
+	char who[128], want[CSRF_LEN + 1], url[512];
+	long long now = (long long)time(NULL);
+	struct oauth_result why;
+	struct record r;
+	const char *done;
+	enum link_rc rc;
+
+	if (!authorize(app, req, res, who, sizeof(who)))
+		return;
+	admin_csrf(app, who, want);
+	if (!origin_ok(&app->cfg, req) || csrf->state != FIELD_OK ||
+	    !crypto_equal(want, csrf->val, CSRF_LEN)) {
+		page_error(res, &app->cfg, 403, "Not allowed",
+			   "This action did not come from the admin page (a "
+			   "missing or wrong CSRF token, or a foreign Origin): "
+			   "nothing was changed.",
+			   NULL, NULL);
+		return;
+	}
+	if (id->state != FIELD_OK || id->len != RECORD_NAME_LEN) {
+		page_error(res, &app->cfg, 400, "Bad record id",
+			   "Expected the record's 64 hex digits.", NULL, NULL);
+		return;
+	}
+	if (strcmp(req->path, "/admin/delete") == 0) {
+		rc = link_delete(app, id->val, who);
+		done = rc == LINK_OK ? "deleted" : NULL;
+		audit("admin_delete", id->val, "by=%s result=%s", who,
+		      rc == LINK_OK ? "ok" : "failed");
+		snprintf(url, sizeof(url), "%s/admin?done=%s",
+			 app->cfg.base_path, done != NULL ? done : "");
+	} else {
+		rc = link_refresh(app, id->val, now, &r, &why);
+		if (rc == LINK_OK)
+			record_free(&r);
+		done = rc == LINK_OK	      ? "refreshed"
+		       : rc == LINK_RECONNECT ? "reconnect"
+		       : rc == LINK_UNAVAILABLE ? "refresh-failed"
+						: NULL;
+		audit("admin_refresh", id->val, "by=%s result=%s", who,
+		      rc == LINK_OK ? "ok" : refresh_error_name(why.kind));
+		snprintf(url, sizeof(url), "%s/admin/record?id=%s&done=%s",
+			 app->cfg.base_path, id->val, done != NULL ? done : "");
+	}
+	if (done == NULL) {
+		page_error(res, &app->cfg,
+			   rc == LINK_NONE ? 404 : 503,
+			   rc == LINK_NONE ? "No such record" : "Store unavailable",
+			   rc == LINK_NONE ? "It may have been deleted already."
+					   : "The store cannot be read or "
+					     "written; the log says why.",
+			   NULL, NULL);
+		return;
+	}
+	res_redirect(res, 303, url);
 }

@@ -1,8 +1,13 @@
 /* Every stored record's metadata, read without the key. */
 #include "listing.h"
 
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 static int
 visit(void *ctx, const char *name, const unsigned char *head, size_t len)
@@ -143,4 +148,53 @@ listing_find(const struct listing *l, const char *prefix, int *matches)
 			(*matches)++;
 		}
 	return *matches == 1 ? hit : NULL;
+}
+
+static void
+add_time(cJSON *o, const char *name, long long t)
+{
+	char s[TIME_LEN];
+
+	if (t <= 0) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	fmt_time(t, s);
+	cJSON_AddStringToObject(o, name, s);
+}
+
+cJSON *
+listing_json(const struct listing_entry *e, long long now)
+{
+	char fp[32];
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "id", e->name);
+	cJSON_AddStringToObject(o, "status", health_name(e->health));
+	add_time(o, "connected_since", e->meta.created);
+	add_time(o, "expires_at", e->meta.status == RECORD_CONNECTED
+					  ? e->meta.expires_at
+					  : 0);
+	if (e->meta.status == RECORD_CONNECTED)
+		cJSON_AddNumberToObject(o, "expires_in",
+					(double)(e->meta.expires_at - now));
+	add_time(o, "last_refresh", e->meta.last_refresh);
+	cJSON_AddStringToObject(o, "last_refresh_result",
+				refresh_error_name(e->meta.last_error));
+	cJSON_AddBoolToObject(o, "refresh_token", e->meta.has_refresh);
+	/* The first 4 characters and the length: never more of a token. */
+	listing_fingerprint(&e->meta, fp, sizeof(fp));
+	cJSON_AddStringToObject(o, "fingerprint", fp);
+	return o;
+}
+
+void
+listing_fingerprint(const struct record_meta *m, char *out, size_t len)
+{
+	if (m->token_len == 0)
+		snprintf(out, len, "-");
+	else
+		snprintf(out, len, "%.4s...(%u)", m->fingerprint, m->token_len);
 }

@@ -42,6 +42,10 @@ const struct listing_entry *listing_find(const struct listing *l,
 					 const char *prefix, int *matches);
 
 enum health listing_health(const struct record_meta *m, long long now);
+/* An entry as JSON (the admin page's and `list --json`'s shape). */
+struct cJSON *listing_json(const struct listing_entry *e, long long now);
+/* "eyJh...(812)": a token's first 4 characters and its length. */
+void listing_fingerprint(const struct record_meta *m, char *out, size_t len);
 const char *health_name(enum health h);
 
 #endif

@@ -115,6 +115,7 @@ static const struct keydef keys[PARAM__MAX] = {
 	[PARAM_FILTER] = {"status", v_word},
 	[PARAM_Q] = {"q", v_hex},
 	[PARAM_FORMAT] = {"format", v_word},
+	[PARAM_DONE] = {"done", v_word},
 };
 
 static void

@@ -33,6 +33,7 @@ enum param {
 	PARAM_FILTER,
 	PARAM_Q,
 	PARAM_FORMAT,
+	PARAM_DONE,
 	PARAM__MAX
 };
 

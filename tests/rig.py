@@ -290,7 +290,7 @@ class Rig:
     """One whole deployment on loopback.  Use as a context manager."""
 
     def __init__(self, name, server="lighttpd", ini=None, port=None,
-                 issuer=None, keep_store=False):
+                 issuer=None, keep_store=False, admin_auth=None):
         self.name = name
         self.server = server
         self.out = OUT / name
@@ -327,6 +327,9 @@ class Rig:
             self.settings.setdefault(section, {}).update(keys)
         self.write_config()
         self.error_log = self.out / "lighttpd-error.log"
+        # {user: password}: the web server asks for these on /admin and
+        # passes REMOTE_USER (lighttpd mod_auth), as an operator would set.
+        self.admin_auth = admin_auth
         self.start_server()
 
     def write_config(self):
@@ -369,9 +372,22 @@ class Rig:
         snippet = replace_vars((ROOT / "conf" / conf_name).read_text(),
                                values)
         (self.out / conf_name).write_text(snippet)
+        extra = self.out / "lighttpd-extra.conf"
+        lines = []
+        if self.admin_auth:
+            users = self.out / "admin-users"
+            users.write_text("".join(f"{u}:{p}\n"
+                                     for u, p in self.admin_auth.items()))
+            lines += [
+                'auth.backend = "plain"',
+                f'auth.backend.plain.userfile = "{users}"',
+                f'auth.require = ( "{BASE}/admin" => ( "method" => "basic",'
+                ' "realm" => "admin", "require" => "valid-user" ) )']
+        extra.write_text("\n".join(lines) + "\n")
         site = replace_vars((ROOT / "demo/lighttpd-site.conf").read_text(), {
             "site_port": self.port, "site_root": ROOT / "demo",
-            "site_run": self.out, "site_include": self.out / conf_name})
+            "site_run": self.out, "site_include": self.out / conf_name,
+            "site_extra": extra})
         (self.out / "lighttpd-site.conf").write_text(site)
         proc = subprocess.Popen(
             ["lighttpd", "-D", "-f", str(self.out / "lighttpd-site.conf")],

@@ -1,0 +1,257 @@
+"""The admin page: who may see it, what it shows (masked), its actions."""
+
+import base64
+import json
+import os
+import re
+import secrets
+import struct
+import time
+import unittest
+
+from rig import BASE, Rig
+
+ADMIN_KEY = "admin-key-abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def basic(user, password):
+    return {"Authorization": "Basic " +
+            base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def synthetic_record(store, created, expires, status=1, last_error=0,
+                     refresh=True, token="eyJhbGciOi"):
+    """A record as the admin list sees it: its head (docs/STORE.md).  The
+    sealed part is random, so only key-less readers (list, gc) accept it."""
+    name = secrets.token_hex(32)
+    head = b"ISC\x01" + b"\0\0\0\0" + struct.pack(
+        ">BBBxH2x4s4xqqqqqq", status, last_error, 1 if refresh else 0,
+        len(token), token[:4].encode(), created, created, expires, 0,
+        created, 0)
+    d = store / name[:2]
+    d.mkdir(mode=0o700, exist_ok=True)
+    p = d / name
+    p.write_bytes(head + os.urandom(60))
+    p.chmod(0o600)
+    return name
+
+
+class AdminTest(unittest.TestCase):
+    rig_options = {}
+    admin = {}
+    admin_key = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(cls.__name__, ini={"admin": cls.admin},
+                      **cls.rig_options)
+        if cls.admin_key:
+            cls.rig.settings["admin"]["key_file"] = cls.rig.secret_file(
+                "admin.key", ADMIN_KEY + "\n")
+        cls.rig.settings["app"]["audit_log"] = cls.rig.out / "audit.log"
+        cls.rig.write_config()
+        cls.rig.restart_server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.stop()
+
+    def setUp(self):
+        self.rig.mock.reset(keep_grants=True)
+        for r in self.rig.records():
+            r.unlink()
+
+    def get(self, path, headers=None):
+        return self.rig.browser().get(self.rig.url(BASE + path),
+                                      headers=headers)
+
+    def linked(self):
+        b = self.rig.browser()
+        self.assertEqual(self.rig.connect(b).status, 303)
+        return b
+
+
+class AdminOff(AdminTest):
+
+    def test_never_open_by_default(self):
+        r = self.get("/admin")
+        self.assertEqual(r.status, 403)
+        self.assertIn("[admin] users", r.text)
+        self.assertEqual(self.get("/admin?format=json").status, 403)
+        r = self.get("/admin", headers={"Authorization": "Bearer " + "x" * 40})
+        self.assertEqual(r.status, 403)
+
+
+class RemoteUser(AdminTest):
+    """The web server authenticates (lighttpd mod_auth); we allow names."""
+
+    admin = {"users": "alice, carol"}
+    rig_options = {"admin_auth": {"alice": "wonderland", "bob": "builder"}}
+
+    def test_listed_user(self):
+        self.linked()
+        r = self.get("/admin", basic("alice", "wonderland"))
+        self.assertEqual(r.status, 200)
+        self.assertIn(self.rig.records()[0].name[:12], r.text)
+        self.assertEqual(
+            r.header("Content-Security-Policy"),
+            "default-src 'none'; style-src 'self'; img-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        self.assertNotIn("<script", r.text)
+
+    def test_authenticated_but_not_listed(self):
+        r = self.get("/admin", basic("bob", "builder"))
+        self.assertEqual(r.status, 403)
+        self.assertIn("not in [admin] users", r.text)
+
+    def test_the_web_server_asks_first(self):
+        self.assertEqual(self.get("/admin").status, 401)
+        self.assertEqual(self.get("/admin", basic("alice", "x")).status, 401)
+
+    def test_actions_need_csrf_and_same_origin_and_post(self):
+        self.linked()
+        name = self.rig.records()[0].name
+        auth = basic("alice", "wonderland")
+        page = self.get("/admin/record?id=" + name, auth)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        b = self.rig.browser()
+        url = self.rig.url(BASE + "/admin/delete")
+        r = b.post(url, {"id": name}, headers=auth)
+        self.assertEqual(r.status, 403)
+        r = b.post(url, {"id": name, "csrf": "A" * 43}, headers=auth)
+        self.assertEqual(r.status, 403)
+        r = b.post(url, {"id": name, "csrf": csrf},
+                   headers={**auth, "Origin": "https://evil.example"})
+        self.assertEqual(r.status, 403)
+        r = b.get(url + "?id=" + name + "&csrf=" + csrf, headers=auth)
+        self.assertEqual(r.status, 405)
+        self.assertEqual(r.header("Allow"), "POST")
+        self.assertEqual(len(self.rig.records()), 1)
+        # Another admin's token is not this admin's.
+        r = b.post(url, {"id": name, "csrf": csrf},
+                   headers=basic("bob", "builder"))
+        self.assertEqual(r.status, 403)
+        r = b.post(url, {"id": name, "csrf": csrf},
+                   headers={**auth, "Origin": self.rig.origin})
+        self.assertEqual(r.status, 303)
+        self.assertIn("/admin?done=deleted", r.location)
+        self.assertEqual(self.rig.records(), [])
+        self.assertIn("Deleted.", b.get(r.location, headers=auth).text)
+        audit = (self.rig.out / "audit.log").read_text()
+        self.assertRegex(audit, r"admin_delete record=%s by=alice" % name[:12])
+
+    def test_refresh_now(self):
+        self.linked()
+        name = self.rig.records()[0].name
+        auth = basic("alice", "wonderland")
+        page = self.get("/admin/record?id=" + name, auth)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        b = self.rig.browser()
+        r = b.post(self.rig.url(BASE + "/admin/refresh"),
+                   {"id": name, "csrf": csrf}, headers=auth)
+        self.assertEqual(r.status, 303)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 1)
+        page = b.get(r.location, headers=auth)
+        self.assertIn("Refreshed", page.text)
+        self.assertIn("admin_refresh", page.text)      # its audit trail
+        self.assertIn("by=alice", page.text)
+
+
+class BearerKey(AdminTest):
+    """No web server authentication: the admin bearer key."""
+
+    admin_key = True
+
+    def auth(self):
+        return {"Authorization": "Bearer " + ADMIN_KEY}
+
+    def test_right_and_wrong_keys(self):
+        self.assertEqual(self.get("/admin", self.auth()).status, 200)
+        r = self.get("/admin", {"Authorization": "Bearer " + "x" * 44})
+        self.assertEqual(r.status, 401)
+        self.assertIn("Bearer", r.header("WWW-Authenticate"))
+        self.assertEqual(self.get("/admin").status, 401)
+
+    def test_tokens_are_masked_everywhere(self):
+        for _ in range(2):
+            self.linked()
+        self.rig.mock.reset(keep_grants=True)
+        pages = [self.get("/admin", self.auth()),
+                 self.get("/admin?format=json", self.auth())]
+        for p in self.rig.records():
+            pages.append(self.get("/admin/record?id=" + p.name, self.auth()))
+            pages.append(self.get("/admin/record?format=json&id=" + p.name,
+                                  self.auth()))
+        issued = self.rig.mock.tokens()
+        secrets_ = issued["access_tokens"] + issued["refresh_tokens"]
+        for page in pages:
+            self.assertEqual(page.status, 200, page.text[:300])
+            for s in secrets_:
+                self.assertNotIn(s, page.text)
+        js = pages[1].json()
+        self.assertEqual(js["totals"]["connected"], 2)
+        for rec in js["records"]:
+            self.assertRegex(rec["fingerprint"], r"^at_.\.\.\.\(35\)$")
+        detail = pages[3].json()
+        self.assertEqual(detail["token_type"], "Bearer")
+        self.assertIn("linked", detail["audit"])
+
+    def test_values_are_escaped(self):
+        self.rig.mock.config(members={"scope": "<script>alert(1)</script>",
+                                      "access_token": "<script>x</script>"
+                                      + "y" * 20},
+                             fault_grant="authorization_code")
+        self.linked()
+        name = self.rig.records()[0].name
+        for page in (self.get("/admin", self.auth()),
+                     self.get("/admin/record?id=" + name, self.auth())):
+            self.assertEqual(page.status, 200)
+            self.assertNotIn("<script", page.text)
+        self.assertIn("&lt;scr", self.get("/admin", self.auth()).text)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;",
+                      self.get("/admin/record?id=" + name, self.auth()).text)
+
+    def test_pagination_sorting_filtering(self):
+        now = int(time.time())
+        names = [synthetic_record(self.rig.store, created=now - i * 60,
+                                  expires=now + 3600 + (i * 37) % 1000)
+                 for i in range(120)]
+        failing = synthetic_record(self.rig.store, created=now - 9999,
+                                   expires=now + 10, last_error=4)
+        gone = synthetic_record(self.rig.store, created=now - 8888,
+                                expires=0, status=2, refresh=False)
+        j = self.get("/admin?format=json", self.auth()).json()
+        self.assertEqual(j["matching"], 122)
+        self.assertEqual([r["id"] for r in j["records"]], names[:50])
+        self.assertEqual(j["totals"], {"connected": 121,
+                                       "needs_reconnect": 1,
+                                       "refresh_failing": 1,
+                                       "expiring_within_hour": 1})
+        j3 = self.get("/admin?format=json&page=3", self.auth()).json()
+        self.assertEqual([r["id"] for r in j3["records"]],
+                         names[100:] + [gone, failing])
+        j = self.get("/admin?format=json&sort=expires", self.auth()).json()
+        exp = [r["expires_in"] for r in j["records"] if "expires_in" in r]
+        self.assertEqual(exp, sorted(exp))
+        j = self.get("/admin?format=json&sort=status", self.auth()).json()
+        self.assertEqual([r["id"] for r in j["records"][:2]], [gone, failing])
+        j = self.get("/admin?format=json&status=reconnect",
+                     self.auth()).json()
+        self.assertEqual([r["id"] for r in j["records"]], [gone])
+        j = self.get("/admin?format=json&q=" + names[7][:6],
+                     self.auth()).json()
+        self.assertIn(names[7], [r["id"] for r in j["records"]])
+        html = self.get("/admin?page=2", self.auth())
+        self.assertIn("Page 2 of 3", html.text)
+        self.assertIn('rel="next"', html.text)
+        self.assertIn('rel="prev"', html.text)
+        self.assertEqual(html.text.count("<tr><td>"), 50)
+
+    def test_stylesheet(self):
+        r = self.get("/style.css")
+        self.assertEqual(r.status, 200)
+        self.assertIn("text/css", r.header("Content-Type"))
+
+
+if __name__ == "__main__":
+    unittest.main()
