@@ -11,6 +11,7 @@
 #include "keyring.h"
 #include "link.h"
 #include "listing.h"
+#include "selfcheck.h"
 #include "session.h"
 #include "store.h"
 #include "text.h"
@@ -339,25 +340,33 @@ cmd_keygen(int argc, char **argv, const struct cli_opts *o)
 	return 0;
 }
 
+static void
+print_check(enum check_level level, const char *what)
+{
+	static const char *const tags[] = {"ok", "warning", "error"};
+
+	printf("%-8s %s\n", tags[level], what);
+}
+
 static int
 cmd_check_config(int argc, char **argv, const struct cli_opts *o)
 {
 	const char *path = config_path(o->config);
-	char err[1024];
 	struct app app;
-	int rc = 0;
+	int errors;
 
 	(void)argv;
 	if (argc != 0)
 		return EXIT_USAGE;
 	if (open_app(&app, o, "check-config") == -1)
 		return 1;
-	if (store_check(app.cfg.store_dir, err, sizeof(err)) == -1)
-		rc = fail("check-config", err);
-	if (rc == 0)
-		printf("%s: ok\n", path);
+	printf("%-8s %s: every key valid, secrets and keys readable\n", "ok",
+	       path);
+	errors = selfcheck(&app, 1, print_check);
 	app_close(&app);
-	return rc;
+	if (errors > 0)
+		return fail("check-config", "fix the errors above");
+	return 0;
 }
 
 struct command {

@@ -139,9 +139,8 @@ printable(const char *s)
 	return 1;
 }
 
-/* Host part of an http(s) URL, copied into host; port and path dropped. */
-static int
-url_host(const char *url, char *host, size_t len)
+int
+config_url_host(const char *url, char *host, size_t len)
 {
 	const char *p, *end;
 
@@ -173,7 +172,7 @@ config_url_is_loopback(const char *url)
 	struct in_addr a4;
 	struct in6_addr a6;
 
-	if (url_host(url, host, sizeof(host)) == -1)
+	if (config_url_host(url, host, sizeof(host)) == -1)
 		return 0;
 	if (ascii_casecmp(host, "localhost") == 0)
 		return 1;
@@ -190,7 +189,7 @@ valid_url(const char *v)
 	char host[256];
 
 	if (!printable(v) || strpbrk(v, " #") != NULL ||
-	    url_host(v, host, sizeof(host)) == -1)
+	    config_url_host(v, host, sizeof(host)) == -1)
 		return 0;
 	/* RFC 6749 section 3.1.2.1 and 10.5: tokens only over TLS. */
 	return strncmp(v, "https://", 8) == 0 || config_url_is_loopback(v);

@@ -71,6 +71,9 @@ void config_free(struct config *cfg);
 /* Which file to read: --config, else $INSURESIGN_CONNECT_CONF, else the default. */
 const char *config_path(const char *option);
 
+/* The host of an http(s) URL, without port or brackets; -1 if none. */
+int config_url_host(const char *url, char *host, size_t len);
+
 /* True for a URL whose host is loopback (127.0.0.0/8, ::1, localhost). */
 int config_url_is_loopback(const char *url);
 

@@ -11,6 +11,7 @@
 #include "app.h"
 #include "cli.h"
 #include "log.h"
+#include "selfcheck.h"
 #include "serve.h"
 #include "text.h"
 
@@ -26,6 +27,16 @@ usage(FILE *f)
 		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
 		"check-config\n"
 		"ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:/path\n");
+}
+
+/* At start, problems go to the log; all is well goes unsaid. */
+static void
+log_check(enum check_level level, const char *what)
+{
+	if (level == CHECK_ERROR)
+		log_error("self-check: %s", what);
+	else if (level == CHECK_WARN)
+		log_warn("self-check: %s", what);
 }
 
 int
@@ -88,6 +99,7 @@ main(int argc, char **argv)
 		log_error("%s: %s", config_path(opts.config), err);
 		return 1;
 	}
+	selfcheck(&app, 0, log_check);
 	rc = serve(&app, listen_addr, (unsigned)workers);
 	app_close(&app);
 	return rc;

@@ -363,6 +363,38 @@ class CommandLine(LifecycleTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("not connected", r.stderr)
 
+    def test_check_config_names_each_fix(self):
+        r = self.rig.cli("check-config")
+        self.assertRegex(r.stdout, r"(?m)^ok +store dir .*mode 0700")
+        self.assertRegex(r.stdout, r"(?m)^ok +redirect_uri ")
+        self.assertRegex(r.stdout, r"(?m)^ok +token endpoint host 127.0.0.1")
+        os.chmod(self.rig.store, 0o750)
+        try:
+            r = self.rig.cli("check-config", check=False)
+        finally:
+            os.chmod(self.rig.store, 0o700)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"chmod 700 {self.rig.store}", r.stdout)
+        os.chmod(self.rig.key, 0o644)
+        try:
+            r = self.rig.cli("check-config", check=False)
+        finally:
+            os.chmod(self.rig.key, 0o600)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"chmod 600 {self.rig.key}", r.stderr)
+        # A redirect_uri elsewhere is a warning, not an error.
+        saved = self.rig.settings["insuresign"]["redirect_uri"]
+        self.rig.settings["insuresign"]["redirect_uri"] = \
+            "http://127.0.0.1:1/elsewhere/cb"
+        self.rig.write_config()
+        try:
+            r = self.rig.cli("check-config")
+        finally:
+            self.rig.settings["insuresign"]["redirect_uri"] = saved
+            self.rig.write_config()
+        self.assertRegex(r.stdout, r"(?m)^warning +redirect_uri .* points "
+                                   r"at /elsewhere/cb")
+
     def test_audit_trail(self):
         b, sid = self.linked(expires_in=30)
         self.token(sid)

@@ -1,0 +1,77 @@
+/* The start-up self-check, also printed by `check-config`. */
+#include "selfcheck.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "store.h"
+
+/* The path of an http(s) URL ("/x/callback"), or "" if it has none. */
+static const char *
+url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	if (p == NULL)
+		return "";
+	p = strchr(p + 3, '/');
+	return p != NULL ? p : "";
+}
+
+int
+selfcheck(const struct app *app, int resolve, check_report report)
+{
+	const struct config *cfg = &app->cfg;
+	char msg[1024], want[512], host[256];
+	struct addrinfo *ai = NULL, hints;
+	int errors = 0;
+
+	if (store_check(cfg->store_dir, msg, sizeof(msg)) == -1) {
+		report(CHECK_ERROR, msg);
+		errors++;
+	} else {
+		snprintf(msg, sizeof(msg), "store dir %s: ours, mode 0700",
+			 cfg->store_dir);
+		report(CHECK_OK, msg);
+	}
+	snprintf(msg, sizeof(msg), "key file %s: 32 bytes, mode 0600%s",
+		 cfg->key_file,
+		 cfg->old_key_files.n > 0
+			 ? " (old keys listed: run `rekey`, then drop them)"
+			 : "");
+	report(CHECK_OK, msg);
+	snprintf(want, sizeof(want), "%s/callback", cfg->base_path);
+	if (strcmp(url_path(cfg->redirect_uri), want) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "redirect_uri %s points at %s, not at this program's "
+			 "callback (%s): fine only if the web server maps that "
+			 "path here",
+			 cfg->redirect_uri, url_path(cfg->redirect_uri), want);
+		report(CHECK_WARN, msg);
+	} else {
+		snprintf(msg, sizeof(msg), "redirect_uri %s: ends at %s",
+			 cfg->redirect_uri, want);
+		report(CHECK_OK, msg);
+	}
+	if (!resolve)
+		return errors;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (config_url_host(cfg->token_url, host, sizeof(host)) == -1 ||
+	    getaddrinfo(host, NULL, &hints, &ai) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "token endpoint host of %s does not resolve (DNS, or "
+			 "a typo in [insuresign] token_url?)",
+			 cfg->token_url);
+		report(CHECK_WARN, msg);
+	} else {
+		snprintf(msg, sizeof(msg), "token endpoint host %s resolves",
+			 host);
+		report(CHECK_OK, msg);
+	}
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return errors;
+}
