@@ -119,15 +119,25 @@ oauth_parse_reply(long status, const char *body, size_t len,
 		return r->rc;
 	}
 	o = cJSON_ParseWithLength(body, len);
+	/* RFC 6749 section 5.2: 401 is failed client authentication, with
+	 * or without a body we can read. */
+	if (status == 401) {
+		if (cJSON_IsObject(o))
+			parse_error(o, r);
+		else
+			snprintf(r->error, sizeof(r->error), "invalid_client");
+		result_set(r, OAUTH_REJECTED, REFRESH_INVALID_CLIENT);
+		cJSON_Delete(o);
+		return r->rc;
+	}
 	if (status != 200) {
-		/* RFC 6749 section 5.2: 400 (or 401) with a JSON error. */
-		if ((status == 400 || status == 401) && cJSON_IsObject(o)) {
+		/* RFC 6749 section 5.2: 400 with a JSON error. */
+		if (status == 400 && cJSON_IsObject(o)) {
 			parse_error(o, r);
 			if (strcmp(r->error, "invalid_grant") == 0)
 				result_set(r, OAUTH_REJECTED,
 					   REFRESH_INVALID_GRANT);
-			else if (strcmp(r->error, "invalid_client") == 0 ||
-				 status == 401)
+			else if (strcmp(r->error, "invalid_client") == 0)
 				result_set(r, OAUTH_REJECTED,
 					   REFRESH_INVALID_CLIENT);
 			else

@@ -2,6 +2,7 @@
 #include "request.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <arpa/inet.h>
 
@@ -175,7 +176,7 @@ parse_cookies(struct request *req)
 {
 	char *p = req->cookiebuf;
 
-	while (*p != '\0' && req->ncookies < COOKIES_MAX) {
+	while (*p != '\0') {
 		char *semi = strchr(p, ';');
 		char *next = semi != NULL ? semi + 1 : p + strlen(p);
 		char *eq, *name, *val, *e;
@@ -196,7 +197,10 @@ parse_cookies(struct request *req)
 				e[-1] = '\0';
 				val++;
 			}
-			if (*name != '\0') {
+			if (*name != '\0' && req->ncookies == COOKIES_MAX) {
+				/* Past the cap a duplicate could hide: say so. */
+				req->cookies_overflow = 1;
+			} else if (*name != '\0') {
 				req->cookies[req->ncookies].name = name;
 				req->cookies[req->ncookies].value = val;
 				req->ncookies++;
@@ -212,7 +216,8 @@ request_cookie(const struct request *req, const char *name, int *count)
 	const char *v = NULL;
 	size_t i;
 
-	*count = 0;
+	/* Too many cookies to be sure ours came once: believe none. */
+	*count = req->cookies_overflow ? 2 : 0;
 	for (i = 0; i < req->ncookies; i++) {
 		if (strcmp(req->cookies[i].name, name) == 0) {
 			v = req->cookies[i].value;
@@ -374,6 +379,7 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	memset(req->query, 0, sizeof(req->query));
 	memset(req->form, 0, sizeof(req->form));
 	req->ncookies = 0;
+	req->cookies_overflow = 0;
 	req->content_length = 0;
 	req->path = NULL;
 	read_env(env, v);
@@ -435,12 +441,16 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 int
 request_parse_body(struct request *req, size_t len)
 {
+	static const char form[] = "application/x-www-form-urlencoded";
 	const char *ct = req->content_type;
+	size_t n = sizeof(form) - 1;
 
 	req->body[len] = '\0';
-	if (ct == NULL || strncmp(ct, "application/x-www-form-urlencoded",
-				  33) != 0 ||
-	    (ct[33] != '\0' && ct[33] != ';'))
+	/* RFC 9110 section 8.3.1: the media type is case-insensitive, and
+	 * parameters follow after optional whitespace and a ';'. */
+	if (ct == NULL || strncasecmp(ct, form, n) != 0 ||
+	    (ct[n + strspn(ct + n, " \t")] != '\0' &&
+	     ct[n + strspn(ct + n, " \t")] != ';'))
 		return 0;
 	return request_parse_fields(req->body, len, req->form) == -1 ? 400 : 0;
 }

@@ -11,7 +11,7 @@
 #define QUERY_MAX   4096
 #define COOKIE_MAX  8192
 #define BODY_MAX    16384
-#define COOKIES_MAX 64
+#define COOKIES_MAX 128
 
 enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_OTHER };
 
@@ -61,6 +61,7 @@ struct request {
 	struct field form[PARAM__MAX];
 	struct cookie cookies[COOKIES_MAX];
 	size_t ncookies;
+	int cookies_overflow; /* more than COOKIES_MAX came */
 	size_t content_length;
 
 	/* Headers and CGI variables, as the server gave them (or NULL). */

@@ -231,7 +231,7 @@ int
 store_save(struct store *s, const char *name, const void *data, size_t len)
 {
 	unsigned char rnd[8];
-	char tmp[128], hex[17];
+	char tmp[128] = "", hex[17];
 	int sfd, fd = -1, rc = STORE_ERROR;
 
 	if (!valid_name(name))
@@ -267,7 +267,8 @@ err:
 				  : "");
 		if (fd != -1)
 			close(fd);
-		unlinkat(sfd, tmp, 0);
+		if (tmp[0] != '\0')
+			unlinkat(sfd, tmp, 0);
 	}
 	close(sfd);
 	return rc;

@@ -1,0 +1,387 @@
+/* Unit tests for config.c: defaults, and an error naming every bad value. */
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "unit.h"
+
+/* The smallest valid file; each test adds or swaps lines. */
+#define ID     "[insuresign]\nclient_id = my-client\n"
+#define SECRET "client_secret = s3cret\n"
+#define REDIR  "redirect_uri = https://app.example/insuresign/callback\n"
+#define GOOD   ID SECRET REDIR
+
+static char dir[] = "/tmp/isc-unit-XXXXXX";
+static char ini[64];
+static char err[512];
+static struct config cfg;
+
+static int
+write_file(const char *path, const char *text, mode_t mode)
+{
+	size_t n = strlen(text);
+	int fd, rc;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd == -1)
+		return -1;
+	rc = write(fd, text, n) == (ssize_t)n ? 0 : -1;
+	close(fd);
+	return rc == 0 ? chmod(path, mode) : -1;
+}
+
+/* Writes text as the config file and loads it; err holds any message. */
+static int
+load(const char *text)
+{
+	config_free(&cfg);
+	err[0] = '\0';
+	if (write_file(ini, text, 0600) == -1)
+		return -2;
+	return config_load(&cfg, ini, err, sizeof(err));
+}
+
+/* Failed, with a message that names what (and, if given, the value). */
+static int
+refused(const char *text, const char *what, const char *value)
+{
+	int rc = load(text);
+
+	if (rc != -1 || strstr(err, what) == NULL ||
+	    (value != NULL && strstr(err, value) == NULL)) {
+		printf("#   rc %d, err: %s\n", rc, err);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+static void
+good_file_gets_the_defaults(void)
+{
+	CHECK(load(GOOD) == 0);
+	CHECK_STR(cfg.client_id, "my-client");
+	CHECK_STR(cfg.client_secret, "s3cret");
+	CHECK_STR(cfg.base_path, "/insuresign");
+	CHECK_STR(cfg.return_to, "/");
+	CHECK(cfg.return_to_allowed.n == 1);
+	CHECK_STR(cfg.return_to_allowed.v[0], "/");
+	CHECK(cfg.pkce == 1);
+	CHECK(cfg.connect_timeout == 5);
+	CHECK(cfg.timeout == 20);
+	CHECK(cfg.refresh_margin == 60);
+	CHECK_STR(cfg.cookie_name, "insuresign_session");
+	CHECK(cfg.secure == SECURE_AUTO);
+	CHECK(cfg.scope == NULL && cfg.revocation_url == NULL);
+}
+
+static void
+production_is_the_default_environment(void)
+{
+	CHECK(load(GOOD) == 0);
+	CHECK_STR(cfg.environment, "production");
+	CHECK_STR(cfg.authorize_url,
+	          "https://sign-auth.insuresign.io/oauth2/authorize");
+	CHECK_STR(cfg.token_url,
+	          "https://sign-auth.insuresign.io/oauth2/token");
+}
+
+static void
+legacy_and_lab_environments_pick_their_hosts(void)
+{
+	/* Credentials from before 2021-01-15 live on the legacy host. */
+	CHECK(load(GOOD "environment = legacy\n") == 0);
+	CHECK_STR(cfg.authorize_url,
+	          "https://auth.insuresign.io/oauth2/authorize");
+	CHECK_STR(cfg.token_url, "https://auth.insuresign.io/oauth2/token");
+	CHECK(load(GOOD "environment = lab\n") == 0);
+	CHECK_STR(cfg.authorize_url,
+	          "https://lab-auth.insuresign.io/oauth2/authorize");
+	CHECK_STR(cfg.token_url, "https://lab-auth.insuresign.io/oauth2/token");
+}
+
+static void
+explicit_urls_override_the_environment(void)
+{
+	CHECK(load(GOOD "environment = lab\n"
+	                "authorize_url = https://idp.example/auth?x=1\n") == 0);
+	CHECK_STR(cfg.authorize_url, "https://idp.example/auth?x=1");
+	CHECK_STR(cfg.token_url, "https://lab-auth.insuresign.io/oauth2/token");
+	CHECK(load(GOOD "token_url = https://idp.example/token\n") == 0);
+	CHECK_STR(cfg.token_url, "https://idp.example/token");
+}
+
+static void
+base_path_loses_its_final_slash(void)
+{
+	CHECK(load(GOOD "[app]\nbase_path = /x/\n") == 0);
+	CHECK_STR(cfg.base_path, "/x");
+	CHECK(load(GOOD "[app]\nbase_path = /\n") == 0);
+	CHECK_STR(cfg.base_path, "");
+}
+
+static void
+lists_are_split_and_trimmed(void)
+{
+	CHECK(load(GOOD "[app]\nreturn_to_allowed = /account , /settings/\n"
+	                "trusted_proxies = 10.0.0.1,::1\n") == 0);
+	CHECK(cfg.return_to_allowed.n == 2);
+	CHECK_STR(cfg.return_to_allowed.v[1], "/settings/");
+	CHECK(cfg.trusted_proxies.n == 2);
+	CHECK_STR(cfg.trusted_proxies.v[1], "::1");
+}
+
+static void
+loopback_http_urls_are_accepted(void)
+{
+	/* RFC 8252 section 8.3: loopback needs no TLS (the mock server). */
+	CHECK(load(GOOD "token_url = http://127.0.0.1:9/t\n") == 0);
+	CHECK(load(GOOD "token_url = http://[::1]:9/t\n") == 0);
+	CHECK_STR(cfg.token_url, "http://[::1]:9/t");
+	CHECK(load(GOOD "token_url = http://localhost/t\n") == 0);
+}
+
+static void
+missing_file_is_refused_with_its_path(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/none.ini", dir);
+	config_free(&cfg);
+	CHECK(config_load(&cfg, path, err, sizeof(err)) == -1);
+	CHECK(strstr(err, path) != NULL);
+}
+
+static void
+unknown_key_is_refused(void)
+{
+	CHECK(refused(GOOD "client_idd = x\n", "client_idd", NULL));
+	CHECK(refused(GOOD "[http]\ntimeout_ms = 5\n", "timeout_ms", NULL));
+}
+
+static void
+unknown_section_is_refused(void)
+{
+	CHECK(refused(GOOD "[bogus]\nx = 1\n", "bogus", NULL));
+	CHECK(refused(GOOD "[empty]\n", "empty", NULL));
+}
+
+static void
+missing_client_id_is_refused(void)
+{
+	CHECK(refused("[insuresign]\n" SECRET REDIR, "client_id", "missing"));
+	CHECK(refused("[insuresign]\nclient_id =\n" SECRET REDIR, "client_id",
+	              "missing"));
+}
+
+static void
+missing_redirect_uri_is_refused(void)
+{
+	CHECK(refused(ID SECRET, "redirect_uri", "missing"));
+}
+
+static void
+http_url_on_another_host_is_refused(void)
+{
+	/* RFC 6749 section 10.5: codes and tokens travel only over TLS. */
+	CHECK(refused(GOOD "token_url = http://idp.example/t\n", "token_url",
+	              "http://idp.example/t"));
+	CHECK(refused(GOOD "token_url = http://128.0.0.1/t\n", "token_url",
+	              "http://128.0.0.1/t"));
+	CHECK(refused(ID SECRET "redirect_uri = ftp://app.example/cb\n",
+	              "redirect_uri", "ftp://app.example/cb"));
+}
+
+static void
+pkce_must_be_a_boolean(void)
+{
+	CHECK(refused(GOOD "pkce = maybe\n", "pkce", "maybe"));
+	CHECK(load(GOOD "pkce = off\n") == 0 && cfg.pkce == 0);
+}
+
+static void
+connect_timeout_must_be_in_range(void)
+{
+	CHECK(refused(GOOD "[http]\nconnect_timeout = 0\n", "connect_timeout",
+	              "\"0\""));
+	CHECK(refused(GOOD "[http]\nconnect_timeout = 99999\n",
+	              "connect_timeout", "99999"));
+	CHECK(refused(GOOD "[http]\nconnect_timeout = 5s\n", "connect_timeout",
+	              "5s"));
+}
+
+static void
+environment_must_be_a_known_one(void)
+{
+	CHECK(
+	    refused(GOOD "environment = staging\n", "environment", "staging"));
+}
+
+static void
+both_secret_and_secret_file_are_refused(void)
+{
+	CHECK(refused(GOOD "client_secret_file = /etc/secret\n",
+	              "client_secret_file", "exactly one"));
+}
+
+static void
+neither_secret_nor_secret_file_is_refused(void)
+{
+	CHECK(refused(ID REDIR, "client_secret_file", "exactly one"));
+}
+
+static void
+secret_file_is_read_when_mode_0600(void)
+{
+	char path[128], text[512];
+
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	CHECK(write_file(path, "from-file\nsecond line\n", 0600) == 0);
+	snprintf(text, sizeof(text), ID REDIR "client_secret_file = %s\n",
+	         path);
+	CHECK(load(text) == 0);
+	CHECK_STR(cfg.client_secret, "from-file");
+	unlink(path);
+}
+
+static void
+secret_file_readable_by_others_is_refused(void)
+{
+	char path[128], text[512];
+
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	CHECK(write_file(path, "from-file\n", 0644) == 0);
+	snprintf(text, sizeof(text), ID REDIR "client_secret_file = %s\n",
+	         path);
+	CHECK(refused(text, "client_secret_file", path));
+	CHECK(strstr(err, "0600") != NULL);
+	unlink(path);
+}
+
+static void
+secret_value_never_appears_in_an_error(void)
+{
+	CHECK(refused(ID REDIR "client_secret = top\tsecret\n", "client_secret",
+	              NULL));
+	CHECK(strstr(err, "top") == NULL);
+}
+
+static void
+quoted_secret_keeps_semicolon_and_hash(void)
+{
+	/* iniparser ends an unquoted value at ';' or '#' (a comment). */
+	CHECK(load(ID REDIR "client_secret = \"a;b#c\"\n") == 0);
+	CHECK_STR(cfg.client_secret, "a;b#c");
+}
+
+static void
+timeout_below_connect_timeout_is_refused(void)
+{
+	CHECK(refused(GOOD "[http]\nconnect_timeout = 10\ntimeout = 5\n",
+	              "timeout", "\"5\""));
+	CHECK(strstr(err, "connect_timeout") != NULL);
+}
+
+static void
+cookie_name_with_a_space_is_refused(void)
+{
+	CHECK(refused(GOOD "[session]\ncookie_name = my session\n",
+	              "cookie_name", "my session"));
+	CHECK(refused(GOOD "[session]\ncookie_name = a=b\n", "cookie_name",
+	              "a=b"));
+}
+
+static void
+redirect_uri_with_a_query_is_refused(void)
+{
+	CHECK(refused(ID SECRET "redirect_uri = https://app.example/cb?x=1\n",
+	              "redirect_uri", "https://app.example/cb?x=1"));
+}
+
+static void
+bad_list_item_is_refused(void)
+{
+	CHECK(refused(GOOD "[app]\ntrusted_proxies = 10.0.0.1, proxy.lan\n",
+	              "trusted_proxies", "proxy.lan"));
+	CHECK(refused(GOOD "[app]\nreturn_to_allowed = /a, //evil\n",
+	              "return_to_allowed", "//evil"));
+}
+
+static void
+url_is_loopback_for_127_8_and_ipv6_and_localhost(void)
+{
+	CHECK(config_url_is_loopback("http://127.0.0.2/"));
+	CHECK(config_url_is_loopback("http://127.255.255.255:80/x"));
+	CHECK(config_url_is_loopback("http://[::1]:9/"));
+	CHECK(config_url_is_loopback("http://localhost/"));
+	CHECK(config_url_is_loopback("http://LOCALHOST:8080"));
+}
+
+static void
+url_is_not_loopback_for_other_hosts(void)
+{
+	CHECK(!config_url_is_loopback("http://128.0.0.1/"));
+	CHECK(!config_url_is_loopback("http://example.com/"));
+	CHECK(!config_url_is_loopback("http://127.0.0.1.example.com/"));
+	CHECK(!config_url_is_loopback("http://localhost.example.com/"));
+	CHECK(!config_url_is_loopback("http://127.0.0.1@example.com/"));
+	CHECK(!config_url_is_loopback("http://[::2]/"));
+	CHECK(!config_url_is_loopback("ftp://127.0.0.1/"));
+	CHECK(!config_url_is_loopback("127.0.0.1"));
+}
+
+int
+main(void)
+{
+	int rc;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(ini, sizeof(ini), "%s/c.ini", dir);
+	RUN(good_file_gets_the_defaults);
+	RUN(production_is_the_default_environment);
+	RUN(legacy_and_lab_environments_pick_their_hosts);
+	RUN(explicit_urls_override_the_environment);
+	RUN(base_path_loses_its_final_slash);
+	RUN(lists_are_split_and_trimmed);
+	RUN(loopback_http_urls_are_accepted);
+	RUN(missing_file_is_refused_with_its_path);
+	RUN(unknown_key_is_refused);
+	RUN(unknown_section_is_refused);
+	RUN(missing_client_id_is_refused);
+	RUN(missing_redirect_uri_is_refused);
+	RUN(http_url_on_another_host_is_refused);
+	RUN(pkce_must_be_a_boolean);
+	RUN(connect_timeout_must_be_in_range);
+	RUN(environment_must_be_a_known_one);
+	RUN(both_secret_and_secret_file_are_refused);
+	RUN(neither_secret_nor_secret_file_is_refused);
+	RUN(secret_file_is_read_when_mode_0600);
+	RUN(secret_file_readable_by_others_is_refused);
+	RUN(secret_value_never_appears_in_an_error);
+	RUN(quoted_secret_keeps_semicolon_and_hash);
+	RUN(timeout_below_connect_timeout_is_refused);
+	RUN(cookie_name_with_a_space_is_refused);
+	RUN(redirect_uri_with_a_query_is_refused);
+	RUN(bad_list_item_is_refused);
+	RUN(url_is_loopback_for_127_8_and_ipv6_and_localhost);
+	RUN(url_is_not_loopback_for_other_hosts);
+	config_free(&cfg);
+	rc = DONE();
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}

@@ -1,0 +1,402 @@
+/* Unit tests for record.c: the sealed format of a stored link. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "unit.h"
+
+#define NAME    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define NAME2   "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ACCESS  "eyJhbGciOiJSUzI1NiJ9.payload-QWERTY.signature-ZXCVB"
+#define REFRESH "rt-7f3a9c1d-refresh-MNBVCXZ"
+
+static void
+make_key(struct key *k, unsigned char seed)
+{
+	memset(k, 0, sizeof(*k));
+	k->id[0] = 'K';
+	k->id[1] = (unsigned char)('0' + seed);
+	memset(k->name, seed, KEY_LEN);
+	memset(k->record, seed + 0x10, KEY_LEN);
+	memset(k->cookie, seed + 0x20, KEY_LEN);
+	memset(k->csrf, seed + 0x30, KEY_LEN);
+}
+
+/* A keyring of the given key seeds, current key first. */
+static void
+make_keyring(struct keyring *kr, const unsigned char *seeds, size_t n)
+{
+	size_t i;
+
+	memset(kr, 0, sizeof(*kr));
+	for (i = 0; i < n; i++)
+		make_key(&kr->keys[i], seeds[i]);
+	kr->n = n;
+}
+
+static void
+make_record(struct record *r)
+{
+	memset(r, 0, sizeof(*r));
+	record_set(&r->sid, "sid-abcdefghijklmnopqrstuvwxyz0123456789ABCD");
+	record_set(&r->access_token, ACCESS);
+	record_set(&r->refresh_token, REFRESH);
+	record_set(&r->token_type, "Bearer");
+	record_set(&r->scope, "documents:read documents:write");
+	r->meta.status = RECORD_CONNECTED;
+	r->meta.last_error = REFRESH_RATE_LIMITED;
+	r->meta.created = 1700000000;
+	r->meta.updated = 1700000100;
+	r->meta.expires_at = 1700003600;
+	r->meta.last_refresh = 1700000050;
+	r->meta.last_used = 1700000075;
+	r->meta.backoff_until = -1; /* a negative time survives the trip */
+}
+
+/* Seals a standard record under kr into out; the caller frees out. */
+static int
+sealed(const struct keyring *kr, struct buf *out, struct record *r)
+{
+	int rc;
+
+	make_record(r);
+	buf_init(out, RECORD_MAX);
+	rc = record_seal(kr, NAME, r, out);
+	return rc;
+}
+
+static int
+same_meta(const struct record_meta *a, const struct record_meta *b)
+{
+	return a->status == b->status && a->last_error == b->last_error &&
+	       a->has_refresh == b->has_refresh &&
+	       a->token_len == b->token_len &&
+	       strcmp(a->fingerprint, b->fingerprint) == 0 &&
+	       a->created == b->created && a->updated == b->updated &&
+	       a->expires_at == b->expires_at &&
+	       a->last_refresh == b->last_refresh &&
+	       a->last_used == b->last_used &&
+	       a->backoff_until == b->backoff_until;
+}
+
+/* Does any n-character piece of s appear in the len bytes at p? */
+static int
+leaks(const unsigned char *p, size_t len, const char *s, size_t n)
+{
+	size_t i, sl = strlen(s);
+
+	for (i = 0; i + n <= sl; i++)
+		if (memmem(p, len, s + i, n) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+seal_then_open_keeps_every_member(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in, out;
+	struct buf b;
+
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      0);
+	CHECK_STR(out.sid, in.sid);
+	CHECK_STR(out.access_token, ACCESS);
+	CHECK_STR(out.refresh_token, REFRESH);
+	CHECK_STR(out.token_type, "Bearer");
+	CHECK_STR(out.scope, "documents:read documents:write");
+	CHECK(same_meta(&in.meta, &out.meta));
+	CHECK(out.meta.backoff_until == -1);
+	CHECK(!out.old_key);
+	record_free(&in);
+	record_free(&out);
+	buf_free(&b);
+}
+
+static void
+seal_then_open_keeps_absent_members_absent(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in, out;
+	struct buf b;
+
+	make_keyring(&kr, seeds, 1);
+	make_record(&in);
+	record_set(&in.refresh_token, NULL);
+	record_set(&in.scope, NULL);
+	buf_init(&b, RECORD_MAX);
+	CHECK(record_seal(&kr, NAME, &in, &b) == 0);
+	CHECK(!in.meta.has_refresh);
+	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      0);
+	CHECK(out.refresh_token == NULL && out.scope == NULL);
+	CHECK(!out.meta.has_refresh);
+	record_free(&in);
+	record_free(&out);
+	buf_free(&b);
+}
+
+static void
+read_meta_needs_no_key_and_matches_the_sealed_meta(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in;
+	struct record_meta m;
+	struct buf b;
+
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	CHECK(record_read_meta((unsigned char *)b.data, RECORD_HEAD_LEN, &m) ==
+	      0);
+	CHECK(same_meta(&in.meta, &m));
+	CHECK(m.status == RECORD_CONNECTED);
+	CHECK(m.last_error == REFRESH_RATE_LIMITED);
+	CHECK(m.has_refresh == 1);
+	CHECK(m.expires_at == 1700003600);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+head_shows_only_fingerprint_and_length_of_the_token(void)
+{
+	static const unsigned char seeds[] = {1};
+	const unsigned char *h;
+	struct keyring kr;
+	struct record in;
+	struct record_meta m;
+	struct buf b;
+
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	h = (const unsigned char *)b.data;
+	CHECK(record_read_meta(h, b.len, &m) == 0);
+	CHECK_STR(m.fingerprint, "eyJh");
+	CHECK(m.token_len == strlen(ACCESS));
+	/* The admin page reads heads without the key: no more than that. */
+	CHECK(!leaks(h, RECORD_HEAD_LEN, ACCESS, 5));
+	CHECK(!leaks(h, RECORD_HEAD_LEN, REFRESH, 4));
+	CHECK(!leaks(h, RECORD_HEAD_LEN, in.sid, 4));
+	/* And the sealed rest is ciphertext. */
+	CHECK(!leaks(h, b.len, ACCESS + 4, 6));
+	CHECK(!leaks(h, b.len, REFRESH, 6));
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+short_token_gets_no_fingerprint(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in;
+	struct record_meta m;
+	struct buf b;
+
+	/* Four characters of a five-character token would be most of it. */
+	make_keyring(&kr, seeds, 1);
+	make_record(&in);
+	record_set(&in.access_token, "abcde");
+	buf_init(&b, RECORD_MAX);
+	CHECK(record_seal(&kr, NAME, &in, &b) == 0);
+	CHECK(record_read_meta((unsigned char *)b.data, b.len, &m) == 0);
+	CHECK_STR(m.fingerprint, "");
+	CHECK(m.token_len == 5);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+head_starts_with_magic_then_key_id(void)
+{
+	static const unsigned char seeds[] = {3};
+	struct keyring kr;
+	struct record in;
+	struct buf b;
+
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	CHECK(b.len > RECORD_HEAD_LEN);
+	CHECK(memcmp(b.data, "ISC\x01", 4) == 0);
+	CHECK(memcmp(b.data + 4, kr.keys[0].id, KEY_ID_LEN) == 0);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+open_under_another_name_fails(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in, out;
+	struct buf b;
+
+	/* A record copied over another session's file must not open. */
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	CHECK(record_open(&kr, NAME2, (unsigned char *)b.data, b.len, &out) ==
+	      -1);
+	CHECK(out.sid == NULL && out.access_token == NULL);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+open_fails_for_any_flipped_byte(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in, out;
+	struct buf b;
+	size_t i, opened = 0;
+
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	for (i = 0; i < b.len; i++) {
+		b.data[i] ^= 0x5a;
+		if (record_open(&kr, NAME, (unsigned char *)b.data, b.len,
+		                &out) == 0) {
+			opened++;
+			record_free(&out);
+		}
+		b.data[i] ^= 0x5a;
+	}
+	CHECK(opened == 0);
+	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      0);
+	record_free(&out);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+open_fails_for_a_truncated_record(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in, out;
+	struct buf b;
+	size_t n, opened = 0;
+
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	for (n = 0; n < b.len; n++) {
+		if (record_open(&kr, NAME, (unsigned char *)b.data, n, &out) ==
+		    0) {
+			opened++;
+			record_free(&out);
+		}
+	}
+	CHECK(opened == 0);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+record_from_an_old_key_opens_and_says_so(void)
+{
+	static const unsigned char before[] = {1, 2}, after[] = {2, 1};
+	struct keyring kr_before, kr_after;
+	struct record in, out;
+	struct buf b;
+
+	/* Key 1 was current when it was sealed; now key 2 is. */
+	make_keyring(&kr_before, before, 2);
+	make_keyring(&kr_after, after, 2);
+	CHECK(sealed(&kr_before, &b, &in) == 0);
+	CHECK(record_open(&kr_after, NAME, (unsigned char *)b.data, b.len,
+	                  &out) == 0);
+	CHECK(out.old_key == 1);
+	CHECK_STR(out.access_token, ACCESS);
+	record_free(&out);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+record_from_an_unknown_key_fails(void)
+{
+	static const unsigned char one[] = {1}, two[] = {2};
+	struct keyring k1, k2;
+	struct record in, out;
+	struct buf b;
+
+	make_keyring(&k1, one, 1);
+	make_keyring(&k2, two, 1);
+	CHECK(sealed(&k1, &b, &in) == 0);
+	CHECK(record_open(&k2, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      -1);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+read_meta_refuses_a_bad_head(void)
+{
+	static const unsigned char seeds[] = {1};
+	struct keyring kr;
+	struct record in;
+	struct record_meta m;
+	struct buf b;
+
+	make_keyring(&kr, seeds, 1);
+	CHECK(sealed(&kr, &b, &in) == 0);
+	CHECK(record_read_meta((unsigned char *)b.data, RECORD_HEAD_LEN - 1,
+	                       &m) == -1);
+	b.data[8] = 7; /* no such status */
+	CHECK(record_read_meta((unsigned char *)b.data, b.len, &m) == -1);
+	b.data[8] = RECORD_CONNECTED;
+	b.data[3] = 2; /* a format we do not know */
+	CHECK(record_read_meta((unsigned char *)b.data, b.len, &m) == -1);
+	record_free(&in);
+	buf_free(&b);
+}
+
+static void
+record_set_replaces_and_clears(void)
+{
+	char *s = NULL;
+
+	CHECK(record_set(&s, "one") == 0);
+	CHECK_STR(s, "one");
+	CHECK(record_set(&s, "two") == 0);
+	CHECK_STR(s, "two");
+	CHECK(record_set(&s, NULL) == 0);
+	CHECK(s == NULL);
+}
+
+static void
+refresh_error_names_are_stable(void)
+{
+	/* These words go to the admin page and the logs. */
+	CHECK_STR(refresh_error_name(REFRESH_OK), "none");
+	CHECK_STR(refresh_error_name(REFRESH_INVALID_GRANT), "invalid_grant");
+	CHECK_STR(refresh_error_name(REFRESH_BAD_REPLY), "bad_reply");
+	CHECK_STR(refresh_error_name(REFRESH__MAX), "unknown");
+	CHECK_STR(refresh_error_name(-1), "unknown");
+}
+
+int
+main(void)
+{
+	RUN(seal_then_open_keeps_every_member);
+	RUN(seal_then_open_keeps_absent_members_absent);
+	RUN(read_meta_needs_no_key_and_matches_the_sealed_meta);
+	RUN(head_shows_only_fingerprint_and_length_of_the_token);
+	RUN(short_token_gets_no_fingerprint);
+	RUN(head_starts_with_magic_then_key_id);
+	RUN(open_under_another_name_fails);
+	RUN(open_fails_for_any_flipped_byte);
+	RUN(open_fails_for_a_truncated_record);
+	RUN(record_from_an_old_key_opens_and_says_so);
+	RUN(record_from_an_unknown_key_fails);
+	RUN(read_meta_refuses_a_bad_head);
+	RUN(record_set_replaces_and_clears);
+	RUN(refresh_error_names_are_stable);
+	return DONE();
+}
