@@ -36,7 +36,7 @@ DEB_DEMO  := lighttpd openssl python3 ca-certificates
 DEB_TEST  := apache2 libapache2-mod-fcgid curl mandoc valgrind clang \
 	     libclang-rt-14-dev chromium chromium-driver wrk clang-format
 
-.PHONY: all unit deps deps-demo test demo install uninstall clean bench fuzz \
+.PHONY: all unit asan deps deps-demo test demo install uninstall clean bench fuzz \
 	loadtest format format-check
 
 all: $(PROG)
@@ -65,6 +65,34 @@ build/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBOBJS)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
 		-o $@ $< $(LIBOBJS) $(LDLIBS)
+
+# The same program and unit tests under AddressSanitizer and UBSan, for
+# make test (tests/run asan): build/asan/.
+SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer
+ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
+ASAN_LIB  := $(filter-out build/asan/main.o,$(ASAN_OBJS))
+
+asan: build/asan/insuresign-connect.fcgi \
+	$(UNIT_SRCS:tests/unit/%.c=build/asan/tests/%)
+
+build/asan/insuresign-connect.fcgi: $(ASAN_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) $(LDFLAGS) -o $@ $(ASAN_OBJS) $(LDLIBS)
+
+build/asan/%.o: src/%.c
+	@mkdir -p build/asan
+	@echo "  CC      $< (asan)"
+	@$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) -O1 $(SAN) -MMD -MP \
+		-c -o $@ $<
+
+build/asan/tests/%: tests/unit/%.c tests/unit/unit.h $(ASAN_LIB)
+	@mkdir -p build/asan/tests
+	@echo "  CC      $< (asan)"
+	@$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) -O1 $(SAN) \
+		-Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(ASAN_LIB) $(LDLIBS)
+
+-include $(ASAN_OBJS:.o=.d)
 
 # Installs what is missing, or says how.
 deps:

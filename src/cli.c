@@ -295,7 +295,7 @@ cmd_gc(int argc, char **argv, const struct cli_opts *o)
 		return 1;
 	if (link_gc(&app, now, print_removed) == -1)
 		rc = fail("gc", "cannot read the store");
-	temps = link_gc_temp_files(&app, now);
+	temps = link_gc_temp_files(&app);
 	if (temps > 0)
 		printf("removed %ld stray temp file%s\n", temps,
 		       temps == 1 ? "" : "s");

@@ -367,10 +367,9 @@ link_gc(struct app *app, long long now,
 }
 
 long
-link_gc_temp_files(struct app *app, long long now)
+link_gc_temp_files(struct app *app)
 {
-	/* An hour: far longer than any write takes. */
-	return store_sweep(app->store, now - 3600);
+	return store_sweep(app->store);
 }
 
 static int

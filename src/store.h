@@ -37,8 +37,9 @@ typedef int (*store_visit)(void *ctx, const char *name,
 int store_list(struct store *s, size_t head_len, store_visit visit,
 	       void *ctx);
 
-/* Removes temp files a crash left behind; returns how many, or -1. */
-long store_sweep(struct store *s, long long older_than);
+/* Removes temp files a crash left behind (their record is not locked:
+ * no one is writing them); returns how many, or -1. */
+long store_sweep(struct store *s);
 
 /* Is the directory there, ours and private?  The reason goes in err. */
 int store_check(const char *dir, char *err, size_t len);

@@ -302,11 +302,10 @@ store_delete(struct store *s, const char *name)
  * The kernel drops the lock when its holder dies, kill -9 included, and
  * there are no per-record lock files to leave behind.
  */
-int
-store_lock(struct store *s, const char *name, struct store_lock *l)
+static int
+lock(struct store *s, const char *name, int wait, struct store_lock *l)
 {
 	struct flock fl;
-	unsigned long long off = 0;
 	char prefix[9];
 	int dfd = root(s);
 
@@ -315,7 +314,6 @@ store_lock(struct store *s, const char *name, struct store_lock *l)
 		return STORE_ERROR;
 	memcpy(prefix, name, 8);
 	prefix[8] = '\0';
-	off = strtoull(prefix, NULL, 16);
 	l->fd = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW |
 					       O_CLOEXEC,
 		       0600);
@@ -327,17 +325,25 @@ store_lock(struct store *s, const char *name, struct store_lock *l)
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	fl.l_start = (off_t)off;
+	fl.l_start = (off_t)strtoull(prefix, NULL, 16);
 	fl.l_len = 1;
-	while (fcntl(l->fd, F_OFD_SETLKW, &fl) == -1) {
+	while (fcntl(l->fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
 		if (errno == EINTR)
 			continue;
-		log_error("store: lock %.12s: %s", name, strerror(errno));
+		if (errno != EAGAIN && errno != EACCES)
+			log_error("store: lock %.12s: %s", name,
+				  strerror(errno));
 		close(l->fd);
 		l->fd = -1;
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+int
+store_lock(struct store *s, const char *name, struct store_lock *l)
+{
+	return lock(s, name, 1, l);
 }
 
 void
@@ -401,8 +407,44 @@ store_list(struct store *s, size_t head_len, store_visit visit, void *ctx)
 	return rc;
 }
 
+/*
+ * Every write happens under its record's lock, so a temp file whose
+ * record is not locked now has no writer: its writer crashed.  A record
+ * locked now is being written (or refreshed): its temp file is left.
+ */
+static long
+sweep_shard(struct store *s, int sfd)
+{
+	char name[RECORD_NAME_LEN + 1];
+	struct store_lock l;
+	struct dirent *e;
+	long removed = 0;
+	DIR *d = fdopendir(sfd);
+
+	if (d == NULL) {
+		close(sfd);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(TMP_PREFIX);
+
+		if (strncmp(e->d_name, TMP_PREFIX, n) != 0)
+			continue;
+		memcpy(name, e->d_name + n, RECORD_NAME_LEN);
+		name[RECORD_NAME_LEN] = '\0';
+		if (strlen(e->d_name) < n + RECORD_NAME_LEN ||
+		    lock(s, name, 0, &l) != STORE_OK)
+			continue;
+		if (unlinkat(sfd, e->d_name, 0) == 0)
+			removed++;
+		store_unlock(&l);
+	}
+	closedir(d);
+	return removed;
+}
+
 long
-store_sweep(struct store *s, long long older_than)
+store_sweep(struct store *s)
 {
 	int dfd = root(s), i;
 	long removed = 0;
@@ -410,35 +452,14 @@ store_sweep(struct store *s, long long older_than)
 	if (dfd == -1)
 		return -1;
 	for (i = 0; i < 256; i++) {
-		struct dirent *e;
 		char sub[3];
-		DIR *d;
 		int sfd;
 
 		snprintf(sub, sizeof(sub), "%02x", i);
 		sfd = openat(dfd, sub,
 			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd == -1)
-			continue;
-		d = fdopendir(sfd);
-		if (d == NULL) {
-			close(sfd);
-			continue;
-		}
-		while ((e = readdir(d)) != NULL) {
-			struct stat st;
-
-			if (strncmp(e->d_name, TMP_PREFIX,
-				    strlen(TMP_PREFIX)) != 0)
-				continue;
-			/* A temp file younger than that may be mid-write. */
-			if (fstatat(sfd, e->d_name, &st,
-				    AT_SYMLINK_NOFOLLOW) == 0 &&
-			    st.st_mtime < older_than &&
-			    unlinkat(sfd, e->d_name, 0) == 0)
-				removed++;
-		}
-		closedir(d);
+		if (sfd != -1)
+			removed += sweep_shard(s, sfd);
 	}
 	return removed;
 }

@@ -90,14 +90,6 @@ file_is(const char *path, const char *text)
 	return strcmp(got, text) == 0;
 }
 
-static int
-set_mtime(const char *path, time_t t)
-{
-	struct timespec ts[2] = {{t, 0}, {t, 0}};
-
-	return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
-}
-
 static void
 save_then_load_gives_the_same_bytes(void)
 {
@@ -313,7 +305,7 @@ store_dir_open_to_others_fails_every_operation(void)
 	CHECK(store_load(st, name, &b) == STORE_ERROR);
 	CHECK(store_save(st, name, "y", 1) == STORE_ERROR);
 	CHECK(store_delete(st, name) == STORE_ERROR);
-	CHECK(store_sweep(st, 0) == -1);
+	CHECK(store_sweep(st) == -1);
 	CHECK(store_check(sdir, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "0700") != NULL);
 	CHECK(chmod(sdir, 0700) == 0);
@@ -370,25 +362,47 @@ store_check_refuses_a_symlinked_dir(void)
 }
 
 static void
-sweep_removes_only_old_temp_files(void)
+sweep_removes_temp_files_nobody_is_writing(void)
 {
-	char name[65], old[256], young[256], rec[256];
-	time_t now = time(NULL);
+	char a[65], b[65], ta[256], tb[256], rec[256];
+	struct store_lock l;
+	int up[2], down[2];
+	pid_t pid;
+	char c;
 
+	/* Writes hold the record's lock, so an unlocked record's temp file
+	 * has no writer left: a crash left it.  A locked one is kept. */
 	fresh();
-	name_of(name, "08", 'a');
-	CHECK(store_save(st, name, "x", 1) == STORE_OK);
-	path_of(rec, sizeof(rec), name);
-	snprintf(old, sizeof(old), "%s/08/.tmp-old", sdir);
-	snprintf(young, sizeof(young), "%s/08/.tmp-young", sdir);
-	CHECK(write_file(old, "o") == 0 && write_file(young, "y") == 0);
-	CHECK(set_mtime(old, now - 3600) == 0);
-	CHECK(set_mtime(young, now - 60) == 0);
-	CHECK(set_mtime(rec, now - 86400) == 0);
-	CHECK(store_sweep(st, (long long)now - 600) == 1);
-	CHECK(access(old, F_OK) == -1 && errno == ENOENT);
-	CHECK(access(young, F_OK) == 0);
+	name_of(a, "08", 'a');
+	name_of(b, "08", 'b');
+	CHECK(store_save(st, a, "x", 1) == STORE_OK);
+	path_of(rec, sizeof(rec), a);
+	snprintf(ta, sizeof(ta), "%s/08/.tmp-%s-0123456789abcdef", sdir, a);
+	snprintf(tb, sizeof(tb), "%s/08/.tmp-%s-0123456789abcdef", sdir, b);
+	CHECK(write_file(ta, "a") == 0 && write_file(tb, "b") == 0);
+	CHECK(pipe(up) == 0 && pipe(down) == 0);
+	pid = fork();
+	if (pid == 0) {
+		/* The writer of a: holds its lock until told to go. */
+		if (store_lock(st, a, &l) != STORE_OK)
+			_exit(1);
+		(void)!write(up[1], "L", 1);
+		(void)!read(down[0], &c, 1);
+		_exit(0);
+	}
+	CHECK(read(up[0], &c, 1) == 1);
+	CHECK(store_sweep(st) == 1);
+	CHECK(access(ta, F_OK) == 0);
+	CHECK(access(tb, F_OK) == -1 && errno == ENOENT);
+	CHECK(write(down[1], "G", 1) == 1);
+	CHECK(waitpid(pid, NULL, 0) == pid);
+	CHECK(store_sweep(st) == 1);
+	CHECK(access(ta, F_OK) == -1 && errno == ENOENT);
 	CHECK(access(rec, F_OK) == 0);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
 }
 
 struct seen {
@@ -596,7 +610,7 @@ main(void)
 	RUN(store_dir_fixed_while_running_works_again);
 	RUN(missing_store_dir_is_an_error_not_notfound);
 	RUN(store_check_refuses_a_symlinked_dir);
-	RUN(sweep_removes_only_old_temp_files);
+	RUN(sweep_removes_temp_files_nobody_is_writing);
 	RUN(list_visits_every_record_once_with_its_head);
 	RUN(lock_is_exclusive_across_processes);
 	RUN(lock_on_another_name_does_not_wait);
