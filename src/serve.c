@@ -73,6 +73,7 @@ set_signals(void (*fn)(int))
 /* Where the body comes from and the reply goes: FastCGI or stdio. */
 struct io {
 	FCGX_Request *fcgi; /* NULL: CGI on stdin/stdout */
+	size_t got;         /* body bytes read */
 };
 
 static size_t
@@ -94,6 +95,7 @@ io_read(struct io *io, char *p, size_t n)
 			break;
 		got += (size_t)k;
 	}
+	io->got += got;
 	return got;
 }
 
@@ -173,7 +175,7 @@ fcgi_loop(struct app *app, int sock)
 	struct response res;
 	struct buf head;
 	FCGX_Request fr;
-	struct io io = {&fr};
+	struct io io = {&fr, 0};
 
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -193,17 +195,52 @@ fcgi_loop(struct app *app, int sock)
 	return 0;
 }
 
+/* The most of an unread CGI body we read only to drop it. */
+#define DRAIN_MAX (1024 * 1024)
+
+/*
+ * Reads and drops what is left of the body (after a 413, say).  Apache's
+ * mod_cgid hands us one socket as stdin and stdout, and closing a socket
+ * with unread data in it resets the connection: Apache then loses our
+ * reply.  Never more than CONTENT_LENGTH (RFC 3875 section 4.2): the
+ * server need not close stdin after the body.
+ */
+static void
+cgi_drain(struct io *io)
+{
+	const char *cl = getenv("CONTENT_LENGTH");
+	unsigned long long n;
+	char drop[4096];
+
+	if (cl == NULL || parse_uint(cl, 0, DRAIN_MAX, &n) == -1 ||
+	    n <= io->got)
+		return;
+	n -= io->got;
+	while (n > 0) {
+		size_t k =
+		    fread(drop, 1, n < sizeof(drop) ? n : sizeof(drop), stdin);
+
+		if (k == 0)
+			break;
+		n -= k;
+	}
+}
+
 static int
 cgi_once(struct app *app)
 {
 	struct response res;
 	struct buf head;
-	struct io io = {NULL};
+	struct io io = {NULL, 0};
 
 	response_init(&res);
 	buf_init(&head, 64 * 1024);
 	serve_one(app, environ, &io, &res, &head);
 	fflush(stdout);
+	/* The reply is whole: say so (EOF) before waiting on the body. */
+	shutdown(STDOUT_FILENO, SHUT_WR);
+	close(STDOUT_FILENO);
+	cgi_drain(&io);
 	response_free(&res);
 	buf_free(&head);
 	return 0;
@@ -338,12 +375,16 @@ static int
 supervise(struct app *app, int sock, unsigned workers)
 {
 	pid_t *pids = calloc(workers, sizeof(pid_t));
+	time_t *born = calloc(workers, sizeof(time_t));
 	struct sigaction sa;
 	sigset_t block, old;
 	unsigned i;
 
-	if (pids == NULL)
+	if (pids == NULL || born == NULL) {
+		free(pids);
+		free(born);
 		return 1;
+	}
 	set_signals(on_stop);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_child;
@@ -355,8 +396,10 @@ supervise(struct app *app, int sock, unsigned workers)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	for (i = 0; i < workers; i++)
+	for (i = 0; i < workers; i++) {
 		pids[i] = spawn(app, sock);
+		born[i] = time(NULL);
+	}
 	log_info("listening with %u workers", workers);
 	while (!stopping) {
 		pid_t pid;
@@ -375,10 +418,11 @@ supervise(struct app *app, int sock, unsigned workers)
 		for (i = 0; i < workers && !stopping; i++) {
 			if (pids[i] > 0)
 				continue;
-			pids[i] = spawn(app, sock);
 			/* A worker that dies at once must not spin the CPU. */
-			if (pids[i] <= 0)
+			if (time(NULL) - born[i] < 1)
 				sleep(1);
+			pids[i] = spawn(app, sock);
+			born[i] = time(NULL);
 		}
 	}
 	for (i = 0; i < workers; i++)
@@ -388,6 +432,7 @@ supervise(struct app *app, int sock, unsigned workers)
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	free(pids);
+	free(born);
 	return 0;
 }
 
