@@ -16,7 +16,8 @@ int return_to_allowed(const struct config *cfg, const char *path);
 /* path + "?insuresign=notice" (or "&..."), for the web app's banner. */
 void url_with_notice(const char *path, const char *notice, char *out,
 		     size_t len);
-/* Same-origin POST: no Origin, or one equal to ours (RFC 6454). */
+/* Same-origin POST: no Origin, or one equal to ours (RFC 6454), or
+ * "null" with Sec-Fetch-Site: same-origin. */
 int origin_ok(const struct config *cfg, const struct request *req);
 
 /* handler_connect.c */

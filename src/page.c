@@ -18,6 +18,8 @@ static const char stylesheet[] =
 	"border-radius:8px;padding:1.25rem 1.5rem;margin-bottom:1rem}\n"
 	"h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.15rem}\n"
 	"a{color:var(--accent)}.mute{color:var(--mute)}\n"
+	/* Else .button's display would show a hidden Connect link. */
+	"[hidden]{display:none!important}\n"
 	".button,button{display:inline-block;font:inherit;padding:.5rem 1rem;"
 	"border-radius:6px;border:1px solid var(--accent);background:"
 	"var(--accent);color:#fff;text-decoration:none;cursor:pointer}\n"

@@ -120,6 +120,13 @@ origin_ok(const struct config *cfg, const struct request *req)
 
 	if (req->origin == NULL)
 		return 1;
+	/* Our pages say Referrer-Policy: no-referrer, so browsers send
+	 * "Origin: null" even for a form that posts to its own origin (Fetch,
+	 * "serializing a request origin"); then Fetch Metadata, which no page
+	 * can forge, tells where the request came from. */
+	if (strcmp(req->origin, "null") == 0)
+		return req->fetch_site != NULL &&
+		       strcmp(req->fetch_site, "same-origin") == 0;
 	if (req->host != NULL) {
 		snprintf(own, sizeof(own), "%s://%s",
 			 req->https ? "https" : "http", req->host);

@@ -140,6 +140,28 @@ class RemoteUser(AdminTest):
         audit = (self.rig.out / "audit.log").read_text()
         self.assertRegex(audit, r"admin_delete record=%s by=alice" % name[:12])
 
+    def test_origin_null_from_our_own_page(self):
+        # Our pages send Referrer-Policy: no-referrer, so a browser posts
+        # their forms with "Origin: null"; Fetch Metadata (which no page
+        # can forge) then says whether it came from this origin.
+        self.linked()
+        name = self.rig.records()[0].name
+        auth = basic("alice", "wonderland")
+        page = self.get("/admin/record?id=" + name, auth)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        url = self.rig.url(BASE + "/admin/refresh")
+        b = self.rig.browser()
+        for site in ("cross-site", "same-site", None):
+            h = {**auth, "Origin": "null"}
+            if site:
+                h["Sec-Fetch-Site"] = site
+            r = b.post(url, {"id": name, "csrf": csrf}, headers=h)
+            self.assertEqual(r.status, 403, site)
+        r = b.post(url, {"id": name, "csrf": csrf},
+                   headers={**auth, "Origin": "null",
+                            "Sec-Fetch-Site": "same-origin"})
+        self.assertEqual(r.status, 303)
+
     def test_refresh_now(self):
         self.linked()
         name = self.rig.records()[0].name
