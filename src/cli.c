@@ -66,9 +66,8 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 	struct app app;
 	size_t i;
 
+	(void)argc;
 	(void)argv;
-	if (argc != 0)
-		return EXIT_USAGE;
 	if (open_app(&app, o, "list") == -1)
 		return 1;
 	if (listing_load(app.store, now, &l) == -1) {
@@ -147,8 +146,7 @@ cmd_show(int argc, char **argv, const struct cli_opts *o)
 	cJSON *j;
 	int rc = 1;
 
-	if (argc != 1)
-		return EXIT_USAGE;
+	(void)argc;
 	if (open_app(&app, o, "show") == -1)
 		return 1;
 	if (resolve(&app, "show", argv[0], name) != 0)
@@ -204,8 +202,9 @@ cmd_token(int argc, char **argv, const struct cli_opts *o)
 	struct app app;
 	enum link_rc rc;
 
+	(void)argc;
 	(void)argv;
-	if (argc != 0 || o->session == NULL) {
+	if (o->session == NULL) {
 		fprintf(stderr, "usage: insuresign-connect token --session "
 				"COOKIE_VALUE\n");
 		return EXIT_USAGE;
@@ -234,8 +233,7 @@ cmd_refresh(int argc, char **argv, const struct cli_opts *o)
 	struct app app;
 	enum link_rc rc = LINK_STORE_ERROR;
 
-	if (argc != 1)
-		return EXIT_USAGE;
+	(void)argc;
 	if (open_app(&app, o, "refresh") == -1)
 		return 1;
 	if (resolve(&app, "refresh", argv[0], name) != 0) {
@@ -259,8 +257,7 @@ cmd_delete(int argc, char **argv, const struct cli_opts *o)
 	struct app app;
 	enum link_rc rc;
 
-	if (argc != 1)
-		return EXIT_USAGE;
+	(void)argc;
 	if (open_app(&app, o, "delete") == -1)
 		return 1;
 	if (resolve(&app, "delete", argv[0], name) != 0) {
@@ -288,9 +285,8 @@ cmd_gc(int argc, char **argv, const struct cli_opts *o)
 	long temps;
 	int rc = 0;
 
+	(void)argc;
 	(void)argv;
-	if (argc != 0)
-		return EXIT_USAGE;
 	if (open_app(&app, o, "gc") == -1)
 		return 1;
 	if (link_gc(&app, now, print_removed) == -1)
@@ -310,9 +306,8 @@ cmd_rekey(int argc, char **argv, const struct cli_opts *o)
 	long moved;
 	int rc;
 
+	(void)argc;
 	(void)argv;
-	if (argc != 0)
-		return EXIT_USAGE;
 	if (open_app(&app, o, "rekey") == -1)
 		return 1;
 	rc = link_rekey(&app, (long long)time(NULL), &moved);
@@ -330,10 +325,7 @@ cmd_keygen(int argc, char **argv, const struct cli_opts *o)
 	char err[512];
 
 	(void)o;
-	if (argc != 1) {
-		fprintf(stderr, "usage: insuresign-connect keygen FILE\n");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	if (keyring_generate(argv[0], err, sizeof(err)) == -1)
 		return fail("keygen", err);
 	printf("wrote a new key to %s (mode 0600)\n", argv[0]);
@@ -355,9 +347,8 @@ cmd_check_config(int argc, char **argv, const struct cli_opts *o)
 	struct app app;
 	int errors;
 
+	(void)argc;
 	(void)argv;
-	if (argc != 0)
-		return EXIT_USAGE;
 	if (open_app(&app, o, "check-config") == -1)
 		return 1;
 	printf("%-8s %s: every key valid, secrets and keys readable\n", "ok",
@@ -372,14 +363,20 @@ cmd_check_config(int argc, char **argv, const struct cli_opts *o)
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct cli_opts *o);
+	int nargs; /* exactly this many operands */
+	const char *usage;
 };
 
 static const struct command commands[] = {
-	{"list", cmd_list},	    {"show", cmd_show},
-	{"token", cmd_token},	    {"refresh", cmd_refresh},
-	{"delete", cmd_delete},	    {"gc", cmd_gc},
-	{"rekey", cmd_rekey},	    {"keygen", cmd_keygen},
-	{"check-config", cmd_check_config},
+	{"list", cmd_list, 0, "list [--json]"},
+	{"show", cmd_show, 1, "show ID"},
+	{"token", cmd_token, 0, "token --session COOKIE_VALUE"},
+	{"refresh", cmd_refresh, 1, "refresh ID"},
+	{"delete", cmd_delete, 1, "delete ID"},
+	{"gc", cmd_gc, 0, "gc"},
+	{"rekey", cmd_rekey, 0, "rekey"},
+	{"keygen", cmd_keygen, 1, "keygen FILE"},
+	{"check-config", cmd_check_config, 0, "check-config"},
 };
 
 int
@@ -398,9 +395,19 @@ cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, cmd) == 0)
-			return commands[i].fn(argc, argv, opts);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(c->name, cmd) != 0)
+			continue;
+		if (argc != c->nargs) {
+			fprintf(stderr,
+				"usage: insuresign-connect %s [--config FILE]\n",
+				c->usage);
+			return EXIT_USAGE;
+		}
+		return c->fn(argc, argv, opts);
+	}
 	fprintf(stderr, "insuresign-connect: unknown command \"%s\"\n", cmd);
 	return EXIT_USAGE;
 }

@@ -398,6 +398,17 @@ find_key(const char *section, const char *key)
 	return NULL;
 }
 
+static int
+known_section(const char *sec)
+{
+	size_t j;
+
+	for (j = 0; j < NKEYS; j++)
+		if (strcmp(keys[j].section, sec) == 0)
+			return 1;
+	return 0;
+}
+
 /* Every section and key in the file must be one we know (no typos). */
 static int
 check_unknown(dictionary *d, char *err, size_t len)
@@ -409,18 +420,15 @@ check_unknown(dictionary *d, char *err, size_t len)
 		int i, nk = iniparser_getsecnkeys(d, sec);
 		const char **names;
 
-		if (nk <= 0) {
-			size_t j;
-			int known = 0;
-
-			for (j = 0; j < NKEYS; j++)
-				known |= strcmp(keys[j].section, sec) == 0;
-			if (!known) {
-				seterr(err, len, "unknown section [%s]", sec);
-				return -1;
-			}
-			continue;
+		if (!known_section(sec)) {
+			seterr(err, len,
+			       "unknown section [%s] (expected insuresign, http, "
+			       "app, session, store or admin)",
+			       sec);
+			return -1;
 		}
+		if (nk <= 0)
+			continue;
 		names = calloc((size_t)nk, sizeof(*names));
 		if (names == NULL ||
 		    iniparser_getseckeys(d, sec, names) == NULL) {
@@ -569,6 +577,8 @@ check_together(struct config *cfg, char *err, size_t len)
 	while (n > 0 && cfg->base_path[n - 1] == '/')
 		cfg->base_path[--n] = '\0';
 	if (cfg->return_to_allowed.n == 0) {
+		/* A list of empty items (", ,") still has its array. */
+		free(cfg->return_to_allowed.v);
 		cfg->return_to_allowed.v = calloc(1, sizeof(char *));
 		if (cfg->return_to_allowed.v == NULL)
 			return -1;
@@ -602,7 +612,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	cfg->path = path;
 	f = fopen(path, "r");
 	if (f == NULL) {
-		seterr(err, len, "%s: cannot read: %s", path, strerror(errno));
+		seterr(err, len, "cannot read: %s", strerror(errno));
 		return -1;
 	}
 	fclose(f);
@@ -610,9 +620,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	d = iniparser_load(path);
 	if (d == NULL) {
 		seterr(err, len,
-		       "%s: not a valid ini file (a line too long, or a "
-		       "syntax error)",
-		       path);
+		       "not a valid ini file (a line too long, or a syntax "
+		       "error)");
 		goto err;
 	}
 	if (check_unknown(d, err, len) == -1)

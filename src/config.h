@@ -63,7 +63,8 @@ struct config {
 
 /*
  * Loads and validates the file.  On failure returns -1 with one line in
- * err naming the key, the value and what was expected.
+ * err naming the key, the value and what was expected (the caller names
+ * the file).
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t len);
 void config_free(struct config *cfg);

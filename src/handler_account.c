@@ -65,6 +65,9 @@ handle_status(struct app *app, const struct request *req,
 				o, "last_refresh_error",
 				refresh_error_name(r.meta.last_error));
 	}
+	/* A link in use keeps its cookie: renew it (sliding expiry). */
+	if (rc == LINK_OK)
+		session_set_cookie(&app->cfg, req, res, &s);
 	/* For the page's Disconnect button (same origin: it can read it). */
 	if (s.id[0] != '\0') {
 		session_csrf(&app->keys.keys[0], s.id, csrf);

@@ -78,7 +78,9 @@ session_set_cookie(const struct config *cfg, const struct request *req,
 	if (!cfg->issue_cookie)
 		return;
 	session_cookie_name(cfg, req->https, name, sizeof(name));
-	res_cookie(res, name, s->id, "/", -1,
+	/* As long as gc keeps an idle link: a link outlives the browser
+	 * session, and /status renews it while it is in use. */
+	res_cookie(res, name, s->id, "/", (long)cfg->max_idle_days * 86400,
 		   session_secure(cfg, req->https));
 }
 

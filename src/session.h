@@ -31,6 +31,7 @@ void session_read(const struct config *cfg, const struct request *req,
 int session_id_valid(const struct config *cfg, const char *id);
 /* A fresh random id (also used to rotate the id once a link is made). */
 int session_create(struct session *s);
+/* Sets (or renews) the cookie, for [store] max_idle_days. */
 void session_set_cookie(const struct config *cfg, const struct request *req,
 			struct response *res, const struct session *s);
 

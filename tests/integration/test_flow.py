@@ -161,12 +161,23 @@ class ConnectFlow(FlowTest):
         self.assertIn("SameSite=Lax", s)
         self.assertIn("Path=/;", s + ";")
         self.assertNotIn("Secure", s)    # plain http on loopback
-        self.assertNotIn("Max-Age", s)   # a browser-session cookie
+        # It lives as long as gc keeps an idle link (90 days).
+        self.assertIn("Max-Age=7776000", s)
         self.assertRegex(s, SESSION + r"=[A-Za-z0-9_-]{43};")
         p = cookies[PENDING]
         self.assertIn("HttpOnly", p)
         self.assertIn("Path=" + BASE + "/", p)
         self.assertIn("Max-Age=600", p)
+
+    def test_status_renews_a_linked_sessions_cookie(self):
+        r = self.b.get(self.url("/status"), nav=False)
+        self.assertEqual(r.all("Set-Cookie"), [])     # nothing to renew
+        self.rig.connect(self.b)
+        sid = self.b.cookie(SESSION)
+        r = self.b.get(self.url("/status"), nav=False)
+        self.assertEqual(r.all("Set-Cookie"),
+                         [f"{SESSION}={sid}; Path=/; HttpOnly; "
+                          "SameSite=Lax; Max-Age=7776000"])
 
     def test_record_file_modes(self):
         self.rig.connect(self.b)
