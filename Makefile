@@ -37,7 +37,7 @@ DEB_TEST  := apache2 libapache2-mod-fcgid curl mandoc valgrind clang \
 	     libclang-rt-14-dev chromium chromium-driver wrk clang-format
 
 .PHONY: all unit asan deps deps-demo test demo install uninstall clean bench fuzz \
-	loadtest format format-check
+	fuzz-build fuzz-replay fuzz-seeds loadtest format format-check
 
 all: $(PROG)
 
@@ -93,6 +93,102 @@ build/asan/tests/%: tests/unit/%.c tests/unit/unit.h $(ASAN_LIB)
 		-Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(ASAN_LIB) $(LDLIBS)
 
 -include $(ASAN_OBJS:.o=.d)
+
+# Fuzzing: one libFuzzer harness per parser in tests/fuzz/, linked with
+# the real modules built by clang with ASan and UBSan into build/fuzz/ (never
+# mixed with the gcc objects in build/).  The network is a stub.
+#   make fuzz FUZZ_SECONDS=N   each harness N seconds on a copy of its
+#                              corpus; what adds coverage is merged back
+#   make fuzz-replay           each committed corpus once (tests/run fuzz)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(WARNINGS) \
+		-Wno-format-nonliteral $(FUZZ_SAN)
+FUZZ_OBJS    := $(filter-out $(FUZZ_DIR)/main.o $(FUZZ_DIR)/http.o, \
+		$(SRCS:src/%.c=$(FUZZ_DIR)/%.o))
+FUZZ_LIB     := $(FUZZ_DIR)/libinsuresign.a
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/http_stub.h
+# Options per harness: inputs a little past the request limits; the
+# callback's log lines (stderr) are dropped, sanitizer reports are not.
+FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2
+FUZZ_OPTS_query    := -max_len=4200
+FUZZ_OPTS_cookie   := -max_len=8400
+FUZZ_OPTS_callback := -max_len=20000
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/%.o: src/%.c
+	@mkdir -p $(FUZZ_DIR)
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		-MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	@echo "  AR      $@"
+	@rm -f $@ && ar rcs $@ $(FUZZ_OBJS)
+
+$(FUZZ_DIR)/http_stub.o: tests/fuzz/http_stub.c $(FUZZ_HDRS)
+	@mkdir -p $(FUZZ_DIR)
+	@echo "  CC      $<"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		-c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) \
+		$(FUZZ_DIR)/http_stub.o $(FUZZ_LIB)
+	@echo "  CC      $<"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_DIR)/http_stub.o $(FUZZ_LIB) $(LDLIBS)
+
+-include $(FUZZ_OBJS:.o=.d)
+
+# The seeds that need our keys (sealed records and cookies): regenerated
+# from scratch, or re-sealed from a test rig's store with STORES="dir..".
+$(FUZZ_DIR)/mkseeds: tests/fuzz/mkseeds.c $(FUZZ_HDRS) $(FUZZ_LIB)
+	@echo "  CC      $<"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		-o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+fuzz-seeds: $(FUZZ_DIR)/mkseeds
+	@$(FUZZ_DIR)/mkseeds tests/fuzz/corpus $(STORES)
+
+# Each harness on a copy of its corpus, then -merge=1 back into the
+# committed one: only inputs that reach new edges are kept (hit counts
+# do not count there, -use_counters=0, so the corpora stay small).
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-run-%: $(FUZZ_DIR)/fuzz_%
+	@rm -rf $(FUZZ_DIR)/run/$* && mkdir -p $(FUZZ_DIR)/run/$*/corpus
+	@cp tests/fuzz/corpus/$*/* $(FUZZ_DIR)/run/$*/corpus/
+	@echo "  FUZZ    $* ($(FUZZ_SECONDS) s, log in $(FUZZ_DIR)/run/$*/log)"
+	@$(FUZZ_DIR)/fuzz_$* $(FUZZ_OPTS) $(FUZZ_OPTS_$*) \
+		$(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+		-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/run/$*/ $(FUZZ_DIR)/run/$*/corpus \
+		>$(FUZZ_DIR)/run/$*/log 2>&1 || { \
+		tail -n 40 $(FUZZ_DIR)/run/$*/log; \
+		echo "  FAIL    $*: the input is in $(FUZZ_DIR)/run/$*/"; exit 1; }
+	@grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/run/$*/log | \
+		sed 's/^/          /'
+	@$(FUZZ_DIR)/fuzz_$* $(FUZZ_OPTS) $(FUZZ_OPTS_$*) -merge=1 \
+		-use_counters=0 tests/fuzz/corpus/$* $(FUZZ_DIR)/run/$*/corpus \
+		>>$(FUZZ_DIR)/run/$*/log 2>&1 || { \
+		tail -n 20 $(FUZZ_DIR)/run/$*/log; exit 1; }
+	@echo "          corpus: $$(ls tests/fuzz/corpus/$* | wc -l) files"
+
+# Each committed corpus once; any sanitizer report fails.
+fuzz-replay: $(FUZZ_TARGETS:%=fuzz-replay-%)
+
+fuzz-replay-%: $(FUZZ_DIR)/fuzz_%
+	@echo "  REPLAY  $*"
+	@$(FUZZ_DIR)/fuzz_$* $(FUZZ_OPTS) -runs=0 -artifact_prefix=$(FUZZ_DIR)/ \
+		tests/fuzz/corpus/$* \
+		>$(FUZZ_DIR)/replay-$*.log 2>&1 || { \
+		grep -E -A 12 'ERROR|runtime error|FUZZ_CHECK|Leak' \
+			$(FUZZ_DIR)/replay-$*.log | head -n 40; exit 1; }
 
 # Installs what is missing, or says how.
 deps:

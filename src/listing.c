@@ -59,7 +59,8 @@ listing_health(const struct record_meta *m, long long now)
 		return HEALTH_RECONNECT;
 	if (m->last_error != REFRESH_OK)
 		return HEALTH_FAILING;
-	if (!m->has_refresh && m->expires_at - now < 3600)
+	/* Not expires_at - now: the head is unauthenticated, any value. */
+	if (!m->has_refresh && m->expires_at < now + 3600)
 		return HEALTH_EXPIRING;
 	return HEALTH_CONNECTED;
 }
@@ -179,7 +180,8 @@ listing_json(const struct listing_entry *e, long long now)
 					  : 0);
 	if (e->meta.status == RECORD_CONNECTED)
 		cJSON_AddNumberToObject(o, "expires_in",
-					(double)(e->meta.expires_at - now));
+					(double)e->meta.expires_at -
+						(double)now);
 	add_time(o, "last_refresh", e->meta.last_refresh);
 	cJSON_AddStringToObject(o, "last_refresh_result",
 				refresh_error_name(e->meta.last_error));

@@ -213,7 +213,8 @@ drop(struct pending_set *set, size_t i)
 static int
 expired(const struct pending *p, long long now)
 {
-	return now - p->created > PENDING_TTL || p->created > now + 60;
+	/* Not now - created: created is whatever the cookie held. */
+	return p->created < now - PENDING_TTL || p->created > now + 60;
 }
 
 void

@@ -309,10 +309,14 @@ fmt_time(long long t, char *out)
 void
 fmt_relative(long long t, long long now, char *out, size_t len)
 {
-	long long d = t - now;
-	long long a = d < 0 ? -d : d;
+	/* The distance in unsigned arithmetic: t - now may not fit (a
+	 * record's head is read before, and without, its key). */
+	int past = t < now;
+	unsigned long long a =
+		past ? (unsigned long long)now - (unsigned long long)t
+		     : (unsigned long long)t - (unsigned long long)now;
 	const char *unit = " s";
-	long long v = a;
+	unsigned long long v = a;
 
 	if (a >= 2 * 86400) {
 		v = a / 86400;
@@ -324,7 +328,7 @@ fmt_relative(long long t, long long now, char *out, size_t len)
 		v = a / 60;
 		unit = " min";
 	}
-	snprintf(out, len, d < 0 ? "%lld%s ago" : "in %lld%s", v, unit);
+	snprintf(out, len, past ? "%llu%s ago" : "in %llu%s", v, unit);
 }
 
 int
