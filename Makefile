@@ -22,7 +22,9 @@ CPPFLAGS  += -D_GNU_SOURCE -Isrc -I/usr/include/iniparser \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS    += $(OPTFLAGS) $(WARNINGS) $(HARDENING)
 LDFLAGS   += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -liniparser
+# libcurl is not linked: src/http.c loads it on first use (see there why).
+LDLIBS    += $(shell pkg-config --libs fcgi libcjson libcrypto 2>/dev/null) \
+	     -liniparser -ldl
 
 PROG      := cgi-bin/insuresign-connect.fcgi
 SRCS      := $(wildcard src/*.c)

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,58 @@ struct http {
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/*
+ * libcurl, loaded on first use.  Linked at start, it and the thirty-odd
+ * libraries Debian's build pulls in (GnuTLS for LDAP and RTMP, Kerberos,
+ * SSH, ...) cost every worker some 4 MB and every CGI start its share of
+ * a millisecond, though most requests never reach the token endpoint.
+ */
+static struct {
+	void *dl;
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} lib;
+
+static int
+load(void **fn, const char *name)
+{
+	*fn = dlsym(lib.dl, name);
+	return *fn != NULL ? 0 : -1;
+}
+
+static int
+load_curl(void)
+{
+	if (lib.dl != NULL)
+		return 0;
+	/* The ABI the headers we were built with describe (libcurl4). */
+	lib.dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (lib.dl == NULL) {
+		log_error("%s: %s", __func__, dlerror());
+		return -1;
+	}
+	if (load((void **)&lib.easy_init, "curl_easy_init") == -1 ||
+	    load((void **)&lib.easy_setopt, "curl_easy_setopt") == -1 ||
+	    load((void **)&lib.easy_perform, "curl_easy_perform") == -1 ||
+	    load((void **)&lib.easy_getinfo, "curl_easy_getinfo") == -1 ||
+	    load((void **)&lib.easy_cleanup, "curl_easy_cleanup") == -1 ||
+	    load((void **)&lib.easy_strerror, "curl_easy_strerror") == -1 ||
+	    load((void **)&lib.slist_append, "curl_slist_append") == -1 ||
+	    load((void **)&lib.slist_free_all, "curl_slist_free_all") == -1) {
+		log_error("%s: libcurl.so.4 lacks a function we use", __func__);
+		dlclose(lib.dl);
+		lib.dl = NULL;
+		return -1;
+	}
+	return 0;
+}
 
 struct http *
 http_new(const struct config *cfg)
@@ -32,7 +85,7 @@ http_free(struct http *h)
 	if (h == NULL)
 		return;
 	if (h->curl != NULL)
-		curl_easy_cleanup(h->curl);
+		lib.easy_cleanup(h->curl);
 	free(h);
 }
 
@@ -81,27 +134,29 @@ setup(struct http *h)
 	/* The options are the same for every request: set them once. */
 	if (h->curl != NULL)
 		return 0;
-	h->curl = curl_easy_init();
+	if (load_curl() == -1)
+		return -1;
+	h->curl = lib.easy_init();
 	if (h->curl == NULL)
 		return -1;
 	c = h->curl;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	/* RFC 6749 section 10.9: verify the server, always. */
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (cfg->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+		lib.easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
 	/* A 3xx from a token endpoint is an error, never followed. */
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->timeout);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)HTTP_REPLY_MAX);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "insuresign-connect/1");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	lib.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout);
+	lib.easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->timeout);
+	lib.easy_setopt(c, CURLOPT_MAXFILESIZE, (long)HTTP_REPLY_MAX);
+	lib.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	lib.easy_setopt(c, CURLOPT_USERAGENT, "insuresign-connect/1");
+	lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	lib.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	return 0;
 }
 
@@ -121,35 +176,35 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: %s",
 			     authorization) >= sizeof(auth))
 		return HTTP_INTERNAL;
-	tmp = curl_slist_append(headers, auth);
+	tmp = lib.slist_append(headers, auth);
 	if (tmp == NULL)
 		goto err;
 	headers = tmp;
-	tmp = curl_slist_append(headers, "Content-Type: "
+	tmp = lib.slist_append(headers, "Content-Type: "
 					 "application/x-www-form-urlencoded");
 	if (tmp == NULL)
 		goto err;
 	headers = tmp;
-	tmp = curl_slist_append(headers, "Accept: application/json");
+	tmp = lib.slist_append(headers, "Accept: application/json");
 	if (tmp == NULL)
 		goto err;
 	headers = tmp;
 	/* No "Expect: 100-continue" round trip for a small body. */
-	tmp = curl_slist_append(headers, "Expect:");
+	tmp = lib.slist_append(headers, "Expect:");
 	if (tmp == NULL)
 		goto err;
 	headers = tmp;
 
-	curl_easy_setopt(h->curl, CURLOPT_URL, url);
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, reply);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, reply);
+	lib.easy_setopt(h->curl, CURLOPT_URL, url);
+	lib.easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+	lib.easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	lib.easy_setopt(h->curl, CURLOPT_WRITEDATA, reply);
+	lib.easy_setopt(h->curl, CURLOPT_HEADERDATA, reply);
 	h->errbuf[0] = '\0';
-	cc = curl_easy_perform(h->curl);
+	cc = lib.easy_perform(h->curl);
 	switch (cc) {
 	case CURLE_OK:
-		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE,
+		lib.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE,
 				  &reply->status);
 		rc = HTTP_OK;
 		break;
@@ -178,17 +233,17 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	if (rc != HTTP_OK)
 		log_warn("%s: %s: %s (%s)", __func__, url,
 			 h->errbuf[0] != '\0' ? h->errbuf
-					      : curl_easy_strerror(cc),
+					      : lib.easy_strerror(cc),
 			 http_rc_name(rc));
 err:
 	/* The headers hold the client credentials: wipe before freeing. */
 	for (tmp = headers; tmp != NULL; tmp = tmp->next)
 		explicit_bzero(tmp->data, strlen(tmp->data));
-	curl_slist_free_all(headers);
+	lib.slist_free_all(headers);
 	explicit_bzero(auth, sizeof(auth));
 	/* The body pointer must not outlive the caller's buffer. */
 	if (h->curl != NULL)
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+		lib.easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 	if (rc != HTTP_OK)
 		http_reply_free(reply);
 	return rc;
