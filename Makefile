@@ -7,6 +7,7 @@ DESTDIR   ?=
 SBINDIR   ?= $(PREFIX)/sbin
 LIBEXEC   ?= $(PREFIX)/lib/insuresign-connect
 MANDIR    ?= $(PREFIX)/share/man
+SHAREDIR  ?= $(PREFIX)/share/insuresign-connect
 SYSCONF   ?= /etc/insuresign-connect
 PORT      ?= 8080
 
@@ -192,6 +193,32 @@ fuzz-replay-%: $(FUZZ_DIR)/fuzz_%
 		grep -E -A 12 'ERROR|runtime error|FUZZ_CHECK|Leak' \
 			$(FUZZ_DIR)/replay-$*.log | head -n 40; exit 1; }
 
+# make bench: the performance figures, each beside its reference measured
+# in the same run (tests/bench/bench.py; JSON in tests/out/bench/).  The C
+# helpers go to build/bench/, and so do the big generated stores, kept
+# between runs (make clean removes them).
+BENCH_DIR  := build/bench
+BENCH_BINS := $(BENCH_DIR)/hello.fcgi $(BENCH_DIR)/floor \
+	      $(BENCH_DIR)/coldstart $(BENCH_DIR)/storebench
+
+bench: $(PROG) $(BENCH_BINS)
+	@python3 tests/bench/bench.py
+
+$(BENCH_DIR)/hello.fcgi: tests/bench/hello.c
+	@mkdir -p $(BENCH_DIR)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BENCH_DIR)/floor $(BENCH_DIR)/coldstart: $(BENCH_DIR)/%: tests/bench/%.c
+	@mkdir -p $(BENCH_DIR)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BENCH_DIR)/storebench: tests/bench/storebench.c $(LIBOBJS)
+	@mkdir -p $(BENCH_DIR)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
 # Installs what is missing, or says how.
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_DEMO) $(DEB_TEST)
@@ -207,10 +234,13 @@ demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@python3 tests/rig.py demo $(PORT)
 
+# The web server, systemd and cron files to copy from.
+CONF_FILES := $(filter-out conf/insuresign-connect.ini.example,$(wildcard conf/*))
+
 install: $(PROG)
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONF)
+		$(DESTDIR)$(SYSCONF) $(DESTDIR)$(SHAREDIR)
 	install -m 0755 $(PROG) $(DESTDIR)$(LIBEXEC)/insuresign-connect.fcgi
 	ln -sf $(LIBEXEC)/insuresign-connect.fcgi \
 		$(DESTDIR)$(SBINDIR)/insuresign-connect
@@ -222,6 +252,7 @@ install: $(PROG)
 			$(DESTDIR)$(SYSCONF)/insuresign-connect.ini
 	install -m 0644 conf/insuresign-connect.ini.example \
 		$(DESTDIR)$(SYSCONF)/insuresign-connect.ini.example
+	install -m 0644 $(CONF_FILES) $(DESTDIR)$(SHAREDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXEC)/insuresign-connect.fcgi \
@@ -229,7 +260,8 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/insuresign-connect.8 \
 		$(DESTDIR)$(MANDIR)/man5/insuresign-connect.ini.5 \
 		$(DESTDIR)$(SYSCONF)/insuresign-connect.ini.example
-	-rmdir $(DESTDIR)$(LIBEXEC)
+	rm -f $(CONF_FILES:conf/%=$(DESTDIR)$(SHAREDIR)/%)
+	-rmdir $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h

@@ -386,7 +386,7 @@ class Rig:
 
     def __init__(self, name, server="lighttpd", ini=None, port=None,
                  issuer=None, keep_store=False, admin_auth=None, front=None,
-                 activation=None, start=True):
+                 activation=None, start=True, serve_program=None):
         if server not in SERVERS:
             raise ValueError(f"unknown server {server}; have {SERVERS}")
         if front not in (None, "apache-tls"):
@@ -399,6 +399,9 @@ class Rig:
             raise ValueError(f"admin_auth with {server}: lighttpd only")
         self.name = name
         self.server = server
+        # What the web server runs: the program, or a wrapper of it
+        # (valgrind, say); the command line is always the program.
+        self.serve_program = serve_program or PROGRAM
         self.front = front
         self.activation = activation
         self.out = OUT / name
@@ -505,7 +508,7 @@ class Rig:
         if self.server == "lighttpd":
             self.start_lighttpd("lighttpd.conf", {
                 "insuresign_base": BASE,
-                "insuresign_program": PROGRAM,
+                "insuresign_program": self.serve_program,
                 "insuresign_config": self.ini,
                 "insuresign_socket": self.out / "fcgi.sock",
             })
@@ -517,7 +520,7 @@ class Rig:
         elif self.server == "apache-fcgid":
             self.start_apache("apache-fcgid.conf", "FCGID", {
                 "INSURESIGN_BASE": BASE,
-                "INSURESIGN_PROGRAM": PROGRAM,
+                "INSURESIGN_PROGRAM": self.serve_program,
                 "INSURESIGN_CONFIG": self.ini,
             })
         elif self.server == "apache-proxy-fcgi":
@@ -528,7 +531,7 @@ class Rig:
         elif self.server == "cgi":
             self.start_apache("apache-cgi.conf", "CGI", {
                 "INSURESIGN_BASE": BASE,
-                "INSURESIGN_PROGRAM": PROGRAM,
+                "INSURESIGN_PROGRAM": self.serve_program,
                 "INSURESIGN_CONFIG": self.ini,
             })
         if self.front:
@@ -622,7 +625,8 @@ class Rig:
         socket-activated), with two workers; its log in program.log."""
         log = self.out / "program.log"
         starts = self._listening(log)
-        cmd = [str(PROGRAM), "--config", str(self.ini), "--workers", "2"]
+        cmd = [str(self.serve_program), "--config", str(self.ini),
+               "--workers", "2"]
         with open(log, "ab") as err:
             if self.activation == "systemd":
                 proc = self.socket_activated(cmd, err)
