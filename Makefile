@@ -263,6 +263,10 @@ uninstall:
 	rm -f $(CONF_FILES:conf/%=$(DESTDIR)$(SHAREDIR)/%)
 	-rmdir $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)
 
+# Not in make test: a minute and more of wrk, best on an idle machine.
+loadtest: all
+	@python3 tests/loadtest.py
+
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
 
