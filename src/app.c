@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "log.h"
 
 /* A bearer key: one line of at least 32 printable characters, mode 0600. */
@@ -89,22 +90,13 @@ err:
 	return -1;
 }
 
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void
 app_close(struct app *app)
 {
 	store_close(app->store);
 	http_free(app->http);
-	wipe_free(app->backend_key);
-	wipe_free(app->admin_key);
+	secret_free(app->backend_key);
+	secret_free(app->admin_key);
 	keyring_wipe(&app->keys);
 	config_free(&app->cfg);
 	memset(app, 0, sizeof(*app));

@@ -1,6 +1,7 @@
 /* Randomness, hashing and encryption: the only user of OpenSSL's libcrypto. */
 #include "crypto.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -106,6 +107,15 @@ crypto_open(const unsigned char key[AEAD_KEY_LEN], const void *aad,
 	n -= AEAD_IV_LEN + AEAD_TAG_LEN;
 	memcpy(tag, in + AEAD_IV_LEN + n, AEAD_TAG_LEN);
 	return aead(0, key, in, aad, aadlen, in + AEAD_IV_LEN, n, out, tag);
+}
+
+void
+secret_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
 }
 
 int

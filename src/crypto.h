@@ -28,6 +28,9 @@ int crypto_open(const unsigned char key[AEAD_KEY_LEN], const void *aad,
 		size_t aadlen, const unsigned char *in, size_t n,
 		unsigned char *out);
 
+/* Wipes a secret string, then frees it (NULL is fine). */
+void secret_free(char *s);
+
 /* Constant-time equality of two equal-length byte strings. */
 int crypto_equal(const void *a, const void *b, size_t n);
 /* Constant-time equality of two strings whose lengths may differ. */

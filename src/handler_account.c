@@ -14,19 +14,6 @@
 #include "session.h"
 #include "text.h"
 
-static void
-add_time(cJSON *o, const char *name, long long t)
-{
-	char s[TIME_LEN];
-
-	if (t <= 0) {
-		cJSON_AddNullToObject(o, name);
-		return;
-	}
-	fmt_time(t, s);
-	cJSON_AddStringToObject(o, name, s);
-}
-
 void
 handle_status(struct app *app, const struct request *req,
 	      struct response *res)
@@ -54,8 +41,8 @@ handle_status(struct app *app, const struct request *req,
 	if (rc == LINK_OK) {
 		cJSON_AddBoolToObject(o, "needs_reconnect",
 				      r.meta.status == RECORD_NEEDS_RECONNECT);
-		add_time(o, "since", r.meta.created);
-		add_time(o, "expires_at", r.meta.status == RECORD_CONNECTED
+		json_add_time(o, "since", r.meta.created);
+		json_add_time(o, "expires_at", r.meta.status == RECORD_CONNECTED
 						  ? r.meta.expires_at
 						  : 0);
 		cJSON_AddBoolToObject(o, "refreshable",

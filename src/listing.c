@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "response.h"
 #include "text.h"
 
 static int
@@ -151,19 +152,6 @@ listing_find(const struct listing *l, const char *prefix, int *matches)
 	return *matches == 1 ? hit : NULL;
 }
 
-static void
-add_time(cJSON *o, const char *name, long long t)
-{
-	char s[TIME_LEN];
-
-	if (t <= 0) {
-		cJSON_AddNullToObject(o, name);
-		return;
-	}
-	fmt_time(t, s);
-	cJSON_AddStringToObject(o, name, s);
-}
-
 cJSON *
 listing_json(const struct listing_entry *e, long long now)
 {
@@ -174,15 +162,15 @@ listing_json(const struct listing_entry *e, long long now)
 		return NULL;
 	cJSON_AddStringToObject(o, "id", e->name);
 	cJSON_AddStringToObject(o, "status", health_name(e->health));
-	add_time(o, "connected_since", e->meta.created);
-	add_time(o, "expires_at", e->meta.status == RECORD_CONNECTED
+	json_add_time(o, "connected_since", e->meta.created);
+	json_add_time(o, "expires_at", e->meta.status == RECORD_CONNECTED
 					  ? e->meta.expires_at
 					  : 0);
 	if (e->meta.status == RECORD_CONNECTED)
 		cJSON_AddNumberToObject(o, "expires_in",
 					(double)e->meta.expires_at -
 						(double)now);
-	add_time(o, "last_refresh", e->meta.last_refresh);
+	json_add_time(o, "last_refresh", e->meta.last_refresh);
 	cJSON_AddStringToObject(o, "last_refresh_result",
 				refresh_error_name(e->meta.last_error));
 	cJSON_AddBoolToObject(o, "refresh_token", e->meta.has_refresh);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "record.h"
 #include "text.h"
@@ -288,21 +289,12 @@ oauth_revoke(struct http *h, const struct config *cfg,
 	return rc;
 }
 
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void
 oauth_tokens_free(struct oauth_tokens *t)
 {
-	wipe_free(t->access_token);
-	wipe_free(t->refresh_token);
-	wipe_free(t->token_type);
-	wipe_free(t->scope);
+	secret_free(t->access_token);
+	secret_free(t->refresh_token);
+	secret_free(t->token_type);
+	secret_free(t->scope);
 	memset(t, 0, sizeof(*t));
 }

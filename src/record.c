@@ -204,15 +204,6 @@ err:
 	return rc;
 }
 
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 int
 record_set(char **member, const char *value)
 {
@@ -223,7 +214,7 @@ record_set(char **member, const char *value)
 		if (copy == NULL)
 			return -1;
 	}
-	wipe_free(*member);
+	secret_free(*member);
 	*member = copy;
 	return 0;
 }
@@ -231,11 +222,11 @@ record_set(char **member, const char *value)
 void
 record_free(struct record *r)
 {
-	wipe_free(r->sid);
-	wipe_free(r->access_token);
-	wipe_free(r->refresh_token);
-	wipe_free(r->token_type);
-	wipe_free(r->scope);
+	secret_free(r->sid);
+	secret_free(r->access_token);
+	secret_free(r->refresh_token);
+	secret_free(r->token_type);
+	secret_free(r->scope);
 	r->sid = r->access_token = r->refresh_token = NULL;
 	r->token_type = r->scope = NULL;
 }
