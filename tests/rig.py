@@ -386,7 +386,8 @@ class Rig:
 
     def __init__(self, name, server="lighttpd", ini=None, port=None,
                  issuer=None, keep_store=False, admin_auth=None, front=None,
-                 activation=None, start=True, serve_program=None):
+                 activation=None, start=True, serve_program=None,
+                 mock_tls=True):
         if server not in SERVERS:
             raise ValueError(f"unknown server {server}; have {SERVERS}")
         if front not in (None, "apache-tls"):
@@ -424,7 +425,10 @@ class Rig:
         self.server_origin = f"http://127.0.0.1:{self.server_port}"
         self.redirect_uri = self.origin + BASE + "/callback"
         self.socket = self.out / "fcgi.sock"
-        self.mock = Mock(self.out, [self.redirect_uri], issuer=issuer)
+        # The demo's mock is plain http, so that a person's browser shows
+        # its page without a warning about our test CA (loopback only).
+        self.mock = Mock(self.out, [self.redirect_uri], issuer=issuer,
+                         tls=mock_tls)
         self.store = self.out / "store"
         self.store.mkdir(mode=0o700, exist_ok=True)
         self._own(self.store)
@@ -847,14 +851,31 @@ def demo(port, server="lighttpd"):
     os.environ.setdefault("ISC_TEST_OUT", str(ROOT / "run"))
     global OUT
     OUT = Path(os.environ["ISC_TEST_OUT"])
-    rig = Rig("demo", port=port, server=server)
+    import secrets
+    password = secrets.token_urlsafe(9)
+    backend_key = secrets.token_urlsafe(32)
+    lighttpd = server.startswith("lighttpd")
+    rig = Rig("demo", port=port, server=server, start=False, mock_tls=False,
+              admin_auth={"admin": password} if lighttpd else None,
+              ini={"admin": {"users": "admin"}} if lighttpd else None)
+    rig.settings["app"]["backend_key_file"] = rig.secret_file(
+        "backend.key", backend_key + "\n")
+    rig.write_config()
+    rig.start_server()
+    admin = (f"{rig.url(BASE + '/admin')}   (user admin, password "
+             f"{password})" if lighttpd else "(lighttpd only in the demo)")
     print(f"""
 insuresign-connect demo is running.
 
   Open  {rig.url('/account')}   (the sample web app's account page)
         {rig.url(BASE + '/connect')}   (the program's own Connect page)
+  Admin {admin}
 
   The mock InsureSign at {rig.mock.url} shows an Approve / Deny page.
+  Once connected, what your backend would do (the session is the value of
+  the insuresign_session cookie in your browser):
+    curl -H 'Authorization: Bearer {backend_key}' \\
+         -H 'X-InsureSign-Session: <session>' {rig.url(BASE + '/token')}
   Files, logs and the token store are under {rig.out}.
   Ctrl-C stops everything this started.
 """, flush=True)
