@@ -545,6 +545,23 @@ class Issuer(FlowTest):
             self.assertEqual(self.token_requests(), 0)
 
 
+class WithoutPkce(FlowTest):
+    """pkce = false: no code_challenge, no code_verifier."""
+
+    rig_options = {"ini": {"insuresign": {"pkce": False,
+                                          "scope": "documents sign"}}}
+
+    def test_no_pkce_and_a_scope(self):
+        auth = self.start()
+        q = query(auth)
+        self.assertNotIn("code_challenge", q)
+        self.assertNotIn("code_challenge_method", q)
+        self.assertEqual(q["scope"], "documents sign")
+        self.assertEqual(self.b.get(self.approve(auth)).status, 303)
+        p = self.rig.mock.log(endpoint="token")[0]["params"]
+        self.assertNotIn("code_verifier", p)
+
+
 class AppSessionCookie(FlowTest):
     """issue_cookie = false: the web app's own session cookie keys it."""
 
