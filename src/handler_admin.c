@@ -167,7 +167,7 @@ select_entries(struct listing *l, const struct view *v, long long now,
 			continue;
 		if (e->meta.status == RECORD_CONNECTED) {
 			t->connected++;
-			if (e->meta.expires_at - now < 3600)
+			if (e->meta.expires_at < now + 3600)
 				t->expiring_hour++;
 		} else {
 			t->reconnect++;
