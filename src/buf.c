@@ -83,15 +83,23 @@ buf_addc(struct buf *b, char c)
 int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	size_t room = b->data != NULL && !b->failed ? b->cap - b->len : 0;
 	va_list ap2;
 	int n;
 
+	/* Into the room there is first: formatting only to measure, then
+	 * again to write, was most of the cost of every header line.  The
+	 * room is within cap, and cap within max + 1. */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0) {
 		buf_fail(b);
 		return -1;
+	}
+	if ((size_t)n < room) {
+		b->len += (size_t)n;
+		return 0;
 	}
 	if (buf_grow(b, (size_t)n) == -1)
 		return -1;

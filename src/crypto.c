@@ -4,12 +4,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+
+/*
+ * OpenSSL 3 looks an algorithm up by name on every one-shot call (HMAC(),
+ * SHA256(), an init with EVP_aes_256_gcm()): locks, hash tables and
+ * property queries that cost more than the work itself on our short
+ * inputs.  Each is fetched once per process; the built-in one is the
+ * fallback should a fetch fail.
+ */
+static const EVP_MD *
+sha256_md(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	return md != NULL ? md : EVP_sha256();
+}
+
+static const EVP_CIPHER *
+gcm_cipher(void)
+{
+	static EVP_CIPHER *c;
+
+	if (c == NULL)
+		c = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	return c != NULL ? c : EVP_aes_256_gcm();
+}
 
 int
 crypto_random(void *out, size_t n)
@@ -20,16 +49,89 @@ crypto_random(void *out, size_t n)
 void
 crypto_sha256(const void *in, size_t n, unsigned char out[SHA256_LEN])
 {
-	SHA256(in, n, out);
+	if (EVP_Digest(in, n, out, NULL, sha256_md(), NULL) != 1)
+		SHA256(in, n, out);
+}
+
+/*
+ * HMAC contexts keyed once and reused: keying one (two hash blocks and a
+ * dozen allocations) cost more than the MAC itself, and every request
+ * computes its MACs under the same few subkeys.  Workers are single
+ * threaded (DESIGN), so a plain table will do; a key that finds no room
+ * is keyed afresh each time.  crypto_forget_keys() empties it.
+ */
+/* At most this many keys, of at most SHA-256's block size (longer ones
+ * are hashed first, and rare). */
+#define HMAC_KEYS    16
+#define HMAC_KEY_MAX 64
+
+static struct {
+	unsigned char key[HMAC_KEY_MAX];
+	size_t len;
+	EVP_MAC_CTX *ctx; /* NULL: a free slot */
+} hmac_keys[HMAC_KEYS];
+
+static EVP_MAC_CTX *
+hmac_keyed(const unsigned char *key, size_t keylen)
+{
+	static EVP_MAC *mac;
+	static char digest[] = "SHA2-256"; /* OSSL_PARAM wants it writable */
+	OSSL_PARAM params[2];
+	size_t i;
+
+	if (keylen > HMAC_KEY_MAX)
+		return NULL;
+	for (i = 0; i < HMAC_KEYS && hmac_keys[i].ctx != NULL; i++)
+		if (hmac_keys[i].len == keylen &&
+		    CRYPTO_memcmp(hmac_keys[i].key, key, keylen) == 0)
+			return hmac_keys[i].ctx;
+	if (i == HMAC_KEYS)
+		return NULL;
+	if (mac == NULL)
+		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (mac == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	hmac_keys[i].ctx = EVP_MAC_CTX_new(mac);
+	if (hmac_keys[i].ctx == NULL)
+		return NULL;
+	if (EVP_MAC_init(hmac_keys[i].ctx, key, keylen, params) != 1) {
+		EVP_MAC_CTX_free(hmac_keys[i].ctx);
+		hmac_keys[i].ctx = NULL;
+		return NULL;
+	}
+	memcpy(hmac_keys[i].key, key, keylen);
+	hmac_keys[i].len = keylen;
+	return hmac_keys[i].ctx;
 }
 
 void
 crypto_hmac(const unsigned char *key, size_t keylen, const void *msg,
 	    size_t n, unsigned char out[SHA256_LEN])
 {
+	EVP_MAC_CTX *ctx = hmac_keyed(key, keylen);
 	unsigned int len = SHA256_LEN;
+	size_t got;
 
+	/* A NULL key starts the context over with the key it has. */
+	if (ctx != NULL && EVP_MAC_init(ctx, NULL, 0, NULL) == 1 &&
+	    EVP_MAC_update(ctx, msg, n) == 1 &&
+	    EVP_MAC_final(ctx, out, &got, SHA256_LEN) == 1 && got == SHA256_LEN)
+		return;
 	HMAC(EVP_sha256(), key, (int)keylen, msg, n, out, &len);
+}
+
+void
+crypto_forget_keys(void)
+{
+	size_t i;
+
+	for (i = 0; i < HMAC_KEYS; i++) {
+		EVP_MAC_CTX_free(hmac_keys[i].ctx);
+		explicit_bzero(&hmac_keys[i], sizeof(hmac_keys[i]));
+	}
 }
 
 int
@@ -66,8 +168,7 @@ aead(int enc, const unsigned char *key, const unsigned char *iv,
 	ctx = EVP_CIPHER_CTX_new();
 	if (ctx == NULL)
 		return -1;
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv, enc) !=
-		    1 ||
+	if (EVP_CipherInit_ex(ctx, gcm_cipher(), NULL, key, iv, enc) != 1 ||
 	    EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
 	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)
 		goto err;

@@ -13,6 +13,8 @@ int crypto_random(void *out, size_t n);
 void crypto_sha256(const void *in, size_t n, unsigned char out[SHA256_LEN]);
 void crypto_hmac(const unsigned char *key, size_t keylen, const void *msg,
 		 size_t n, unsigned char out[SHA256_LEN]);
+/* crypto_hmac keeps its keys ready between calls: this wipes them. */
+void crypto_forget_keys(void);
 /* HKDF-SHA256 (RFC 5869) with an empty salt: one subkey per purpose. */
 int crypto_hkdf(const unsigned char *ikm, size_t ikmlen, const char *info,
 		unsigned char *out, size_t outlen);

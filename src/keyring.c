@@ -125,6 +125,8 @@ void
 keyring_wipe(struct keyring *kr)
 {
 	explicit_bzero(kr, sizeof(*kr));
+	/* And the HMAC contexts keyed with its subkeys. */
+	crypto_forget_keys();
 }
 
 int

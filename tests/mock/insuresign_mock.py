@@ -328,6 +328,10 @@ class State:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 300   # idle keep-alive connections
+    # send() writes the head and the body apart: with Nagle's algorithm
+    # the body then waits for the client's delayed ACK, some 40 ms on a
+    # reused connection, and every token request looked that slow.
+    disable_nagle_algorithm = True
     routes = {
         ("GET", "/oauth2/authorize"): "authorize_get",
         ("POST", "/oauth2/authorize"): "authorize_post",

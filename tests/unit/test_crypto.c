@@ -48,6 +48,32 @@ hmac_matches_rfc4231_test_case_2(void)
 	               "5a003f089d2739839dec58b964ec3843");
 }
 
+/* crypto_hmac keeps keyed contexts: the answers must not depend on that. */
+static void
+hmac_is_the_same_again_under_alternating_keys(void)
+{
+	static const char data[] = "what do ya want for nothing?";
+	unsigned char k0b[20], mac[SHA256_LEN];
+	char out[2 * SHA256_LEN + 1];
+	int i;
+
+	memset(k0b, 0x0b, sizeof(k0b));
+	for (i = 0; i < 3; i++) {
+		/* RFC 4231 test cases 1 and 2, one after the other. */
+		crypto_hmac(k0b, sizeof(k0b), "Hi There", 8, mac);
+		hex_encode(mac, sizeof(mac), out);
+		CHECK_STR(out, "b0344c61d8db38535ca8afceaf0bf12b"
+			       "881dc200c9833da726e9376c2e32cff7");
+		crypto_hmac((const unsigned char *)"Jefe", 4, data,
+			    sizeof(data) - 1, mac);
+		hex_encode(mac, sizeof(mac), out);
+		CHECK_STR(out, "5bdcc146bf60754e6a042426089575c7"
+			       "5a003f089d2739839dec58b964ec3843");
+		if (i == 1)
+			crypto_forget_keys();
+	}
+}
+
 static void
 hkdf_matches_rfc5869_test_case_3(void)
 {
@@ -220,6 +246,7 @@ main(void)
 {
 	RUN(sha256_matches_fips_180_abc);
 	RUN(hmac_matches_rfc4231_test_case_2);
+	RUN(hmac_is_the_same_again_under_alternating_keys);
 	RUN(hkdf_matches_rfc5869_test_case_3);
 	RUN(hkdf_gives_each_info_its_own_key);
 	RUN(random_gives_different_bytes_each_call);

@@ -1,0 +1,310 @@
+/*
+ * The store at scale, for `make bench`, with the program's own modules.
+ *
+ *	storebench gen CONFIG N STALE [PART PARTS]
+ *		Fills CONFIG's store with N real sealed records (the sessions
+ *		of sid(0) .. sid(N-1)), and STALE more idle for 200 days for
+ *		gc to remove.  Records that are there already are left.
+ *		PART of PARTS: only the shards whose number modulo PARTS is
+ *		PART, so that several processes can share the work.
+ *	storebench read CONFIG N SAMPLES ROUNDS
+ *		Reads SAMPLES random records of the N, as /status and /token
+ *		do (link_get: name HMAC, file read, AES-GCM open, JSON), once
+ *		to warm the caches, then ROUNDS times timed one by one.
+ *		Prints "reads R median_us M p90_us A p99_us B mean_us C".
+ *
+ * The generator writes each file straight to its place, without the temp
+ * file, fsyncs and rename of store_save(): those make a crash safe, and
+ * cost 1 to 10 ms a record on this machine, hours for a million.  The
+ * bytes are what store_save() would write.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "link.h"
+#include "record.h"
+#include "session.h"
+#include "text.h"
+
+#define DAY	  86400LL
+#define TOKEN_LEN 812 /* InsureSign's tokens look like JWTs, this long */
+
+/* Session i's id: 43 base64url characters, the same in every run. */
+static void
+sid(unsigned long long i, char out[SESSION_ID_LEN + 1])
+{
+	unsigned char h[SHA256_LEN];
+	char seed[64];
+
+	snprintf(seed, sizeof(seed), "insuresign-connect bench %llu", i);
+	crypto_sha256(seed, strlen(seed), h);
+	b64url_encode(h, sizeof(h), out);
+}
+
+/* prefix, then random base64url characters: len in all. */
+static int
+random_token(const char *prefix, size_t len, char **out)
+{
+	unsigned char raw[TOKEN_LEN];
+	char enc[TOKEN_LEN * 2];
+	size_t n = strlen(prefix);
+
+	*out = malloc(len + 1);
+	if (*out == NULL || len > TOKEN_LEN || n > len ||
+	    crypto_random(raw, len) == -1) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	b64url_encode(raw, len, enc);
+	memcpy(*out, prefix, n);
+	memcpy(*out + n, enc, len - n);
+	(*out)[len] = '\0';
+	return 0;
+}
+
+/* The store's 256 shard directories, made and opened once. */
+static int shards[256];
+
+static int
+open_shards(const char *dir)
+{
+	int dirfd, i;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (dirfd == -1) {
+		perror(dir);
+		return -1;
+	}
+	for (i = 0; i < 256; i++) {
+		char sub[3];
+
+		snprintf(sub, sizeof(sub), "%02x", i);
+		if (mkdirat(dirfd, sub, 0700) == -1 && errno != EEXIST)
+			break;
+		shards[i] =
+			openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		if (shards[i] == -1)
+			break;
+	}
+	close(dirfd);
+	if (i < 256) {
+		fprintf(stderr, "storebench: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One sealed record in its shard; 0 if written or there already, or if
+ * its shard is another process's (the first byte of its name modulo
+ * parts is not part: two processes never write to one directory).
+ */
+static int
+put(const struct app *app, const char *id, long long created, long long used,
+    long long expires, int status, int last_error, unsigned part,
+    unsigned parts)
+{
+	char name[RECORD_NAME_LEN + 1], sub[3];
+	unsigned long first;
+	struct record r;
+	struct buf raw;
+	int fd, rc = -1;
+
+	session_record_name(&app->keys.keys[0], id, name);
+	memcpy(sub, name, 2);
+	sub[2] = '\0';
+	first = strtoul(sub, NULL, 16);
+	if (first % parts != part)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.meta.status = status;
+	r.meta.last_error = last_error;
+	r.meta.created = created;
+	r.meta.updated = used;
+	r.meta.last_used = used;
+	r.meta.expires_at = expires;
+	buf_init(&raw, RECORD_MAX);
+	if (record_set(&r.sid, id) == -1 ||
+	    record_set(&r.token_type, "Bearer") == -1)
+		goto err;
+	if (status == RECORD_CONNECTED &&
+	    (random_token("eyJhbGciOiJSUzI1NiJ9.", TOKEN_LEN,
+			  &r.access_token) == -1 ||
+	     random_token("rt_", 43, &r.refresh_token) == -1))
+		goto err;
+	if (record_seal(&app->keys, name, &r, &raw) == -1)
+		goto err;
+	fd = openat(shards[first], name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		rc = 0;
+	} else if (fd != -1) {
+		rc = write(fd, raw.data, raw.len) == (ssize_t)raw.len ? 0 : -1;
+		if (close(fd) == -1)
+			rc = -1;
+	}
+err:
+	buf_free(&raw);
+	record_free(&r);
+	if (rc == -1)
+		fprintf(stderr, "storebench: %s/%.12s: %s\n",
+			app->cfg.store_dir, name, strerror(errno));
+	return rc;
+}
+
+static int
+gen(struct app *app, unsigned long long n, unsigned long long stale,
+    unsigned part, unsigned parts)
+{
+	long long now = (long long)time(NULL);
+	unsigned long long i;
+	char id[SESSION_ID_LEN + 1];
+
+	if (open_shards(app->cfg.store_dir) == -1)
+		return 1;
+	/* Connected over the last 30 days, used now, all sorts of expiry;
+	 * a few need a reconnect or failed their last refresh (the admin
+	 * page sorts and filters on these). */
+	for (i = 0; i < n; i++) {
+		sid(i, id);
+		if (put(app, id, now - (long long)(i % (30 * DAY)), now,
+			now + 3600 - (long long)(i % 7200),
+			i % 97 == 96 ? RECORD_NEEDS_RECONNECT
+				     : RECORD_CONNECTED,
+			i % 89 == 88 ? REFRESH_TIMEOUT : REFRESH_OK, part,
+			parts) == -1)
+			return 1;
+	}
+	for (i = 0; i < stale; i++) {
+		unsigned char raw[32];
+
+		if (crypto_random(raw, sizeof(raw)) == -1)
+			return 1;
+		b64url_encode(raw, sizeof(raw), id);
+		if (put(app, id, now - 200 * DAY, now - 200 * DAY,
+			now - 200 * DAY + 3600, RECORD_CONNECTED, REFRESH_OK,
+			part, parts) == -1)
+			return 1;
+	}
+	return 0;
+}
+
+static double
+now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One record read as a request reads it; -1 unless it opens. */
+static int
+read_one(struct app *app, const char *id)
+{
+	char name[RECORD_NAME_LEN + 1];
+	struct record r;
+
+	if (link_get(app, id, name, &r) != LINK_OK)
+		return -1;
+	record_free(&r);
+	return 0;
+}
+
+static int
+bench_read(struct app *app, unsigned long long n, unsigned long long samples,
+	   unsigned long long rounds)
+{
+	char(*ids)[SESSION_ID_LEN + 1];
+	unsigned long long i, j, x = (unsigned long long)time(NULL) | 1;
+	double *us, sum = 0;
+	size_t k = 0;
+
+	ids = calloc(samples, sizeof(*ids));
+	us = calloc(samples * rounds, sizeof(*us));
+	if (ids == NULL || us == NULL)
+		return 1;
+	for (i = 0; i < samples; i++) {
+		/* xorshift64: a spread of records, different every run. */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		sid(x % n, ids[i]);
+		if (read_one(app, ids[i]) == -1) {
+			fprintf(stderr,
+				"storebench: record %llu does not "
+				"open\n",
+				x % n);
+			return 1;
+		}
+	}
+	for (j = 0; j < rounds; j++)
+		for (i = 0; i < samples; i++) {
+			double t0 = now_us();
+
+			if (read_one(app, ids[i]) == -1)
+				return 1;
+			us[k] = now_us() - t0;
+			sum += us[k++];
+		}
+	qsort(us, k, sizeof(*us), cmp);
+	printf("reads %zu median_us %.2f p90_us %.2f p99_us %.2f mean_us "
+	       "%.2f\n",
+	       k, us[k / 2], us[k * 9 / 10], us[k * 99 / 100], sum / (double)k);
+	free(ids);
+	free(us);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned long long n, a = 0, b = 1, part = 0, parts = 1;
+	char err[1024];
+	struct app app;
+	int rc, is_gen = argc > 1 && strcmp(argv[1], "gen") == 0;
+
+	if (argc < 5 || parse_uint(argv[3], is_gen ? 0 : 1, 100000000, &n) ||
+	    (is_gen && (parse_uint(argv[4], 0, 100000000, &a) == -1 ||
+			(argc != 5 && argc != 7) ||
+			(argc == 7 &&
+			 (parse_uint(argv[6], 1, 256, &parts) == -1 ||
+			  parse_uint(argv[5], 0, parts - 1, &part) == -1)))) ||
+	    (!is_gen && (argc != 6 || parse_uint(argv[4], 1, 10000000, &a) ||
+			 parse_uint(argv[5], 1, 100000, &b) == -1))) {
+		fprintf(stderr, "usage: storebench gen CONFIG N STALE [PART "
+				"PARTS]\n"
+				"       storebench read CONFIG N SAMPLES "
+				"ROUNDS\n");
+		return 2;
+	}
+	if (app_open(&app, argv[2], err, sizeof(err)) == -1) {
+		fprintf(stderr, "storebench: %s: %s\n", argv[2], err);
+		return 1;
+	}
+	if (is_gen)
+		rc = gen(&app, n, a, (unsigned)part, (unsigned)parts);
+	else if (strcmp(argv[1], "read") == 0)
+		rc = bench_read(&app, n, a, b);
+	else
+		rc = 2;
+	app_close(&app);
+	return rc;
+}
