@@ -267,12 +267,14 @@ uninstall:
 loadtest: all
 	@python3 tests/loadtest.py
 
+C_SOURCES := src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c \
+	     tests/fuzz/*.h tests/bench/*.c
+
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i $(C_SOURCES)
 
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c \
-		tests/unit/*.h
+	clang-format --dry-run --Werror $(C_SOURCES)
 
 clean:
 	rm -rf build $(PROG) tests/out

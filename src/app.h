@@ -17,8 +17,7 @@ struct app {
 };
 
 /* Loads everything once at start; err says what to fix. */
-int app_open(struct app *app, const char *config_path, char *err,
-	     size_t len);
+int app_open(struct app *app, const char *config_path, char *err, size_t len);
 void app_close(struct app *app);
 
 #endif

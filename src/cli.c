@@ -81,11 +81,13 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 
 		for (i = 0; i < l.n; i++)
 			if (l.v[i].readable)
-				cJSON_AddItemToArray(a, listing_json(&l.v[i], now));
+				cJSON_AddItemToArray(
+					a, listing_json(&l.v[i], now));
 		print_json(a);
 	} else {
-		printf("%-12s  %-15s  %-20s  %-12s  %-20s  %s\n", "ID", "STATUS",
-		       "CONNECTED SINCE", "EXPIRES", "LAST REFRESH", "REFRESH");
+		printf("%-12s  %-15s  %-20s  %-12s  %-20s  %s\n", "ID",
+		       "STATUS", "CONNECTED SINCE", "EXPIRES", "LAST REFRESH",
+		       "REFRESH");
 		for (i = 0; i < l.n; i++) {
 			const struct listing_entry *e = &l.v[i];
 			char since[TIME_LEN], last[TIME_LEN], rel[32];
@@ -162,7 +164,8 @@ cmd_show(int argc, char **argv, const struct cli_opts *o)
 	j = listing_json(&e, now);
 	if (j != NULL) {
 		cJSON_AddStringToObject(j, "token_type",
-					r.token_type != NULL ? r.token_type : "");
+					r.token_type != NULL ? r.token_type
+							     : "");
 		cJSON_AddStringToObject(j, "scope",
 					r.scope != NULL ? r.scope : "");
 		print_json(j);
@@ -183,7 +186,8 @@ link_error(const char *cmd, enum link_rc rc, const struct oauth_result *why)
 	case LINK_NONE:
 		return fail(cmd, "not connected");
 	case LINK_RECONNECT:
-		return fail(cmd, "needs reconnect: the user must connect again");
+		return fail(cmd,
+			    "needs reconnect: the user must connect again");
 	case LINK_UNAVAILABLE:
 		snprintf(msg, sizeof(msg), "refresh failed: %s",
 			 refresh_error_name(why->kind));
@@ -335,7 +339,7 @@ cmd_keygen(int argc, char **argv, const struct cli_opts *o)
 static void
 print_check(enum check_level level, const char *what)
 {
-	static const char *const tags[] = {"ok", "warning", "error"};
+	static const char *const tags[] = { "ok", "warning", "error" };
 
 	printf("%-8s %s\n", tags[level], what);
 }
@@ -368,15 +372,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"list", cmd_list, 0, "list [--json]"},
-	{"show", cmd_show, 1, "show ID"},
-	{"token", cmd_token, 0, "token --session COOKIE_VALUE"},
-	{"refresh", cmd_refresh, 1, "refresh ID"},
-	{"delete", cmd_delete, 1, "delete ID"},
-	{"gc", cmd_gc, 0, "gc"},
-	{"rekey", cmd_rekey, 0, "rekey"},
-	{"keygen", cmd_keygen, 1, "keygen FILE"},
-	{"check-config", cmd_check_config, 0, "check-config"},
+	{ "list", cmd_list, 0, "list [--json]" },
+	{ "show", cmd_show, 1, "show ID" },
+	{ "token", cmd_token, 0, "token --session COOKIE_VALUE" },
+	{ "refresh", cmd_refresh, 1, "refresh ID" },
+	{ "delete", cmd_delete, 1, "delete ID" },
+	{ "gc", cmd_gc, 0, "gc" },
+	{ "rekey", cmd_rekey, 0, "rekey" },
+	{ "keygen", cmd_keygen, 1, "keygen FILE" },
+	{ "check-config", cmd_check_config, 0, "check-config" },
 };
 
 int
@@ -402,7 +406,8 @@ cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
 			continue;
 		if (argc != c->nargs) {
 			fprintf(stderr,
-				"usage: insuresign-connect %s [--config FILE]\n",
+				"usage: insuresign-connect %s [--config "
+				"FILE]\n",
 				c->usage);
 			return EXIT_USAGE;
 		}

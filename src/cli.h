@@ -3,7 +3,7 @@
 #define CLI_H
 
 struct cli_opts {
-	const char *config; /* --config FILE */
+	const char *config;  /* --config FILE */
 	const char *session; /* --session VALUE */
 	int json;	     /* --json */
 };

@@ -33,7 +33,7 @@ struct keydef {
 	const char *section;
 	const char *key;
 	enum type type;
-	int list;     /* comma-separated list of the type */
+	int list; /* comma-separated list of the type */
 	int required;
 	const char *def;
 	size_t off;
@@ -44,61 +44,62 @@ struct keydef {
 #define OFF(f) offsetof(struct config, f)
 
 static const struct keydef keys[] = {
-	{"insuresign", "environment", T_ENUM, 0, 0, "production",
-	 OFF(environment), 0, 0, "production|legacy|lab"},
-	{"insuresign", "authorize_url", T_URL, 0, 0, NULL, OFF(authorize_url),
-	 0, 0, NULL},
-	{"insuresign", "token_url", T_URL, 0, 0, NULL, OFF(token_url), 0, 0,
-	 NULL},
-	{"insuresign", "revocation_url", T_URL, 0, 0, NULL,
-	 OFF(revocation_url), 0, 0, NULL},
-	{"insuresign", "client_id", T_STR, 0, 1, NULL, OFF(client_id), 0, 0,
-	 NULL},
-	{"insuresign", "client_secret", T_STR, 0, 0, NULL, OFF(client_secret),
-	 0, 0, NULL},
-	{"insuresign", "client_secret_file", T_FILE, 0, 0, NULL,
-	 OFF(client_secret_file), 0, 0, NULL},
-	{"insuresign", "redirect_uri", T_URL, 0, 1, NULL, OFF(redirect_uri), 0,
-	 0, NULL},
-	{"insuresign", "scope", T_STR, 0, 0, NULL, OFF(scope), 0, 0, NULL},
-	{"insuresign", "issuer", T_URL, 0, 0, NULL, OFF(issuer), 0, 0, NULL},
-	{"insuresign", "pkce", T_BOOL, 0, 0, "true", OFF(pkce), 0, 0, NULL},
-	{"insuresign", "ca_file", T_FILE, 0, 0, NULL, OFF(ca_file), 0, 0,
-	 NULL},
-	{"insuresign", "refresh_margin", T_UINT, 0, 0, "60",
-	 OFF(refresh_margin), 0, 86400, NULL},
-	{"insuresign", "refresh_backoff", T_UINT, 0, 0, "30",
-	 OFF(refresh_backoff), 0, 86400, NULL},
-	{"http", "connect_timeout", T_UINT, 0, 0, "5", OFF(connect_timeout), 1,
-	 300, NULL},
-	{"http", "timeout", T_UINT, 0, 0, "20", OFF(timeout), 1, 600, NULL},
-	{"app", "base_path", T_WEBPATH, 0, 0, "/insuresign", OFF(base_path), 0,
-	 0, NULL},
-	{"app", "return_to", T_WEBPATH, 0, 0, "/", OFF(return_to), 0, 0, NULL},
-	{"app", "return_to_allowed", T_WEBPATH, 1, 0, NULL,
-	 OFF(return_to_allowed), 0, 0, NULL},
-	{"app", "backend_key_file", T_FILE, 0, 0, NULL, OFF(backend_key_file),
-	 0, 0, NULL},
-	{"app", "audit_log", T_FILE, 0, 0, NULL, OFF(audit_log), 0, 0, NULL},
-	{"app", "trusted_proxies", T_ADDR, 1, 0, NULL, OFF(trusted_proxies), 0,
-	 0, NULL},
-	{"session", "cookie_name", T_COOKIE, 0, 0, "insuresign_session",
-	 OFF(cookie_name), 0, 0, NULL},
-	{"session", "issue_cookie", T_BOOL, 0, 0, "true", OFF(issue_cookie), 0,
-	 0, NULL},
-	{"session", "secure", T_ENUM, 0, 0, "auto", OFF(secure), 0, 0,
-	 "auto|always|never"},
-	{"store", "dir", T_FILE, 0, 0, "/var/lib/insuresign-connect/tokens",
-	 OFF(store_dir), 0, 0, NULL},
-	{"store", "key_file", T_FILE, 0, 0, "/etc/insuresign-connect/store.key",
-	 OFF(key_file), 0, 0, NULL},
-	{"store", "old_key_files", T_FILE, 1, 0, NULL, OFF(old_key_files), 0,
-	 0, NULL},
-	{"store", "max_idle_days", T_UINT, 0, 0, "90", OFF(max_idle_days), 1,
-	 36500, NULL},
-	{"admin", "users", T_USER, 1, 0, NULL, OFF(admin_users), 0, 0, NULL},
-	{"admin", "key_file", T_FILE, 0, 0, NULL, OFF(admin_key_file), 0, 0,
-	 NULL},
+	{ "insuresign", "environment", T_ENUM, 0, 0, "production",
+	  OFF(environment), 0, 0, "production|legacy|lab" },
+	{ "insuresign", "authorize_url", T_URL, 0, 0, NULL, OFF(authorize_url),
+	  0, 0, NULL },
+	{ "insuresign", "token_url", T_URL, 0, 0, NULL, OFF(token_url), 0, 0,
+	  NULL },
+	{ "insuresign", "revocation_url", T_URL, 0, 0, NULL,
+	  OFF(revocation_url), 0, 0, NULL },
+	{ "insuresign", "client_id", T_STR, 0, 1, NULL, OFF(client_id), 0, 0,
+	  NULL },
+	{ "insuresign", "client_secret", T_STR, 0, 0, NULL, OFF(client_secret),
+	  0, 0, NULL },
+	{ "insuresign", "client_secret_file", T_FILE, 0, 0, NULL,
+	  OFF(client_secret_file), 0, 0, NULL },
+	{ "insuresign", "redirect_uri", T_URL, 0, 1, NULL, OFF(redirect_uri), 0,
+	  0, NULL },
+	{ "insuresign", "scope", T_STR, 0, 0, NULL, OFF(scope), 0, 0, NULL },
+	{ "insuresign", "issuer", T_URL, 0, 0, NULL, OFF(issuer), 0, 0, NULL },
+	{ "insuresign", "pkce", T_BOOL, 0, 0, "true", OFF(pkce), 0, 0, NULL },
+	{ "insuresign", "ca_file", T_FILE, 0, 0, NULL, OFF(ca_file), 0, 0,
+	  NULL },
+	{ "insuresign", "refresh_margin", T_UINT, 0, 0, "60",
+	  OFF(refresh_margin), 0, 86400, NULL },
+	{ "insuresign", "refresh_backoff", T_UINT, 0, 0, "30",
+	  OFF(refresh_backoff), 0, 86400, NULL },
+	{ "http", "connect_timeout", T_UINT, 0, 0, "5", OFF(connect_timeout), 1,
+	  300, NULL },
+	{ "http", "timeout", T_UINT, 0, 0, "20", OFF(timeout), 1, 600, NULL },
+	{ "app", "base_path", T_WEBPATH, 0, 0, "/insuresign", OFF(base_path), 0,
+	  0, NULL },
+	{ "app", "return_to", T_WEBPATH, 0, 0, "/", OFF(return_to), 0, 0,
+	  NULL },
+	{ "app", "return_to_allowed", T_WEBPATH, 1, 0, NULL,
+	  OFF(return_to_allowed), 0, 0, NULL },
+	{ "app", "backend_key_file", T_FILE, 0, 0, NULL, OFF(backend_key_file),
+	  0, 0, NULL },
+	{ "app", "audit_log", T_FILE, 0, 0, NULL, OFF(audit_log), 0, 0, NULL },
+	{ "app", "trusted_proxies", T_ADDR, 1, 0, NULL, OFF(trusted_proxies), 0,
+	  0, NULL },
+	{ "session", "cookie_name", T_COOKIE, 0, 0, "insuresign_session",
+	  OFF(cookie_name), 0, 0, NULL },
+	{ "session", "issue_cookie", T_BOOL, 0, 0, "true", OFF(issue_cookie), 0,
+	  0, NULL },
+	{ "session", "secure", T_ENUM, 0, 0, "auto", OFF(secure), 0, 0,
+	  "auto|always|never" },
+	{ "store", "dir", T_FILE, 0, 0, "/var/lib/insuresign-connect/tokens",
+	  OFF(store_dir), 0, 0, NULL },
+	{ "store", "key_file", T_FILE, 0, 0,
+	  "/etc/insuresign-connect/store.key", OFF(key_file), 0, 0, NULL },
+	{ "store", "old_key_files", T_FILE, 1, 0, NULL, OFF(old_key_files), 0,
+	  0, NULL },
+	{ "store", "max_idle_days", T_UINT, 0, 0, "90", OFF(max_idle_days), 1,
+	  36500, NULL },
+	{ "admin", "users", T_USER, 1, 0, NULL, OFF(admin_users), 0, 0, NULL },
+	{ "admin", "key_file", T_FILE, 0, 0, NULL, OFF(admin_key_file), 0, 0,
+	  NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -116,9 +117,8 @@ static const char *const expected[] = {
 	[T_ADDR] = "IP addresses such as 127.0.0.1 or ::1",
 };
 
-static void
-seterr(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
 seterr(char *err, size_t len, const char *fmt, ...)
@@ -219,8 +219,8 @@ valid_token(const char *v, const char *extra)
 static int
 parse_bool(const char *v, int *out)
 {
-	static const char *const yes[] = {"true", "yes", "on", "1"};
-	static const char *const no[] = {"false", "no", "off", "0"};
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
@@ -382,7 +382,8 @@ expectation(const struct keydef *k, char *out, size_t len)
 	else if (k->type == T_ENUM)
 		snprintf(out, len, "one of %s", k->choices);
 	else
-		snprintf(out, len, "%s%s", k->list ? "a comma-separated list of " : "",
+		snprintf(out, len, "%s%s",
+			 k->list ? "a comma-separated list of " : "",
 			 expected[k->type]);
 }
 
@@ -422,7 +423,8 @@ check_unknown(dictionary *d, char *err, size_t len)
 
 		if (!known_section(sec)) {
 			seterr(err, len,
-			       "unknown section [%s] (expected insuresign, http, "
+			       "unknown section [%s] (expected insuresign, "
+			       "http, "
 			       "app, session, store or admin)",
 			       sec);
 			return -1;
@@ -442,7 +444,8 @@ check_unknown(dictionary *d, char *err, size_t len)
 			key = key != NULL ? key + 1 : names[i];
 			if (find_key(sec, key) == NULL) {
 				seterr(err, len,
-				       "[%s] %s: unknown key (misspelt, or in the "
+				       "[%s] %s: unknown key (misspelt, or in "
+				       "the "
 				       "wrong section?)",
 				       sec, key);
 				free(names);
@@ -511,9 +514,9 @@ set_endpoints(struct config *cfg)
 		const char *name, *base;
 	} envs[] = {
 		/* InsureSign's documented hosts: current, pre-2021, sandbox. */
-		{"production", "https://sign-auth.insuresign.io"},
-		{"legacy", "https://auth.insuresign.io"},
-		{"lab", "https://lab-auth.insuresign.io"},
+		{ "production", "https://sign-auth.insuresign.io" },
+		{ "legacy", "https://auth.insuresign.io" },
+		{ "lab", "https://lab-auth.insuresign.io" },
 	};
 	char url[256];
 	size_t i;
@@ -548,8 +551,8 @@ check_together(struct config *cfg, char *err, size_t len)
 		return -1;
 	}
 	if (cfg->client_secret_file != NULL &&
-	    read_secret_file(cfg->client_secret_file, &cfg->client_secret,
-			     err, len) == -1)
+	    read_secret_file(cfg->client_secret_file, &cfg->client_secret, err,
+			     len) == -1)
 		return -1;
 	if (cfg->timeout < cfg->connect_timeout) {
 		seterr(err, len,

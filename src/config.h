@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/insuresign-connect/insuresign-connect.ini"
-#define CONFIG_ENV          "INSURESIGN_CONNECT_CONF"
+#define CONFIG_ENV	    "INSURESIGN_CONNECT_CONF"
 
 struct strlist {
 	char **v;
@@ -69,7 +69,8 @@ struct config {
 int config_load(struct config *cfg, const char *path, char *err, size_t len);
 void config_free(struct config *cfg);
 
-/* Which file to read: --config, else $INSURESIGN_CONNECT_CONF, else the default. */
+/* Which file to read: --config, else $INSURESIGN_CONNECT_CONF, else the
+ * default. */
 const char *config_path(const char *option);
 
 /* The host of an http(s) URL, without port or brackets; -1 if none. */

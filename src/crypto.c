@@ -108,8 +108,8 @@ hmac_keyed(const unsigned char *key, size_t keylen)
 }
 
 void
-crypto_hmac(const unsigned char *key, size_t keylen, const void *msg,
-	    size_t n, unsigned char out[SHA256_LEN])
+crypto_hmac(const unsigned char *key, size_t keylen, const void *msg, size_t n,
+	    unsigned char out[SHA256_LEN])
 {
 	EVP_MAC_CTX *ctx = hmac_keyed(key, keylen);
 	unsigned int len = SHA256_LEN;
@@ -172,8 +172,8 @@ aead(int enc, const unsigned char *key, const unsigned char *iv,
 	    EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
 	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)
 		goto err;
-	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
-					AEAD_TAG_LEN, tag) != 1)
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AEAD_TAG_LEN,
+					tag) != 1)
 		goto err;
 	if (EVP_CipherFinal_ex(ctx, out + len, &len) != 1)
 		goto err;

@@ -15,8 +15,7 @@
 #include "text.h"
 
 void
-handle_status(struct app *app, const struct request *req,
-	      struct response *res)
+handle_status(struct app *app, const struct request *req, struct response *res)
 {
 	char name[RECORD_NAME_LEN + 1], csrf[CSRF_LEN + 1];
 	struct session s;
@@ -42,9 +41,10 @@ handle_status(struct app *app, const struct request *req,
 		cJSON_AddBoolToObject(o, "needs_reconnect",
 				      r.meta.status == RECORD_NEEDS_RECONNECT);
 		json_add_time(o, "since", r.meta.created);
-		json_add_time(o, "expires_at", r.meta.status == RECORD_CONNECTED
-						  ? r.meta.expires_at
-						  : 0);
+		json_add_time(o, "expires_at",
+			      r.meta.status == RECORD_CONNECTED
+				      ? r.meta.expires_at
+				      : 0);
 		cJSON_AddBoolToObject(o, "refreshable",
 				      r.refresh_token != NULL);
 		if (r.meta.last_error != REFRESH_OK)
@@ -78,13 +78,15 @@ handle_disconnect(struct app *app, const struct request *req,
 	enum link_rc rc;
 
 	session_read(&app->cfg, req, &s);
-	if (!origin_ok(&app->cfg, req) || req->form[PARAM_CSRF].state != FIELD_OK ||
+	if (!origin_ok(&app->cfg, req) ||
+	    req->form[PARAM_CSRF].state != FIELD_OK ||
 	    !session_csrf_ok(&app->keys, s.id, req->form[PARAM_CSRF].val)) {
 		if (request_wants_html(req))
-			page_error(res, &app->cfg, 403, "Not allowed",
-				   "This request did not come from your account "
-				   "page, so nothing was changed.",
-				   app->cfg.return_to, "Back to your account");
+			page_error(
+				res, &app->cfg, 403, "Not allowed",
+				"This request did not come from your account "
+				"page, so nothing was changed.",
+				app->cfg.return_to, "Back to your account");
 		else
 			res_json_error(res, 403, "csrf",
 				       "Missing or wrong CSRF token, or a "

@@ -37,12 +37,13 @@ authorize(struct app *app, const struct request *req, struct response *res,
 	size_t i;
 
 	if (users->n == 0 && app->admin_key == NULL) {
-		page_error(res, &app->cfg, 403, "Admin page not enabled",
-			   "It is off until you say who may use it: list the "
-			   "web server's authenticated users in [admin] users "
-			   "(with Apache Require or lighttpd mod_auth in front), "
-			   "or set [admin] key_file for a bearer key.",
-			   NULL, NULL);
+		page_error(
+			res, &app->cfg, 403, "Admin page not enabled",
+			"It is off until you say who may use it: list the "
+			"web server's authenticated users in [admin] users "
+			"(with Apache Require or lighttpd mod_auth in front), "
+			"or set [admin] key_file for a bearer key.",
+			NULL, NULL);
 		return 0;
 	}
 	if (req->remote_user != NULL)
@@ -60,13 +61,14 @@ authorize(struct app *app, const struct request *req, struct response *res,
 	if (app->admin_key != NULL)
 		res_header(res, "WWW-Authenticate",
 			   "Bearer realm=\"insuresign-connect admin\"");
-	page_error(res, &app->cfg, req->remote_user != NULL ? 403 : 401,
-		   "Not allowed",
-		   req->remote_user != NULL
-			   ? "Your user name is not in [admin] users."
-			   : "Sign in (the web server's authentication) or send "
-			     "the admin bearer key.",
-		   NULL, NULL);
+	page_error(
+		res, &app->cfg, req->remote_user != NULL ? 403 : 401,
+		"Not allowed",
+		req->remote_user != NULL
+			? "Your user name is not in [admin] users."
+			: "Sign in (the web server's authentication) or send "
+			  "the admin bearer key.",
+		NULL, NULL);
 	return 0;
 }
 
@@ -125,9 +127,8 @@ read_view(const struct request *req, struct view *v)
 {
 	const struct field *q = &req->query[PARAM_Q];
 
-	v->sort = (enum listing_sort)lookup(sort_names, 4,
-					     &req->query[PARAM_SORT],
-					     SORT_CONNECTED);
+	v->sort = (enum listing_sort)lookup(
+		sort_names, 4, &req->query[PARAM_SORT], SORT_CONNECTED);
 	v->filter = lookup(filter_names, 4, &req->query[PARAM_FILTER], -1);
 	v->q = q->state == FIELD_OK ? q->val : "";
 	v->page = req->query[PARAM_PAGE].state == FIELD_OK
@@ -137,7 +138,8 @@ read_view(const struct request *req, struct view *v)
 
 /* The query string of a view, for links that keep it. */
 static void
-view_query(struct buf *b, const struct view *v, int sort, unsigned long long page)
+view_query(struct buf *b, const struct view *v, int sort,
+	   unsigned long long page)
 {
 	buf_printf(b, "?sort=%s", sort_names[sort]);
 	if (v->filter >= 0)
@@ -207,7 +209,7 @@ list_row(struct buf *b, const struct app *app, const struct listing_entry *e,
 	buf_printf(b, "/admin/record?id=%s\"><code>%.12s</code></a></td>",
 		   e->name, e->name);
 	buf_printf(b, "<td class=\"status-%s\">%s</td>",
-		   e->health == HEALTH_CONNECTED   ? "connected"
+		   e->health == HEALTH_CONNECTED  ? "connected"
 		   : e->health == HEALTH_EXPIRING ? "expiring-soon"
 		   : e->health == HEALTH_FAILING  ? "refresh-failing"
 						  : "needs-reconnect",
@@ -275,7 +277,8 @@ notice(struct buf *b, const struct request *req)
 		text = "InsureSign no longer accepts this link: it needs a "
 		       "reconnect by its user.";
 	if (text != NULL)
-		buf_printf(b, "<p class=\"card notice\" role=\"status\">%s</p>\n",
+		buf_printf(b,
+			   "<p class=\"card notice\" role=\"status\">%s</p>\n",
 			   text);
 }
 
@@ -337,10 +340,11 @@ list_page(struct app *app, const struct request *req, struct response *res,
 	page_begin(res, &app->cfg, "InsureSign links");
 	buf_adds(b, "<h1>InsureSign links</h1>\n");
 	notice(b, req);
-	buf_printf(b, "<ul class=\"totals\"><li><strong>%zu</strong> connected"
-		      "</li><li><strong>%zu</strong> need reconnect</li><li>"
-		      "<strong>%zu</strong> refresh failing</li><li><strong>"
-		      "%zu</strong> expiring in the next hour</li></ul>\n",
+	buf_printf(b,
+		   "<ul class=\"totals\"><li><strong>%zu</strong> connected"
+		   "</li><li><strong>%zu</strong> need reconnect</li><li>"
+		   "<strong>%zu</strong> refresh failing</li><li><strong>"
+		   "%zu</strong> expiring in the next hour</li></ul>\n",
 		   t.connected, t.reconnect, t.failing, t.expiring_hour);
 	buf_adds(b, "<form class=\"card\" method=\"get\" action=\"");
 	buf_add_html(b, app->cfg.base_path);
@@ -351,8 +355,9 @@ list_page(struct app *app, const struct request *req, struct response *res,
 	select_box(b, "status", "Status", filter_names, 4, v.filter, "all");
 	select_box(b, "sort", "Sort by", sort_names, 4, (int)v.sort, NULL);
 	buf_adds(b, "<button type=\"submit\">Show</button></form>\n");
-	buf_printf(b, "<table>\n<caption>Page %llu of %zu (%zu matching)"
-		      "</caption>\n<thead><tr><th scope=\"col\">Record</th>",
+	buf_printf(b,
+		   "<table>\n<caption>Page %llu of %zu (%zu matching)"
+		   "</caption>\n<thead><tr><th scope=\"col\">Record</th>",
 		   v.page, pages, l.n);
 	sort_header(b, app, &v, SORT_STATUS, "Status");
 	sort_header(b, app, &v, SORT_CONNECTED, "Connected since");
@@ -431,10 +436,11 @@ record_form(struct buf *b, const struct app *app, const char *action,
 {
 	buf_adds(b, "<form class=\"inline\" method=\"post\" action=\"");
 	buf_add_html(b, app->cfg.base_path);
-	buf_printf(b, "/admin/%s\"><input type=\"hidden\" name=\"id\" "
-		      "value=\"%s\"><input type=\"hidden\" name=\"csrf\" "
-		      "value=\"%s\"><button type=\"submit\"%s>%s</button>"
-		      "</form>\n",
+	buf_printf(b,
+		   "/admin/%s\"><input type=\"hidden\" name=\"id\" "
+		   "value=\"%s\"><input type=\"hidden\" name=\"csrf\" "
+		   "value=\"%s\"><button type=\"submit\"%s>%s</button>"
+		   "</form>\n",
 		   action, name, csrf, cls, label);
 }
 
@@ -479,8 +485,10 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 
 		if (o != NULL) {
 			cJSON_AddStringToObject(o, "token_type",
-						r.token_type ? r.token_type : "");
-			cJSON_AddStringToObject(o, "scope", r.scope ? r.scope : "");
+						r.token_type ? r.token_type
+							     : "");
+			cJSON_AddStringToObject(o, "scope",
+						r.scope ? r.scope : "");
 			cJSON_AddStringToObject(o, "audit", buf_str(&trail));
 		}
 		res_json(res, 200, o);
@@ -491,9 +499,10 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 	buf_printf(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
 		   app->cfg.base_path);
 	notice(b, req);
-	buf_printf(b, "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
-		      "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
-		      "<dt>Status</dt><dd>%s</dd>\n",
+	buf_printf(b,
+		   "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
+		   "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
+		   "<dt>Status</dt><dd>%s</dd>\n",
 		   e.name, e.name, health_name(e.health));
 	fmt_time(r.meta.created, t);
 	buf_printf(b, "<dt>Connected since</dt><dd>%s</dd>\n", t);
@@ -511,8 +520,9 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 	listing_fingerprint(&r.meta, fp, sizeof(fp));
 	buf_adds(b, "<dt>Access token</dt><dd><code>");
 	buf_add_html(b, fp);
-	buf_printf(b, "</code></dd>\n<dt>Refresh token</dt><dd>%s</dd>\n"
-		      "<dt>Token type</dt><dd>",
+	buf_printf(b,
+		   "</code></dd>\n<dt>Refresh token</dt><dd>%s</dd>\n"
+		   "<dt>Token type</dt><dd>",
 		   r.meta.has_refresh ? "present" : "none");
 	buf_add_html(b, r.token_type != NULL ? r.token_type : "-");
 	buf_adds(b, "</dd>\n<dt>Scope</dt><dd>");
@@ -523,7 +533,8 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 		    app->cfg.revocation_url != NULL ? "Revoke and delete"
 						    : "Delete",
 		    " class=\"danger\"");
-	buf_adds(b, "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
+	buf_adds(b,
+		 "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
 	if (app->cfg.audit_log == NULL)
 		buf_adds(b, "<p class=\"mute\">The audit trail goes to the web "
 			    "server's error log: set [app] audit_log to see it "
@@ -598,8 +609,8 @@ handle_admin_action(struct app *app, const struct request *req,
 		rc = link_refresh(app, id->val, now, &r, &why);
 		if (rc == LINK_OK)
 			record_free(&r);
-		done = rc == LINK_OK	      ? "refreshed"
-		       : rc == LINK_RECONNECT ? "reconnect"
+		done = rc == LINK_OK		? "refreshed"
+		       : rc == LINK_RECONNECT	? "reconnect"
 		       : rc == LINK_UNAVAILABLE ? "refresh-failed"
 						: NULL;
 		audit("admin_refresh", id->val, "by=%s result=%s", who,
@@ -608,9 +619,9 @@ handle_admin_action(struct app *app, const struct request *req,
 			 app->cfg.base_path, id->val, done != NULL ? done : "");
 	}
 	if (done == NULL) {
-		page_error(res, &app->cfg,
-			   rc == LINK_NONE ? 404 : 503,
-			   rc == LINK_NONE ? "No such record" : "Store unavailable",
+		page_error(res, &app->cfg, rc == LINK_NONE ? 404 : 503,
+			   rc == LINK_NONE ? "No such record"
+					   : "Store unavailable",
 			   rc == LINK_NONE ? "It may have been deleted already."
 					   : "The store cannot be read or "
 					     "written; the log says why.",

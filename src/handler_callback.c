@@ -23,8 +23,8 @@
 static int
 well_formed(const struct request *req)
 {
-	static const enum param used[] = {PARAM_CODE, PARAM_STATE, PARAM_ERROR,
-					PARAM_ERROR_DESCRIPTION, PARAM_ISS};
+	static const enum param used[] = { PARAM_CODE, PARAM_STATE, PARAM_ERROR,
+					   PARAM_ERROR_DESCRIPTION, PARAM_ISS };
 	const struct field *q = req->query;
 	size_t i;
 
@@ -77,7 +77,8 @@ stale(struct app *app, const struct request *req, struct response *res,
 			   "changed. Please connect again.",
 			   app->cfg.return_to, "Back to your account");
 	else
-		page_error(res, &app->cfg, 403, "This sign-in is not valid here",
+		page_error(res, &app->cfg, 403,
+			   "This sign-in is not valid here",
 			   "This response from InsureSign was not started in "
 			   "this browser, or it was already used. Nothing was "
 			   "changed. Please connect again from your account "
@@ -102,8 +103,9 @@ refused(struct app *app, const struct request *req, struct response *res,
 		return;
 	}
 	buf_init(&msg, 2048);
-	buf_printf(&msg, "InsureSign did not link your account (%s%s%s). "
-			 "Nothing was changed.",
+	buf_printf(&msg,
+		   "InsureSign did not link your account (%s%s%s). "
+		   "Nothing was changed.",
 		   e->val, d->state == FIELD_OK && d->len > 0 ? ": " : "",
 		   d->state == FIELD_OK ? d->val : "");
 	url_with_notice(p->return_to, "error", url, sizeof(url));

@@ -18,8 +18,7 @@
 
 /* The return_to asked for, or the default; NULL (and a 400 page) if bad. */
 static const char *
-pick_return_to(struct app *app, const struct request *req,
-	       struct response *res)
+pick_return_to(struct app *app, const struct request *req, struct response *res)
 {
 	const struct field *f = &req->query[PARAM_RETURN_TO];
 
@@ -75,8 +74,7 @@ disconnect_form(struct buf *b, const struct app *app, const char *sid,
 }
 
 void
-handle_connect(struct app *app, const struct request *req,
-	       struct response *res)
+handle_connect(struct app *app, const struct request *req, struct response *res)
 {
 	char name[RECORD_NAME_LEN + 1], since[TIME_LEN], exp[TIME_LEN];
 	const char *return_to = pick_return_to(app, req, res);
@@ -102,9 +100,10 @@ handle_connect(struct app *app, const struct request *req,
 	if (rc == LINK_OK && r.meta.status == RECORD_CONNECTED) {
 		fmt_time(r.meta.created, since);
 		fmt_time(r.meta.expires_at, exp);
-		buf_printf(b, "<p class=\"status-connected\"><strong>Connected"
-			      "</strong> since <time datetime=\"%s\">%s</time>."
-			      "</p>\n<p>",
+		buf_printf(b,
+			   "<p class=\"status-connected\"><strong>Connected"
+			   "</strong> since <time datetime=\"%s\">%s</time>."
+			   "</p>\n<p>",
 			   since, since);
 		start_link(b, &app->cfg, return_to, "Reconnect",
 			   "button secondary");

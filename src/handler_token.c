@@ -82,7 +82,8 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 		return;
 	case LINK_UNAVAILABLE:
 		if (why.kind == REFRESH_INVALID_CLIENT ||
-		    why.kind == REFRESH_BAD_REPLY || why.kind == REFRESH_REJECTED) {
+		    why.kind == REFRESH_BAD_REPLY ||
+		    why.kind == REFRESH_REJECTED) {
 			res_json_error(res, 502, refresh_error_name(why.kind),
 				       "The token could not be refreshed.");
 			return;

@@ -113,8 +113,9 @@ on_header(char *p, size_t size, size_t n, void *ctx)
 		while (i < n && (p[i] == ' ' || p[i] == '\t'))
 			i++;
 		len = n - i;
-		while (len > 0 && (p[i + len - 1] == '\r' ||
-				   p[i + len - 1] == '\n' || p[i + len - 1] == ' '))
+		while (len > 0 &&
+		       (p[i + len - 1] == '\r' || p[i + len - 1] == '\n' ||
+			p[i + len - 1] == ' '))
 			len--;
 		if (len >= sizeof(r->content_type))
 			len = sizeof(r->content_type) - 1;
@@ -181,7 +182,7 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 		goto err;
 	headers = tmp;
 	tmp = lib.slist_append(headers, "Content-Type: "
-					 "application/x-www-form-urlencoded");
+					"application/x-www-form-urlencoded");
 	if (tmp == NULL)
 		goto err;
 	headers = tmp;
@@ -205,7 +206,7 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	switch (cc) {
 	case CURLE_OK:
 		lib.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE,
-				  &reply->status);
+				 &reply->status);
 		rc = HTTP_OK;
 		break;
 	case CURLE_OPERATION_TIMEDOUT:

@@ -37,10 +37,11 @@ read_key(const char *path, unsigned char *out, char *err, size_t len)
 	}
 	n = read(fd, out, KEY_LEN);
 	if (n != KEY_LEN || read(fd, &extra, 1) != 0) {
-		snprintf(err, len,
-			 "key file %s: expected exactly %d bytes (make one with "
-			 "`insuresign-connect keygen %s`)",
-			 path, KEY_LEN, path);
+		snprintf(
+			err, len,
+			"key file %s: expected exactly %d bytes (make one with "
+			"`insuresign-connect keygen %s`)",
+			path, KEY_LEN, path);
 		goto err;
 	}
 	rc = 0;

@@ -35,7 +35,7 @@ load(struct app *app, const char *name, struct record *r)
 		rc = STORE_ERROR;
 	}
 	buf_free(&raw);
-	return rc == STORE_OK ? LINK_OK
+	return rc == STORE_OK	      ? LINK_OK
 	       : rc == STORE_NOTFOUND ? LINK_NONE
 				      : LINK_STORE_ERROR;
 }
@@ -105,8 +105,8 @@ err:
 	record_free(&r);
 	if (rc != LINK_OK)
 		return rc;
-	audit("linked", name, "expires_in=%lld refresh_token=%s",
-	      t->expires_in, t->refresh_token != NULL ? "yes" : "no");
+	audit("linked", name, "expires_in=%lld refresh_token=%s", t->expires_in,
+	      t->refresh_token != NULL ? "yes" : "no");
 	/* The old id no longer reaches any tokens (session fixation). */
 	if (old_sid != NULL && old_sid[0] != '\0' && strcmp(old_sid, sid) != 0)
 		for (i = 0; i < app->keys.n; i++) {
@@ -179,8 +179,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 			  "client_secret");
 	r->meta.backoff_until = now + app->cfg.refresh_backoff;
 	save(app, name, r, now);
-	audit("refresh_failed", name, "kind=%s",
-	      refresh_error_name(why->kind));
+	audit("refresh_failed", name, "kind=%s", refresh_error_name(why->kind));
 	return LINK_UNAVAILABLE;
 }
 
@@ -267,8 +266,8 @@ link_token(struct app *app, const char *sid, long long now, struct record *r,
 }
 
 enum link_rc
-link_refresh(struct app *app, const char *name, long long now,
-	     struct record *r, struct oauth_result *why)
+link_refresh(struct app *app, const char *name, long long now, struct record *r,
+	     struct oauth_result *why)
 {
 	memset(why, 0, sizeof(*why));
 	return refresh(app, name, now, 1, r, why);

@@ -24,13 +24,11 @@ int link_due(const struct record_meta *m, long long now, unsigned margin);
 /* The record of a session, wherever its key put it.  name gets its name. */
 enum link_rc link_get(struct app *app, const char *sid, char *name,
 		      struct record *r);
-enum link_rc link_get_name(struct app *app, const char *name,
-			   struct record *r);
+enum link_rc link_get_name(struct app *app, const char *name, struct record *r);
 
 /* Stores new tokens for sid; removes old_sid's record (id rotation). */
-enum link_rc link_create(struct app *app, const char *sid,
-			 const char *old_sid, const struct oauth_tokens *t,
-			 long long now);
+enum link_rc link_create(struct app *app, const char *sid, const char *old_sid,
+			 const struct oauth_tokens *t, long long now);
 
 /*
  * A valid access token for sid, refreshed first when due: single flight

@@ -163,9 +163,9 @@ listing_json(const struct listing_entry *e, long long now)
 	cJSON_AddStringToObject(o, "id", e->name);
 	cJSON_AddStringToObject(o, "status", health_name(e->health));
 	json_add_time(o, "connected_since", e->meta.created);
-	json_add_time(o, "expires_at", e->meta.status == RECORD_CONNECTED
-					  ? e->meta.expires_at
-					  : 0);
+	json_add_time(o, "expires_at",
+		      e->meta.status == RECORD_CONNECTED ? e->meta.expires_at
+							 : 0);
 	if (e->meta.status == RECORD_CONNECTED)
 		cJSON_AddNumberToObject(o, "expires_in",
 					(double)e->meta.expires_at -

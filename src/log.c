@@ -30,8 +30,7 @@ emit(int fd, const char *prefix, const char *fmt, va_list ap)
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m < 0)
 		return;
-	n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 2
-						 : n + m;
+	n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 2 : n + m;
 	/* A value could carry a newline; a log line must stay one line. */
 	for (m = 0; m < n; m++)
 		if (line[m] == '\n' || line[m] == '\r')
@@ -43,7 +42,7 @@ emit(int fd, const char *prefix, const char *fmt, va_list ap)
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *const names[] = {"error: ", "warning: ", ""};
+	static const char *const names[] = { "error: ", "warning: ", "" };
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -43,15 +43,15 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"workers", required_argument, NULL, 'w'},
-		{"session", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "session", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_opts opts = {NULL, NULL, 0};
+	struct cli_opts opts = { NULL, NULL, 0 };
 	const char *listen_addr = NULL;
 	unsigned long long workers = 2;
 	char err[1024];
@@ -68,8 +68,9 @@ main(int argc, char **argv)
 			break;
 		case 'w':
 			if (parse_uint(optarg, 1, 256, &workers) == -1) {
-				fprintf(stderr, "--workers %s: expected 1 to "
-						"256\n",
+				fprintf(stderr,
+					"--workers %s: expected 1 to "
+					"256\n",
 					optarg);
 				return 2;
 			}

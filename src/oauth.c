@@ -49,8 +49,9 @@ basic_auth(const struct config *cfg, struct buf *out)
 	buf_addc(&cred, ':');
 	buf_add_form(&cred, cfg->client_secret);
 	buf_adds(out, "Basic ");
-	rc = cred.failed ? -1
-			 : buf_add_b64(out, (unsigned char *)cred.data, cred.len);
+	rc = cred.failed
+		     ? -1
+		     : buf_add_b64(out, (unsigned char *)cred.data, cred.len);
 	buf_free(&cred);
 	return rc;
 }
@@ -97,8 +98,9 @@ parse_error(const cJSON *o, struct oauth_result *r)
 	n = strlen(e->valuestring);
 	/* RFC 6749 Appendix A.7: error is NQSCHAR; we keep it shorter. */
 	if (n == 0 || n >= sizeof(r->error) ||
-	    strspn(e->valuestring, "abcdefghijklmnopqrstuvwxyz"
-				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
+	    strspn(e->valuestring,
+		   "abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
 		return;
 	memcpy(r->error, e->valuestring, n + 1);
 }
@@ -114,9 +116,9 @@ oauth_parse_reply(long status, const char *body, size_t len,
 	r->status = status;
 	r->error[0] = '\0';
 	if (status == 429 || status >= 500) {
-		result_set(r, OAUTH_UNAVAILABLE, status == 429
-							 ? REFRESH_RATE_LIMITED
-							 : REFRESH_SERVER_ERROR);
+		result_set(r, OAUTH_UNAVAILABLE,
+			   status == 429 ? REFRESH_RATE_LIMITED
+					 : REFRESH_SERVER_ERROR);
 		return r->rc;
 	}
 	o = cJSON_ParseWithLength(body, len);
@@ -219,7 +221,8 @@ post(struct http *h, const struct config *cfg, const char *url,
 		r->status = reply.status;
 		/* RFC 7009 section 2.2: 200 whether or not it was known. */
 		result_set(r, reply.status == 200 ? OAUTH_OK : OAUTH_BAD_REPLY,
-			   reply.status == 200 ? REFRESH_OK : REFRESH_BAD_REPLY);
+			   reply.status == 200 ? REFRESH_OK
+					       : REFRESH_BAD_REPLY);
 	}
 	if (r->rc != OAUTH_OK)
 		log_warn("token endpoint %s answered %ld: %s%s%s", url,

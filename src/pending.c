@@ -8,9 +8,9 @@
 #include "session.h"
 #include "text.h"
 
-#define PLAIN_MAX (2 + PENDING_MAX * (32 + 32 + 8 + 1 + RETURN_TO_MAX))
+#define PLAIN_MAX  (2 + PENDING_MAX * (32 + 32 + 8 + 1 + RETURN_TO_MAX))
 #define SEALED_MAX (KEY_ID_LEN + AEAD_IV_LEN + PLAIN_MAX + AEAD_TAG_LEN)
-#define VERSION 1
+#define VERSION	   1
 
 static void
 cookie_name(const struct config *cfg, int https, char *out, size_t len)
@@ -51,7 +51,8 @@ encode(const struct pending_set *set, unsigned char *p)
 		memcpy(p + o + 32, e->verifier, 32);
 		o += 64;
 		for (b = 7; b >= 0; b--)
-			p[o++] = (unsigned char)((unsigned long long)e->created >>
+			p[o++] = (unsigned char)((unsigned long long)
+							 e->created >>
 						 (b * 8));
 		p[o++] = (unsigned char)rl;
 		memcpy(p + o, e->return_to, rl);
@@ -167,8 +168,8 @@ pending_read(const struct keyring *kr, const struct config *cfg,
 
 int
 pending_write(const struct keyring *kr, const struct config *cfg,
-	      const struct request *req, struct response *res,
-	      const char *sid, const struct pending_set *set)
+	      const struct request *req, struct response *res, const char *sid,
+	      const struct pending_set *set)
 {
 	char name[160], path[300];
 	struct buf v;

@@ -15,10 +15,10 @@
 #include "request.h"
 #include "response.h"
 
-#define PENDING_MAX	5   /* tabs in flight at once; the oldest goes */
-#define PENDING_TTL	600 /* seconds a state stays good (10 minutes) */
-#define STATE_LEN	43  /* base64url of 256 random bits */
-#define RETURN_TO_MAX	255
+#define PENDING_MAX   5	  /* tabs in flight at once; the oldest goes */
+#define PENDING_TTL   600 /* seconds a state stays good (10 minutes) */
+#define STATE_LEN     43  /* base64url of 256 random bits */
+#define RETURN_TO_MAX 255
 
 struct pending {
 	unsigned char state[32];
@@ -57,7 +57,7 @@ void pending_challenge(const struct pending *p, char *out);
 /* For tests and the fuzzer: the cookie's codec without the request. */
 int pending_seal(const struct key *k, const char *sid,
 		 const struct pending_set *set, struct buf *out);
-int pending_unseal(const struct keyring *kr, const char *sid,
-		   const char *value, struct pending_set *set);
+int pending_unseal(const struct keyring *kr, const char *sid, const char *value,
+		   struct pending_set *set);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "crypto.h"
 
-static const unsigned char magic[4] = {'I', 'S', 'C', 1};
+static const unsigned char magic[4] = { 'I', 'S', 'C', 1 };
 
 static void
 put64(unsigned char *p, long long v)
@@ -33,8 +33,7 @@ get64(const unsigned char *p)
 }
 
 static void
-write_head(const struct key *k, const struct record_meta *m,
-	   unsigned char *h)
+write_head(const struct key *k, const struct record_meta *m, unsigned char *h)
 {
 	memset(h, 0, RECORD_HEAD_LEN);
 	memcpy(h, magic, 4);
@@ -168,8 +167,8 @@ record_open(const struct keyring *kr, const char *name,
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	if (len > RECORD_MAX || len < RECORD_HEAD_LEN + AEAD_IV_LEN +
-					      AEAD_TAG_LEN ||
+	if (len > RECORD_MAX ||
+	    len < RECORD_HEAD_LEN + AEAD_IV_LEN + AEAD_TAG_LEN ||
 	    record_read_meta(data, len, &r->meta) == -1)
 		return -1;
 	k = keyring_find(kr, data + 4);

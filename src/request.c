@@ -103,20 +103,20 @@ v_word(struct field *f)
 }
 
 static const struct keydef keys[PARAM__MAX] = {
-	[PARAM_CODE] = {"code", v_code},
-	[PARAM_STATE] = {"state", v_state},
-	[PARAM_ERROR] = {"error", v_error},
-	[PARAM_ERROR_DESCRIPTION] = {"error_description", v_description},
-	[PARAM_ISS] = {"iss", v_url},
-	[PARAM_RETURN_TO] = {"return_to", v_local_path},
-	[PARAM_CSRF] = {"csrf", v_b64token},
-	[PARAM_ID] = {"id", v_hex},
-	[PARAM_PAGE] = {"page", v_page},
-	[PARAM_SORT] = {"sort", v_word},
-	[PARAM_FILTER] = {"status", v_word},
-	[PARAM_Q] = {"q", v_hex},
-	[PARAM_FORMAT] = {"format", v_word},
-	[PARAM_DONE] = {"done", v_word},
+	[PARAM_CODE] = { "code", v_code },
+	[PARAM_STATE] = { "state", v_state },
+	[PARAM_ERROR] = { "error", v_error },
+	[PARAM_ERROR_DESCRIPTION] = { "error_description", v_description },
+	[PARAM_ISS] = { "iss", v_url },
+	[PARAM_RETURN_TO] = { "return_to", v_local_path },
+	[PARAM_CSRF] = { "csrf", v_b64token },
+	[PARAM_ID] = { "id", v_hex },
+	[PARAM_PAGE] = { "page", v_page },
+	[PARAM_SORT] = { "sort", v_word },
+	[PARAM_FILTER] = { "status", v_word },
+	[PARAM_Q] = { "q", v_hex },
+	[PARAM_FORMAT] = { "format", v_word },
+	[PARAM_DONE] = { "done", v_word },
 };
 
 static void
@@ -187,7 +187,8 @@ parse_cookies(struct request *req)
 		if (eq != NULL) {
 			*eq = '\0';
 			name = p + strspn(p, " \t");
-			for (e = eq; e > name && (e[-1] == ' ' || e[-1] == '\t');)
+			for (e = eq;
+			     e > name && (e[-1] == ' ' || e[-1] == '\t');)
 				*--e = '\0';
 			val = eq + 1 + strspn(eq + 1, " \t");
 			e = val + strlen(val);
@@ -198,7 +199,8 @@ parse_cookies(struct request *req)
 				val++;
 			}
 			if (*name != '\0' && req->ncookies == COOKIES_MAX) {
-				/* Past the cap a duplicate could hide: say so. */
+				/* Past the cap a duplicate could hide: say so.
+				 */
 				req->cookies_overflow = 1;
 			} else if (*name != '\0') {
 				req->cookies[req->ncookies].name = name;
@@ -242,10 +244,12 @@ addr_trusted(const char *addr, const struct strlist *proxies)
 	else
 		return 0;
 	for (i = 0; i < proxies->n; i++) {
-		int af = strchr(proxies->v[i], ':') != NULL ? AF_INET6 : AF_INET;
+		int af =
+			strchr(proxies->v[i], ':') != NULL ? AF_INET6 : AF_INET;
 
 		if ((af == AF_INET6) == (n == 16) &&
-		    inet_pton(af, proxies->v[i], b) == 1 && memcmp(a, b, n) == 0)
+		    inet_pton(af, proxies->v[i], b) == 1 &&
+		    memcmp(a, b, n) == 0)
 			return 1;
 	}
 	return 0;
@@ -371,7 +375,7 @@ read_env(char *const *env, const char **v)
 int
 request_parse(struct request *req, char *const *env, const struct config *cfg)
 {
-	const char *v[V__MAX] = {0};
+	const char *v[V__MAX] = { 0 };
 	unsigned long long cl = 0;
 	size_t n;
 	int rc;
@@ -392,17 +396,16 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	req->fetch_mode = v[V_FETCH_MODE];
 	req->fetch_site = v[V_FETCH_SITE];
 	req->authorization = v[V_AUTH];
-	req->remote_user = v[V_USER] != NULL && *v[V_USER] != '\0'
-				   ? v[V_USER]
-				   : NULL;
+	req->remote_user =
+		v[V_USER] != NULL && *v[V_USER] != '\0' ? v[V_USER] : NULL;
 	req->remote_addr = v[V_ADDR];
 	req->content_type = v[V_TYPE];
 	req->session_header = v[V_SESSION];
-	req->https = (v[V_HTTPS] != NULL && (ascii_casecmp(v[V_HTTPS], "on") ==
-						     0 ||
-					     strcmp(v[V_HTTPS], "1") == 0)) ||
-		     (v[V_SCHEME] != NULL &&
-		      ascii_casecmp(v[V_SCHEME], "https") == 0);
+	req->https =
+		(v[V_HTTPS] != NULL && (ascii_casecmp(v[V_HTTPS], "on") == 0 ||
+					strcmp(v[V_HTTPS], "1") == 0)) ||
+		(v[V_SCHEME] != NULL &&
+		 ascii_casecmp(v[V_SCHEME], "https") == 0);
 	/* X-Forwarded-Proto means something only from a proxy we trust. */
 	if (v[V_FORWARDED_PROTO] != NULL &&
 	    addr_trusted(req->remote_addr, &cfg->trusted_proxies))

@@ -41,8 +41,8 @@ enum field_state { FIELD_ABSENT = 0, FIELD_OK, FIELD_BAD };
 
 struct field {
 	enum field_state state;
-	int dup;		/* the name came more than once */
-	const char *val;	/* decoded, NUL-terminated */
+	int dup;	 /* the name came more than once */
+	const char *val; /* decoded, NUL-terminated */
 	size_t len;
 	unsigned long long num; /* for numeric keys */
 };
@@ -55,7 +55,8 @@ struct cookie {
 struct request {
 	enum method method;
 	const char *method_name;
-	const char *path; /* below base_path, e.g. "/callback"; NULL: not ours */
+	const char
+		*path; /* below base_path, e.g. "/callback"; NULL: not ours */
 	int https;
 	struct field query[PARAM__MAX];
 	struct field form[PARAM__MAX];

@@ -52,8 +52,9 @@ void
 res_cookie(struct response *res, const char *name, const char *value,
 	   const char *path, long max_age, int secure)
 {
-	buf_printf(&res->head, "Set-Cookie: %s=%s; Path=%s; HttpOnly; "
-			       "SameSite=Lax%s",
+	buf_printf(&res->head,
+		   "Set-Cookie: %s=%s; Path=%s; HttpOnly; "
+		   "SameSite=Lax%s",
 		   name, value, path, secure ? "; Secure" : "");
 	if (max_age >= 0)
 		buf_printf(&res->head, "; Max-Age=%ld", max_age);
@@ -169,8 +170,9 @@ res_head(const struct response *res, struct buf *out)
 		buf_printf(out, "Content-Type: %s\r\n", res->type);
 	buf_printf(out, "Content-Length: %zu\r\n", res->body.len);
 	/* Tokens, states and session ids pass through here: never cached. */
-	buf_adds(out, res->cacheable ? "Cache-Control: public, max-age=86400\r\n"
-				     : "Cache-Control: no-store\r\n");
+	buf_adds(out, res->cacheable
+			      ? "Cache-Control: public, max-age=86400\r\n"
+			      : "Cache-Control: no-store\r\n");
 	buf_adds(out, "Referrer-Policy: no-referrer\r\n"
 		      "X-Frame-Options: DENY\r\n"
 		      "X-Content-Type-Options: nosniff\r\n"

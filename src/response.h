@@ -10,9 +10,9 @@ struct cJSON;
 
 struct response {
 	int status;
-	const char *type;  /* Content-Type */
-	int cacheable;	   /* static assets only; the rest is no-store */
-	struct buf head;   /* extra header lines */
+	const char *type; /* Content-Type */
+	int cacheable;	  /* static assets only; the rest is no-store */
+	struct buf head;  /* extra header lines */
 	struct buf body;
 };
 

@@ -23,19 +23,19 @@ handle_style(struct app *app, const struct request *req, struct response *res)
 }
 
 static const struct route routes[] = {
-	{"", ALLOW_GET, handle_connect},
-	{"/", ALLOW_GET, handle_connect},
-	{"/connect", ALLOW_GET, handle_connect},
-	{"/connect/start", ALLOW_GET, handle_connect_start},
-	{"/callback", ALLOW_GET, handle_callback},
-	{"/status", ALLOW_GET, handle_status},
-	{"/disconnect", ALLOW_POST, handle_disconnect},
-	{"/token", ALLOW_GET, handle_token},
-	{"/admin", ALLOW_GET, handle_admin},
-	{"/admin/record", ALLOW_GET, handle_admin},
-	{"/admin/refresh", ALLOW_POST, handle_admin_action},
-	{"/admin/delete", ALLOW_POST, handle_admin_action},
-	{"/style.css", ALLOW_GET, handle_style},
+	{ "", ALLOW_GET, handle_connect },
+	{ "/", ALLOW_GET, handle_connect },
+	{ "/connect", ALLOW_GET, handle_connect },
+	{ "/connect/start", ALLOW_GET, handle_connect_start },
+	{ "/callback", ALLOW_GET, handle_callback },
+	{ "/status", ALLOW_GET, handle_status },
+	{ "/disconnect", ALLOW_POST, handle_disconnect },
+	{ "/token", ALLOW_GET, handle_token },
+	{ "/admin", ALLOW_GET, handle_admin },
+	{ "/admin/record", ALLOW_GET, handle_admin },
+	{ "/admin/refresh", ALLOW_POST, handle_admin_action },
+	{ "/admin/delete", ALLOW_POST, handle_admin_action },
+	{ "/style.css", ALLOW_GET, handle_style },
 };
 
 void

@@ -73,7 +73,7 @@ set_signals(void (*fn)(int))
 /* Where the body comes from and the reply goes: FastCGI or stdio. */
 struct io {
 	FCGX_Request *fcgi; /* NULL: CGI on stdin/stdout */
-	size_t got;         /* body bytes read */
+	size_t got;	    /* body bytes read */
 };
 
 static size_t
@@ -175,7 +175,7 @@ fcgi_loop(struct app *app, int sock)
 	struct response res;
 	struct buf head;
 	FCGX_Request fr;
-	struct io io = {&fr, 0};
+	struct io io = { &fr, 0 };
 
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -217,8 +217,8 @@ cgi_drain(struct io *io)
 		return;
 	n -= io->got;
 	while (n > 0) {
-		size_t k =
-		    fread(drop, 1, n < sizeof(drop) ? n : sizeof(drop), stdin);
+		size_t k = fread(drop, 1, n < sizeof(drop) ? n : sizeof(drop),
+				 stdin);
 
 		if (k == 0)
 			break;
@@ -231,7 +231,7 @@ cgi_once(struct app *app)
 {
 	struct response res;
 	struct buf head;
-	struct io io = {NULL, 0};
+	struct io io = { NULL, 0 };
 
 	response_init(&res);
 	buf_init(&head, 64 * 1024);

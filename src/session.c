@@ -15,8 +15,7 @@ session_secure(const struct config *cfg, int https)
 }
 
 void
-session_cookie_name(const struct config *cfg, int https, char *out,
-		    size_t len)
+session_cookie_name(const struct config *cfg, int https, char *out, size_t len)
 {
 	/* The web app's own cookie keeps the name the web app gave it. */
 	if (cfg->issue_cookie && session_secure(cfg, https))

@@ -8,9 +8,9 @@
 #include "request.h"
 #include "response.h"
 
-#define SESSION_ID_LEN	 43 /* 256 random bits, base64url */
-#define SESSION_MAX	 256
-#define CSRF_LEN	 43
+#define SESSION_ID_LEN 43 /* 256 random bits, base64url */
+#define SESSION_MAX    256
+#define CSRF_LEN       43
 
 struct session {
 	char id[SESSION_MAX + 1]; /* "" when the request has none */

@@ -25,8 +25,7 @@ struct store *store_open(const struct config *cfg);
 void store_close(struct store *s);
 
 int store_load(struct store *s, const char *name, struct buf *out);
-int store_save(struct store *s, const char *name, const void *data,
-	       size_t len);
+int store_save(struct store *s, const char *name, const void *data, size_t len);
 int store_delete(struct store *s, const char *name);
 int store_lock(struct store *s, const char *name, struct store_lock *l);
 void store_unlock(struct store_lock *l);
@@ -34,8 +33,7 @@ void store_unlock(struct store_lock *l);
 /* Calls visit with each record's name and first head_len bytes. */
 typedef int (*store_visit)(void *ctx, const char *name,
 			   const unsigned char *head, size_t len);
-int store_list(struct store *s, size_t head_len, store_visit visit,
-	       void *ctx);
+int store_list(struct store *s, size_t head_len, store_visit visit, void *ctx);
 
 /* Removes temp files a crash left behind (their record is not locked:
  * no one is writing them); returns how many, or -1. */

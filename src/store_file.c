@@ -55,9 +55,10 @@ store_check(const char *dir, char *err, size_t len)
 		return -1;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(err, len,
-			 "store dir %s: mode %03o, expected 0700 (chmod 700 %s)",
-			 dir, (unsigned)st.st_mode & 0777, dir);
+		snprintf(
+			err, len,
+			"store dir %s: mode %03o, expected 0700 (chmod 700 %s)",
+			dir, (unsigned)st.st_mode & 0777, dir);
 		return -1;
 	}
 	return 0;
@@ -110,11 +111,12 @@ root(struct store *s)
 	}
 	if (store_check(s->dir, err, sizeof(err)) == -1) {
 		log_error("store: %s", err);
-		errno = EACCES; /* not ENOENT: callers read that as "no record" */
+		errno = EACCES; /* not ENOENT: callers read that as "no record"
+				 */
 		return -1;
 	}
-	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					O_CLOEXEC);
+	s->dirfd =
+		open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dirfd == -1)
 		log_error("store: %s: %s", s->dir, strerror(errno));
 	return s->dirfd;
@@ -130,7 +132,7 @@ valid_name(const char *name)
 static int
 shard(struct store *s, const char *name, int create)
 {
-	char sub[3] = {name[0], name[1], '\0'};
+	char sub[3] = { name[0], name[1], '\0' };
 	int dfd = root(s), fd;
 
 	if (dfd == -1)
@@ -165,7 +167,8 @@ read_all(int fd, struct buf *out, size_t max)
 			continue;
 		if (n <= 0)
 			break;
-		if ((size_t)n > max - out->len || buf_add(out, chunk, (size_t)n))
+		if ((size_t)n > max - out->len ||
+		    buf_add(out, chunk, (size_t)n))
 			return -1;
 	}
 	return n == 0 ? 0 : -1;
@@ -243,9 +246,8 @@ store_save(struct store *s, const char *name, const void *data, size_t len)
 		goto err;
 	hex_encode(rnd, sizeof(rnd), hex);
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s-%s", name, hex);
-	fd = openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				      O_CLOEXEC,
-		    0600);
+	fd = openat(sfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto err;
 	if (write_all(fd, data, len) == -1 || fsync(fd) == -1)
@@ -314,9 +316,8 @@ lock(struct store *s, const char *name, int wait, struct store_lock *l)
 		return STORE_ERROR;
 	memcpy(prefix, name, 8);
 	prefix[8] = '\0';
-	l->fd = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW |
-					       O_CLOEXEC,
-		       0600);
+	l->fd = openat(dfd, LOCK_FILE,
+		       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (l->fd == -1) {
 		log_error("store: %s/%s: %s", s->dir, LOCK_FILE,
 			  strerror(errno));

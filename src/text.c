@@ -83,11 +83,11 @@ add_escaped(struct buf *b, const char *s, int form)
 		if (c == ' ' && form) {
 			buf_addc(b, '+');
 		} else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~') {
+			   (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+			   c == '_' || c == '~') {
 			buf_addc(b, (char)c);
 		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
 
 			buf_add(b, e, 3);
 		}

@@ -22,13 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A finding the sanitizers cannot see: a broken invariant. */
-#define FUZZ_CHECK(cond)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed\n",    \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
+#define FUZZ_CHECK(cond)                                                  \
+	do {                                                              \
+		if (!(cond)) {                                            \
+			fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed\n", \
+				__FILE__, __LINE__, #cond);               \
+			abort();                                          \
+		}                                                         \
 	} while (0)
 
 /* The time the deterministic harnesses run at (2027-01-15). */
@@ -37,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 /* A session id of the right shape (43 base64url characters). */
 #define FUZZ_SID "fuzz-session-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 /* A record name: 64 hex digits (any will do; the AEAD binds it). */
-#define FUZZ_NAME                                                          \
+#define FUZZ_NAME \
 	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 /*
@@ -91,8 +91,7 @@ fuzz_config(struct config *cfg, int issue_cookie)
 }
 
 static int
-fuzz_rm_entry(const char *path, const struct stat *st, int flag,
-	      struct FTW *f)
+fuzz_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st;
 	(void)flag;

@@ -90,31 +90,29 @@ static const char ini_a[] =
 	"users = alice\n"
 	"key_file = %s/admin.key\n";
 
-static const char ini_b[] =
-	"[insuresign]\n"
-	"environment = lab\n"
-	"client_id = fuzz-client\n"
-	"client_secret_file = %s/client_secret\n"
-	"redirect_uri = https://app.example.com/callback\n"
-	"issuer = https://lab-auth.insuresign.io\n"
-	"pkce = false\n"
-	"scope = documents\n"
-	"[app]\n"
-	"base_path = /\n"
-	"return_to = /account\n"
-	"trusted_proxies = 127.0.0.1, ::1\n"
-	"[session]\n"
-	"cookie_name = PHPSESSID\n"
-	"issue_cookie = false\n"
-	"secure = always\n"
-	"[store]\n"
-	"dir = %s/store\n"
-	"key_file = %s/store.key\n"
-	"max_idle_days = 1\n";
+static const char ini_b[] = "[insuresign]\n"
+			    "environment = lab\n"
+			    "client_id = fuzz-client\n"
+			    "client_secret_file = %s/client_secret\n"
+			    "redirect_uri = https://app.example.com/callback\n"
+			    "issuer = https://lab-auth.insuresign.io\n"
+			    "pkce = false\n"
+			    "scope = documents\n"
+			    "[app]\n"
+			    "base_path = /\n"
+			    "return_to = /account\n"
+			    "trusted_proxies = 127.0.0.1, ::1\n"
+			    "[session]\n"
+			    "cookie_name = PHPSESSID\n"
+			    "issue_cookie = false\n"
+			    "secure = always\n"
+			    "[store]\n"
+			    "dir = %s/store\n"
+			    "key_file = %s/store.key\n"
+			    "max_idle_days = 1\n";
 
 static void
-open_app(struct app *app, const char *dir, const char *name,
-	 const char *ini)
+open_app(struct app *app, const char *dir, const char *name, const char *ini)
 {
 	char path[512], text[2048], err[512];
 	int n;
@@ -171,10 +169,10 @@ expand(const uint8_t *data, size_t size, const char *state, struct buf *out)
 		const char *name;
 		const char *value;
 	} ph[] = {
-		{"@SID@", FUZZ_SID},	      {"@NAME@", sid_name},
-		{"@CSRF@", sid_csrf},	      {"@ACSRF@", alice_csrf},
-		{"@KCSRF@", bearer_csrf},     {"@BACKEND@", BACKEND_KEY},
-		{"@ADMINKEY@", ADMIN_KEY},    {"@STATE@", NULL},
+		{ "@SID@", FUZZ_SID },	     { "@NAME@", sid_name },
+		{ "@CSRF@", sid_csrf },	     { "@ACSRF@", alice_csrf },
+		{ "@KCSRF@", bearer_csrf },  { "@BACKEND@", BACKEND_KEY },
+		{ "@ADMINKEY@", ADMIN_KEY }, { "@STATE@", NULL },
 	};
 	size_t i = 0, k;
 
@@ -453,8 +451,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_reset(&head);
 	rc = request_parse(&req, in.env, &app->cfg);
 	if (rc == 0 && req.content_length > 0) {
-		size_t n = in.body_len < req.content_length ? in.body_len
-							   : req.content_length;
+		size_t n = in.body_len < req.content_length
+				   ? in.body_len
+				   : req.content_length;
 
 		if (n > 0)
 			memcpy(req.body, in.body, n);

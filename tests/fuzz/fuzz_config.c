@@ -45,8 +45,8 @@ check(const struct config *cfg)
 		   strchr(cfg->redirect_uri, '?') == NULL);
 	FUZZ_CHECK(cfg->authorize_url != NULL && cfg->token_url != NULL);
 	FUZZ_CHECK(config_url_host(cfg->token_url, host, sizeof(host)) == 0);
-	FUZZ_CHECK(n == 0 || (cfg->base_path[0] == '/' &&
-			      cfg->base_path[n - 1] != '/'));
+	FUZZ_CHECK(n == 0 ||
+		   (cfg->base_path[0] == '/' && cfg->base_path[n - 1] != '/'));
 	FUZZ_CHECK(cfg->return_to != NULL && cfg->return_to[0] == '/');
 	FUZZ_CHECK(cfg->return_to_allowed.n >= 1);
 	FUZZ_CHECK(cfg->cookie_name != NULL && cfg->cookie_name[0] != '\0');

@@ -74,8 +74,8 @@ check_set(const char *sid, const struct pending_set *set)
 	pending_state(&copy.v[0], state);
 	FUZZ_CHECK(pending_take(&copy, state, FUZZ_NOW, &p) != PENDING_UNKNOWN);
 	FUZZ_CHECK(copy.n == set->n - 1);
-	FUZZ_CHECK(same > 1 || pending_take(&copy, state, FUZZ_NOW, &p) ==
-				       PENDING_UNKNOWN);
+	FUZZ_CHECK(same > 1 ||
+		   pending_take(&copy, state, FUZZ_NOW, &p) == PENDING_UNKNOWN);
 }
 
 static void
@@ -134,8 +134,9 @@ as_plaintext(const uint8_t *data, size_t size)
 	FUZZ_CHECK(crypto_seal(kr.keys[0].cookie, ad, sizeof(ad) - 1, data,
 			       size, sealed + KEY_ID_LEN) == 0);
 	buf_init(&v, 8192);
-	FUZZ_CHECK(buf_add_b64url(&v, sealed, KEY_ID_LEN + AEAD_IV_LEN + size +
-						      AEAD_TAG_LEN) == 0);
+	FUZZ_CHECK(buf_add_b64url(&v, sealed,
+				  KEY_ID_LEN + AEAD_IV_LEN + size +
+					  AEAD_TAG_LEN) == 0);
 	if (pending_unseal(&kr, FUZZ_SID, v.data, &set) == 0)
 		check_set(FUZZ_SID, &set);
 	else

@@ -141,7 +141,7 @@ open_and_check(const unsigned char *data, size_t len, int old)
 static void
 good_head(const struct key *k, unsigned char *h)
 {
-	static const unsigned char t[8] = {0, 0, 0, 0, 0x6b, 0x49, 0xd2, 0};
+	static const unsigned char t[8] = { 0, 0, 0, 0, 0x6b, 0x49, 0xd2, 0 };
 
 	memset(h, 0, RECORD_HEAD_LEN);
 	memcpy(h, "ISC\001", 4);

@@ -9,8 +9,8 @@
 #include "oauth.h"
 #include "record.h"
 
-static const long statuses[] = {200, 400, 401, 429, 500, 302,
-				503, 201, 404, 204, 0,	 599};
+static const long statuses[] = { 200, 400, 401, 429, 500, 302,
+				 503, 201, 404, 204, 0,	  599 };
 
 static int
 vschar(const char *s)

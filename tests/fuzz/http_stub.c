@@ -24,28 +24,28 @@ struct canned {
 
 static const struct canned replies[FUZZ_HTTP_REPLIES] = {
 	/* The mock's code exchange and refresh (RFC 6749 section 5.1). */
-	{HTTP_OK, 200,
-	 "{\"access_token\":\"" FUZZ_STUB_AT "\","
-	 "\"refresh_token\":\"" FUZZ_STUB_RT "\","
-	 "\"expires_in\":3600,\"token_type\":\"Bearer\"}"},
+	{ HTTP_OK, 200,
+	  "{\"access_token\":\"" FUZZ_STUB_AT "\","
+	  "\"refresh_token\":\"" FUZZ_STUB_RT "\","
+	  "\"expires_in\":3600,\"token_type\":\"Bearer\"}" },
 	/* A refresh reply as InsureSign documents it: no refresh_token. */
-	{HTTP_OK, 200,
-	 "{\"access_token\":\"" FUZZ_STUB_AT2 "\","
-	 "\"expires_in\":3600,\"token_type\":\"Bearer\","
-	 "\"scope\":\"documents\"}"},
+	{ HTTP_OK, 200,
+	  "{\"access_token\":\"" FUZZ_STUB_AT2 "\","
+	  "\"expires_in\":3600,\"token_type\":\"Bearer\","
+	  "\"scope\":\"documents\"}" },
 	/* RFC 6749 section 5.2, as the mock words them. */
-	{HTTP_OK, 400,
-	 "{\"error\":\"invalid_grant\",\"error_description\":\"unknown "
-	 "authorization code\"}"},
-	{HTTP_OK, 401,
-	 "{\"error\":\"invalid_client\",\"error_description\":\"client "
-	 "authentication failed\"}"},
-	{HTTP_OK, 500,
-	 "{\"error\":\"server_error\",\"error_description\":\"mock fault\"}"},
-	{HTTP_TIMEOUT, 0, NULL},
+	{ HTTP_OK, 400,
+	  "{\"error\":\"invalid_grant\",\"error_description\":\"unknown "
+	  "authorization code\"}" },
+	{ HTTP_OK, 401,
+	  "{\"error\":\"invalid_client\",\"error_description\":\"client "
+	  "authentication failed\"}" },
+	{ HTTP_OK, 500,
+	  "{\"error\":\"server_error\",\"error_description\":\"mock fault\"}" },
+	{ HTTP_TIMEOUT, 0, NULL },
 	/* The mock's invalid_json switch: a truncated body. */
-	{HTTP_OK, 200, "{\"access_token\":\"at_trunc"},
-	{HTTP_NETWORK, 0, NULL},
+	{ HTTP_OK, 200, "{\"access_token\":\"at_trunc" },
+	{ HTTP_NETWORK, 0, NULL },
 };
 
 struct http {

@@ -25,8 +25,7 @@ static struct keyring kr;
 
 /* Writes a seed; mode, unless negative, is a first byte before data. */
 static void
-put(const char *target, const char *name, const void *data, size_t n,
-    int mode)
+put(const char *target, const char *name, const void *data, size_t n, int mode)
 {
 	char path[1024];
 	FILE *f;
@@ -176,8 +175,8 @@ rig(const char *dir)
 static void
 make_set(struct pending_set *set, size_t n, long long now)
 {
-	static const char *const rt[] = {"/account", "/settings/x?tab=2",
-					 "/account?from=banner"};
+	static const char *const rt[] = { "/account", "/settings/x?tab=2",
+					  "/account?from=banner" };
 	size_t i;
 
 	memset(set, 0, sizeof(*set));
@@ -185,8 +184,8 @@ make_set(struct pending_set *set, size_t n, long long now)
 		memset(set->v[i].state, (int)(0x11 * (i + 1)), 32);
 		memset(set->v[i].verifier, (int)(0x22 * (i + 1)), 32);
 		set->v[i].created = now - (long long)i * 30;
-		snprintf(set->v[i].return_to, sizeof(set->v[i].return_to),
-			 "%s", rt[i % 3]);
+		snprintf(set->v[i].return_to, sizeof(set->v[i].return_to), "%s",
+			 rt[i % 3]);
 	}
 	set->n = n;
 }
@@ -258,9 +257,8 @@ cookies(void)
 		    "__Host-insuresign_session=%s; "
 		    "__Secure-insuresign_pending=%s",
 		    FUZZ_SID, &kr.keys[0], 2);
-	cookie_seed("app-session",
-		    "PHPSESSID=%s;insuresign_pending=\"%s\"", app, &kr.keys[0],
-		    1);
+	cookie_seed("app-session", "PHPSESSID=%s;insuresign_pending=\"%s\"",
+		    app, &kr.keys[0], 1);
 	cookie_seed("twice",
 		    "insuresign_session=%1$s; insuresign_session=%1$s; "
 		    "insuresign_pending=%2$s",

@@ -93,9 +93,9 @@ production_is_the_default_environment(void)
 	CHECK(load(GOOD) == 0);
 	CHECK_STR(cfg.environment, "production");
 	CHECK_STR(cfg.authorize_url,
-	          "https://sign-auth.insuresign.io/oauth2/authorize");
+		  "https://sign-auth.insuresign.io/oauth2/authorize");
 	CHECK_STR(cfg.token_url,
-	          "https://sign-auth.insuresign.io/oauth2/token");
+		  "https://sign-auth.insuresign.io/oauth2/token");
 }
 
 static void
@@ -104,11 +104,11 @@ legacy_and_lab_environments_pick_their_hosts(void)
 	/* Credentials from before 2021-01-15 live on the legacy host. */
 	CHECK(load(GOOD "environment = legacy\n") == 0);
 	CHECK_STR(cfg.authorize_url,
-	          "https://auth.insuresign.io/oauth2/authorize");
+		  "https://auth.insuresign.io/oauth2/authorize");
 	CHECK_STR(cfg.token_url, "https://auth.insuresign.io/oauth2/token");
 	CHECK(load(GOOD "environment = lab\n") == 0);
 	CHECK_STR(cfg.authorize_url,
-	          "https://lab-auth.insuresign.io/oauth2/authorize");
+		  "https://lab-auth.insuresign.io/oauth2/authorize");
 	CHECK_STR(cfg.token_url, "https://lab-auth.insuresign.io/oauth2/token");
 }
 
@@ -116,7 +116,7 @@ static void
 explicit_urls_override_the_environment(void)
 {
 	CHECK(load(GOOD "environment = lab\n"
-	                "authorize_url = https://idp.example/auth?x=1\n") == 0);
+			"authorize_url = https://idp.example/auth?x=1\n") == 0);
 	CHECK_STR(cfg.authorize_url, "https://idp.example/auth?x=1");
 	CHECK_STR(cfg.token_url, "https://lab-auth.insuresign.io/oauth2/token");
 	CHECK(load(GOOD "token_url = https://idp.example/token\n") == 0);
@@ -136,7 +136,7 @@ static void
 lists_are_split_and_trimmed(void)
 {
 	CHECK(load(GOOD "[app]\nreturn_to_allowed = /account , /settings/\n"
-	                "trusted_proxies = 10.0.0.1,::1\n") == 0);
+			"trusted_proxies = 10.0.0.1,::1\n") == 0);
 	CHECK(cfg.return_to_allowed.n == 2);
 	CHECK_STR(cfg.return_to_allowed.v[1], "/settings/");
 	CHECK(cfg.trusted_proxies.n == 2);
@@ -176,7 +176,8 @@ unknown_key_is_refused(void)
 static void
 unknown_section_is_refused(void)
 {
-	CHECK(refused(GOOD "[bogus]\nx = 1\n", "unknown section [bogus]", NULL));
+	CHECK(refused(GOOD "[bogus]\nx = 1\n", "unknown section [bogus]",
+		      NULL));
 	CHECK(refused(GOOD "[empty]\n", "empty", NULL));
 }
 
@@ -185,7 +186,7 @@ missing_client_id_is_refused(void)
 {
 	CHECK(refused("[insuresign]\n" SECRET REDIR, "client_id", "missing"));
 	CHECK(refused("[insuresign]\nclient_id =\n" SECRET REDIR, "client_id",
-	              "missing"));
+		      "missing"));
 }
 
 static void
@@ -199,11 +200,11 @@ http_url_on_another_host_is_refused(void)
 {
 	/* RFC 6749 section 10.5: codes and tokens travel only over TLS. */
 	CHECK(refused(GOOD "token_url = http://idp.example/t\n", "token_url",
-	              "http://idp.example/t"));
+		      "http://idp.example/t"));
 	CHECK(refused(GOOD "token_url = http://128.0.0.1/t\n", "token_url",
-	              "http://128.0.0.1/t"));
+		      "http://128.0.0.1/t"));
 	CHECK(refused(ID SECRET "redirect_uri = ftp://app.example/cb\n",
-	              "redirect_uri", "ftp://app.example/cb"));
+		      "redirect_uri", "ftp://app.example/cb"));
 }
 
 static void
@@ -217,25 +218,25 @@ static void
 connect_timeout_must_be_in_range(void)
 {
 	CHECK(refused(GOOD "[http]\nconnect_timeout = 0\n", "connect_timeout",
-	              "\"0\""));
+		      "\"0\""));
 	CHECK(refused(GOOD "[http]\nconnect_timeout = 99999\n",
-	              "connect_timeout", "99999"));
+		      "connect_timeout", "99999"));
 	CHECK(refused(GOOD "[http]\nconnect_timeout = 5s\n", "connect_timeout",
-	              "5s"));
+		      "5s"));
 }
 
 static void
 environment_must_be_a_known_one(void)
 {
-	CHECK(
-	    refused(GOOD "environment = staging\n", "environment", "staging"));
+	CHECK(refused(GOOD "environment = staging\n", "environment",
+		      "staging"));
 }
 
 static void
 both_secret_and_secret_file_are_refused(void)
 {
 	CHECK(refused(GOOD "client_secret_file = /etc/secret\n",
-	              "client_secret_file", "exactly one"));
+		      "client_secret_file", "exactly one"));
 }
 
 static void
@@ -252,7 +253,7 @@ secret_file_is_read_when_mode_0600(void)
 	snprintf(path, sizeof(path), "%s/secret", dir);
 	CHECK(write_file(path, "from-file\nsecond line\n", 0600) == 0);
 	snprintf(text, sizeof(text), ID REDIR "client_secret_file = %s\n",
-	         path);
+		 path);
 	CHECK(load(text) == 0);
 	CHECK_STR(cfg.client_secret, "from-file");
 	unlink(path);
@@ -266,7 +267,7 @@ secret_file_readable_by_others_is_refused(void)
 	snprintf(path, sizeof(path), "%s/secret", dir);
 	CHECK(write_file(path, "from-file\n", 0644) == 0);
 	snprintf(text, sizeof(text), ID REDIR "client_secret_file = %s\n",
-	         path);
+		 path);
 	CHECK(refused(text, "client_secret_file", path));
 	CHECK(strstr(err, "0600") != NULL);
 	unlink(path);
@@ -276,7 +277,7 @@ static void
 secret_value_never_appears_in_an_error(void)
 {
 	CHECK(refused(ID REDIR "client_secret = top\tsecret\n", "client_secret",
-	              NULL));
+		      NULL));
 	CHECK(strstr(err, "top") == NULL);
 }
 
@@ -292,7 +293,7 @@ static void
 timeout_below_connect_timeout_is_refused(void)
 {
 	CHECK(refused(GOOD "[http]\nconnect_timeout = 10\ntimeout = 5\n",
-	              "timeout", "\"5\""));
+		      "timeout", "\"5\""));
 	CHECK(strstr(err, "connect_timeout") != NULL);
 }
 
@@ -300,25 +301,25 @@ static void
 cookie_name_with_a_space_is_refused(void)
 {
 	CHECK(refused(GOOD "[session]\ncookie_name = my session\n",
-	              "cookie_name", "my session"));
+		      "cookie_name", "my session"));
 	CHECK(refused(GOOD "[session]\ncookie_name = a=b\n", "cookie_name",
-	              "a=b"));
+		      "a=b"));
 }
 
 static void
 redirect_uri_with_a_query_is_refused(void)
 {
 	CHECK(refused(ID SECRET "redirect_uri = https://app.example/cb?x=1\n",
-	              "redirect_uri", "https://app.example/cb?x=1"));
+		      "redirect_uri", "https://app.example/cb?x=1"));
 }
 
 static void
 bad_list_item_is_refused(void)
 {
 	CHECK(refused(GOOD "[app]\ntrusted_proxies = 10.0.0.1, proxy.lan\n",
-	              "trusted_proxies", "proxy.lan"));
+		      "trusted_proxies", "proxy.lan"));
 	CHECK(refused(GOOD "[app]\nreturn_to_allowed = /a, //evil\n",
-	              "return_to_allowed", "//evil"));
+		      "return_to_allowed", "//evil"));
 }
 
 static void

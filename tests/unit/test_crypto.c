@@ -8,12 +8,12 @@
 
 /* Two keys one bit apart ('e' and 'E'); 31 characters and the NUL. */
 static const unsigned char key1[AEAD_KEY_LEN] =
-    "0123456789abcdef0123456789abcde";
+	"0123456789abcdef0123456789abcde";
 static const unsigned char key2[AEAD_KEY_LEN] =
-    "0123456789abcdef0123456789abcdE";
+	"0123456789abcdef0123456789abcdE";
 static const char msg[] = "an access token, or anything";
 
-#define MSG_LEN    (sizeof(msg) - 1)
+#define MSG_LEN	   (sizeof(msg) - 1)
 #define SEALED_LEN (AEAD_IV_LEN + MSG_LEN + AEAD_TAG_LEN)
 
 static int
@@ -31,7 +31,7 @@ sha256_matches_fips_180_abc(void)
 	crypto_sha256("abc", 3, h);
 	hex_encode(h, sizeof(h), out);
 	CHECK_STR(out, "ba7816bf8f01cfea414140de5dae2223"
-	               "b00361a396177a9cb410ff61f20015ad");
+		       "b00361a396177a9cb410ff61f20015ad");
 }
 
 static void
@@ -42,10 +42,10 @@ hmac_matches_rfc4231_test_case_2(void)
 	char out[2 * SHA256_LEN + 1];
 
 	crypto_hmac((const unsigned char *)"Jefe", 4, data, sizeof(data) - 1,
-	            mac);
+		    mac);
 	hex_encode(mac, sizeof(mac), out);
 	CHECK_STR(out, "5bdcc146bf60754e6a042426089575c7"
-	               "5a003f089d2739839dec58b964ec3843");
+		       "5a003f089d2739839dec58b964ec3843");
 }
 
 /* crypto_hmac keeps keyed contexts: the answers must not depend on that. */
@@ -85,8 +85,8 @@ hkdf_matches_rfc5869_test_case_3(void)
 	CHECK(crypto_hkdf(ikm, sizeof(ikm), "", okm, sizeof(okm)) == 0);
 	hex_encode(okm, sizeof(okm), out);
 	CHECK_STR(out, "8da4e775a563c18f715f802a063c5a31"
-	               "b8a11f5c5ee1879ec3454e5f3c738d2d"
-	               "9d201395faa4b61a96c8");
+		       "b8a11f5c5ee1879ec3454e5f3c738d2d"
+		       "9d201395faa4b61a96c8");
 }
 
 static void
@@ -145,7 +145,7 @@ aead_open_fails_on_any_flipped_bit(void)
 		for (bit = 0; bit < 8; bit++) {
 			sealed[i] ^= (unsigned char)(1u << bit);
 			if (crypto_open(key1, "aad", 3, sealed, sizeof(sealed),
-			                plain) == 0)
+					plain) == 0)
 				opened++;
 			sealed[i] ^= (unsigned char)(1u << bit);
 		}
@@ -183,7 +183,7 @@ aead_open_fails_on_truncation(void)
 	CHECK(crypto_open(key1, "aad", 3, sealed, sizeof(sealed) - 1, plain) ==
 	      -1);
 	CHECK(crypto_open(key1, "aad", 3, sealed,
-	                  AEAD_IV_LEN + AEAD_TAG_LEN - 1, plain) == -1);
+			  AEAD_IV_LEN + AEAD_TAG_LEN - 1, plain) == -1);
 }
 
 static void
@@ -214,7 +214,7 @@ rfc7636_pending(struct pending *p)
 
 	memset(p, 0, sizeof(*p));
 	if (b64url_decode(v, sizeof(v) - 1, p->verifier, sizeof(p->verifier),
-	                  &n) == -1)
+			  &n) == -1)
 		return -1;
 	return n == sizeof(p->verifier) ? 0 : -1;
 }

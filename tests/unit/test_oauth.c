@@ -6,16 +6,16 @@
 #include "record.h"
 #include "unit.h"
 
-#define AUTHZ    "https://sign-auth.insuresign.io/oauth2/authorize"
+#define AUTHZ	 "https://sign-auth.insuresign.io/oauth2/authorize"
 #define REDIRECT "https://app.example/insuresign/callback"
-#define PARAMS                                                                 \
-	"response_type=code&client_id=my%20client&redirect_uri="               \
+#define PARAMS                                                   \
+	"response_type=code&client_id=my%20client&redirect_uri=" \
 	"https%3A%2F%2Fapp.example%2Finsuresign%2Fcallback&state=st-1_x"
 #define URL_HEAD  AUTHZ "?" PARAMS
 #define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 /* A reply with one member's value swapped for the test's. */
-#define REPLY(at, tt, ei)                                                      \
+#define REPLY(at, tt, ei) \
 	"{\"access_token\":" at ",\"token_type\":" tt ",\"expires_in\":" ei "}"
 #define GOOD REPLY("\"at-1\"", "\"Bearer\"", "3600")
 
@@ -67,8 +67,8 @@ static void
 good_reply_gives_every_member(void)
 {
 	CHECK(parse(200, "{\"access_token\":\"at-1\",\"token_type\":\"Bearer\","
-	                 "\"expires_in\":3600,\"refresh_token\":\"rt-1\","
-	                 "\"scope\":\"a b\"}") == OAUTH_OK);
+			 "\"expires_in\":3600,\"refresh_token\":\"rt-1\","
+			 "\"scope\":\"a b\"}") == OAUTH_OK);
 	CHECK(r.rc == OAUTH_OK && r.kind == REFRESH_OK && r.status == 200);
 	CHECK_STR(t.access_token, "at-1");
 	CHECK_STR(t.token_type, "Bearer");
@@ -84,8 +84,8 @@ good_reply_without_refresh_token_or_scope(void)
 	CHECK(parse(200, GOOD) == OAUTH_OK);
 	CHECK(t.refresh_token == NULL && t.scope == NULL);
 	CHECK(parse(200,
-	            "{\"access_token\":\"a\",\"token_type\":\"Bearer\","
-	            "\"expires_in\":60,\"refresh_token\":null}") == OAUTH_OK);
+		    "{\"access_token\":\"a\",\"token_type\":\"Bearer\","
+		    "\"expires_in\":60,\"refresh_token\":null}") == OAUTH_OK);
 	CHECK(t.refresh_token == NULL);
 }
 
@@ -139,7 +139,7 @@ access_token_over_token_max_is_refused(void)
 	i = (size_t)snprintf(body, 100, "{\"access_token\":\"");
 	memset(body + i, 'a', n);
 	snprintf(body + i + n, 100,
-	         "\",\"token_type\":\"Bearer\",\"expires_in\":60}");
+		 "\",\"token_type\":\"Bearer\",\"expires_in\":60}");
 	CHECK(bad_reply(body));
 	free(body);
 }
@@ -206,7 +206,7 @@ static void
 other_error_codes_are_rejected_and_kept(void)
 {
 	CHECK(parse(400, "{\"error\":\"invalid_scope\","
-	                 "\"error_description\":\"no\"}") == OAUTH_REJECTED);
+			 "\"error_description\":\"no\"}") == OAUTH_REJECTED);
 	CHECK(r.kind == REFRESH_REJECTED);
 	CHECK_STR(r.error, "invalid_scope");
 }
@@ -277,7 +277,7 @@ authorize_url_adds_the_s256_challenge(void)
 	/* RFC 7636 section 4.3. */
 	make_config(&cfg);
 	CHECK_STR(authz_url(&cfg, CHALLENGE, &b), URL_HEAD
-	          "&code_challenge=" CHALLENGE "&code_challenge_method=S256");
+		  "&code_challenge=" CHALLENGE "&code_challenge_method=S256");
 	buf_free(&b);
 }
 
@@ -290,8 +290,8 @@ authorize_url_adds_an_encoded_scope(void)
 	make_config(&cfg);
 	cfg.scope = scope;
 	CHECK_STR(authz_url(&cfg, CHALLENGE, &b), URL_HEAD
-	          "&scope=documents%3Aread%20write"
-	          "&code_challenge=" CHALLENGE "&code_challenge_method=S256");
+		  "&scope=documents%3Aread%20write"
+		  "&code_challenge=" CHALLENGE "&code_challenge_method=S256");
 	buf_free(&b);
 }
 
@@ -305,7 +305,7 @@ authorize_url_joins_an_existing_query_with_ampersand(void)
 	make_config(&cfg);
 	cfg.authorize_url = authorize_url_q;
 	CHECK_STR(authz_url(&cfg, NULL, &b),
-	          "https://idp.example/auth?tenant=a&" PARAMS);
+		  "https://idp.example/auth?tenant=a&" PARAMS);
 	buf_free(&b);
 }
 

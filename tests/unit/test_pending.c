@@ -42,7 +42,7 @@ make_keyring(struct keyring *kr, size_t n)
 /* An entry with recognisable contents: state and verifier bytes = tag. */
 static void
 make_pending(struct pending *p, unsigned char tag, long long created,
-             const char *return_to)
+	     const char *return_to)
 {
 	memset(p, 0, sizeof(*p));
 	memset(p->state, tag, sizeof(p->state));
@@ -59,7 +59,7 @@ make_set(struct pending_set *set, size_t n)
 	memset(set, 0, sizeof(*set));
 	for (i = 0; i < n; i++)
 		make_pending(&set->v[i], (unsigned char)(i + 1), NOW - (long)i,
-		             i % 2 ? "/account" : "/settings/x?tab=2");
+			     i % 2 ? "/account" : "/settings/x?tab=2");
 	set->n = n;
 }
 
@@ -133,8 +133,8 @@ sealed_cookie_is_base64url_without_the_plain_values(void)
 	CHECK(pending_seal(&kr.keys[0], SID, &in, &c) == 0);
 	/* A cookie value must be a cookie-octet (RFC 6265 section 4.1.1). */
 	CHECK(c.len > 0 && strspn(buf_str(&c), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                                       "abcdefghijklmnopqrstuvwxyz"
-	                                       "0123456789-_") == c.len);
+					       "abcdefghijklmnopqrstuvwxyz"
+					       "0123456789-_") == c.len);
 	CHECK(strstr(buf_str(&c), "settings") == NULL);
 	buf_free(&c);
 }
@@ -382,7 +382,7 @@ take_of_garbage_or_wrong_length_is_unknown(void)
 	CHECK(pending_take(&set, "", NOW, &got) == PENDING_UNKNOWN);
 	CHECK(pending_take(&set, "<script>", NOW, &got) == PENDING_UNKNOWN);
 	CHECK(pending_take(&set, "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
-	                   NOW, &got) == PENDING_UNKNOWN);
+			   NOW, &got) == PENDING_UNKNOWN);
 	CHECK(set.n == 1);
 	CHECK(pending_take(&set, state, NOW, &got) == PENDING_FOUND);
 }
@@ -399,7 +399,7 @@ new_states_are_43_base64url_characters_and_differ(void)
 	pending_state(&b, sb);
 	CHECK(strlen(sa) == STATE_LEN);
 	CHECK(strspn(sa, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                 "0123456789-_") == STATE_LEN);
+			 "0123456789-_") == STATE_LEN);
 	CHECK(strcmp(sa, sb) != 0);
 	CHECK(memcmp(a.verifier, b.verifier, sizeof(a.verifier)) != 0);
 	CHECK(a.created == NOW && strcmp(a.return_to, "/account") == 0);
@@ -410,7 +410,7 @@ keyring_load_reads_current_and_old_keys_in_order(void)
 {
 	char tmpl[] = "/tmp/isc-unit-XXXXXX", cur[64], old[64];
 	unsigned char k1[KEY_LEN], k2[KEY_LEN];
-	char *olds[1] = {old};
+	char *olds[1] = { old };
 	struct config cfg;
 	struct keyring kr;
 	char err[256] = "";

@@ -5,9 +5,9 @@
 #include "record.h"
 #include "unit.h"
 
-#define NAME    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define NAME2   "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define ACCESS  "eyJhbGciOiJSUzI1NiJ9.payload-QWERTY.signature-ZXCVB"
+#define NAME	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define NAME2	"1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ACCESS	"eyJhbGciOiJSUzI1NiJ9.payload-QWERTY.signature-ZXCVB"
 #define REFRESH "rt-7f3a9c1d-refresh-MNBVCXZ"
 
 static void
@@ -94,7 +94,7 @@ leaks(const unsigned char *p, size_t len, const char *s, size_t n)
 static void
 seal_then_open_keeps_every_member(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in, out;
 	struct buf b;
@@ -119,7 +119,7 @@ seal_then_open_keeps_every_member(void)
 static void
 seal_then_open_keeps_absent_members_absent(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in, out;
 	struct buf b;
@@ -143,7 +143,7 @@ seal_then_open_keeps_absent_members_absent(void)
 static void
 read_meta_needs_no_key_and_matches_the_sealed_meta(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in;
 	struct record_meta m;
@@ -165,7 +165,7 @@ read_meta_needs_no_key_and_matches_the_sealed_meta(void)
 static void
 head_shows_only_fingerprint_and_length_of_the_token(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	const unsigned char *h;
 	struct keyring kr;
 	struct record in;
@@ -192,7 +192,7 @@ head_shows_only_fingerprint_and_length_of_the_token(void)
 static void
 short_token_gets_no_fingerprint(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in;
 	struct record_meta m;
@@ -214,7 +214,7 @@ short_token_gets_no_fingerprint(void)
 static void
 head_starts_with_magic_then_key_id(void)
 {
-	static const unsigned char seeds[] = {3};
+	static const unsigned char seeds[] = { 3 };
 	struct keyring kr;
 	struct record in;
 	struct buf b;
@@ -231,7 +231,7 @@ head_starts_with_magic_then_key_id(void)
 static void
 open_under_another_name_fails(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in, out;
 	struct buf b;
@@ -249,7 +249,7 @@ open_under_another_name_fails(void)
 static void
 open_fails_for_any_flipped_byte(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in, out;
 	struct buf b;
@@ -260,7 +260,7 @@ open_fails_for_any_flipped_byte(void)
 	for (i = 0; i < b.len; i++) {
 		b.data[i] ^= 0x5a;
 		if (record_open(&kr, NAME, (unsigned char *)b.data, b.len,
-		                &out) == 0) {
+				&out) == 0) {
 			opened++;
 			record_free(&out);
 		}
@@ -277,7 +277,7 @@ open_fails_for_any_flipped_byte(void)
 static void
 open_fails_for_a_truncated_record(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in, out;
 	struct buf b;
@@ -300,7 +300,7 @@ open_fails_for_a_truncated_record(void)
 static void
 record_from_an_old_key_opens_and_says_so(void)
 {
-	static const unsigned char before[] = {1, 2}, after[] = {2, 1};
+	static const unsigned char before[] = { 1, 2 }, after[] = { 2, 1 };
 	struct keyring kr_before, kr_after;
 	struct record in, out;
 	struct buf b;
@@ -310,7 +310,7 @@ record_from_an_old_key_opens_and_says_so(void)
 	make_keyring(&kr_after, after, 2);
 	CHECK(sealed(&kr_before, &b, &in) == 0);
 	CHECK(record_open(&kr_after, NAME, (unsigned char *)b.data, b.len,
-	                  &out) == 0);
+			  &out) == 0);
 	CHECK(out.old_key == 1);
 	CHECK_STR(out.access_token, ACCESS);
 	record_free(&out);
@@ -321,7 +321,7 @@ record_from_an_old_key_opens_and_says_so(void)
 static void
 record_from_an_unknown_key_fails(void)
 {
-	static const unsigned char one[] = {1}, two[] = {2};
+	static const unsigned char one[] = { 1 }, two[] = { 2 };
 	struct keyring k1, k2;
 	struct record in, out;
 	struct buf b;
@@ -338,7 +338,7 @@ record_from_an_unknown_key_fails(void)
 static void
 read_meta_refuses_a_bad_head(void)
 {
-	static const unsigned char seeds[] = {1};
+	static const unsigned char seeds[] = { 1 };
 	struct keyring kr;
 	struct record in;
 	struct record_meta m;
@@ -347,7 +347,7 @@ read_meta_refuses_a_bad_head(void)
 	make_keyring(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(record_read_meta((unsigned char *)b.data, RECORD_HEAD_LEN - 1,
-	                       &m) == -1);
+			       &m) == -1);
 	b.data[8] = 7; /* no such status */
 	CHECK(record_read_meta((unsigned char *)b.data, b.len, &m) == -1);
 	b.data[8] = RECORD_CONNECTED;

@@ -36,7 +36,7 @@ parse(const char *const *vars)
 	return request_parse(&req, env, &cfg);
 }
 
-#define PARSE(...) parse((const char *const[]){__VA_ARGS__, NULL})
+#define PARSE(...) parse((const char *const[]){ __VA_ARGS__, NULL })
 
 /* name followed by n copies of unit, in a buffer the caller frees. */
 static char *
@@ -62,7 +62,7 @@ parse_body(const char *type, const char *body)
 
 	snprintf(ct, sizeof(ct), "CONTENT_TYPE=%s", type);
 	if (PARSE("REQUEST_METHOD=POST", "REQUEST_URI=/insuresign/disconnect",
-	          ct) != 0)
+		  ct) != 0)
 		return -1;
 	snprintf(req.body, sizeof(req.body), "%s", body);
 	return request_parse_body(&req, strlen(body));
@@ -89,8 +89,8 @@ static char account[] = "/account", settings[] = "/settings/";
 static void
 setup(void)
 {
-	static char *proxies[] = {proxy4, proxy6};
-	static char *allowed[] = {account, settings};
+	static char *proxies[] = { proxy4, proxy6 };
+	static char *allowed[] = { account, settings };
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.base_path = base;
@@ -105,7 +105,7 @@ static void
 query_fields_are_decoded(void)
 {
 	CHECK(PARSE("REQUEST_METHOD=GET", "REQUEST_URI=/insuresign/callback",
-	            "QUERY_STRING=code=a%20b+c%2B&state=s1") == 0);
+		    "QUERY_STRING=code=a%20b+c%2B&state=s1") == 0);
 	CHECK(req.query[PARAM_CODE].state == FIELD_OK);
 	CHECK_STR(req.query[PARAM_CODE].val, "a b c+");
 	CHECK(req.query[PARAM_CODE].len == 6);
@@ -212,8 +212,8 @@ static void
 path_comes_from_request_uri_without_its_query(void)
 {
 	CHECK(PARSE("REQUEST_URI=/insuresign/callback?code=1&state=2",
-	            "SCRIPT_NAME=/cgi-bin/x.fcgi",
-	            "PATH_INFO=/elsewhere") == 0);
+		    "SCRIPT_NAME=/cgi-bin/x.fcgi",
+		    "PATH_INFO=/elsewhere") == 0);
 	CHECK_STR(req.path, "/callback");
 }
 
@@ -328,7 +328,7 @@ static void
 form_body_is_parsed_for_urlencoded(void)
 {
 	CHECK(parse_body("application/x-www-form-urlencoded",
-	                 "csrf=" CSRF43 "&id=ab12") == 0);
+			 "csrf=" CSRF43 "&id=ab12") == 0);
 	CHECK(req.form[PARAM_CSRF].state == FIELD_OK);
 	CHECK_STR(req.form[PARAM_ID].val, "ab12");
 	CHECK(req.query[PARAM_ID].state == FIELD_ABSENT);
@@ -338,7 +338,7 @@ static void
 form_body_is_parsed_with_a_charset_parameter(void)
 {
 	CHECK(parse_body("application/x-www-form-urlencoded; charset=utf-8",
-	                 "id=ab12") == 0);
+			 "id=ab12") == 0);
 	CHECK(req.form[PARAM_ID].state == FIELD_OK);
 }
 
@@ -347,7 +347,7 @@ form_content_type_is_case_insensitive(void)
 {
 	/* RFC 9110 section 8.3.1: type, subtype and parameters. */
 	CHECK(parse_body("Application/X-WWW-Form-URLencoded ; charset=UTF-8",
-	                 "id=ab12") == 0);
+			 "id=ab12") == 0);
 	CHECK(req.form[PARAM_ID].state == FIELD_OK);
 	CHECK(parse_body("application/x-www-form-urlencodedx", "id=ab12") == 0);
 	CHECK(req.form[PARAM_ID].state == FIELD_ABSENT);
@@ -408,9 +408,9 @@ csrf_field_is_43_base64url_characters(void)
 	CHECK(query_field("csrf=" CSRF43 "A", PARAM_CSRF) == FIELD_BAD);
 	/* 42 characters: CSRF43 without its first. */
 	CHECK(query_field("csrf=bcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123-_Z",
-	                  PARAM_CSRF) == FIELD_BAD);
+			  PARAM_CSRF) == FIELD_BAD);
 	CHECK(query_field("csrf=abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123._Z",
-	                  PARAM_CSRF) == FIELD_BAD);
+			  PARAM_CSRF) == FIELD_BAD);
 }
 
 static void

@@ -209,12 +209,16 @@ static void
 invalid_names_are_refused(void)
 {
 	static const char *const bad[] = {
-	    "../../../../tmp/x",
-	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
-	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
-	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
-	    "../456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	    "",
+		"../../../../tmp/x",
+		"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcd"
+		"ef",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+		"e",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+		"ef0",
+		"../"
+		"456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"",
 	};
 	struct store_lock l;
 	struct buf b;
@@ -419,7 +423,7 @@ visit(void *ctx, const char *name, const unsigned char *head, size_t len)
 	if (s->n < 8) {
 		snprintf(s->names[s->n], 65, "%s", name);
 		snprintf(s->heads[s->n], 9, "%.*s", (int)len,
-		         (const char *)head);
+			 (const char *)head);
 	}
 	s->n++;
 	return 0;
@@ -463,7 +467,7 @@ list_visits_every_record_once_with_its_head(void)
 static void
 msleep(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
@@ -484,7 +488,7 @@ lock_holder(const char *name, const char *marker, int ready, int go)
 	pid = fork();
 	if (pid == 0) {
 		struct store *s = store_open(&cfg);
-		struct pollfd pfd = {go, POLLIN, 0};
+		struct pollfd pfd = { go, POLLIN, 0 };
 		struct store_lock l;
 		char c = 'L';
 

@@ -137,7 +137,7 @@ buf_add_pct_keeps_only_unreserved_characters(void)
 	CHECK_STR(encoded(&b, buf_add_pct, "AZaz09-._~"), "AZaz09-._~");
 	buf_free(&b);
 	CHECK_STR(encoded(&b, buf_add_pct, "a b+/?&=%:"),
-	          "a%20b%2B%2F%3F%26%3D%25%3A");
+		  "a%20b%2B%2F%3F%26%3D%25%3A");
 	buf_free(&b);
 	CHECK_STR(encoded(&b, buf_add_pct, "\xc3\xa9\x7f"), "%C3%A9%7F");
 	buf_free(&b);
@@ -149,7 +149,7 @@ buf_add_form_encodes_space_as_plus(void)
 	struct buf b;
 
 	CHECK_STR(encoded(&b, buf_add_form, "a b+c~\xc3\xa9"),
-	          "a+b%2Bc~%C3%A9");
+		  "a+b%2Bc~%C3%A9");
 	buf_free(&b);
 }
 
@@ -159,10 +159,10 @@ buf_add_html_escapes_all_five_characters(void)
 	struct buf b;
 
 	CHECK_STR(encoded(&b, buf_add_html, "a&b<c>d\"e'f"),
-	          "a&amp;b&lt;c&gt;d&quot;e&#39;f");
+		  "a&amp;b&lt;c&gt;d&quot;e&#39;f");
 	buf_free(&b);
 	CHECK_STR(encoded(&b, buf_add_html, "plain \xc3\xa9 text"),
-	          "plain \xc3\xa9 text");
+		  "plain \xc3\xa9 text");
 	buf_free(&b);
 }
 
@@ -184,7 +184,7 @@ b64url_encodes_rfc4648_vectors_without_padding(void)
 static void
 b64url_uses_the_url_safe_alphabet(void)
 {
-	static const unsigned char in[] = {0xfb, 0xff};
+	static const unsigned char in[] = { 0xfb, 0xff };
 	char out[8];
 
 	b64url_encode(in, sizeof(in), out);
@@ -204,15 +204,16 @@ b64url_len_matches_the_encoded_length(void)
 static void
 b64url_decode_reverses_rfc4648_vectors(void)
 {
-	static const char *const enc[] = {
-	    "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+	static const char *const enc[] = { "",	      "Zg",	"Zm8",
+					   "Zm9v",    "Zm9vYg", "Zm9vYmE",
+					   "Zm9vYmFy" };
 	unsigned char out[16];
 	size_t i, n;
 
 	for (i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
 		n = 99;
 		CHECK(b64url_decode(enc[i], strlen(enc[i]), out, sizeof(out),
-		                    &n) == 0);
+				    &n) == 0);
 		CHECK(n == i && memcmp(out, "foobar", n) == 0);
 	}
 	CHECK(b64url_decode("-_8", 3, out, sizeof(out), &n) == 0);
@@ -297,7 +298,7 @@ buf_add_b64url_matches_b64url_encode(void)
 static void
 buf_add_b64_is_standard_base64_with_padding(void)
 {
-	static const unsigned char odd[] = {0xfb, 0xff};
+	static const unsigned char odd[] = { 0xfb, 0xff };
 	struct buf b;
 
 	buf_init(&b, 128);
@@ -319,7 +320,7 @@ buf_add_b64_is_standard_base64_with_padding(void)
 static void
 hex_encode_is_lowercase_and_is_hex_rejects_uppercase(void)
 {
-	static const unsigned char in[] = {0x00, 0xab, 0xff};
+	static const unsigned char in[] = { 0x00, 0xab, 0xff };
 	char out[7];
 
 	hex_encode(in, sizeof(in), out);
