@@ -46,6 +46,7 @@ all: $(PROG)
 
 $(PROG): $(OBJS)
 	@echo "  LD      $@"
+	@mkdir -p $(@D)
 	@$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 build/%.o: src/%.c | build
