@@ -48,6 +48,8 @@ PROGRAM = Path(os.environ.get("ISC_PROGRAM",
                               ROOT / "cgi-bin" / "insuresign-connect.fcgi"))
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret"
+# What Rig(backend_key=True) puts in [app] backend_key_file.
+BACKEND_KEY = "backend-key-0123456789abcdefghijklmnopqrstuvwxyz"
 BASE = "/insuresign"
 SERVERS = ("lighttpd", "lighttpd-socket", "apache-fcgid", "apache-proxy-fcgi",
            "cgi")
@@ -387,7 +389,7 @@ class Rig:
     def __init__(self, name, server="lighttpd", ini=None, port=None,
                  issuer=None, keep_store=False, admin_auth=None, front=None,
                  activation=None, start=True, serve_program=None,
-                 mock_tls=True):
+                 mock_tls=True, backend_key=False):
         if server not in SERVERS:
             raise ValueError(f"unknown server {server}; have {SERVERS}")
         if front not in (None, "apache-tls"):
@@ -454,6 +456,9 @@ class Rig:
         if front:
             # The front connects to the server from 127.0.0.1.
             self.settings["app"]["trusted_proxies"] = "127.0.0.1"
+        if backend_key:
+            self.settings["app"]["backend_key_file"] = self.secret_file(
+                "backend.key", BACKEND_KEY + "\n")
         for section, keys in (ini or {}).items():
             self.settings.setdefault(section, {}).update(keys)
         self.write_config()
@@ -786,6 +791,30 @@ class Rig:
 
     def browser(self):
         return Browser(cafile=str(certs() / "ca.pem"))
+
+    def link(self, expires_in=None):
+        """A new browser whose session is linked: (browser, session id).
+        expires_in: the lifetime the code exchange hands out (refreshes
+        get the normal hour).  The mock's log and switches are cleared
+        after, its grants kept."""
+        b = self.browser()
+        if expires_in is not None:
+            self.mock.config(expires_in=expires_in,
+                             fault_grant="authorization_code")
+        r = self.connect(b)
+        if r.status != 303:
+            raise AssertionError(f"connect failed: {r.status} {r.text}")
+        self.mock.reset(keep_grants=True)
+        return b, b.cookie("insuresign_session")
+
+    def token(self, sid, key=BACKEND_KEY, headers=None):
+        """GET /token as the web app's backend asks (key None: no key)."""
+        h = {"X-InsureSign-Session": sid}
+        if key is not None:
+            h["Authorization"] = "Bearer " + key
+        h.update(headers or {})
+        return self.browser().request("GET", self.url(BASE + "/token"),
+                                      headers=h)
 
     def cli(self, *args, config=True, check=True, env=None):
         cmd = [str(PROGRAM), *args]

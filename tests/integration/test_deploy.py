@@ -34,7 +34,6 @@ from pathlib import Path
 import test_flow
 from rig import BASE, NAVIGATE, PROGRAM, ROOT, Rig
 
-BACKEND_KEY = "deploy-backend-key-0123456789abcdefghijklmnopqrstuv"
 SESSION = test_flow.SESSION
 PENDING = test_flow.PENDING
 
@@ -45,22 +44,10 @@ class Deployed(test_flow.FlowTest):
 
     @classmethod
     def setUpClass(cls):
-        cls.rig = Rig(cls.__name__, start=False, **cls.rig_options)
-        try:
-            key = cls.rig.secret_file("backend.key", BACKEND_KEY + "\n")
-            cls.rig.settings["app"]["backend_key_file"] = key
-            cls.rig.write_config()
-            cls.rig.start_server()
-        except BaseException:
-            cls.rig.stop()
-            raise
+        cls.rig = Rig(cls.__name__, backend_key=True, **cls.rig_options)
 
-    def token(self, sid, key=BACKEND_KEY):
-        h = {"X-InsureSign-Session": sid}
-        if key is not None:
-            h["Authorization"] = "Bearer " + key
-        return self.rig.browser().request("GET", self.url("/token"),
-                                          headers=h)
+    def token(self, sid, **kw):
+        return self.rig.token(sid, **kw)
 
 
 class BackendToken:

@@ -3,6 +3,7 @@ token endpoint, oversized requests.  Each loses nothing and opens nothing.
 """
 
 import concurrent.futures
+import contextlib
 import os
 import random
 import re
@@ -14,27 +15,37 @@ import unittest
 
 from rig import BASE, PROGRAM, Mock, Rig
 
-BACKEND_KEY = "backend-key-0123456789abcdefghijklmnopqrstuvwxyz"
-SESSION = "insuresign_session"
 
 
-def mount_tmpfs(path, size):
-    path.mkdir(exist_ok=True)
+@contextlib.contextmanager
+def store_on_tmpfs(test, size):
+    """The rig's store moved to a tmpfs of that size for the block (the
+    server restarted on it, and back after)."""
+    rig = test.rig
+    disk = rig.out / f"tmpfs-{size}"
+    disk.mkdir(exist_ok=True)
     r = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                        f"size={size},mode=0700", "tmpfs", str(path)],
+                        f"size={size},mode=0700", "tmpfs", str(disk)],
                        capture_output=True, text=True)
-    return r.returncode == 0, r.stderr.strip()
+    if r.returncode != 0:
+        test.skipTest(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        rig.settings["store"]["dir"] = disk
+        rig.write_config()
+        rig.restart_server()
+        yield disk
+    finally:
+        rig.settings["store"]["dir"] = rig.store
+        rig.write_config()
+        rig.restart_server()
+        subprocess.run(["umount", str(disk)])
 
 
 class FaultTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.rig = Rig(cls.__name__)
-        key = cls.rig.secret_file("backend.key", BACKEND_KEY + "\n")
-        cls.rig.settings["app"]["backend_key_file"] = key
-        cls.rig.write_config()
-        cls.rig.restart_server()
+        cls.rig = Rig(cls.__name__, backend_key=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -45,19 +56,11 @@ class FaultTest(unittest.TestCase):
         for r in self.rig.records():
             r.unlink()
 
-    def linked(self, **mock):
-        b = self.rig.browser()
-        if mock:
-            self.rig.mock.config(fault_grant="authorization_code", **mock)
-        self.assertEqual(self.rig.connect(b).status, 303)
-        self.rig.mock.reset(keep_grants=True)
-        return b, b.cookie(SESSION)
+    def linked(self, expires_in=None):
+        return self.rig.link(expires_in)
 
     def token(self, sid):
-        return self.rig.browser().request(
-            "GET", self.rig.url(BASE + "/token"),
-            headers={"Authorization": "Bearer " + BACKEND_KEY,
-                     "X-InsureSign-Session": sid})
+        return self.rig.token(sid)
 
     def status(self, b):
         return b.get(self.rig.url(BASE + "/status"), nav=False)
@@ -132,14 +135,7 @@ class CrashSafety(FaultTest):
 class StoreFaults(FaultTest):
 
     def test_full_disk(self):
-        disk = self.rig.out / "small-disk"
-        ok, why = mount_tmpfs(disk, "512k")
-        if not ok:
-            self.skipTest(f"cannot mount a tmpfs here: {why}")
-        try:
-            self.rig.settings["store"]["dir"] = disk
-            self.rig.write_config()
-            self.rig.restart_server()
+        with store_on_tmpfs(self, "512k") as disk:
             b, sid = self.linked(expires_in=30)
             before = {p: p.read_bytes() for p in disk.glob("??/*")}
             fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -163,21 +159,9 @@ class StoreFaults(FaultTest):
             self.assertEqual(after, before)
             self.assertEqual(list(disk.glob("*/.tmp-*")), [])
             self.assertEqual(self.status(b).status, 200)
-        finally:
-            self.rig.settings["store"]["dir"] = self.rig.store
-            self.rig.write_config()
-            self.rig.restart_server()
-            subprocess.run(["umount", str(disk)])
 
     def test_read_only_store(self):
-        disk = self.rig.out / "ro-disk"
-        ok, why = mount_tmpfs(disk, "1m")
-        if not ok:
-            self.skipTest(f"cannot mount a tmpfs here: {why}")
-        try:
-            self.rig.settings["store"]["dir"] = disk
-            self.rig.write_config()
-            self.rig.restart_server()
+        with store_on_tmpfs(self, "1m") as disk:
             b, sid = self.linked()
             subprocess.run(["mount", "-o", "remount,ro", str(disk)],
                            check=True)
@@ -185,11 +169,6 @@ class StoreFaults(FaultTest):
             r = self.rig.connect(self.rig.browser())
             self.assertEqual(r.status, 503)
             self.assertIn("Read-only file system", self.rig.logs())
-        finally:
-            self.rig.settings["store"]["dir"] = self.rig.store
-            self.rig.write_config()
-            self.rig.restart_server()
-            subprocess.run(["umount", str(disk)])
 
     def test_store_owned_by_someone_else(self):
         b, sid = self.linked()

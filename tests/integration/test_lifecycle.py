@@ -16,7 +16,6 @@ import unittest
 
 from rig import BASE, PROGRAM, Rig
 
-BACKEND_KEY = "backend-key-0123456789abcdefghijklmnopqrstuvwxyz"
 SESSION = "insuresign_session"
 
 
@@ -26,9 +25,7 @@ class LifecycleTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.rig = Rig(cls.__name__, ini=cls.extra)
-        key = cls.rig.secret_file("backend.key", BACKEND_KEY + "\n")
-        cls.rig.settings["app"]["backend_key_file"] = key
+        cls.rig = Rig(cls.__name__, ini=cls.extra, backend_key=True)
         cls.rig.settings["app"]["audit_log"] = cls.rig.out / "audit.log"
         cls.rig.settings["insuresign"]["revocation_url"] = \
             cls.rig.mock.url + "/oauth2/revoke"
@@ -45,23 +42,10 @@ class LifecycleTest(unittest.TestCase):
             r.unlink()
 
     def linked(self, expires_in=None):
-        """A browser whose session is linked; returns (browser, sid)."""
-        if expires_in is not None:
-            # Only the code exchange hands out this lifetime; refreshes
-            # get the normal hour.
-            self.rig.mock.config(expires_in=expires_in,
-                                 fault_grant="authorization_code")
-        b = self.rig.browser()
-        self.assertEqual(self.rig.connect(b).status, 303)
-        self.rig.mock.reset(keep_grants=True)
-        return b, b.cookie(SESSION)
+        return self.rig.link(expires_in)
 
-    def token(self, sid, key=BACKEND_KEY, headers=None):
-        h = {"Authorization": "Bearer " + key,
-             "X-InsureSign-Session": sid}
-        h.update(headers or {})
-        return self.rig.browser().request("GET", self.rig.url(BASE + "/token"),
-                                          headers=h)
+    def token(self, sid, **kw):
+        return self.rig.token(sid, **kw)
 
     def refreshes(self):
         return self.rig.mock.token_requests("refresh_token")
@@ -97,9 +81,7 @@ class BackendToken(LifecycleTest):
         r = b.request("GET", self.rig.url(BASE + "/token"))
         self.assertEqual(r.status, 401)
         self.assertNotIn(b"access_token", r.body)
-        r = self.rig.browser().request(
-            "GET", self.rig.url(BASE + "/token"),
-            headers={"Authorization": "Bearer " + BACKEND_KEY})
+        r = self.token("")
         self.assertEqual(r.status, 400)
         r = self.token("A" * 43)
         self.assertEqual(r.status, 404)

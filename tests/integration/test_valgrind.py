@@ -12,15 +12,13 @@ import unittest
 
 from rig import BASE, PROGRAM, Rig
 
-BACKEND_KEY = "backend-key-0123456789abcdefghijklmnopqrstuvwxyz"
-
 
 class Valgrind(unittest.TestCase):
 
     def test_a_whole_flow_is_clean(self):
         valgrind = shutil.which("valgrind")
         self.assertIsNotNone(valgrind, "valgrind is missing: make deps")
-        rig = Rig("Valgrind", start=False)
+        rig = Rig("Valgrind", start=False, backend_key=True)
         try:
             logs = rig.out / "valgrind"
             logs.mkdir()
@@ -32,9 +30,6 @@ class Valgrind(unittest.TestCase):
                 f"--log-file={logs}/worker-%p.log {PROGRAM} \"$@\"\n")
             wrapper.chmod(0o755)
             rig.serve_program = wrapper
-            key = rig.secret_file("backend.key", BACKEND_KEY + "\n")
-            rig.settings["app"]["backend_key_file"] = key
-            rig.write_config()
             rig.start_server()
             self.flow(rig)
             self.stop_workers(rig, logs)
@@ -56,10 +51,7 @@ class Valgrind(unittest.TestCase):
         sid = b.cookie("insuresign_session")
         rig.mock.config(expires_in=30)
         for _ in range(2):        # due: a refresh through libcurl
-            r = rig.browser().request(
-                "GET", rig.url(BASE + "/token"),
-                headers={"Authorization": "Bearer " + BACKEND_KEY,
-                         "X-InsureSign-Session": sid})
+            r = rig.token(sid)
             self.assertEqual(r.status, 200, r.text)
         self.assertEqual(b.get(rig.url(BASE + "/connect")).status, 200)
         r = b.post(rig.url(BASE + "/disconnect"),
