@@ -64,7 +64,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 
 unit: $(UNIT_BINS)
 
-build/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBOBJS)
+build/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/testkeys.h $(LIBOBJS)
 	@mkdir -p build/tests
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
@@ -90,7 +90,7 @@ build/asan/%.o: src/%.c
 	@$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) -O1 $(SAN) -MMD -MP \
 		-c -o $@ $<
 
-build/asan/tests/%: tests/unit/%.c tests/unit/unit.h $(ASAN_LIB)
+build/asan/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/testkeys.h $(ASAN_LIB)
 	@mkdir -p build/asan/tests
 	@echo "  CC      $< (asan)"
 	@$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) -O1 $(SAN) \
@@ -115,7 +115,7 @@ FUZZ_OBJS    := $(filter-out $(FUZZ_DIR)/main.o $(FUZZ_DIR)/http.o, \
 		$(SRCS:src/%.c=$(FUZZ_DIR)/%.o))
 FUZZ_LIB     := $(FUZZ_DIR)/libinsuresign.a
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/http_stub.h
+FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/http_stub.h tests/unit/testkeys.h
 # Options per harness: inputs a little past the request limits; the
 # callback's log lines (stderr) are dropped, sanitizer reports are not.
 FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2

@@ -314,7 +314,7 @@ cmd_rekey(int argc, char **argv, const struct cli_opts *o)
 	(void)argv;
 	if (open_app(&app, o, "rekey") == -1)
 		return 1;
-	rc = link_rekey(&app, (long long)time(NULL), &moved);
+	rc = link_rekey(&app, &moved);
 	printf("re-sealed %ld record%s under the current key\n", moved,
 	       moved == 1 ? "" : "s");
 	app_close(&app);

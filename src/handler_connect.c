@@ -41,15 +41,8 @@ start_link(struct buf *b, const struct config *cfg, const char *return_to,
 	buf_printf(b, "<a class=\"%s\" href=\"", cls);
 	buf_add_html(b, cfg->base_path);
 	buf_adds(b, "/connect/start?return_to=");
-	/* Percent-encode for the URL, then escape for the attribute. */
-	{
-		struct buf u;
-
-		buf_init(&u, 1024);
-		buf_add_pct(&u, return_to);
-		buf_add_html(b, buf_str(&u));
-		buf_free(&u);
-	}
+	/* Percent-encoded, it holds nothing an attribute must escape. */
+	buf_add_pct(b, return_to);
 	buf_adds(b, "\">");
 	buf_add_html(b, label);
 	buf_adds(b, "</a>");

@@ -161,6 +161,25 @@ setup(struct http *h)
 	return 0;
 }
 
+static const char *
+http_rc_name(enum http_rc rc)
+{
+	switch (rc) {
+	case HTTP_OK:
+		return "ok";
+	case HTTP_TIMEOUT:
+		return "timeout";
+	case HTTP_TLS:
+		return "tls_error";
+	case HTTP_NETWORK:
+		return "network_error";
+	case HTTP_TOO_BIG:
+		return "reply_too_big";
+	default:
+		return "internal_error";
+	}
+}
+
 enum http_rc
 http_post_form(struct http *h, const char *url, const char *authorization,
 	       const char *body, struct http_reply *reply)
@@ -254,23 +273,4 @@ void
 http_reply_free(struct http_reply *reply)
 {
 	buf_free(&reply->body);
-}
-
-const char *
-http_rc_name(enum http_rc rc)
-{
-	switch (rc) {
-	case HTTP_OK:
-		return "ok";
-	case HTTP_TIMEOUT:
-		return "timeout";
-	case HTTP_TLS:
-		return "tls_error";
-	case HTTP_NETWORK:
-		return "network_error";
-	case HTTP_TOO_BIG:
-		return "reply_too_big";
-	default:
-		return "internal_error";
-	}
 }

@@ -37,6 +37,5 @@ enum http_rc http_post_form(struct http *h, const char *url,
 			    const char *authorization, const char *body,
 			    struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
-const char *http_rc_name(enum http_rc rc);
 
 #endif

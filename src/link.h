@@ -54,6 +54,6 @@ int link_gc(struct app *app, long long now,
 long link_gc_temp_files(struct app *app);
 
 /* Re-seals every record under the current key (and renames it). */
-int link_rekey(struct app *app, long long now, long *moved);
+int link_rekey(struct app *app, long *moved);
 
 #endif

@@ -411,6 +411,15 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	    addr_trusted(req->remote_addr, &cfg->trusted_proxies))
 		req->https = ascii_casecmp(v[V_FORWARDED_PROTO], "https") == 0;
 
+	/* RFC 3875 section 4.1.2: CONTENT_LENGTH is digits or absent.  Kept
+	 * even when refused, so that CGI can drain what was announced. */
+	if (v[V_LENGTH] != NULL && *v[V_LENGTH] != '\0' &&
+	    parse_uint(v[V_LENGTH], 0, 1ULL << 40, &cl) == -1)
+		return 400;
+	req->content_length = (size_t)cl;
+	if (cl > BODY_MAX)
+		return 413;
+
 	rc = route_path(req, v[V_URI], v[V_SCRIPT], v[V_PATHINFO],
 			cfg->base_path);
 	if (rc != 0)
@@ -430,14 +439,6 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	memcpy(req->cookiebuf, n > 0 ? v[V_COOKIE] : "", n);
 	req->cookiebuf[n] = '\0';
 	parse_cookies(req);
-
-	/* RFC 3875 section 4.1.2: CONTENT_LENGTH is digits or absent. */
-	if (v[V_LENGTH] != NULL && *v[V_LENGTH] != '\0' &&
-	    parse_uint(v[V_LENGTH], 0, 1ULL << 40, &cl) == -1)
-		return 400;
-	if (cl > BODY_MAX)
-		return 413;
-	req->content_length = (size_t)cl;
 	return 0;
 }
 

@@ -62,8 +62,8 @@ struct request {
 	struct field form[PARAM__MAX];
 	struct cookie cookies[COOKIES_MAX];
 	size_t ncookies;
-	int cookies_overflow; /* more than COOKIES_MAX came */
-	size_t content_length;
+	int cookies_overflow;  /* more than COOKIES_MAX came */
+	size_t content_length; /* as announced, even when over BODY_MAX */
 
 	/* Headers and CGI variables, as the server gave them (or NULL). */
 	const char *host;

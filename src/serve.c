@@ -208,14 +208,12 @@ fcgi_loop(struct app *app, int sock)
 static void
 cgi_drain(struct io *io)
 {
-	const char *cl = getenv("CONTENT_LENGTH");
-	unsigned long long n;
+	size_t n = req.content_length;
 	char drop[4096];
 
-	if (cl == NULL || parse_uint(cl, 0, DRAIN_MAX, &n) == -1 ||
-	    n <= io->got)
-		return;
-	n -= io->got;
+	if (n > DRAIN_MAX)
+		n = DRAIN_MAX;
+	n = n > io->got ? n - io->got : 0;
 	while (n > 0) {
 		size_t k = fread(drop, 1, n < sizeof(drop) ? n : sizeof(drop),
 				 stdin);

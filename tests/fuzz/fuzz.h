@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "keyring.h"
+#include "../unit/testkeys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -40,31 +41,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_NAME \
 	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
-/*
- * Fixed keys, as the unit tests make them: key id "K0\0\0", "K1\0\0"...
- * and each subkey a byte repeated.  The seed corpora are sealed with
- * these (tests/fuzz/mkseeds.c), so a change here means new seeds.
- */
-static inline void
-fuzz_key(struct key *k, unsigned char seed)
-{
-	memset(k, 0, sizeof(*k));
-	k->id[0] = 'K';
-	k->id[1] = (unsigned char)('0' + seed);
-	memset(k->name, seed, KEY_LEN);
-	memset(k->record, seed + 0x10, KEY_LEN);
-	memset(k->cookie, seed + 0x20, KEY_LEN);
-	memset(k->csrf, seed + 0x30, KEY_LEN);
-}
-
 /* keys[0] current, keys[1] an old key still being phased out. */
 static inline void
 fuzz_keyring(struct keyring *kr)
 {
-	memset(kr, 0, sizeof(*kr));
-	fuzz_key(&kr->keys[0], 0);
-	fuzz_key(&kr->keys[1], 1);
-	kr->n = 2;
+	test_keyring(kr, 2);
 }
 
 /*

@@ -103,22 +103,3 @@ http_reply_free(struct http_reply *reply)
 {
 	buf_free(&reply->body);
 }
-
-const char *
-http_rc_name(enum http_rc rc)
-{
-	switch (rc) {
-	case HTTP_OK:
-		return "ok";
-	case HTTP_TIMEOUT:
-		return "timeout";
-	case HTTP_TLS:
-		return "tls_error";
-	case HTTP_NETWORK:
-		return "network_error";
-	case HTTP_TOO_BIG:
-		return "reply_too_big";
-	default:
-		return "internal_error";
-	}
-}

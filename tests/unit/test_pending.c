@@ -9,35 +9,12 @@
 #include "keyring.h"
 #include "pending.h"
 #include "text.h"
+#include "testkeys.h"
 #include "unit.h"
 
 #define SID   "session-id-one-AAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define OTHER "session-id-two-AAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define NOW   1800000000LL
-
-/* Deterministic keys: id "K0\0\0", "K1\0\0", ... and fixed subkeys. */
-static void
-make_key(struct key *k, unsigned char seed)
-{
-	memset(k, 0, sizeof(*k));
-	k->id[0] = 'K';
-	k->id[1] = (unsigned char)('0' + seed);
-	memset(k->name, seed, KEY_LEN);
-	memset(k->record, seed + 0x10, KEY_LEN);
-	memset(k->cookie, seed + 0x20, KEY_LEN);
-	memset(k->csrf, seed + 0x30, KEY_LEN);
-}
-
-static void
-make_keyring(struct keyring *kr, size_t n)
-{
-	size_t i;
-
-	memset(kr, 0, sizeof(*kr));
-	for (i = 0; i < n; i++)
-		make_key(&kr->keys[i], (unsigned char)i);
-	kr->n = n;
-}
 
 /* An entry with recognisable contents: state and verifier bytes = tag. */
 static void
@@ -109,7 +86,7 @@ seal_then_unseal_gives_back_the_set(void)
 	struct buf c;
 	size_t i;
 
-	make_keyring(&kr, 1);
+	test_keyring(&kr, 1);
 	make_set(&in, PENDING_MAX);
 	buf_init(&c, 4096);
 	CHECK(pending_seal(&kr.keys[0], SID, &in, &c) == 0);
@@ -127,7 +104,7 @@ sealed_cookie_is_base64url_without_the_plain_values(void)
 	struct keyring kr;
 	struct buf c;
 
-	make_keyring(&kr, 1);
+	test_keyring(&kr, 1);
 	make_set(&in, 1);
 	buf_init(&c, 4096);
 	CHECK(pending_seal(&kr.keys[0], SID, &in, &c) == 0);
@@ -146,7 +123,7 @@ unseal_fails_for_another_session(void)
 	struct keyring kr;
 	struct buf c;
 
-	make_keyring(&kr, 1);
+	test_keyring(&kr, 1);
 	make_set(&in, 2);
 	buf_init(&c, 4096);
 	CHECK(pending_seal(&kr.keys[0], SID, &in, &c) == 0);
@@ -165,7 +142,7 @@ unseal_fails_for_any_changed_character(void)
 	struct buf c;
 	size_t i, opened = 0;
 
-	make_keyring(&kr, 1);
+	test_keyring(&kr, 1);
 	make_set(&in, 1);
 	buf_init(&c, 4096);
 	CHECK(pending_seal(&kr.keys[0], SID, &in, &c) == 0);
@@ -189,7 +166,7 @@ unseal_fails_for_truncated_or_garbage_values(void)
 	struct keyring kr;
 	struct buf c;
 
-	make_keyring(&kr, 1);
+	test_keyring(&kr, 1);
 	make_set(&in, 1);
 	buf_init(&c, 4096);
 	CHECK(pending_seal(&kr.keys[0], SID, &in, &c) == 0);
@@ -209,7 +186,7 @@ unseal_opens_a_cookie_from_an_old_key(void)
 	struct buf c;
 
 	/* keys[1] is an old key: cookies it sealed stay good until expiry. */
-	make_keyring(&kr, 2);
+	test_keyring(&kr, 2);
 	make_set(&in, 3);
 	buf_init(&c, 4096);
 	CHECK(pending_seal(&kr.keys[1], SID, &in, &c) == 0);
@@ -225,8 +202,8 @@ unseal_fails_for_an_unknown_key_id(void)
 	struct keyring kr, other;
 	struct buf c;
 
-	make_keyring(&kr, 2);
-	make_keyring(&other, 3);
+	test_keyring(&kr, 2);
+	test_keyring(&other, 3);
 	make_set(&in, 1);
 	buf_init(&c, 4096);
 	CHECK(pending_seal(&other.keys[2], SID, &in, &c) == 0);
@@ -242,8 +219,8 @@ unseal_fails_for_a_known_id_with_another_key(void)
 	struct key forged;
 	struct buf c;
 
-	make_keyring(&kr, 1);
-	make_key(&forged, 0);
+	test_keyring(&kr, 1);
+	test_key(&forged, 0);
 	forged.cookie[0] ^= 1;
 	make_set(&in, 1);
 	buf_init(&c, 4096);

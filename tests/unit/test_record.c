@@ -3,36 +3,13 @@
 #include <string.h>
 
 #include "record.h"
+#include "testkeys.h"
 #include "unit.h"
 
 #define NAME	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define NAME2	"1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ACCESS	"eyJhbGciOiJSUzI1NiJ9.payload-QWERTY.signature-ZXCVB"
 #define REFRESH "rt-7f3a9c1d-refresh-MNBVCXZ"
-
-static void
-make_key(struct key *k, unsigned char seed)
-{
-	memset(k, 0, sizeof(*k));
-	k->id[0] = 'K';
-	k->id[1] = (unsigned char)('0' + seed);
-	memset(k->name, seed, KEY_LEN);
-	memset(k->record, seed + 0x10, KEY_LEN);
-	memset(k->cookie, seed + 0x20, KEY_LEN);
-	memset(k->csrf, seed + 0x30, KEY_LEN);
-}
-
-/* A keyring of the given key seeds, current key first. */
-static void
-make_keyring(struct keyring *kr, const unsigned char *seeds, size_t n)
-{
-	size_t i;
-
-	memset(kr, 0, sizeof(*kr));
-	for (i = 0; i < n; i++)
-		make_key(&kr->keys[i], seeds[i]);
-	kr->n = n;
-}
 
 static void
 make_record(struct record *r)
@@ -99,7 +76,7 @@ seal_then_open_keeps_every_member(void)
 	struct record in, out;
 	struct buf b;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
 	      0);
@@ -124,7 +101,7 @@ seal_then_open_keeps_absent_members_absent(void)
 	struct record in, out;
 	struct buf b;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	make_record(&in);
 	record_set(&in.refresh_token, NULL);
 	record_set(&in.scope, NULL);
@@ -149,7 +126,7 @@ read_meta_needs_no_key_and_matches_the_sealed_meta(void)
 	struct record_meta m;
 	struct buf b;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(record_read_meta((unsigned char *)b.data, RECORD_HEAD_LEN, &m) ==
 	      0);
@@ -172,7 +149,7 @@ head_shows_only_fingerprint_and_length_of_the_token(void)
 	struct record_meta m;
 	struct buf b;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	h = (const unsigned char *)b.data;
 	CHECK(record_read_meta(h, b.len, &m) == 0);
@@ -199,7 +176,7 @@ short_token_gets_no_fingerprint(void)
 	struct buf b;
 
 	/* Four characters of a five-character token would be most of it. */
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	make_record(&in);
 	record_set(&in.access_token, "abcde");
 	buf_init(&b, RECORD_MAX);
@@ -219,7 +196,7 @@ head_starts_with_magic_then_key_id(void)
 	struct record in;
 	struct buf b;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(b.len > RECORD_HEAD_LEN);
 	CHECK(memcmp(b.data, "ISC\x01", 4) == 0);
@@ -237,7 +214,7 @@ open_under_another_name_fails(void)
 	struct buf b;
 
 	/* A record copied over another session's file must not open. */
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(record_open(&kr, NAME2, (unsigned char *)b.data, b.len, &out) ==
 	      -1);
@@ -255,7 +232,7 @@ open_fails_for_any_flipped_byte(void)
 	struct buf b;
 	size_t i, opened = 0;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	for (i = 0; i < b.len; i++) {
 		b.data[i] ^= 0x5a;
@@ -283,7 +260,7 @@ open_fails_for_a_truncated_record(void)
 	struct buf b;
 	size_t n, opened = 0;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	for (n = 0; n < b.len; n++) {
 		if (record_open(&kr, NAME, (unsigned char *)b.data, n, &out) ==
@@ -306,8 +283,8 @@ record_from_an_old_key_opens_and_says_so(void)
 	struct buf b;
 
 	/* Key 1 was current when it was sealed; now key 2 is. */
-	make_keyring(&kr_before, before, 2);
-	make_keyring(&kr_after, after, 2);
+	test_keyring_of(&kr_before, before, 2);
+	test_keyring_of(&kr_after, after, 2);
 	CHECK(sealed(&kr_before, &b, &in) == 0);
 	CHECK(record_open(&kr_after, NAME, (unsigned char *)b.data, b.len,
 			  &out) == 0);
@@ -326,8 +303,8 @@ record_from_an_unknown_key_fails(void)
 	struct record in, out;
 	struct buf b;
 
-	make_keyring(&k1, one, 1);
-	make_keyring(&k2, two, 1);
+	test_keyring_of(&k1, one, 1);
+	test_keyring_of(&k2, two, 1);
 	CHECK(sealed(&k1, &b, &in) == 0);
 	CHECK(record_open(&k2, NAME, (unsigned char *)b.data, b.len, &out) ==
 	      -1);
@@ -344,7 +321,7 @@ read_meta_refuses_a_bad_head(void)
 	struct record_meta m;
 	struct buf b;
 
-	make_keyring(&kr, seeds, 1);
+	test_keyring_of(&kr, seeds, 1);
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(record_read_meta((unsigned char *)b.data, RECORD_HEAD_LEN - 1,
 			       &m) == -1);
