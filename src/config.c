@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <iniparser.h>
 
+#include "policy.h"
 #include "text.h"
 
 enum type {
@@ -196,13 +197,6 @@ valid_url(const char *v)
 }
 
 static int
-valid_webpath(const char *v)
-{
-	return v[0] == '/' && v[1] != '/' && v[1] != '\\' && printable(v) &&
-	       strpbrk(v, " \\#\"<>") == NULL;
-}
-
-static int
 valid_token(const char *v, const char *extra)
 {
 	const char *p;
@@ -270,7 +264,7 @@ valid_item(enum type t, const char *v)
 	case T_FILE:
 		return v[0] == '/' && printable(v);
 	case T_WEBPATH:
-		return valid_webpath(v);
+		return policy_local_path(v);
 	case T_COOKIE:
 		return valid_token(v, "-_");
 	case T_USER:

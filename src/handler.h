@@ -9,16 +9,8 @@
 typedef void (*handler)(struct app *app, const struct request *req,
 			struct response *res);
 
-/* route.c: path -> handler, and the checks every handler relies on. */
+/* route.c: path -> handler. */
 void route(struct app *app, const struct request *req, struct response *res);
-/* return_to: a local path under one of [app] return_to_allowed. */
-int return_to_allowed(const struct config *cfg, const char *path);
-/* path + "?insuresign=notice" (or "&..."), for the web app's banner. */
-void url_with_notice(const char *path, const char *notice, char *out,
-		     size_t len);
-/* Same-origin POST: no Origin, or one equal to ours (RFC 6454), or
- * "null" with Sec-Fetch-Site: same-origin. */
-int origin_ok(const struct config *cfg, const struct request *req);
 
 /* handler_connect.c */
 void handle_connect(struct app *app, const struct request *req,

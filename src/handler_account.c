@@ -11,6 +11,7 @@
 
 #include "link.h"
 #include "page.h"
+#include "policy.h"
 #include "session.h"
 #include "text.h"
 
@@ -78,7 +79,7 @@ handle_disconnect(struct app *app, const struct request *req,
 	enum link_rc rc;
 
 	session_read(&app->cfg, req, &s);
-	if (!origin_ok(&app->cfg, req) ||
+	if (!policy_same_origin(&app->cfg, req) ||
 	    req->form[PARAM_CSRF].state != FIELD_OK ||
 	    !session_csrf_ok(&app->keys, s.id, req->form[PARAM_CSRF].val)) {
 		if (request_wants_html(req))
@@ -93,7 +94,7 @@ handle_disconnect(struct app *app, const struct request *req,
 				       "foreign Origin.");
 		return;
 	}
-	if (rt->state == FIELD_OK && return_to_allowed(&app->cfg, rt->val))
+	if (rt->state == FIELD_OK && policy_return_to(&app->cfg, rt->val))
 		return_to = rt->val;
 	rc = link_get(app, s.id, name, &r);
 	if (rc == LINK_OK) {
@@ -117,6 +118,6 @@ handle_disconnect(struct app *app, const struct request *req,
 		res->type = NULL;
 		return;
 	}
-	url_with_notice(return_to, "disconnected", url, sizeof(url));
+	policy_return_url(return_to, "disconnected", url, sizeof(url));
 	res_redirect(res, 303, url);
 }

@@ -22,6 +22,7 @@
 #include "listing.h"
 #include "log.h"
 #include "page.h"
+#include "policy.h"
 #include "session.h"
 #include "text.h"
 
@@ -52,9 +53,7 @@ authorize(struct app *app, const struct request *req, struct response *res,
 				snprintf(who, len, "%s", req->remote_user);
 				return 1;
 			}
-	if (app->admin_key != NULL && req->authorization != NULL &&
-	    strncmp(req->authorization, "Bearer ", 7) == 0 &&
-	    crypto_streq(req->authorization + 7, app->admin_key)) {
+	if (policy_bearer(req, app->admin_key)) {
 		snprintf(who, len, "bearer-key");
 		return 1;
 	}
@@ -584,7 +583,7 @@ handle_admin_action(struct app *app, const struct request *req,
 	if (!authorize(app, req, res, who, sizeof(who)))
 		return;
 	admin_csrf(app, who, want);
-	if (!origin_ok(&app->cfg, req) || csrf->state != FIELD_OK ||
+	if (!policy_same_origin(&app->cfg, req) || csrf->state != FIELD_OK ||
 	    !crypto_equal(want, csrf->val, CSRF_LEN)) {
 		page_error(res, &app->cfg, 403, "Not allowed",
 			   "This action did not come from the admin page (a "

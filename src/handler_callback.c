@@ -13,6 +13,7 @@
 #include "log.h"
 #include "oauth.h"
 #include "page.h"
+#include "policy.h"
 #include "pending.h"
 #include "session.h"
 #include "text.h"
@@ -63,8 +64,9 @@ stale(struct app *app, const struct request *req, struct response *res,
 
 		record_free(&r);
 		if (connected) {
-			url_with_notice(app->cfg.return_to, "already-connected",
-					url, sizeof(url));
+			policy_return_url(app->cfg.return_to,
+					  "already-connected", url,
+					  sizeof(url));
 			res_redirect(res, 303, url);
 			return;
 		}
@@ -98,7 +100,7 @@ refused(struct app *app, const struct request *req, struct response *res,
 
 	log_warn("callback: InsureSign answered error=%s", e->val);
 	if (strcmp(e->val, "access_denied") == 0) {
-		url_with_notice(p->return_to, "denied", url, sizeof(url));
+		policy_return_url(p->return_to, "denied", url, sizeof(url));
 		res_redirect(res, 303, url);
 		return;
 	}
@@ -108,7 +110,7 @@ refused(struct app *app, const struct request *req, struct response *res,
 		   "Nothing was changed.",
 		   e->val, d->state == FIELD_OK && d->len > 0 ? ": " : "",
 		   d->state == FIELD_OK ? d->val : "");
-	url_with_notice(p->return_to, "error", url, sizeof(url));
+	policy_return_url(p->return_to, "error", url, sizeof(url));
 	page_error(res, &app->cfg, 502, "Not connected", buf_str(&msg), url,
 		   "Back to your account");
 	buf_free(&msg);
@@ -123,7 +125,7 @@ exchange_failed(struct app *app, struct response *res,
 	log_error("callback: code exchange failed: %s (HTTP %ld%s%s)",
 		  refresh_error_name(why->kind), why->status,
 		  why->error[0] != '\0' ? ", error=" : "", why->error);
-	url_with_notice(p->return_to, "error", url, sizeof(url));
+	policy_return_url(p->return_to, "error", url, sizeof(url));
 	page_error(res, &app->cfg, why->rc == OAUTH_TIMEOUT ? 504 : 502,
 		   "InsureSign did not answer as expected",
 		   why->rc == OAUTH_TIMEOUT
@@ -213,7 +215,7 @@ handle_callback(struct app *app, const struct request *req,
 	if (fresh.is_new)
 		session_set_cookie(&app->cfg, req, res, &fresh);
 	pending_write(&app->keys, &app->cfg, req, res, fresh.id, &set);
-	url_with_notice(p.return_to, "connected", url, sizeof(url));
+	policy_return_url(p.return_to, "connected", url, sizeof(url));
 	res_redirect(res, 303, url);
 	explicit_bzero(&set, sizeof(set));
 	explicit_bzero(&p, sizeof(p));

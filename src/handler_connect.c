@@ -12,6 +12,7 @@
 #include "log.h"
 #include "oauth.h"
 #include "page.h"
+#include "policy.h"
 #include "pending.h"
 #include "session.h"
 #include "text.h"
@@ -25,7 +26,7 @@ pick_return_to(struct app *app, const struct request *req, struct response *res)
 	if (f->state == FIELD_ABSENT)
 		return app->cfg.return_to;
 	if (f->state == FIELD_OK && !f->dup &&
-	    return_to_allowed(&app->cfg, f->val))
+	    policy_return_to(&app->cfg, f->val))
 		return f->val;
 	page_error(res, &app->cfg, 400, "Address not allowed",
 		   "The page asked to send you back to an address that is "

@@ -11,18 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto.h"
 #include "link.h"
+#include "policy.h"
 #include "session.h"
 #include "text.h"
-
-static int
-bearer_ok(const char *header, const char *key)
-{
-	if (header == NULL || key == NULL || strncmp(header, "Bearer ", 7) != 0)
-		return 0;
-	return crypto_streq(header + 7, key);
-}
 
 void
 handle_token(struct app *app, const struct request *req, struct response *res)
@@ -40,7 +32,7 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 			       "backend_key_file to turn it on.");
 		return;
 	}
-	if (!bearer_ok(req->authorization, app->backend_key)) {
+	if (!policy_bearer(req, app->backend_key)) {
 		res_header(res, "WWW-Authenticate",
 			   "Bearer realm=\"insuresign-connect\"");
 		res_json_error(res, 401, "unauthorized",

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include "policy.h"
 #include "text.h"
 
 typedef int (*validator)(struct field *f);
@@ -70,9 +71,7 @@ v_url(struct field *f)
 static int
 v_local_path(struct field *f)
 {
-	return f->len >= 1 && f->len <= 255 && f->val[0] == '/' &&
-	       all_in(f->val, f->len, 0x21, 0x7e, "\\\"<>#") &&
-	       f->val[1] != '/';
+	return policy_local_path(f->val);
 }
 
 static int
@@ -288,6 +287,25 @@ route_path(struct request *req, const char *uri, const char *script,
 	return 0;
 }
 
+/*
+ * RFC 6750 section 2.1: credentials = "Bearer" 1*SP b64token, the scheme
+ * case-insensitive (RFC 7235 section 2.1).  Anything else carries no key.
+ */
+static const char *
+bearer(const char *h)
+{
+	size_t n;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	h += strspn(h, " ");
+	n = strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789-._~+/");
+	n += strspn(h + n, "=");
+	return n > 0 && h[n] == '\0' ? h : NULL;
+}
+
 static enum method
 parse_method(const char *m)
 {
@@ -395,7 +413,7 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	req->accept = v[V_ACCEPT];
 	req->fetch_mode = v[V_FETCH_MODE];
 	req->fetch_site = v[V_FETCH_SITE];
-	req->authorization = v[V_AUTH];
+	req->bearer = bearer(v[V_AUTH]);
 	req->remote_user =
 		v[V_USER] != NULL && *v[V_USER] != '\0' ? v[V_USER] : NULL;
 	req->remote_addr = v[V_ADDR];

@@ -71,7 +71,7 @@ struct request {
 	const char *accept;
 	const char *fetch_mode;
 	const char *fetch_site;
-	const char *authorization;
+	const char *bearer; /* Authorization: Bearer's credentials (RFC 6750) */
 	const char *remote_user;
 	const char *remote_addr;
 	const char *content_type;

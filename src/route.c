@@ -1,4 +1,4 @@
-/* Which handler answers a path, and the checks every handler relies on. */
+/* Which handler answers a path, and with which methods. */
 #include "handler.h"
 
 #include <stdio.h>
@@ -67,71 +67,4 @@ route(struct app *app, const struct request *req, struct response *res)
 		return;
 	}
 	r->fn(app, req, res);
-}
-
-int
-return_to_allowed(const struct config *cfg, const char *path)
-{
-	size_t plen = strcspn(path, "?"), i;
-
-	/* A local path only: "//host" and "/\host" leave the site. */
-	if (path[0] != '/' || path[1] == '/' || path[1] == '\\' ||
-	    strlen(path) > 255)
-		return 0;
-	if (strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789-._~/") < plen ||
-	    strstr(path, "/.") != NULL)
-		return 0;
-	if (strpbrk(path + plen, "\\\"<># \t") != NULL)
-		return 0;
-	for (i = 0; i < cfg->return_to_allowed.n; i++) {
-		const char *p = cfg->return_to_allowed.v[i];
-		size_t n = strlen(p);
-
-		if (strncmp(path, p, n) == 0 &&
-		    (path[n] == '\0' || path[n] == '/' || path[n] == '?' ||
-		     p[n - 1] == '/'))
-			return 1;
-	}
-	return strcmp(path, cfg->return_to) == 0;
-}
-
-void
-url_with_notice(const char *path, const char *notice, char *out, size_t len)
-{
-	snprintf(out, len, "%s%cinsuresign=%s", path,
-		 strchr(path, '?') != NULL ? '&' : '?', notice);
-}
-
-static int
-same_origin(const char *origin, const char *url)
-{
-	size_t n = strlen(origin);
-
-	/* An origin is scheme://host[:port]: a prefix of the URL up to "/". */
-	return strncmp(url, origin, n) == 0 &&
-	       (url[n] == '/' || url[n] == '\0');
-}
-
-int
-origin_ok(const struct config *cfg, const struct request *req)
-{
-	char own[300];
-
-	if (req->origin == NULL)
-		return 1;
-	/* Our pages say Referrer-Policy: no-referrer, so browsers send
-	 * "Origin: null" even for a form that posts to its own origin (Fetch,
-	 * "serializing a request origin"); then Fetch Metadata, which no page
-	 * can forge, tells where the request came from. */
-	if (strcmp(req->origin, "null") == 0)
-		return req->fetch_site != NULL &&
-		       strcmp(req->fetch_site, "same-origin") == 0;
-	if (req->host != NULL) {
-		snprintf(own, sizeof(own), "%s://%s",
-			 req->https ? "https" : "http", req->host);
-		if (strcmp(req->origin, own) == 0)
-			return 1;
-	}
-	return same_origin(req->origin, cfg->redirect_uri);
 }

@@ -1,0 +1,40 @@
+/*
+ * What a request may do, decided in one place: where a browser may be sent
+ * back to, which requests count as our own site's, and which callers hold
+ * a key.  Handlers ask; they never re-implement a rule.
+ */
+#ifndef POLICY_H
+#define POLICY_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "request.h"
+
+#define LOCAL_PATH_MAX 255
+
+/*
+ * The one rule for a local path (return_to, base_path, the allow-list):
+ * "/" then RFC 3986 unreserved characters and "/", no dot segment, then
+ * optionally "?" and a query without space, quote, angle brackets, "#" or
+ * backslash.  Never "//host" or "/\host", which leave the site.
+ */
+int policy_local_path(const char *path);
+
+/* A local path under one of [app] return_to_allowed (or return_to). */
+int policy_return_to(const struct config *cfg, const char *path);
+
+/* path + "?insuresign=notice" (or "&..."), for the web app's banner. */
+void policy_return_url(const char *path, const char *notice, char *out,
+		       size_t len);
+
+/*
+ * A state-changing request from our own site: no Origin, or one equal to
+ * ours (RFC 6454), or "null" with Sec-Fetch-Site: same-origin.
+ */
+int policy_same_origin(const struct config *cfg, const struct request *req);
+
+/* The request carries this bearer key (compared in constant time). */
+int policy_bearer(const struct request *req, const char *key);
+
+#endif

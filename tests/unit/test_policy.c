@@ -1,0 +1,151 @@
+/* policy.c: return_to, same-origin posts, bearer keys. */
+#include "policy.h"
+
+#include <stdlib.h>
+
+#include "unit.h"
+
+static struct config cfg;
+static struct request req;
+static char home[] = "/", account[] = "/account", settings[] = "/settings/";
+static char redirect[] = "https://app.example.com/insuresign/callback";
+
+static void
+setup(void)
+{
+	static char *allowed[] = { account, settings };
+
+	cfg.return_to = home;
+	cfg.return_to_allowed.v = allowed;
+	cfg.return_to_allowed.n = 2;
+	cfg.redirect_uri = redirect;
+}
+
+static void
+local_path_is_one_rule(void)
+{
+	CHECK(policy_local_path("/"));
+	CHECK(policy_local_path("/account"));
+	CHECK(policy_local_path("/a-b_c~d.e/f"));
+	CHECK(policy_local_path("/account?tab=1&x=a%20b"));
+	CHECK(!policy_local_path(""));
+	CHECK(!policy_local_path("account"));
+	CHECK(!policy_local_path("//evil"));
+	CHECK(!policy_local_path("/\\evil"));
+	CHECK(!policy_local_path("/a/../b"));
+	CHECK(!policy_local_path("/a/./b"));
+	CHECK(!policy_local_path("/a/%2e%2e/b"));
+	CHECK(!policy_local_path("/a b"));
+	CHECK(!policy_local_path("/a#b"));
+	CHECK(!policy_local_path("/a?x=\"><script>"));
+	CHECK(!policy_local_path("/a?x='y"));
+	CHECK(!policy_local_path("/a?x=1 2"));
+	CHECK(!policy_local_path("https://evil"));
+}
+
+static void
+local_path_has_a_length_cap(void)
+{
+	char p[LOCAL_PATH_MAX + 2];
+
+	memset(p, 'a', sizeof(p));
+	p[0] = '/';
+	p[LOCAL_PATH_MAX] = '\0';
+	CHECK(policy_local_path(p));
+	p[LOCAL_PATH_MAX] = 'a';
+	p[LOCAL_PATH_MAX + 1] = '\0';
+	CHECK(!policy_local_path(p));
+}
+
+static void
+return_to_accepts_paths_under_the_list(void)
+{
+	CHECK(policy_return_to(&cfg, "/account"));
+	CHECK(policy_return_to(&cfg, "/account/x"));
+	CHECK(policy_return_to(&cfg, "/account?tab=1"));
+	CHECK(policy_return_to(&cfg, "/settings/profile"));
+	CHECK(policy_return_to(&cfg, "/")); /* [app] return_to itself */
+}
+
+static void
+return_to_refuses_everything_else(void)
+{
+	CHECK(!policy_return_to(&cfg, "/accountant"));
+	CHECK(!policy_return_to(&cfg, "//evil"));
+	CHECK(!policy_return_to(&cfg, "/\\evil"));
+	CHECK(!policy_return_to(&cfg, "/account/../admin"));
+	CHECK(!policy_return_to(&cfg, "/account/%2e%2e/admin"));
+	CHECK(!policy_return_to(&cfg, "https://evil"));
+	CHECK(!policy_return_to(&cfg, "/account\"><script>"));
+	CHECK(!policy_return_to(&cfg, "/account?x=\"><script>"));
+	CHECK(!policy_return_to(&cfg, "/admin"));
+	CHECK(!policy_return_to(&cfg, ""));
+}
+
+static void
+return_url_starts_or_extends_the_query(void)
+{
+	char out[128];
+
+	policy_return_url("/account", "connected", out, sizeof(out));
+	CHECK_STR(out, "/account?insuresign=connected");
+	policy_return_url("/account?tab=1", "connected", out, sizeof(out));
+	CHECK_STR(out, "/account?tab=1&insuresign=connected");
+}
+
+static void
+same_origin_by_origin_host_or_redirect_uri(void)
+{
+	memset(&req, 0, sizeof(req));
+	CHECK(policy_same_origin(&cfg, &req)); /* no Origin: not a browser */
+	req.host = "app.example.com";
+	req.https = 1;
+	req.origin = "https://app.example.com";
+	CHECK(policy_same_origin(&cfg, &req));
+	req.https = 0;
+	req.host = "10.0.0.5"; /* behind a proxy: redirect_uri's origin */
+	CHECK(policy_same_origin(&cfg, &req));
+	req.origin = "https://app.example.com.evil";
+	CHECK(!policy_same_origin(&cfg, &req));
+	req.origin = "https://evil.example";
+	CHECK(!policy_same_origin(&cfg, &req));
+}
+
+static void
+origin_null_needs_fetch_site_same_origin(void)
+{
+	memset(&req, 0, sizeof(req));
+	req.origin = "null";
+	CHECK(!policy_same_origin(&cfg, &req));
+	req.fetch_site = "cross-site";
+	CHECK(!policy_same_origin(&cfg, &req));
+	req.fetch_site = "same-origin";
+	CHECK(policy_same_origin(&cfg, &req));
+}
+
+static void
+bearer_compares_the_whole_key(void)
+{
+	memset(&req, 0, sizeof(req));
+	CHECK(!policy_bearer(&req, "k0123"));
+	req.bearer = "k0123";
+	CHECK(policy_bearer(&req, "k0123"));
+	CHECK(!policy_bearer(&req, "k012"));
+	CHECK(!policy_bearer(&req, "k01234"));
+	CHECK(!policy_bearer(&req, NULL)); /* the key is off */
+}
+
+int
+main(void)
+{
+	setup();
+	RUN(local_path_is_one_rule);
+	RUN(local_path_has_a_length_cap);
+	RUN(return_to_accepts_paths_under_the_list);
+	RUN(return_to_refuses_everything_else);
+	RUN(return_url_starts_or_extends_the_query);
+	RUN(same_origin_by_origin_host_or_redirect_uri);
+	RUN(origin_null_needs_fetch_site_same_origin);
+	RUN(bearer_compares_the_whole_key);
+	return DONE();
+}
