@@ -11,7 +11,12 @@
 #include "buf.h"
 #include "config.h"
 
-enum store_rc { STORE_OK = 0, STORE_NOTFOUND = 1, STORE_ERROR = -1 };
+enum store_rc {
+	STORE_OK = 0,
+	STORE_NOTFOUND = 1,
+	STORE_EXISTS = 2,
+	STORE_ERROR = -1
+};
 
 struct store;
 
@@ -30,13 +35,27 @@ int store_delete(struct store *s, const char *name);
 int store_lock(struct store *s, const char *name, struct store_lock *l);
 void store_unlock(struct store_lock *l);
 
+/*
+ * Can the store take a write now?  Asked before spending anything that
+ * cannot be had twice (an authorization code, a rotating refresh token):
+ * STORE_OK, or STORE_ERROR with the reason logged.
+ */
+int store_writable(struct store *s);
+
+/*
+ * Remembers that a one-time value (named by its keyed hash) was used, until
+ * expires_at: STORE_OK the first time, STORE_EXISTS for a replay.
+ */
+int store_spend(struct store *s, const char *name, long long expires_at);
+
 /* Calls visit with each record's name and first head_len bytes. */
 typedef int (*store_visit)(void *ctx, const char *name,
 			   const unsigned char *head, size_t len);
 int store_list(struct store *s, size_t head_len, store_visit visit, void *ctx);
 
 /* Removes temp files a crash left behind (their record is not locked:
- * no one is writing them); returns how many, or -1. */
+ * no one is writing them) and expired spent values; returns how many,
+ * or -1. */
 long store_sweep(struct store *s);
 
 /* Is the directory there, ours and private?  The reason goes in err. */

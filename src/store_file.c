@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 
 #define TMP_PREFIX ".tmp-"
 #define LOCK_FILE  ".lock"
+#define SPENT_DIR  "spent" /* one empty file per spent value */
 
 struct store {
 	char *dir;
@@ -444,14 +446,109 @@ sweep_shard(struct store *s, int sfd)
 	return removed;
 }
 
+/* Room for a few records' temp files at once, and then some. */
+#define FREE_MIN (1024 * 1024)
+
+int
+store_writable(struct store *s)
+{
+	struct statvfs sv;
+	int dfd = root(s);
+
+	if (dfd == -1)
+		return STORE_ERROR;
+	if (fstatvfs(dfd, &sv) == -1) {
+		log_error("store: %s: statvfs: %s", s->dir, strerror(errno));
+		return STORE_ERROR;
+	}
+	if (sv.f_flag & ST_RDONLY) {
+		log_error("store: %s: Read-only file system", s->dir);
+		return STORE_ERROR;
+	}
+	/* f_bavail and f_favail: what an unprivileged writer may use. */
+	if ((unsigned long long)sv.f_bavail * sv.f_frsize < FREE_MIN ||
+	    (sv.f_files > 0 && sv.f_favail < 16)) {
+		log_error("store: %s: the disk is full (less than 1 MiB or 16 "
+			  "inodes free): nothing that cannot be had twice is "
+			  "spent until there is room",
+			  s->dir);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/*
+ * A spent value is an empty file whose mtime is its expiry: creating it
+ * with O_EXCL is the atomic "first use" test, and gc needs no index.
+ */
+int
+store_spend(struct store *s, const char *name, long long expires_at)
+{
+	struct timespec t[2] = { { (time_t)expires_at, 0 },
+				 { (time_t)expires_at, 0 } };
+	int dfd = root(s), sfd, fd, rc = STORE_ERROR;
+
+	if (dfd == -1 || !valid_name(name))
+		return STORE_ERROR;
+	if (mkdirat(dfd, SPENT_DIR, 0700) == -1 && errno != EEXIST)
+		goto fail;
+	sfd = openat(dfd, SPENT_DIR,
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd == -1)
+		goto fail;
+	fd = openat(sfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		rc = STORE_EXISTS;
+	} else if (fd != -1 && futimens(fd, t) == 0 && fsync(sfd) == 0) {
+		rc = STORE_OK;
+	}
+	if (fd != -1)
+		close(fd);
+	close(sfd);
+	if (rc != STORE_ERROR)
+		return rc;
+fail:
+	log_error("store: %s/%s: %s", s->dir, SPENT_DIR, strerror(errno));
+	return STORE_ERROR;
+}
+
+static long
+sweep_spent(int dfd, long long now)
+{
+	struct dirent *e;
+	struct stat st;
+	long removed = 0;
+	int sfd;
+	DIR *d;
+
+	sfd = openat(dfd, SPENT_DIR,
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd == -1)
+		return 0;
+	d = fdopendir(sfd);
+	if (d == NULL) {
+		close(sfd);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (valid_name(e->d_name) &&
+		    fstatat(sfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime < now && unlinkat(sfd, e->d_name, 0) == 0)
+			removed++;
+	closedir(d);
+	return removed;
+}
+
 long
 store_sweep(struct store *s)
 {
 	int dfd = root(s), i;
-	long removed = 0;
+	long removed;
 
 	if (dfd == -1)
 		return -1;
+	removed = sweep_spent(dfd, (long long)time(NULL));
 	for (i = 0; i < 256; i++) {
 		char sub[3];
 		int sfd;

@@ -586,6 +586,47 @@ quiet(void)
 	}
 }
 
+static void
+spend_is_true_once_then_a_replay(void)
+{
+	char a[65], b[65];
+
+	fresh();
+	name_of(a, "aa", '1');
+	name_of(b, "aa", '2');
+	CHECK(store_spend(st, a, time(NULL) + 600) == STORE_OK);
+	CHECK(store_spend(st, a, time(NULL) + 600) == STORE_EXISTS);
+	CHECK(store_spend(st, b, time(NULL) + 600) == STORE_OK);
+	CHECK(store_spend(st, "../x", time(NULL) + 600) == STORE_ERROR);
+}
+
+static void
+sweep_forgets_expired_spent_values_only(void)
+{
+	char a[65], b[65];
+
+	fresh();
+	name_of(a, "bb", '1');
+	name_of(b, "bb", '2');
+	CHECK(store_spend(st, a, time(NULL) - 1) == STORE_OK);
+	CHECK(store_spend(st, b, time(NULL) + 600) == STORE_OK);
+	CHECK(store_sweep(st) == 1);
+	/* The expired one may be spent again; the live one is remembered. */
+	CHECK(store_spend(st, a, time(NULL) + 600) == STORE_OK);
+	CHECK(store_spend(st, b, time(NULL) + 600) == STORE_EXISTS);
+}
+
+static void
+writable_needs_a_usable_dir(void)
+{
+	fresh();
+	CHECK(store_writable(st) == STORE_OK);
+	CHECK(chmod(sdir, 0755) == 0);
+	CHECK(store_writable(st) == STORE_ERROR);
+	CHECK(chmod(sdir, 0700) == 0);
+	CHECK(store_writable(st) == STORE_OK);
+}
+
 int
 main(void)
 {
@@ -618,6 +659,9 @@ main(void)
 	RUN(list_visits_every_record_once_with_its_head);
 	RUN(lock_is_exclusive_across_processes);
 	RUN(lock_on_another_name_does_not_wait);
+	RUN(spend_is_true_once_then_a_replay);
+	RUN(sweep_forgets_expired_spent_values_only);
+	RUN(writable_needs_a_usable_dir);
 	store_close(st);
 	rc = DONE();
 	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
