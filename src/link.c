@@ -107,12 +107,16 @@ err:
 		return rc;
 	audit("linked", name, "expires_in=%lld refresh_token=%s", t->expires_in,
 	      t->refresh_token != NULL ? "yes" : "no");
-	/* The old id no longer reaches any tokens (session fixation). */
+	/* The old id no longer reaches any tokens (session fixation).  Under
+	 * its lock: a refresh in flight would write it back. */
 	if (old_sid != NULL && old_sid[0] != '\0' && strcmp(old_sid, sid) != 0)
 		for (i = 0; i < app->keys.n; i++) {
 			session_record_name(&app->keys.keys[i], old_sid, old);
+			if (store_lock(app->store, old, &lock) != STORE_OK)
+				continue;
 			if (store_delete(app->store, old) == STORE_OK)
 				audit("replaced", old, "by=%.12s", name);
+			store_unlock(&lock);
 		}
 	return LINK_OK;
 }
@@ -150,6 +154,10 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		audit("needs_reconnect", name, "reason=no_refresh_token");
 		return LINK_RECONNECT;
 	}
+	/* Asking spends a rotating refresh token: never ask when the new
+	 * one could not be kept (a full or read-only disk, say). */
+	if (store_writable(app->store) != STORE_OK)
+		return LINK_STORE_ERROR;
 	log_info("refresh %.12s: starting", name);
 	if (oauth_refresh(app->http, &app->cfg, r->refresh_token, &t, why) ==
 	    OAUTH_OK) {
@@ -208,9 +216,10 @@ refresh(struct app *app, const char *name, long long now, int force,
 	} else {
 		rc = refresh_locked(app, name, r, now, why);
 	}
-	/* A failed refresh still leaves a token good for a little while. */
-	if (rc == LINK_UNAVAILABLE && !force && r->access_token != NULL &&
-	    r->meta.expires_at > now)
+	/* A refresh that failed, or was not tried for want of a writable
+	 * store, still leaves a token good for a little while. */
+	if ((rc == LINK_UNAVAILABLE || rc == LINK_STORE_ERROR) && !force &&
+	    r->access_token != NULL && r->meta.expires_at > now)
 		rc = LINK_OK;
 out:
 	store_unlock(&lock);

@@ -135,7 +135,7 @@ class CrashSafety(FaultTest):
 class StoreFaults(FaultTest):
 
     def test_full_disk(self):
-        with store_on_tmpfs(self, "512k") as disk:
+        with store_on_tmpfs(self, "2m") as disk:
             b, sid = self.linked(expires_in=30)
             before = {p: p.read_bytes() for p in disk.glob("??/*")}
             fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -146,19 +146,36 @@ class StoreFaults(FaultTest):
                 pass
             finally:
                 os.close(fd)
-            # A new link cannot be saved: a clear 503, not a 500.
+            # A new link cannot be saved: a clear 503, not a 500, and the
+            # code is not spent at InsureSign for tokens we would drop.
             other = self.rig.browser()
             r = self.rig.connect(other)
             self.assertEqual(r.status, 503)
-            self.assertIn("could not be saved", r.text)
-            # A due refresh cannot be saved either: 503, old record kept.
+            self.assertIn("cannot be saved", r.text)
+            self.assertEqual(self.rig.mock.token_requests(), 0)
+            # A due refresh is not even asked for (a rotating refresh
+            # token would be spent for nothing); the token, still good
+            # for a few seconds, is handed out; the record is kept.
+            self.rig.mock.config(rotate_refresh=True)
             r = self.token(sid)
-            self.assertEqual(r.status, 503, r.text)
+            self.assertEqual(r.status, 200, r.text)
+            self.assertEqual(self.rig.mock.token_requests(), 0)
             self.assertIn("disk is full", self.rig.logs())
             after = {p: p.read_bytes() for p in disk.glob("??/*")}
             self.assertEqual(after, before)
             self.assertEqual(list(disk.glob("*/.tmp-*")), [])
             self.assertEqual(self.status(b).status, 200)
+            # Room again: the refresh happens, and the rotated refresh
+            # token was kept, so the one after works too.
+            os.unlink(disk / "filler")
+            first = self.token(sid)
+            self.assertEqual(first.status, 200, first.text)
+            self.assertEqual(self.rig.mock.token_requests("refresh_token"), 1)
+            name = next(disk.glob("??/*")).name
+            self.rig.cli("refresh", name[:12])
+            self.assertEqual(self.rig.mock.token_requests("refresh_token"), 2)
+            self.assertEqual(self.rig.mock.log(endpoint="token")[-1]["status"],
+                             200)
 
     def test_read_only_store(self):
         with store_on_tmpfs(self, "1m") as disk:

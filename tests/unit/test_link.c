@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "link.h"
@@ -245,6 +247,48 @@ backoff(struct record *r)
 }
 
 static void
+create_removes_the_old_record_under_its_lock(void)
+{
+	char name[RECORD_NAME_LEN + 1], c;
+	struct store_lock l;
+	struct record r;
+	int up[2];
+	pid_t pid;
+
+	/* A refresh in flight for the old id (another worker) holds its lock
+	 * and writes the record back as it finishes: the delete must wait
+	 * for it, or the rotated-away id would reach the tokens again. */
+	fresh();
+	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
+	session_record_name(&app.keys.keys[0], SID, name);
+	CHECK(pipe(up) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct timespec t = { 0, 200 * 1000 * 1000 };
+		struct buf b;
+
+		/* As refresh() does: lock, read, (talk to InsureSign), save. */
+		buf_init(&b, RECORD_MAX);
+		if (store_lock(app.store, name, &l) != STORE_OK ||
+		    link_get(&app, SID, name, &r) != LINK_OK ||
+		    write(up[1], "L", 1) != 1)
+			_exit(1);
+		nanosleep(&t, NULL);
+		_exit(record_seal(&app.keys, name, &r, &b) == 0 &&
+				      store_save(app.store, name, b.data,
+						 b.len) == STORE_OK
+			      ? 0
+			      : 1);
+	}
+	CHECK(read(up[0], &c, 1) == 1);
+	CHECK(create(SID2, SID, rt, 3600) == LINK_OK);
+	CHECK(waitpid(pid, NULL, 0) == pid);
+	CHECK(link_get(&app, SID, name, &r) == LINK_NONE);
+	close(up[0]);
+	close(up[1]);
+}
+
+static void
 token_in_backoff_is_still_handed_out_until_it_expires(void)
 {
 	struct oauth_result why;
@@ -314,6 +358,7 @@ main(void)
 	RUN(token_for_an_unknown_session_is_none);
 	RUN(record_is_named_by_the_hmac_of_the_session);
 	RUN(create_removes_the_old_sessions_record);
+	RUN(create_removes_the_old_record_under_its_lock);
 	RUN(due_without_refresh_token_needs_reconnect);
 	RUN(token_in_backoff_is_still_handed_out_until_it_expires);
 	RUN(expired_token_in_backoff_is_unavailable);
