@@ -61,6 +61,7 @@ int
 app_open(struct app *app, const char *config_path, char *err, size_t len)
 {
 	memset(app, 0, sizeof(*app));
+	shared_init(&app->limits);
 	if (config_load(&app->cfg, config_path, err, len) == -1)
 		return -1;
 	if (keyring_load(&app->keys, &app->cfg, err, len) == -1)
@@ -93,6 +94,7 @@ err:
 void
 app_close(struct app *app)
 {
+	shared_close(&app->limits);
 	store_close(app->store);
 	http_free(app->http);
 	secret_free(app->backend_key);

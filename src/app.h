@@ -5,6 +5,7 @@
 #include "config.h"
 #include "http.h"
 #include "keyring.h"
+#include "shared.h"
 #include "store.h"
 
 struct app {
@@ -14,6 +15,7 @@ struct app {
 	struct http *http;
 	char *backend_key; /* [app] backend_key_file; NULL: /token is off */
 	char *admin_key;   /* [admin] key_file */
+	struct shared_file limits; /* limit.c's table, mapped on first use */
 };
 
 /* Loads everything once at start; err says what to fix. */

@@ -84,6 +84,8 @@ static const struct keydef keys[] = {
 	{ "app", "audit_log", T_FILE, 0, 0, NULL, OFF(audit_log), 0, 0, NULL },
 	{ "app", "trusted_proxies", T_ADDR, 1, 0, NULL, OFF(trusted_proxies), 0,
 	  0, NULL },
+	{ "app", "state_dir", T_FILE, 0, 0, "/var/lib/insuresign-connect",
+	  OFF(state_dir), 0, 0, NULL },
 	{ "session", "cookie_name", T_COOKIE, 0, 0, "insuresign_session",
 	  OFF(cookie_name), 0, 0, NULL },
 	{ "session", "issue_cookie", T_BOOL, 0, 0, "true", OFF(issue_cookie), 0,
@@ -98,6 +100,12 @@ static const struct keydef keys[] = {
 	  0, NULL },
 	{ "store", "max_idle_days", T_UINT, 0, 0, "90", OFF(max_idle_days), 1,
 	  36500, NULL },
+	{ "limits", "exchanges_at_once", T_UINT, 0, 0, "4",
+	  OFF(exchanges_at_once), 1, 256, NULL },
+	{ "limits", "callbacks_per_address", T_UINT, 0, 0, "10",
+	  OFF(callbacks_per_address), 1, 1000000, NULL },
+	{ "limits", "callbacks_per_minute", T_UINT, 0, 0, "120",
+	  OFF(callbacks_per_minute), 1, 1000000, NULL },
 	{ "admin", "users", T_USER, 1, 0, NULL, OFF(admin_users), 0, 0, NULL },
 	{ "admin", "key_file", T_FILE, 0, 0, NULL, OFF(admin_key_file), 0, 0,
 	  NULL },
@@ -418,8 +426,7 @@ check_unknown(dictionary *d, char *err, size_t len)
 		if (!known_section(sec)) {
 			seterr(err, len,
 			       "unknown section [%s] (expected insuresign, "
-			       "http, "
-			       "app, session, store or admin)",
+			       "http, app, session, store, limits or admin)",
 			       sec);
 			return -1;
 		}

@@ -44,6 +44,7 @@ struct config {
 	char *backend_key_file;
 	char *audit_log;
 	struct strlist trusted_proxies;
+	char *state_dir; /* what the workers on this machine share */
 
 	/* [session] */
 	char *cookie_name;
@@ -55,6 +56,11 @@ struct config {
 	char *key_file;
 	struct strlist old_key_files;
 	unsigned max_idle_days;
+
+	/* [limits] */
+	unsigned exchanges_at_once;
+	unsigned callbacks_per_address;
+	unsigned callbacks_per_minute;
 
 	/* [admin] */
 	struct strlist admin_users;

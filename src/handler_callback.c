@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "limit.h"
 #include "link.h"
 #include "log.h"
 #include "oauth.h"
@@ -53,8 +54,8 @@ issuer_ok(const struct config *cfg, const struct request *req)
 
 /* A callback whose state we do not hold: Back button, old tab, replay. */
 static void
-stale(struct app *app, const struct request *req, struct response *res,
-      const struct session *s, enum pending_match m)
+stale(struct app *app, struct response *res, const struct session *s,
+      enum pending_match m)
 {
 	char name[RECORD_NAME_LEN + 1], url[URL_LEN];
 	struct record r;
@@ -71,7 +72,6 @@ stale(struct app *app, const struct request *req, struct response *res,
 			return;
 		}
 	}
-	(void)req;
 	if (m == PENDING_EXPIRED)
 		page_error(res, &app->cfg, 400, "This link has expired",
 			   "You took longer than 10 minutes at InsureSign, so "
@@ -117,6 +117,79 @@ refused(struct app *app, const struct request *req, struct response *res,
 }
 
 static void
+busy(struct app *app, struct response *res, const struct pending *p,
+     enum limit_rc why, unsigned retry_after)
+{
+	char secs[16];
+
+	log_warn("callback: refused: %s",
+		 why == LIMIT_ADDRESS ? "too many from this address this minute"
+		 : why == LIMIT_TOTAL ? "too many from everyone this minute"
+				      : "every code exchange slot is taken");
+	snprintf(secs, sizeof(secs), "%u", retry_after);
+	res_header(res, "Retry-After", secs);
+	page_error(res, &app->cfg, 429, "Too many attempts",
+		   "Too many accounts are being connected right now, so "
+		   "yours was not, yet. Nothing was changed. Wait a minute, "
+		   "then reload this page to finish connecting.",
+		   p->return_to, "Back to your account");
+}
+
+static void
+unavailable(struct app *app, struct response *res, const struct pending *p)
+{
+	page_error(res, &app->cfg, 503, "Temporarily unavailable",
+		   "Your InsureSign account cannot be saved right now, so it "
+		   "was not connected. Nothing was changed. Please try again "
+		   "in a few minutes.",
+		   p->return_to, "Back to your account");
+}
+
+enum ready { READY, RETRY_LATER, REPLAYED };
+
+/*
+ * Everything that must hold before the code is spent at InsureSign: the
+ * limits, a store that can take the tokens, and a state never redeemed
+ * before (a replay may carry an older copy of the pending cookie).
+ * Until the state is spent, the same callback may simply be reloaded.
+ */
+static enum ready
+ready(struct app *app, const struct request *req, struct response *res,
+      const struct pending *p, long long now, int *slot)
+{
+	enum limit_rc lrc;
+	unsigned retry;
+
+	lrc = limit_callback(app, req, now, &retry);
+	if (lrc == LIMIT_OK)
+		lrc = limit_exchange_begin(app, slot);
+	if (lrc == LIMIT_ADDRESS || lrc == LIMIT_TOTAL) {
+		busy(app, res, p, lrc, retry);
+		return RETRY_LATER;
+	}
+	if (lrc == LIMIT_BUSY) {
+		busy(app, res, p, lrc, 5);
+		return RETRY_LATER;
+	}
+	if (lrc != LIMIT_OK || store_writable(app->store) != STORE_OK)
+		goto unavailable;
+	switch (pending_spend(app->store, &app->keys, p)) {
+	case STORE_OK:
+		return READY;
+	case STORE_EXISTS:
+		log_warn("callback: a state was redeemed twice (a replay)");
+		return REPLAYED;
+	default:
+		break;
+	}
+unavailable:
+	limit_exchange_end(app, *slot);
+	*slot = -1;
+	unavailable(app, res, p);
+	return RETRY_LATER;
+}
+
+static void
 exchange_failed(struct app *app, struct response *res,
 		const struct oauth_result *why, const struct pending *p)
 {
@@ -138,19 +211,60 @@ exchange_failed(struct app *app, struct response *res,
 		   url, "Back to your account");
 }
 
-void
-handle_callback(struct app *app, const struct request *req,
-		struct response *res)
+/*
+ * Exchanges the code and stores the tokens under a new session id (an id
+ * planted before, for session fixation, then reaches nothing).  Returns
+ * the session id the browser holds afterwards.
+ */
+static const char *
+redeem(struct app *app, const struct request *req, struct response *res,
+       const struct session *s, struct session *fresh, const struct pending *p,
+       long long now)
 {
 	char verifier[STATE_LEN + 1], url[URL_LEN];
 	struct oauth_tokens tokens;
 	struct oauth_result why;
+	enum link_rc rc;
+
+	pending_verifier(p, verifier);
+	oauth_exchange(app->http, &app->cfg, req->query[PARAM_CODE].val,
+		       app->cfg.pkce ? verifier : NULL, &tokens, &why);
+	explicit_bzero(verifier, sizeof(verifier));
+	if (why.rc != OAUTH_OK) {
+		exchange_failed(app, res, &why, p);
+		return s->id;
+	}
+	*fresh = *s;
+	if (app->cfg.issue_cookie && session_create(fresh) == -1) {
+		rc = LINK_STORE_ERROR;
+		log_error("%s: no randomness for a session id", __func__);
+	} else {
+		rc = link_create(app, fresh->id, s->id, &tokens, now);
+	}
+	oauth_tokens_free(&tokens);
+	if (rc != LINK_OK) {
+		unavailable(app, res, p);
+		return s->id;
+	}
+	if (fresh->is_new)
+		session_set_cookie(&app->cfg, req, res, fresh);
+	policy_return_url(p->return_to, "connected", url, sizeof(url));
+	res_redirect(res, 303, url);
+	return fresh->id;
+}
+
+void
+handle_callback(struct app *app, const struct request *req,
+		struct response *res)
+{
 	struct pending_set set;
 	struct pending p;
 	struct session s, fresh;
 	enum pending_match m;
-	enum link_rc lrc;
+	enum ready go = READY;
+	const char *sid;
 	long long now = (long long)time(NULL);
+	int slot = -1;
 
 	if (!well_formed(req)) {
 		page_error(res, &app->cfg, 400, "Malformed response",
@@ -170,53 +284,26 @@ handle_callback(struct app *app, const struct request *req,
 	session_read(&app->cfg, req, &s);
 	pending_read(&app->keys, &app->cfg, req, s.id, &set);
 	m = pending_take(&set, req->query[PARAM_STATE].val, now, &p);
-	if (m != PENDING_FOUND) {
-		if (m == PENDING_EXPIRED)
-			pending_write(&app->keys, &app->cfg, req, res, s.id,
-				      &set);
-		stale(app, req, res, &s, m);
+	if (m == PENDING_UNKNOWN) {
+		stale(app, res, &s, m);
 		return;
+	}
+	if (m == PENDING_FOUND && req->query[PARAM_ERROR].state != FIELD_OK) {
+		go = ready(app, req, res, &p, now, &slot);
+		if (go == RETRY_LATER)
+			goto out;
 	}
 	/* From here on the state is spent, whatever happens next. */
-	if (req->query[PARAM_ERROR].state == FIELD_OK) {
-		pending_write(&app->keys, &app->cfg, req, res, s.id, &set);
+	sid = s.id;
+	if (m == PENDING_EXPIRED || go == REPLAYED)
+		stale(app, res, &s, m);
+	else if (req->query[PARAM_ERROR].state == FIELD_OK)
 		refused(app, req, res, &p);
-		return;
-	}
-	pending_verifier(&p, verifier);
-	oauth_exchange(app->http, &app->cfg, req->query[PARAM_CODE].val,
-		       app->cfg.pkce ? verifier : NULL, &tokens, &why);
-	explicit_bzero(verifier, sizeof(verifier));
-	if (why.rc != OAUTH_OK) {
-		pending_write(&app->keys, &app->cfg, req, res, s.id, &set);
-		exchange_failed(app, res, &why, &p);
-		return;
-	}
-	/* A new id once linked: an id planted before (fixation) is useless. */
-	fresh = s;
-	if (app->cfg.issue_cookie && session_create(&fresh) == -1) {
-		oauth_tokens_free(&tokens);
-		page_error(res, &app->cfg, 500, "Something went wrong",
-			   "Please try again.", p.return_to,
-			   "Back to your account");
-		return;
-	}
-	lrc = link_create(app, fresh.id, s.id, &tokens, now);
-	oauth_tokens_free(&tokens);
-	if (lrc != LINK_OK) {
-		pending_write(&app->keys, &app->cfg, req, res, s.id, &set);
-		page_error(res, &app->cfg, 503, "Temporarily unavailable",
-			   "Your InsureSign account could not be saved right "
-			   "now, so it is not connected. Nothing else was "
-			   "changed. Please try again in a few minutes.",
-			   p.return_to, "Back to your account");
-		return;
-	}
-	if (fresh.is_new)
-		session_set_cookie(&app->cfg, req, res, &fresh);
-	pending_write(&app->keys, &app->cfg, req, res, fresh.id, &set);
-	policy_return_url(p.return_to, "connected", url, sizeof(url));
-	res_redirect(res, 303, url);
+	else
+		sid = redeem(app, req, res, &s, &fresh, &p, now);
+	limit_exchange_end(app, slot);
+	pending_write(&app->keys, &app->cfg, req, res, sid, &set);
+out:
 	explicit_bzero(&set, sizeof(set));
 	explicit_bzero(&p, sizeof(p));
 }

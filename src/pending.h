@@ -6,7 +6,9 @@
  * to the session id, not on the server: a visitor who starts a million
  * connects and finishes none costs us no disk and no admin-page rows.
  * Single use: finishing (or failing) a flow rewrites the cookie without its
- * state, and the browser sends the cookie it was last given.
+ * state; and since a replay could bring back an older copy of the cookie,
+ * a state about to be redeemed is also remembered in the store (its keyed
+ * hash only) until it would have expired anyway.
  */
 #ifndef PENDING_H
 #define PENDING_H
@@ -14,6 +16,7 @@
 #include "keyring.h"
 #include "request.h"
 #include "response.h"
+#include "store.h"
 
 #define PENDING_MAX   5	  /* tabs in flight at once; the oldest goes */
 #define PENDING_TTL   600 /* seconds a state stays good (10 minutes) */
@@ -48,6 +51,13 @@ void pending_add(struct pending_set *set, const struct pending *p,
 /* Finds the state (in constant time), removes it, and says how it was. */
 enum pending_match pending_take(struct pending_set *set, const char *state,
 				long long now, struct pending *out);
+
+/*
+ * Marks p's state as used, server-side: STORE_OK the first time,
+ * STORE_EXISTS for a replay, STORE_ERROR when the store cannot say.
+ */
+int pending_spend(struct store *s, const struct keyring *kr,
+		  const struct pending *p);
 
 /* The values sent on the wire, base64url (RFC 7636 section 4). */
 void pending_state(const struct pending *p, char *out);

@@ -1,6 +1,7 @@
 /* A request: the CGI environment and body, turned into validated fields. */
 #include "request.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -255,6 +256,36 @@ addr_trusted(const char *addr, const struct strlist *proxies)
 }
 
 /*
+ * The last address in X-Forwarded-For is the one our trusted proxy saw
+ * (the earlier ones are whatever the client wrote).  Only addresses are
+ * kept, so the value is safe in a log line or as a rate-limit key.
+ */
+static void
+client_addr(struct request *req, const char *xff, const struct config *cfg)
+{
+	const char *last;
+	unsigned char a[16];
+	char ip[64];
+	size_t n;
+
+	snprintf(req->client_addr, sizeof(req->client_addr), "%s",
+		 req->remote_addr != NULL ? req->remote_addr : "");
+	if (xff == NULL ||
+	    !addr_trusted(req->remote_addr, &cfg->trusted_proxies))
+		return;
+	last = strrchr(xff, ',');
+	last = last != NULL ? last + 1 : xff;
+	last += strspn(last, " \t");
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= sizeof(ip))
+		return;
+	memcpy(ip, last, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET, ip, a) == 1 || inet_pton(AF_INET6, ip, a) == 1)
+		memcpy(req->client_addr, ip, n + 1);
+}
+
+/*
  * The path below base_path, from REQUEST_URI, which every server sets the
  * same way whatever split of SCRIPT_NAME and PATH_INFO it makes.
  */
@@ -340,6 +371,7 @@ enum var {
 	V_HTTPS,
 	V_SCHEME,
 	V_FORWARDED_PROTO,
+	V_FORWARDED_FOR,
 	V_SESSION,
 	V__MAX
 };
@@ -364,6 +396,7 @@ static const char *const varnames[V__MAX] = {
 	[V_HTTPS] = "HTTPS",
 	[V_SCHEME] = "REQUEST_SCHEME",
 	[V_FORWARDED_PROTO] = "HTTP_X_FORWARDED_PROTO",
+	[V_FORWARDED_FOR] = "HTTP_X_FORWARDED_FOR",
 	[V_SESSION] = "HTTP_X_INSURESIGN_SESSION",
 };
 
@@ -424,7 +457,8 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 					strcmp(v[V_HTTPS], "1") == 0)) ||
 		(v[V_SCHEME] != NULL &&
 		 ascii_casecmp(v[V_SCHEME], "https") == 0);
-	/* X-Forwarded-Proto means something only from a proxy we trust. */
+	/* X-Forwarded-* mean something only from a proxy we trust. */
+	client_addr(req, v[V_FORWARDED_FOR], cfg);
 	if (v[V_FORWARDED_PROTO] != NULL &&
 	    addr_trusted(req->remote_addr, &cfg->trusted_proxies))
 		req->https = ascii_casecmp(v[V_FORWARDED_PROTO], "https") == 0;

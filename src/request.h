@@ -74,6 +74,9 @@ struct request {
 	const char *bearer; /* Authorization: Bearer's credentials (RFC 6750) */
 	const char *remote_user;
 	const char *remote_addr;
+	/* The browser's address: REMOTE_ADDR, or the last hop a trusted proxy
+	 * named in X-Forwarded-For. */
+	char client_addr[64];
 	const char *content_type;
 	const char *session_header; /* X-InsureSign-Session, from backends */
 

@@ -132,8 +132,11 @@ class Response:
 class Browser:
     """Just enough of a browser: cookies (RFC 6265), redirects, headers."""
 
-    def __init__(self, cafile=None):
+    def __init__(self, cafile=None, source=None):
         self.jar = {}           # (name, path) -> (value, secure)
+        # The loopback address it connects from (127.0.0.2, ...): another
+        # client address for the program's per-address limits.
+        self.source = (source, 0) if source else None
         self.ctx = ssl.create_default_context(cafile=cafile)
         self.history = []
 
@@ -168,9 +171,11 @@ class Browser:
         u = urllib.parse.urlsplit(url)
         https = u.scheme == "https"
         conn = (http.client.HTTPSConnection(u.hostname, u.port,
-                                            context=self.ctx, timeout=60)
+                                            context=self.ctx, timeout=60,
+                                            source_address=self.source)
                 if https else
-                http.client.HTTPConnection(u.hostname, u.port, timeout=60))
+                http.client.HTTPConnection(u.hostname, u.port, timeout=60,
+                                           source_address=self.source))
         path = u.path + ("?" + u.query if u.query else "")
         h = dict(headers or {})
         if cookies:
@@ -434,6 +439,9 @@ class Rig:
         self.store = self.out / "store"
         self.store.mkdir(mode=0o700, exist_ok=True)
         self._own(self.store)
+        self.state = self.out / "state"
+        self.state.mkdir(mode=0o700, exist_ok=True)
+        self._own(self.state)
         self.key = self.out / "store.key"
         if not self.key.exists():
             self.cli("keygen", str(self.key), config=False)
@@ -449,9 +457,13 @@ class Rig:
             },
             "http": {"connect_timeout": 2, "timeout": 4},
             "app": {"base_path": BASE, "return_to": "/account",
-                    "return_to_allowed": "/account, /settings"},
+                    "return_to_allowed": "/account, /settings",
+                    "state_dir": self.state},
             "session": {},
             "store": {"dir": self.store, "key_file": self.key},
+            # Tests connect far more often than people do.
+            "limits": {"callbacks_per_address": 1000,
+                       "callbacks_per_minute": 10000},
         }
         if front:
             # The front connects to the server from 127.0.0.1.
@@ -789,8 +801,8 @@ class Rig:
     def url(self, path):
         return self.origin + path
 
-    def browser(self):
-        return Browser(cafile=str(certs() / "ca.pem"))
+    def browser(self, source=None):
+        return Browser(cafile=str(certs() / "ca.pem"), source=source)
 
     def link(self, expires_in=None):
         """A new browser whose session is linked: (browser, session id).

@@ -83,12 +83,16 @@ static const char ini_a[] =
 	"return_to = /account\n"
 	"return_to_allowed = /account, /settings\n"
 	"backend_key_file = %s/backend.key\n"
+	"state_dir = %s/state\n"
 	"[store]\n"
 	"dir = %s/store\n"
 	"key_file = %s/store.key\n"
 	"[admin]\n"
 	"users = alice\n"
-	"key_file = %s/admin.key\n";
+	"key_file = %s/admin.key\n"
+	"[limits]\n"
+	"callbacks_per_address = 1000000\n"
+	"callbacks_per_minute = 1000000\n";
 
 static const char ini_b[] = "[insuresign]\n"
 			    "environment = lab\n"
@@ -102,6 +106,7 @@ static const char ini_b[] = "[insuresign]\n"
 			    "base_path = /\n"
 			    "return_to = /account\n"
 			    "trusted_proxies = 127.0.0.1, ::1\n"
+			    "state_dir = %s/state\n"
 			    "[session]\n"
 			    "cookie_name = PHPSESSID\n"
 			    "issue_cookie = false\n"
@@ -109,7 +114,10 @@ static const char ini_b[] = "[insuresign]\n"
 			    "[store]\n"
 			    "dir = %s/store\n"
 			    "key_file = %s/store.key\n"
-			    "max_idle_days = 1\n";
+			    "max_idle_days = 1\n"
+			    "[limits]\n"
+			    "callbacks_per_address = 1000000\n"
+			    "callbacks_per_minute = 1000000\n";
 
 static void
 open_app(struct app *app, const char *dir, const char *name, const char *ini)
@@ -117,7 +125,7 @@ open_app(struct app *app, const char *dir, const char *name, const char *ini)
 	char path[512], text[2048], err[512];
 	int n;
 
-	n = snprintf(text, sizeof(text), ini, dir, dir, dir, dir);
+	n = snprintf(text, sizeof(text), ini, dir, dir, dir, dir, dir);
 	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(text));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fuzz_write_file(path, text, (size_t)n);
@@ -139,6 +147,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
 	FUZZ_CHECK(mkdir(store_dir, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	FUZZ_CHECK(mkdir(path, 0700) == 0);
 	for (i = 0; i < KEY_LEN; i++)
 		key[i] = (unsigned char)(0x40 + i);
 	snprintf(path, sizeof(path), "%s/store.key", dir);
@@ -473,6 +483,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 out:
 	empty_store();
+	/* Every input starts from no callbacks counted. */
+	if (app->limits.mem != NULL)
+		memset(app->limits.mem, 0, app->limits.len);
 	buf_free(&sealed);
 	buf_free(&query);
 	buf_free(&cookie);

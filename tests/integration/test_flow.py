@@ -8,6 +8,8 @@ import base64
 import os
 import re
 import stat
+import threading
+import time
 import unittest
 import urllib.parse
 
@@ -252,6 +254,20 @@ class BadCallbacks(FlowTest):
         self.assertEqual(r.status, 303)
         self.assertEqual(r.location, self.rig.url(
             "/account?insuresign=already-connected"))
+        self.assertEqual(self.token_requests(), 1)
+        self.assertTrue(self.status()["connected"])
+
+    def test_replay_with_the_old_pending_cookie_is_refused_locally(self):
+        # An attacker (or a browser restoring a session) replays the
+        # callback with the cookies from before it: the pending cookie
+        # still holds the state, so only the server can tell it is spent.
+        cb = self.approve(self.start())
+        before = dict(self.b.jar)
+        self.assertEqual(self.b.get(cb).status, 303)
+        self.assertEqual(self.token_requests(), 1)
+        replay = self.rig.browser()
+        replay.jar = before
+        self.assertPage(replay.get(cb), 403, "already used")
         self.assertEqual(self.token_requests(), 1)
         self.assertTrue(self.status()["connected"])
 
@@ -506,12 +522,18 @@ class StoreFailures(FlowTest):
             self.assertEqual(r.status, 503)
             other = self.rig.browser()
             cb = self.approve(self.start(other), other)
-            self.assertPage(other.get(cb), 503, "could not be saved")
+            asked = self.rig.mock.token_requests()
+            self.assertPage(other.get(cb), 503, "cannot be saved")
+            # The code is not spent at InsureSign for tokens we would drop.
+            self.assertEqual(self.rig.mock.token_requests(), asked)
         finally:
             os.chmod(self.rig.store, 0o700)
         self.assertIn("expected 0700", self.rig.logs())
         self.assertEqual(self.rig.records()[0].read_bytes(), before)
         self.assertTrue(self.status()["connected"])
+        # Nothing was spent, so the same callback works once it can.
+        self.assertEqual(other.get(cb).status, 303)
+        self.assertTrue(self.status(other)["connected"])
 
     def test_tampered_record_gives_503(self):
         self.rig.connect(self.b)
@@ -608,3 +630,83 @@ class SecureCookies(FlowTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Limits(FlowTest):
+    """Issue 10 section 4: nobody can make us spend the client's credentials
+    at InsureSign faster than [limits] allow."""
+
+    rig_options = {"ini": {"limits": {"callbacks_per_address": 3,
+                                      "callbacks_per_minute": 5,
+                                      "exchanges_at_once": 1},
+                           "http": {"timeout": 10}}}
+
+    def setUp(self):
+        super().setUp()
+        # The counts are per minute: start well inside one.
+        if time.time() % 60 > 40:
+            time.sleep(61 - time.time() % 60)
+        self.forget_counts()
+
+    def forget_counts(self):
+        """Zeros the workers' shared counts in place (never truncate a
+        file that is mapped: its pages would be gone)."""
+        f = self.rig.state / "limits"
+        if f.exists():
+            with open(f, "r+b") as out:
+                out.write(bytes(f.stat().st_size))
+
+    def callback(self, source):
+        b = self.rig.browser(source=source)
+        return b, self.approve(self.start(b), b)
+
+    def test_a_burst_from_one_address_gets_429_and_others_still_connect(self):
+        answers = []
+        for _ in range(5):
+            b, cb = self.callback("127.0.0.1")
+            answers.append(b.get(cb))
+        self.assertEqual([r.status for r in answers], [303] * 3 + [429] * 2)
+        self.assertPage(answers[3], 429, "Too many attempts")
+        self.assertTrue(0 < int(answers[3].header("Retry-After")) <= 60)
+        self.assertEqual(self.token_requests(), 3)
+        # Someone else, right after: still connects.
+        b, cb = self.callback("127.0.0.2")
+        self.assertEqual(b.get(cb).status, 303)
+        self.assertEqual(self.token_requests(), 4)
+
+    def test_everyone_together_is_bounded_too(self):
+        statuses = []
+        for i in range(7):
+            b, cb = self.callback(f"127.0.0.{10 + i}")
+            statuses.append(b.get(cb).status)
+        self.assertEqual(statuses, [303] * 5 + [429] * 2)
+        self.assertEqual(self.token_requests(), 5)
+
+    def test_a_refused_callback_can_be_reloaded_later(self):
+        for _ in range(3):
+            b, cb = self.callback("127.0.0.1")
+            self.assertEqual(b.get(cb).status, 303)
+        b, cb = self.callback("127.0.0.1")
+        self.assertEqual(b.get(cb).status, 429)
+        # The state was not spent: once the minute is over (here: the
+        # counts forgotten), the same callback finishes the connect.
+        self.forget_counts()
+        self.assertEqual(b.get(cb).status, 303)
+        self.assertTrue(self.status(b)["connected"])
+
+    def test_exchanges_at_once(self):
+        # One slot; InsureSign slow: the second callback waits, then gets
+        # 429 rather than a second exchange in flight.
+        # A slot is waited for 3 s: the first exchange takes 5.
+        self.rig.mock.config(delay=5, fault_grant="authorization_code")
+        first = self.callback("127.0.0.20")
+        second = self.callback("127.0.0.21")
+        out = {}
+        t = threading.Thread(target=lambda: out.update(a=first[0].get(first[1])))
+        t.start()
+        time.sleep(0.5)
+        r = second[0].get(second[1])
+        t.join()
+        self.assertEqual(out["a"].status, 303)
+        self.assertPage(r, 429, "Too many attempts")
+        self.assertEqual(self.token_requests(), 1)
