@@ -101,7 +101,7 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 			when(e->meta.last_refresh, last);
 			fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
 			printf("%-12.12s  %-15s  %-20s  %-12s  %-20s  %s\n",
-			       e->name, health_name(e->health), since,
+			       e->name, health_table[e->health].label, since,
 			       e->meta.status == RECORD_CONNECTED ? rel : "-",
 			       last, e->meta.has_refresh ? "yes" : "no");
 		}

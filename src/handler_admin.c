@@ -21,6 +21,7 @@
 #include "link.h"
 #include "listing.h"
 #include "log.h"
+#include "nitems.h"
 #include "page.h"
 #include "policy.h"
 #include "session.h"
@@ -101,34 +102,23 @@ static const char *const sort_names[] = {
 	[SORT_REFRESHED] = "refreshed",
 	[SORT_STATUS] = "status",
 };
-static const char *const filter_names[] = {
-	[HEALTH_CONNECTED] = "connected",
-	[HEALTH_EXPIRING] = "expiring",
-	[HEALTH_FAILING] = "failing",
-	[HEALTH_RECONNECT] = "reconnect",
-};
-
-static int
-lookup(const char *const *names, size_t n, const struct field *f, int def)
-{
-	size_t i;
-
-	if (f->state != FIELD_OK)
-		return def;
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], f->val) == 0)
-			return (int)i;
-	return def;
-}
 
 static void
 read_view(const struct request *req, struct view *v)
 {
 	const struct field *q = &req->query[PARAM_Q];
+	const struct field *sort = &req->query[PARAM_SORT];
+	const struct field *filter = &req->query[PARAM_FILTER];
+	size_t i;
 
-	v->sort = (enum listing_sort)lookup(
-		sort_names, 4, &req->query[PARAM_SORT], SORT_CONNECTED);
-	v->filter = lookup(filter_names, 4, &req->query[PARAM_FILTER], -1);
+	v->sort = SORT_CONNECTED;
+	for (i = 0; sort->state == FIELD_OK && i < nitems(sort_names); i++)
+		if (strcmp(sort_names[i], sort->val) == 0)
+			v->sort = (enum listing_sort)i;
+	v->filter = -1;
+	for (i = 0; filter->state == FIELD_OK && i < nitems(health_table); i++)
+		if (strcmp(health_table[i].name, filter->val) == 0)
+			v->filter = (int)i;
 	v->q = q->state == FIELD_OK ? q->val : "";
 	v->page = req->query[PARAM_PAGE].state == FIELD_OK
 			  ? req->query[PARAM_PAGE].num
@@ -142,7 +132,7 @@ view_query(struct buf *b, const struct view *v, int sort,
 {
 	buf_printf(b, "?sort=%s", sort_names[sort]);
 	if (v->filter >= 0)
-		buf_printf(b, "&amp;status=%s", filter_names[v->filter]);
+		buf_printf(b, "&amp;status=%s", health_table[v->filter].name);
 	if (v->q[0] != '\0')
 		buf_printf(b, "&amp;q=%s", v->q); /* hex digits only */
 	if (page > 1)
@@ -208,11 +198,7 @@ list_row(struct buf *b, const struct app *app, const struct listing_entry *e,
 	buf_printf(b, "/admin/record?id=%s\"><code>%.12s</code></a></td>",
 		   e->name, e->name);
 	buf_printf(b, "<td class=\"status-%s\">%s</td>",
-		   e->health == HEALTH_CONNECTED  ? "connected"
-		   : e->health == HEALTH_EXPIRING ? "expiring-soon"
-		   : e->health == HEALTH_FAILING  ? "refresh-failing"
-						  : "needs-reconnect",
-		   health_name(e->health));
+		   health_table[e->health].css, health_table[e->health].label);
 	cell_time(b, e->meta.created);
 	if (e->meta.status == RECORD_CONNECTED) {
 		fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
@@ -244,18 +230,10 @@ sort_header(struct buf *b, const struct app *app, const struct view *v,
 }
 
 static void
-select_box(struct buf *b, const char *name, const char *label,
-	   const char *const *names, size_t n, int current, const char *all)
+option(struct buf *b, const char *name, int selected)
 {
-	size_t i;
-
-	buf_printf(b, "<label>%s <select name=\"%s\">", label, name);
-	if (all != NULL)
-		buf_printf(b, "<option value=\"\">%s</option>", all);
-	for (i = 0; i < n; i++)
-		buf_printf(b, "<option%s>%s</option>",
-			   (int)i == current ? " selected" : "", names[i]);
-	buf_adds(b, "</select></label>\n");
+	buf_printf(b, "<option%s>%s</option>", selected ? " selected" : "",
+		   name);
 }
 
 static void
@@ -351,8 +329,14 @@ list_page(struct app *app, const struct request *req, struct response *res,
 		    "size=\"14\" pattern=\"[0-9a-f]*\" value=\"");
 	buf_adds(b, v.q);
 	buf_adds(b, "\"></label>\n");
-	select_box(b, "status", "Status", filter_names, 4, v.filter, "all");
-	select_box(b, "sort", "Sort by", sort_names, 4, (int)v.sort, NULL);
+	buf_adds(b, "<label>Status <select name=\"status\"><option value=\"\">"
+		    "all</option>");
+	for (i = 0; i < nitems(health_table); i++)
+		option(b, health_table[i].name, (int)i == v.filter);
+	buf_adds(b, "</select></label>\n<label>Sort by <select name=\"sort\">");
+	for (i = 0; i < nitems(sort_names); i++)
+		option(b, sort_names[i], (int)i == (int)v.sort);
+	buf_adds(b, "</select></label>\n");
 	buf_adds(b, "<button type=\"submit\">Show</button></form>\n");
 	buf_printf(b,
 		   "<table>\n<caption>Page %llu of %zu (%zu matching)"
@@ -502,7 +486,7 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 		   "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
 		   "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
 		   "<dt>Status</dt><dd>%s</dd>\n",
-		   e.name, e.name, health_name(e.health));
+		   e.name, e.name, health_table[e.health].label);
 	fmt_time(r.meta.created, t);
 	buf_printf(b, "<dt>Connected since</dt><dd>%s</dd>\n", t);
 	if (r.meta.status == RECORD_CONNECTED) {

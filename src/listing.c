@@ -66,18 +66,13 @@ listing_health(const struct record_meta *m, long long now)
 	return HEALTH_CONNECTED;
 }
 
-const char *
-health_name(enum health h)
-{
-	static const char *const names[] = {
-		[HEALTH_CONNECTED] = "connected",
-		[HEALTH_EXPIRING] = "expiring soon",
-		[HEALTH_FAILING] = "refresh failing",
-		[HEALTH_RECONNECT] = "needs reconnect",
-	};
-
-	return names[h];
-}
+const struct health_names health_table[HEALTH__MAX] = {
+	[HEALTH_CONNECTED] = { "connected", "connected", "connected" },
+	[HEALTH_EXPIRING] = { "expiring", "expiring soon", "expiring-soon" },
+	[HEALTH_FAILING] = { "failing", "refresh failing", "refresh-failing" },
+	[HEALTH_RECONNECT] = { "reconnect", "needs reconnect",
+			       "needs-reconnect" },
+};
 
 static int
 cmp_ll(long long a, long long b)
@@ -161,7 +156,7 @@ listing_json(const struct listing_entry *e, long long now)
 	if (o == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "id", e->name);
-	cJSON_AddStringToObject(o, "status", health_name(e->health));
+	cJSON_AddStringToObject(o, "status", health_table[e->health].label);
 	json_add_time(o, "connected_since", e->meta.created);
 	json_add_time(o, "expires_at",
 		      e->meta.status == RECORD_CONNECTED ? e->meta.expires_at
