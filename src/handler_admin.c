@@ -280,7 +280,7 @@ list_json(struct response *res, const struct listing *l, size_t first,
 	cJSON_AddNumberToObject(o, "matching", (double)l->n);
 	a = cJSON_AddArrayToObject(o, "records");
 	for (i = first; i < last; i++)
-		cJSON_AddItemToArray(a, listing_json(&l->v[i], now));
+		cJSON_AddItemToArray(a, listing_json(&l->v[i], NULL, now));
 out:
 	res_json(res, 200, o);
 }
@@ -457,23 +457,13 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 			   NULL, NULL);
 		return;
 	}
-	memcpy(e.name, id->val, RECORD_NAME_LEN + 1);
-	e.meta = r.meta;
-	e.readable = 1;
-	e.health = listing_health(&r.meta, now);
+	listing_entry_of(&e, id->val, &r.meta, now);
 	buf_init(&trail, AUDIT_TAIL);
 	audit_lines(app, e.name, &trail);
 	if (wants_json(req)) {
-		cJSON *o = listing_json(&e, now);
+		cJSON *o = listing_json(&e, &r, now);
 
-		if (o != NULL) {
-			cJSON_AddStringToObject(o, "token_type",
-						r.token_type ? r.token_type
-							     : "");
-			cJSON_AddStringToObject(o, "scope",
-						r.scope ? r.scope : "");
-			cJSON_AddStringToObject(o, "audit", buf_str(&trail));
-		}
+		cJSON_AddStringToObject(o, "audit", buf_str(&trail));
 		res_json(res, 200, o);
 		goto out;
 	}

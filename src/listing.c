@@ -74,6 +74,16 @@ const struct health_names health_table[HEALTH__MAX] = {
 			       "needs-reconnect" },
 };
 
+void
+listing_entry_of(struct listing_entry *e, const char *name,
+		 const struct record_meta *m, long long now)
+{
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->meta = *m;
+	e->readable = 1;
+	e->health = listing_health(m, now);
+}
+
 static int
 cmp_ll(long long a, long long b)
 {
@@ -148,7 +158,8 @@ listing_find(const struct listing *l, const char *prefix, int *matches)
 }
 
 cJSON *
-listing_json(const struct listing_entry *e, long long now)
+listing_json(const struct listing_entry *e, const struct record *r,
+	     long long now)
 {
 	char fp[32];
 	cJSON *o = cJSON_CreateObject();
@@ -172,6 +183,13 @@ listing_json(const struct listing_entry *e, long long now)
 	/* The first 4 characters and the length: never more of a token. */
 	listing_fingerprint(&e->meta, fp, sizeof(fp));
 	cJSON_AddStringToObject(o, "fingerprint", fp);
+	if (r != NULL) {
+		cJSON_AddStringToObject(o, "token_type",
+					r->token_type != NULL ? r->token_type
+							      : "");
+		cJSON_AddStringToObject(o, "scope",
+					r->scope != NULL ? r->scope : "");
+	}
 	return o;
 }
 

@@ -50,8 +50,16 @@ const struct listing_entry *listing_find(const struct listing *l,
 					 const char *prefix, int *matches);
 
 enum health listing_health(const struct record_meta *m, long long now);
-/* An entry as JSON (the admin page's and `list --json`'s shape). */
-struct cJSON *listing_json(const struct listing_entry *e, long long now);
+/* The entry a listing would hold for one record read with the key. */
+void listing_entry_of(struct listing_entry *e, const char *name,
+		      const struct record_meta *m, long long now);
+/*
+ * A link as JSON, the one shape for the admin page and the CLI (`list
+ * --json`, `show`); with the record read with the key (r not NULL), also
+ * its token type and scope.
+ */
+struct cJSON *listing_json(const struct listing_entry *e,
+			   const struct record *r, long long now);
 /* "eyJh...(812)": a token's first 4 characters and its length. */
 void listing_fingerprint(const struct record_meta *m, char *out, size_t len);
 

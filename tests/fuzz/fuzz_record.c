@@ -55,7 +55,7 @@ use_meta(const unsigned char *data, size_t len)
 		   health_table[e.health].label != NULL);
 	FUZZ_CHECK(strcmp(refresh_error_name(e.meta.last_error), "unknown"));
 	listing_fingerprint(&e.meta, out, sizeof(out));
-	o = listing_json(&e, FUZZ_NOW);
+	o = listing_json(&e, NULL, FUZZ_NOW);
 	FUZZ_CHECK(o != NULL);
 	cJSON_Delete(o);
 	times[0] = &e.meta.created;

@@ -218,6 +218,23 @@ class BearerKey(AdminTest):
         self.assertEqual(detail["token_type"], "Bearer")
         self.assertIn("linked", detail["audit"])
 
+    def test_one_json_view_for_the_admin_page_and_the_cli(self):
+        self.linked()
+        name = self.rig.records()[0].name
+        detail = self.get("/admin/record?format=json&id=" + name,
+                          self.auth()).json()
+        listed = self.get("/admin?format=json", self.auth()).json()
+        shown = json.loads(self.rig.cli("show", name[:8]).stdout)
+        cli_list = json.loads(self.rig.cli("list", "--json").stdout)
+        for j in (detail, listed["records"][0], shown, cli_list[0]):
+            j.pop("expires_in")         # seconds from now: may tick
+        self.assertNotEqual(detail.pop("audit"), "")
+        self.assertEqual(detail, shown)
+        self.assertEqual(detail["token_type"], "Bearer")
+        self.assertEqual(listed["records"][0], cli_list[0])
+        self.assertEqual(set(shown) - set(cli_list[0]),
+                         {"token_type", "scope"})
+
     def test_values_are_escaped(self):
         self.rig.mock.config(members={"scope": "<script>alert(1)</script>",
                                       "access_token": "<script>x</script>"
