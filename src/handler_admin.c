@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "html.h"
 #include "link.h"
 #include "listing.h"
 #include "log.h"
@@ -125,18 +126,23 @@ read_view(const struct request *req, struct view *v)
 			  : 1;
 }
 
-/* The query string of a view, for links that keep it. */
+/*
+ * The query string of a view, for the links that keep it: raw, since
+ * html() escapes the "&" (and q is percent-encoded first).
+ */
 static void
-view_query(struct buf *b, const struct view *v, int sort,
+view_query(struct buf *q, const struct view *v, int sort,
 	   unsigned long long page)
 {
-	buf_printf(b, "?sort=%s", sort_names[sort]);
+	buf_printf(q, "?sort=%s", sort_names[sort]);
 	if (v->filter >= 0)
-		buf_printf(b, "&amp;status=%s", health_table[v->filter].name);
-	if (v->q[0] != '\0')
-		buf_printf(b, "&amp;q=%s", v->q); /* hex digits only */
+		buf_printf(q, "&status=%s", health_table[v->filter].name);
+	if (v->q[0] != '\0') {
+		buf_adds(q, "&q=");
+		buf_add_pct(q, v->q);
+	}
 	if (page > 1)
-		buf_printf(b, "&amp;page=%llu", page);
+		buf_printf(q, "&page=%llu", page);
 }
 
 struct totals {
@@ -180,60 +186,84 @@ cell_time(struct buf *b, long long t)
 	char s[TIME_LEN];
 
 	if (t <= 0) {
-		buf_adds(b, "<td>-</td>");
+		html(b, "<td>-</td>");
 		return;
 	}
 	fmt_time(t, s);
-	buf_printf(b, "<td><time datetime=\"%s\">%s</time></td>", s, s);
+	html(b, "<td><time datetime=\"%s\">%s</time></td>", s, s);
 }
 
 static void
 list_row(struct buf *b, const struct app *app, const struct listing_entry *e,
 	 long long now)
 {
+	const struct health_names *h = &health_table[e->health];
 	char rel[32], exp[TIME_LEN], fp[32];
 
-	buf_adds(b, "<tr><td><a href=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_printf(b, "/admin/record?id=%s\"><code>%.12s</code></a></td>",
-		   e->name, e->name);
-	buf_printf(b, "<td class=\"status-%s\">%s</td>",
-		   health_table[e->health].css, health_table[e->health].label);
+	html(b,
+	     "<tr><td><a href=\"%s/admin/record?id=%s\"><code>%.12s</code>"
+	     "</a></td><td class=\"status-%s\">%s</td>",
+	     app->cfg.base_path, e->name, e->name, h->css, h->label);
 	cell_time(b, e->meta.created);
 	if (e->meta.status == RECORD_CONNECTED) {
 		fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
 		fmt_time(e->meta.expires_at, exp);
-		buf_printf(b, "<td>%s<br><span class=\"mute\">%s</span></td>",
-			   rel, exp);
+		html(b, "<td>%s<br><span class=\"mute\">%s</span></td>", rel,
+		     exp);
 	} else {
-		buf_adds(b, "<td>-</td>");
+		html(b, "<td>-</td>");
 	}
 	cell_time(b, e->meta.last_refresh);
-	buf_printf(b, "<td>%s</td><td>%s</td><td><code>",
-		   refresh_error_name(e->meta.last_error),
-		   e->meta.has_refresh ? "yes" : "no");
 	listing_fingerprint(&e->meta, fp, sizeof(fp));
-	buf_add_html(b, fp);
-	buf_adds(b, "</code></td></tr>\n");
+	html(b, "<td>%s</td><td>%s</td><td><code>%s</code></td></tr>\n",
+	     refresh_error_name(e->meta.last_error),
+	     e->meta.has_refresh ? "yes" : "no", fp);
 }
 
 static void
 sort_header(struct buf *b, const struct app *app, const struct view *v,
 	    int sort, const char *label)
 {
-	buf_adds(b, "<th scope=\"col\"><a href=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_adds(b, "/admin");
-	view_query(b, v, sort, 1);
-	buf_printf(b, "\"%s>%s</a></th>",
-		   (int)v->sort == sort ? " aria-current=\"true\"" : "", label);
+	struct buf q;
+
+	buf_init(&q, 1024);
+	view_query(&q, v, sort, 1);
+	if ((int)v->sort == sort)
+		html(b,
+		     "<th scope=\"col\"><a href=\"%s/admin%s\" "
+		     "aria-current=\"true\">%s</a></th>",
+		     app->cfg.base_path, buf_str(&q), label);
+	else
+		html(b, "<th scope=\"col\"><a href=\"%s/admin%s\">%s</a></th>",
+		     app->cfg.base_path, buf_str(&q), label);
+	buf_free(&q);
+}
+
+/* The link to another page of the same view. */
+static void
+pager(struct buf *b, const struct app *app, const struct view *v,
+      unsigned long long page)
+{
+	struct buf q;
+
+	buf_init(&q, 1024);
+	view_query(&q, v, (int)v->sort, page);
+	if (page < v->page)
+		html(b, "<a rel=\"prev\" href=\"%s/admin%s\">Previous</a> ",
+		     app->cfg.base_path, buf_str(&q));
+	else
+		html(b, "<a rel=\"next\" href=\"%s/admin%s\">Next</a>",
+		     app->cfg.base_path, buf_str(&q));
+	buf_free(&q);
 }
 
 static void
 option(struct buf *b, const char *name, int selected)
 {
-	buf_printf(b, "<option%s>%s</option>", selected ? " selected" : "",
-		   name);
+	if (selected)
+		html(b, "<option selected>%s</option>", name);
+	else
+		html(b, "<option>%s</option>", name);
 }
 
 static void
@@ -254,9 +284,8 @@ notice(struct buf *b, const struct request *req)
 		text = "InsureSign no longer accepts this link: it needs a "
 		       "reconnect by its user.";
 	if (text != NULL)
-		buf_printf(b,
-			   "<p class=\"card notice\" role=\"status\">%s</p>\n",
-			   text);
+		html(b, "<p class=\"card notice\" role=\"status\">%s</p>\n",
+		     text);
 }
 
 static void
@@ -315,58 +344,45 @@ list_page(struct app *app, const struct request *req, struct response *res,
 		return;
 	}
 	page_begin(res, &app->cfg, "InsureSign links");
-	buf_adds(b, "<h1>InsureSign links</h1>\n");
+	html(b, "<h1>InsureSign links</h1>\n");
 	notice(b, req);
-	buf_printf(b,
-		   "<ul class=\"totals\"><li><strong>%zu</strong> connected"
-		   "</li><li><strong>%zu</strong> need reconnect</li><li>"
-		   "<strong>%zu</strong> refresh failing</li><li><strong>"
-		   "%zu</strong> expiring in the next hour</li></ul>\n",
-		   t.connected, t.reconnect, t.failing, t.expiring_hour);
-	buf_adds(b, "<form class=\"card\" method=\"get\" action=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_adds(b, "/admin\">\n<label>Record id starts with <input name=\"q\" "
-		    "size=\"14\" pattern=\"[0-9a-f]*\" value=\"");
-	buf_adds(b, v.q);
-	buf_adds(b, "\"></label>\n");
-	buf_adds(b, "<label>Status <select name=\"status\"><option value=\"\">"
-		    "all</option>");
+	html(b,
+	     "<ul class=\"totals\"><li><strong>%zu</strong> connected</li>"
+	     "<li><strong>%zu</strong> need reconnect</li><li><strong>%zu"
+	     "</strong> refresh failing</li><li><strong>%zu</strong> expiring "
+	     "in the next hour</li></ul>\n",
+	     t.connected, t.reconnect, t.failing, t.expiring_hour);
+	html(b,
+	     "<form class=\"card\" method=\"get\" action=\"%s/admin\">\n"
+	     "<label>Record id starts with <input name=\"q\" size=\"14\" "
+	     "pattern=\"[0-9a-f]*\" value=\"%s\"></label>\n<label>Status "
+	     "<select name=\"status\"><option value=\"\">all</option>",
+	     app->cfg.base_path, v.q);
 	for (i = 0; i < nitems(health_table); i++)
 		option(b, health_table[i].name, (int)i == v.filter);
-	buf_adds(b, "</select></label>\n<label>Sort by <select name=\"sort\">");
+	html(b, "</select></label>\n<label>Sort by <select name=\"sort\">");
 	for (i = 0; i < nitems(sort_names); i++)
 		option(b, sort_names[i], (int)i == (int)v.sort);
-	buf_adds(b, "</select></label>\n");
-	buf_adds(b, "<button type=\"submit\">Show</button></form>\n");
-	buf_printf(b,
-		   "<table>\n<caption>Page %llu of %zu (%zu matching)"
-		   "</caption>\n<thead><tr><th scope=\"col\">Record</th>",
-		   v.page, pages, l.n);
+	html(b,
+	     "</select></label>\n<button type=\"submit\">Show</button></form>\n"
+	     "<table>\n<caption>Page %llu of %zu (%zu matching)</caption>\n"
+	     "<thead><tr><th scope=\"col\">Record</th>",
+	     v.page, pages, l.n);
 	sort_header(b, app, &v, SORT_STATUS, "Status");
 	sort_header(b, app, &v, SORT_CONNECTED, "Connected since");
 	sort_header(b, app, &v, SORT_EXPIRES, "Access token expires");
 	sort_header(b, app, &v, SORT_REFRESHED, "Last refresh");
-	buf_adds(b, "<th scope=\"col\">Result</th><th scope=\"col\">Refresh "
-		    "token</th><th scope=\"col\">Token</th></tr></thead>\n"
-		    "<tbody>\n");
+	html(b, "<th scope=\"col\">Result</th><th scope=\"col\">Refresh "
+		"token</th><th scope=\"col\">Token</th></tr></thead>\n"
+		"<tbody>\n");
 	for (i = first; i < last; i++)
 		list_row(b, app, &l.v[i], now);
-	buf_adds(b, "</tbody>\n</table>\n<nav aria-label=\"pages\"><p>");
-	if (v.page > 1) {
-		buf_adds(b, "<a rel=\"prev\" href=\"");
-		buf_add_html(b, app->cfg.base_path);
-		buf_adds(b, "/admin");
-		view_query(b, &v, (int)v.sort, v.page - 1);
-		buf_adds(b, "\">Previous</a> ");
-	}
-	if (v.page < pages) {
-		buf_adds(b, "<a rel=\"next\" href=\"");
-		buf_add_html(b, app->cfg.base_path);
-		buf_adds(b, "/admin");
-		view_query(b, &v, (int)v.sort, v.page + 1);
-		buf_adds(b, "\">Next</a>");
-	}
-	buf_adds(b, "</p></nav>\n");
+	html(b, "</tbody>\n</table>\n<nav aria-label=\"pages\"><p>");
+	if (v.page > 1)
+		pager(b, app, &v, v.page - 1);
+	if (v.page < pages)
+		pager(b, app, &v, v.page + 1);
+	html(b, "</p></nav>\n");
 	page_end(res);
 	listing_free(&l);
 }
@@ -412,19 +428,23 @@ audit_lines(const struct app *app, const char *name, struct buf *out)
 	free(chunk);
 }
 
+/* "Refresh now" or "Delete": a POST to /admin/{action} with the token. */
 static void
 record_form(struct buf *b, const struct app *app, const char *action,
-	    const char *name, const char *csrf, const char *label,
-	    const char *cls)
+	    const char *name, const char *csrf, const char *label, int danger)
 {
-	buf_adds(b, "<form class=\"inline\" method=\"post\" action=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_printf(b,
-		   "/admin/%s\"><input type=\"hidden\" name=\"id\" "
-		   "value=\"%s\"><input type=\"hidden\" name=\"csrf\" "
-		   "value=\"%s\"><button type=\"submit\"%s>%s</button>"
-		   "</form>\n",
-		   action, name, csrf, cls, label);
+	html(b,
+	     "<form class=\"inline\" method=\"post\" action=\"%s/admin/%s\">"
+	     "<input type=\"hidden\" name=\"id\" value=\"%s\">"
+	     "<input type=\"hidden\" name=\"csrf\" value=\"%s\">",
+	     app->cfg.base_path, action, name, csrf);
+	if (danger)
+		html(b,
+		     "<button type=\"submit\" class=\"danger\">%s</button>"
+		     "</form>\n",
+		     label);
+	else
+		html(b, "<button type=\"submit\">%s</button></form>\n", label);
 }
 
 static void
@@ -469,58 +489,52 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 	}
 	admin_csrf(app, who, csrf);
 	page_begin(res, &app->cfg, "InsureSign link");
-	buf_printf(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
-		   app->cfg.base_path);
+	html(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
+	     app->cfg.base_path);
 	notice(b, req);
-	buf_printf(b,
-		   "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
-		   "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
-		   "<dt>Status</dt><dd>%s</dd>\n",
-		   e.name, e.name, health_table[e.health].label);
 	fmt_time(r.meta.created, t);
-	buf_printf(b, "<dt>Connected since</dt><dd>%s</dd>\n", t);
+	html(b,
+	     "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
+	     "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
+	     "<dt>Status</dt><dd>%s</dd>\n"
+	     "<dt>Connected since</dt><dd>%s</dd>\n",
+	     e.name, e.name, health_table[e.health].label, t);
 	if (r.meta.status == RECORD_CONNECTED) {
 		fmt_time(r.meta.expires_at, t);
 		fmt_relative(r.meta.expires_at, now, rel, sizeof(rel));
-		buf_printf(b, "<dt>Access token expires</dt><dd>%s (%s)</dd>\n",
-			   rel, t);
+		html(b, "<dt>Access token expires</dt><dd>%s (%s)</dd>\n", rel,
+		     t);
 	}
 	if (r.meta.last_refresh > 0)
 		fmt_time(r.meta.last_refresh, t);
-	buf_printf(b, "<dt>Last refresh</dt><dd>%s, %s</dd>\n",
-		   r.meta.last_refresh > 0 ? t : "never",
-		   refresh_error_name(r.meta.last_error));
 	listing_fingerprint(&r.meta, fp, sizeof(fp));
-	buf_adds(b, "<dt>Access token</dt><dd><code>");
-	buf_add_html(b, fp);
-	buf_printf(b,
-		   "</code></dd>\n<dt>Refresh token</dt><dd>%s</dd>\n"
-		   "<dt>Token type</dt><dd>",
-		   r.meta.has_refresh ? "present" : "none");
-	buf_add_html(b, r.token_type != NULL ? r.token_type : "-");
-	buf_adds(b, "</dd>\n<dt>Scope</dt><dd>");
-	buf_add_html(b, r.scope != NULL ? r.scope : "-");
-	buf_adds(b, "</dd>\n</dl>\n<p>");
-	record_form(b, app, "refresh", e.name, csrf, "Refresh now", "");
+	html(b,
+	     "<dt>Last refresh</dt><dd>%s, %s</dd>\n"
+	     "<dt>Access token</dt><dd><code>%s</code></dd>\n"
+	     "<dt>Refresh token</dt><dd>%s</dd>\n"
+	     "<dt>Token type</dt><dd>%s</dd>\n<dt>Scope</dt><dd>%s</dd>\n"
+	     "</dl>\n<p>",
+	     r.meta.last_refresh > 0 ? t : "never",
+	     refresh_error_name(r.meta.last_error), fp,
+	     r.meta.has_refresh ? "present" : "none",
+	     r.token_type != NULL ? r.token_type : "-",
+	     r.scope != NULL ? r.scope : "-");
+	record_form(b, app, "refresh", e.name, csrf, "Refresh now", 0);
 	record_form(b, app, "delete", e.name, csrf,
 		    app->cfg.revocation_url != NULL ? "Revoke and delete"
 						    : "Delete",
-		    " class=\"danger\"");
-	buf_adds(b,
-		 "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
+		    1);
+	html(b, "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
 	if (app->cfg.audit_log == NULL)
-		buf_adds(b, "<p class=\"mute\">The audit trail goes to the web "
-			    "server's error log: set [app] audit_log to see it "
-			    "here.</p>\n");
+		html(b, "<p class=\"mute\">The audit trail goes to the web "
+			"server's error log: set [app] audit_log to see it "
+			"here.</p>\n");
 	else if (trail.len == 0)
-		buf_adds(b, "<p class=\"mute\">No lines for this record in the "
-			    "audit log's last megabyte.</p>\n");
-	else {
-		buf_adds(b, "<pre>");
-		buf_add_html(b, buf_str(&trail));
-		buf_adds(b, "</pre>\n");
-	}
-	buf_adds(b, "</div>\n");
+		html(b, "<p class=\"mute\">No lines for this record in the "
+			"audit log's last megabyte.</p>\n");
+	else
+		html(b, "<pre>%s</pre>\n", buf_str(&trail));
+	html(b, "</div>\n");
 	page_end(res);
 out:
 	buf_free(&trail);
