@@ -1,5 +1,5 @@
 /*
- * The admin page, for the operator:
+ * The admin pages, for the operator, a handler each (route.c):
  * GET /admin: every stored link, 50 a page, sortable, filterable.
  * GET /admin/record?id=: one link, with its audit trail.
  * POST /admin/refresh, POST /admin/delete: CSRF token and Origin checked.
@@ -314,16 +314,21 @@ out:
 	res_json(res, 200, o);
 }
 
-static void
-list_page(struct app *app, const struct request *req, struct response *res,
-	  long long now)
+/* GET /admin */
+void
+handle_admin_list(struct app *app, const struct request *req,
+		  struct response *res)
 {
+	long long now = (long long)time(NULL);
 	struct buf *b = &res->body;
+	size_t first, last, i, pages;
 	struct listing l;
 	struct totals t;
 	struct view v;
-	size_t first, last, i, pages;
+	char who[128];
 
+	if (!authorize(app, req, res, who, sizeof(who)))
+		return;
 	read_view(req, &v);
 	if (listing_load(app->store, now, &l) == -1) {
 		page_error(res, &app->cfg, 503, "Store unavailable",
@@ -447,17 +452,21 @@ record_form(struct buf *b, const struct app *app, const char *action,
 		html(b, "<button type=\"submit\">%s</button></form>\n", label);
 }
 
-static void
-detail_page(struct app *app, const struct request *req, struct response *res,
-	    const char *who, long long now)
+/* GET /admin/record?id= */
+void
+handle_admin_record(struct app *app, const struct request *req,
+		    struct response *res)
 {
 	const struct field *id = &req->query[PARAM_ID];
-	char csrf[CSRF_LEN + 1], rel[32], t[TIME_LEN], fp[32];
+	char csrf[CSRF_LEN + 1], rel[32], t[TIME_LEN], fp[32], who[128];
+	long long now = (long long)time(NULL);
+	struct buf *b = &res->body;
 	struct listing_entry e;
 	struct buf trail;
 	struct record r;
-	struct buf *b = &res->body;
 
+	if (!authorize(app, req, res, who, sizeof(who)))
+		return;
 	if (id->state != FIELD_OK || id->len != RECORD_NAME_LEN) {
 		page_error(res, &app->cfg, 400, "Bad record id",
 			   "Expected the record's 64 hex digits.", NULL, NULL);
@@ -541,35 +550,21 @@ out:
 	record_free(&r);
 }
 
-void
-handle_admin(struct app *app, const struct request *req, struct response *res)
-{
-	long long now = (long long)time(NULL);
-	char who[128];
-
-	if (!authorize(app, req, res, who, sizeof(who)))
-		return;
-	if (strcmp(req->path, "/admin/record") == 0)
-		detail_page(app, req, res, who, now);
-	else
-		list_page(app, req, res, now);
-}
-
-void
-handle_admin_action(struct app *app, const struct request *req,
-		    struct response *res)
+/*
+ * A change asked for from the admin page: by an allowed user, with that
+ * user's CSRF token, from our own origin, for a well-formed record id.
+ * The id, or NULL with the refusal in res.
+ */
+static const char *
+admin_change(struct app *app, const struct request *req, struct response *res,
+	     char *who, size_t len)
 {
 	const struct field *id = &req->form[PARAM_ID];
 	const struct field *csrf = &req->form[PARAM_CSRF];
-	char who[128], want[CSRF_LEN + 1], url[512];
-	long long now = (long long)time(NULL);
-	struct oauth_result why;
-	struct record r;
-	const char *done;
-	enum link_rc rc;
+	char want[CSRF_LEN + 1];
 
-	if (!authorize(app, req, res, who, sizeof(who)))
-		return;
+	if (!authorize(app, req, res, who, len))
+		return NULL;
 	admin_csrf(app, who, want);
 	if (!policy_same_origin(&app->cfg, req) || csrf->state != FIELD_OK ||
 	    !crypto_equal(want, csrf->val, CSRF_LEN)) {
@@ -578,42 +573,82 @@ handle_admin_action(struct app *app, const struct request *req,
 			   "missing or wrong CSRF token, or a foreign Origin): "
 			   "nothing was changed.",
 			   NULL, NULL);
-		return;
+		return NULL;
 	}
 	if (id->state != FIELD_OK || id->len != RECORD_NAME_LEN) {
 		page_error(res, &app->cfg, 400, "Bad record id",
 			   "Expected the record's 64 hex digits.", NULL, NULL);
-		return;
+		return NULL;
 	}
-	if (strcmp(req->path, "/admin/delete") == 0) {
-		rc = link_delete(app, id->val, who);
-		done = rc == LINK_OK ? "deleted" : NULL;
-		audit("admin_delete", id->val, "by=%s result=%s", who,
-		      rc == LINK_OK ? "ok" : "failed");
-		snprintf(url, sizeof(url), "%s/admin?done=%s",
-			 app->cfg.base_path, done != NULL ? done : "");
-	} else {
-		rc = link_refresh(app, id->val, now, &r, &why);
-		if (rc == LINK_OK)
-			record_free(&r);
-		done = rc == LINK_OK		? "refreshed"
-		       : rc == LINK_RECONNECT	? "reconnect"
-		       : rc == LINK_UNAVAILABLE ? "refresh-failed"
-						: NULL;
-		audit("admin_refresh", id->val, "by=%s result=%s", who,
-		      rc == LINK_OK ? "ok" : refresh_error_name(why.kind));
-		snprintf(url, sizeof(url), "%s/admin/record?id=%s&done=%s",
-			 app->cfg.base_path, id->val, done != NULL ? done : "");
-	}
-	if (done == NULL) {
-		page_error(res, &app->cfg, rc == LINK_NONE ? 404 : 503,
-			   rc == LINK_NONE ? "No such record"
-					   : "Store unavailable",
-			   rc == LINK_NONE ? "It may have been deleted already."
-					   : "The store cannot be read or "
-					     "written; the log says why.",
+	return id->val;
+}
+
+/* The record is gone, or the store failed: nothing to go back to. */
+static void
+change_failed(struct app *app, struct response *res, enum link_rc rc)
+{
+	if (rc == LINK_NONE)
+		page_error(res, &app->cfg, 404, "No such record",
+			   "It may have been deleted already.", NULL, NULL);
+	else
+		page_error(res, &app->cfg, 503, "Store unavailable",
+			   "The store cannot be read or written; the log says "
+			   "why.",
 			   NULL, NULL);
+}
+
+/* POST /admin/refresh: then back to the record, saying how it went. */
+void
+handle_admin_refresh(struct app *app, const struct request *req,
+		     struct response *res)
+{
+	long long now = (long long)time(NULL);
+	char who[128], url[512];
+	struct oauth_result why;
+	const char *id, *done;
+	struct record r;
+	enum link_rc rc;
+
+	id = admin_change(app, req, res, who, sizeof(who));
+	if (id == NULL)
+		return;
+	rc = link_refresh(app, id, now, &r, &why);
+	if (rc == LINK_OK)
+		record_free(&r);
+	audit("admin_refresh", id, "by=%s result=%s", who,
+	      rc == LINK_OK ? "ok" : refresh_error_name(why.kind));
+	done = rc == LINK_OK		? "refreshed"
+	       : rc == LINK_RECONNECT	? "reconnect"
+	       : rc == LINK_UNAVAILABLE ? "refresh-failed"
+					: NULL;
+	if (done == NULL) {
+		change_failed(app, res, rc);
 		return;
 	}
+	snprintf(url, sizeof(url), "%s/admin/record?id=%s&done=%s",
+		 app->cfg.base_path, id, done);
+	res_redirect(res, 303, url);
+}
+
+/* POST /admin/delete: then back to the list. */
+void
+handle_admin_delete(struct app *app, const struct request *req,
+		    struct response *res)
+{
+	char who[128], url[512];
+	enum link_rc rc;
+	const char *id;
+
+	id = admin_change(app, req, res, who, sizeof(who));
+	if (id == NULL)
+		return;
+	rc = link_delete(app, id, who);
+	audit("admin_delete", id, "by=%s result=%s", who,
+	      rc == LINK_OK ? "ok" : "failed");
+	if (rc != LINK_OK) {
+		change_failed(app, res, rc);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/admin?done=deleted", app->cfg.base_path);
 	res_redirect(res, 303, url);
 }
