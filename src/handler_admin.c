@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
 #include "html.h"
 #include "link.h"
 #include "listing.h"
@@ -71,15 +70,6 @@ authorize(struct app *app, const struct request *req, struct response *res,
 			  "the admin bearer key.",
 		NULL, NULL);
 	return 0;
-}
-
-static void
-admin_csrf(const struct app *app, const char *who, char *out)
-{
-	char id[300];
-
-	snprintf(id, sizeof(id), "admin:%s", who);
-	session_csrf(&app->keys.keys[0], id, out);
 }
 
 static int
@@ -496,7 +486,7 @@ handle_admin_record(struct app *app, const struct request *req,
 		res_json(res, 200, o);
 		goto out;
 	}
-	admin_csrf(app, who, csrf);
+	session_admin_csrf(&app->keys.keys[0], who, now, csrf);
 	page_begin(res, &app->cfg, "InsureSign link");
 	html(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
 	     app->cfg.base_path);
@@ -557,21 +547,20 @@ out:
  */
 static const char *
 admin_change(struct app *app, const struct request *req, struct response *res,
-	     char *who, size_t len)
+	     char *who, size_t len, long long now)
 {
 	const struct field *id = &req->form[PARAM_ID];
 	const struct field *csrf = &req->form[PARAM_CSRF];
-	char want[CSRF_LEN + 1];
 
 	if (!authorize(app, req, res, who, len))
 		return NULL;
-	admin_csrf(app, who, want);
 	if (!policy_same_origin(&app->cfg, req) || csrf->state != FIELD_OK ||
-	    !crypto_equal(want, csrf->val, CSRF_LEN)) {
+	    !session_admin_csrf_ok(&app->keys, who, now, csrf->val)) {
 		page_error(res, &app->cfg, 403, "Not allowed",
 			   "This action did not come from the admin page (a "
-			   "missing or wrong CSRF token, or a foreign Origin): "
-			   "nothing was changed.",
+			   "missing, expired or wrong CSRF token, or a foreign "
+			   "Origin): nothing was changed. Reload the page and "
+			   "try again.",
 			   NULL, NULL);
 		return NULL;
 	}
@@ -609,7 +598,7 @@ handle_admin_refresh(struct app *app, const struct request *req,
 	struct record r;
 	enum link_rc rc;
 
-	id = admin_change(app, req, res, who, sizeof(who));
+	id = admin_change(app, req, res, who, sizeof(who), now);
 	if (id == NULL)
 		return;
 	rc = link_refresh(app, id, now, &r, &why);
@@ -635,11 +624,12 @@ void
 handle_admin_delete(struct app *app, const struct request *req,
 		    struct response *res)
 {
+	long long now = (long long)time(NULL);
 	char who[128], url[512];
 	enum link_rc rc;
 	const char *id;
 
-	id = admin_change(app, req, res, who, sizeof(who));
+	id = admin_change(app, req, res, who, sizeof(who), now);
 	if (id == NULL)
 		return;
 	rc = link_delete(app, id, who);

@@ -1,6 +1,8 @@
 """The admin page: who may see it, what it shows (masked), its actions."""
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -34,6 +36,22 @@ def synthetic_record(store, created, expires, status=1, last_error=0,
     p.write_bytes(head + os.urandom(60))
     p.chmod(0o600)
     return name
+
+
+def csrf_token(key_file, message):
+    """A CSRF token as the program makes one: HMAC-SHA256 of the message
+    under the CSRF key derived from the store key (HKDF-SHA256, no salt),
+    base64url.  How a test holds a token from an hour it cannot wait for."""
+    def mac(key, data):
+        return hmac.new(key, data, hashlib.sha256).digest()
+    csrf_key = mac(mac(bytes(32), key_file.read_bytes()),
+                   b"insuresign-connect csrf v1\x01")
+    token = mac(csrf_key, message.encode())
+    return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
+
+
+def admin_csrf(key_file, who, hour):
+    return csrf_token(key_file, f"admin:{hour}:{who}")
 
 
 class AdminTest(unittest.TestCase):
@@ -139,6 +157,36 @@ class RemoteUser(AdminTest):
         self.assertIn("Deleted.", b.get(r.location, headers=auth).text)
         audit = (self.rig.out / "audit.log").read_text()
         self.assertRegex(audit, r"admin_delete record=%s by=alice" % name[:12])
+
+    def test_csrf_token_lasts_an_hour_or_two(self):
+        self.linked()
+        name = self.rig.records()[0].name
+        auth = basic("alice", "wonderland")
+        hour = int(time.time()) // 3600
+        page = self.get("/admin/record?id=" + name, auth)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        now = int(time.time()) // 3600
+        # The page's token is the one this test can make for any hour.
+        self.assertIn(csrf, {admin_csrf(self.rig.key, "alice", h)
+                             for h in (hour, now)})
+        url = self.rig.url(BASE + "/admin/delete")
+        b = self.rig.browser()
+        stale = [admin_csrf(self.rig.key, "alice", now - 2),
+                 admin_csrf(self.rig.key, "alice", now + 1)]
+        # What the token used to be: HMAC("admin:alice"), good forever.
+        forever = csrf_token(self.rig.key, "admin:alice")
+        for token in stale + [forever]:
+            r = b.post(url, {"id": name, "csrf": token}, headers=auth)
+            self.assertEqual(r.status, 403, token)
+            self.assertIn("expired", r.text)
+        self.assertEqual(len(self.rig.records()), 1)
+        # Last hour's token still works: a page loaded before the hour
+        # turned.
+        r = b.post(url, {"id": name,
+                         "csrf": admin_csrf(self.rig.key, "alice", now - 1)},
+                   headers=auth)
+        self.assertEqual(r.status, 303)
+        self.assertEqual(self.rig.records(), [])
 
     def test_origin_null_from_our_own_page(self):
         # Our pages send Referrer-Policy: no-referrer, so a browser posts
