@@ -141,8 +141,7 @@ struct totals {
 
 /* Filters in place and counts; returns how many entries are kept. */
 static size_t
-select_entries(struct listing *l, const struct view *v, long long now,
-	       struct totals *t)
+select_entries(struct listing *l, const struct view *v, struct totals *t)
 {
 	size_t i, kept = 0, qlen = strlen(v->q);
 
@@ -152,15 +151,17 @@ select_entries(struct listing *l, const struct view *v, long long now,
 
 		if (!e->readable)
 			continue;
-		if (e->meta.status == RECORD_CONNECTED) {
+		if (e->meta.status == RECORD_CONNECTED)
 			t->connected++;
-			if (e->meta.expires_at < now + 3600)
-				t->expiring_hour++;
-		} else {
+		else
 			t->reconnect++;
-		}
 		if (e->health == HEALTH_FAILING)
 			t->failing++;
+		/* Only links that will lapse: InsureSign's access tokens live
+		 * an hour, so counting every token that expires within one
+		 * counted every link; a refresh token renews them. */
+		if (e->health == HEALTH_EXPIRING)
+			t->expiring_hour++;
 		if ((v->filter >= 0 && (int)e->health != v->filter) ||
 		    strncmp(e->name, v->q, qlen) != 0)
 			continue;
@@ -326,7 +327,7 @@ handle_admin_list(struct app *app, const struct request *req,
 			   NULL, NULL);
 		return;
 	}
-	select_entries(&l, &v, now, &t);
+	select_entries(&l, &v, &t);
 	listing_sort(&l, v.sort);
 	pages = l.n == 0 ? 1 : (l.n + PER_PAGE - 1) / PER_PAGE;
 	if (v.page > pages)

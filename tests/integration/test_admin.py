@@ -313,7 +313,7 @@ class BearerKey(AdminTest):
         self.assertEqual(j["totals"], {"connected": 121,
                                        "needs_reconnect": 1,
                                        "refresh_failing": 1,
-                                       "expiring_within_hour": 1})
+                                       "expiring_within_hour": 0})
         j3 = self.get("/admin?format=json&page=3", self.auth()).json()
         self.assertEqual([r["id"] for r in j3["records"]],
                          names[100:] + [gone, failing])
@@ -333,6 +333,27 @@ class BearerKey(AdminTest):
         self.assertIn('rel="next"', html.text)
         self.assertIn('rel="prev"', html.text)
         self.assertEqual(html.text.count("<tr><td>"), 50)
+
+    def test_expiring_counts_only_links_that_will_lapse(self):
+        # InsureSign's access tokens live an hour: every link's expires
+        # within the hour.  Only those without a refresh token lapse.
+        self.linked()                   # expires_in 3600, refresh token
+        now = int(time.time())
+        for expires in (now + 3600, now + 60):
+            synthetic_record(self.rig.store, created=now, expires=expires)
+        lapsing = synthetic_record(self.rig.store, created=now,
+                                   expires=now + 600, refresh=False)
+        synthetic_record(self.rig.store, created=now, expires=now + 7200,
+                         refresh=False)
+        j = self.get("/admin?format=json", self.auth()).json()
+        self.assertEqual(j["totals"]["connected"], 5)
+        self.assertEqual(j["totals"]["expiring_within_hour"], 1)
+        self.assertIn("<strong>1</strong> expiring in the next hour",
+                      self.get("/admin", self.auth()).text)
+        # The same links as the "expiring" filter shows.
+        j = self.get("/admin?format=json&status=expiring",
+                     self.auth()).json()
+        self.assertEqual([r["id"] for r in j["records"]], [lapsing])
 
     def test_stylesheet(self):
         r = self.get("/style.css")
