@@ -210,21 +210,92 @@ class RemoteUser(AdminTest):
                             "Sec-Fetch-Site": "same-origin"})
         self.assertEqual(r.status, 303)
 
-    def test_refresh_now(self):
+    def refresh_now(self, before_press=None):
+        """A linked record, and its page's "Refresh now" pressed (after
+        before_press(record file)): the record's file, the answer, and
+        the browser that pressed it.  self.csrf: the page's token."""
         self.linked()
-        name = self.rig.records()[0].name
+        record = self.rig.records()[0]
         auth = basic("alice", "wonderland")
-        page = self.get("/admin/record?id=" + name, auth)
+        page = self.get("/admin/record?id=" + record.name, auth)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        self.assertIn('action="%s/admin/refresh"' % BASE, page.text)
+        if before_press:
+            before_press(record)
+        self.csrf = csrf
         b = self.rig.browser()
         r = b.post(self.rig.url(BASE + "/admin/refresh"),
-                   {"id": name, "csrf": csrf}, headers=auth)
+                   {"id": record.name, "csrf": csrf}, headers=auth)
+        return record, r, b
+
+    def outcome_page(self, r, b):
         self.assertEqual(r.status, 303)
+        page = b.get(r.location, headers=basic("alice", "wonderland"))
+        self.assertEqual(page.status, 200)
+        return page
+
+    def test_refresh_now(self):
+        record, r, b = self.refresh_now()
         self.assertEqual(self.rig.mock.token_requests("refresh_token"), 1)
-        page = b.get(r.location, headers=auth)
+        page = self.outcome_page(r, b)
         self.assertIn("Refreshed", page.text)
         self.assertIn("admin_refresh", page.text)      # its audit trail
         self.assertIn("by=alice", page.text)
+
+    def test_refresh_now_when_the_grant_is_gone(self):
+        self.rig.mock.config(error="invalid_grant",
+                             fault_grant="refresh_token")
+        record, r, b = self.refresh_now()
+        self.assertIn("done=reconnect", r.location)
+        page = self.outcome_page(r, b)
+        self.assertIn("InsureSign no longer accepts this link: it needs a "
+                      "reconnect by its user.", page.text)
+        self.assertIn("<dt>Status</dt><dd>needs reconnect</dd>", page.text)
+        self.assertIn("Last refresh</dt><dd>never, invalid_grant",
+                      page.text)
+        self.assertRegex(page.text, r"admin_refresh record=%s by=alice "
+                         r"result=invalid_grant" % record.name[:12])
+        j = self.get("/admin?format=json",
+                     basic("alice", "wonderland")).json()
+        self.assertEqual(j["totals"]["needs_reconnect"], 1)
+
+    def test_refresh_now_when_insuresign_fails(self):
+        self.rig.mock.config(status=503, fault_grant="refresh_token")
+        record, r, b = self.refresh_now()
+        self.assertIn("done=refresh-failed", r.location)
+        page = self.outcome_page(r, b)
+        self.assertIn("The refresh failed: see the last refresh result.",
+                      page.text)
+        # Still linked, its token kept, the failure shown.
+        self.assertIn("<dt>Status</dt><dd>refresh failing</dd>", page.text)
+        self.assertIn("Last refresh</dt><dd>never, server_error", page.text)
+        self.assertIn("<dt>Refresh token</dt><dd>present</dd>", page.text)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 1)
+
+    def test_refresh_now_when_the_record_cannot_be_read(self):
+        def tamper(record):
+            data = bytearray(record.read_bytes())
+            data[-1] ^= 1               # the AEAD tag: no longer opens
+            record.write_bytes(bytes(data))
+        record, r, b = self.refresh_now(tamper)
+        self.assertEqual(r.status, 503)
+        self.assertIn("Store unavailable", r.text)
+        self.assertIn("the log says why", r.text)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 0)
+        self.assertIn("cannot be decrypted", self.rig.logs())
+
+    def test_refresh_now_when_the_record_is_gone(self):
+        record, r, b = self.refresh_now(lambda record: record.unlink())
+        self.assertEqual(r.status, 404)
+        self.assertIn("No such record", r.text)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 0)
+        self.assertEqual(self.rig.records(), [])
+        # Deleting it says the same.
+        r = b.post(self.rig.url(BASE + "/admin/delete"),
+                   {"id": record.name, "csrf": self.csrf},
+                   headers=basic("alice", "wonderland"))
+        self.assertEqual(r.status, 404)
+        self.assertIn("It may have been deleted already.", r.text)
 
 
 class BearerKey(AdminTest):
