@@ -12,7 +12,7 @@ buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
-static void
+void
 buf_fail(struct buf *b)
 {
 	buf_free(b);

@@ -29,6 +29,9 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 const char *buf_str(const struct buf *b);
+/* Fails it as an overflow would (the contents are freed), for a caller
+ * whose own check failed. */
+void buf_fail(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 

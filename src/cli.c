@@ -82,7 +82,7 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 		for (i = 0; i < l.n; i++)
 			if (l.v[i].readable)
 				cJSON_AddItemToArray(
-					a, listing_json(&l.v[i], now));
+					a, listing_json(&l.v[i], NULL, now));
 		print_json(a);
 	} else {
 		printf("%-12s  %-15s  %-20s  %-12s  %-20s  %s\n", "ID",
@@ -101,7 +101,7 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 			when(e->meta.last_refresh, last);
 			fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
 			printf("%-12.12s  %-15s  %-20s  %-12s  %-20s  %s\n",
-			       e->name, health_name(e->health), since,
+			       e->name, health_table[e->health].label, since,
 			       e->meta.status == RECORD_CONNECTED ? rel : "-",
 			       last, e->meta.has_refresh ? "yes" : "no");
 		}
@@ -145,7 +145,6 @@ cmd_show(int argc, char **argv, const struct cli_opts *o)
 	struct listing_entry e;
 	struct record r;
 	struct app app;
-	cJSON *j;
 	int rc = 1;
 
 	(void)argc;
@@ -157,19 +156,8 @@ cmd_show(int argc, char **argv, const struct cli_opts *o)
 		fail("show", "the record cannot be read (see the log line)");
 		goto out;
 	}
-	memcpy(e.name, name, sizeof(e.name));
-	e.meta = r.meta;
-	e.readable = 1;
-	e.health = listing_health(&r.meta, now);
-	j = listing_json(&e, now);
-	if (j != NULL) {
-		cJSON_AddStringToObject(j, "token_type",
-					r.token_type != NULL ? r.token_type
-							     : "");
-		cJSON_AddStringToObject(j, "scope",
-					r.scope != NULL ? r.scope : "");
-		print_json(j);
-	}
+	listing_entry_of(&e, name, &r.meta, now);
+	print_json(listing_json(&e, &r, now));
 	record_free(&r);
 	rc = 0;
 out:

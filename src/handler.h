@@ -29,9 +29,13 @@ void handle_disconnect(struct app *app, const struct request *req,
 void handle_token(struct app *app, const struct request *req,
 		  struct response *res);
 /* handler_admin.c */
-void handle_admin(struct app *app, const struct request *req,
-		  struct response *res);
-void handle_admin_action(struct app *app, const struct request *req,
+void handle_admin_list(struct app *app, const struct request *req,
+		       struct response *res);
+void handle_admin_record(struct app *app, const struct request *req,
+			 struct response *res);
+void handle_admin_refresh(struct app *app, const struct request *req,
+			  struct response *res);
+void handle_admin_delete(struct app *app, const struct request *req,
 			 struct response *res);
 
 #endif

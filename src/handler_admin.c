@@ -1,5 +1,5 @@
 /*
- * The admin page, for the operator:
+ * The admin pages, for the operator, a handler each (route.c):
  * GET /admin: every stored link, 50 a page, sortable, filterable.
  * GET /admin/record?id=: one link, with its audit trail.
  * POST /admin/refresh, POST /admin/delete: CSRF token and Origin checked.
@@ -17,10 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "html.h"
 #include "link.h"
 #include "listing.h"
 #include "log.h"
+#include "nitems.h"
 #include "page.h"
 #include "policy.h"
 #include "session.h"
@@ -71,15 +72,6 @@ authorize(struct app *app, const struct request *req, struct response *res,
 	return 0;
 }
 
-static void
-admin_csrf(const struct app *app, const char *who, char *out)
-{
-	char id[300];
-
-	snprintf(id, sizeof(id), "admin:%s", who);
-	session_csrf(&app->keys.keys[0], id, out);
-}
-
 static int
 wants_json(const struct request *req)
 {
@@ -101,52 +93,46 @@ static const char *const sort_names[] = {
 	[SORT_REFRESHED] = "refreshed",
 	[SORT_STATUS] = "status",
 };
-static const char *const filter_names[] = {
-	[HEALTH_CONNECTED] = "connected",
-	[HEALTH_EXPIRING] = "expiring",
-	[HEALTH_FAILING] = "failing",
-	[HEALTH_RECONNECT] = "reconnect",
-};
-
-static int
-lookup(const char *const *names, size_t n, const struct field *f, int def)
-{
-	size_t i;
-
-	if (f->state != FIELD_OK)
-		return def;
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], f->val) == 0)
-			return (int)i;
-	return def;
-}
 
 static void
 read_view(const struct request *req, struct view *v)
 {
 	const struct field *q = &req->query[PARAM_Q];
+	const struct field *sort = &req->query[PARAM_SORT];
+	const struct field *filter = &req->query[PARAM_FILTER];
+	size_t i;
 
-	v->sort = (enum listing_sort)lookup(
-		sort_names, 4, &req->query[PARAM_SORT], SORT_CONNECTED);
-	v->filter = lookup(filter_names, 4, &req->query[PARAM_FILTER], -1);
+	v->sort = SORT_CONNECTED;
+	for (i = 0; sort->state == FIELD_OK && i < nitems(sort_names); i++)
+		if (strcmp(sort_names[i], sort->val) == 0)
+			v->sort = (enum listing_sort)i;
+	v->filter = -1;
+	for (i = 0; filter->state == FIELD_OK && i < nitems(health_table); i++)
+		if (strcmp(health_table[i].name, filter->val) == 0)
+			v->filter = (int)i;
 	v->q = q->state == FIELD_OK ? q->val : "";
 	v->page = req->query[PARAM_PAGE].state == FIELD_OK
 			  ? req->query[PARAM_PAGE].num
 			  : 1;
 }
 
-/* The query string of a view, for links that keep it. */
+/*
+ * The query string of a view, for the links that keep it: raw, since
+ * html() escapes the "&" (and q is percent-encoded first).
+ */
 static void
-view_query(struct buf *b, const struct view *v, int sort,
+view_query(struct buf *q, const struct view *v, int sort,
 	   unsigned long long page)
 {
-	buf_printf(b, "?sort=%s", sort_names[sort]);
+	buf_printf(q, "?sort=%s", sort_names[sort]);
 	if (v->filter >= 0)
-		buf_printf(b, "&amp;status=%s", filter_names[v->filter]);
-	if (v->q[0] != '\0')
-		buf_printf(b, "&amp;q=%s", v->q); /* hex digits only */
+		buf_printf(q, "&status=%s", health_table[v->filter].name);
+	if (v->q[0] != '\0') {
+		buf_adds(q, "&q=");
+		buf_add_pct(q, v->q);
+	}
 	if (page > 1)
-		buf_printf(b, "&amp;page=%llu", page);
+		buf_printf(q, "&page=%llu", page);
 }
 
 struct totals {
@@ -155,8 +141,7 @@ struct totals {
 
 /* Filters in place and counts; returns how many entries are kept. */
 static size_t
-select_entries(struct listing *l, const struct view *v, long long now,
-	       struct totals *t)
+select_entries(struct listing *l, const struct view *v, struct totals *t)
 {
 	size_t i, kept = 0, qlen = strlen(v->q);
 
@@ -166,15 +151,17 @@ select_entries(struct listing *l, const struct view *v, long long now,
 
 		if (!e->readable)
 			continue;
-		if (e->meta.status == RECORD_CONNECTED) {
+		if (e->meta.status == RECORD_CONNECTED)
 			t->connected++;
-			if (e->meta.expires_at < now + 3600)
-				t->expiring_hour++;
-		} else {
+		else
 			t->reconnect++;
-		}
 		if (e->health == HEALTH_FAILING)
 			t->failing++;
+		/* Only links that will lapse: InsureSign's access tokens live
+		 * an hour, so counting every token that expires within one
+		 * counted every link; a refresh token renews them. */
+		if (e->health == HEALTH_EXPIRING)
+			t->expiring_hour++;
 		if ((v->filter >= 0 && (int)e->health != v->filter) ||
 		    strncmp(e->name, v->q, qlen) != 0)
 			continue;
@@ -190,72 +177,84 @@ cell_time(struct buf *b, long long t)
 	char s[TIME_LEN];
 
 	if (t <= 0) {
-		buf_adds(b, "<td>-</td>");
+		html(b, "<td>-</td>");
 		return;
 	}
 	fmt_time(t, s);
-	buf_printf(b, "<td><time datetime=\"%s\">%s</time></td>", s, s);
+	html(b, "<td><time datetime=\"%s\">%s</time></td>", s, s);
 }
 
 static void
 list_row(struct buf *b, const struct app *app, const struct listing_entry *e,
 	 long long now)
 {
+	const struct health_names *h = &health_table[e->health];
 	char rel[32], exp[TIME_LEN], fp[32];
 
-	buf_adds(b, "<tr><td><a href=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_printf(b, "/admin/record?id=%s\"><code>%.12s</code></a></td>",
-		   e->name, e->name);
-	buf_printf(b, "<td class=\"status-%s\">%s</td>",
-		   e->health == HEALTH_CONNECTED  ? "connected"
-		   : e->health == HEALTH_EXPIRING ? "expiring-soon"
-		   : e->health == HEALTH_FAILING  ? "refresh-failing"
-						  : "needs-reconnect",
-		   health_name(e->health));
+	html(b,
+	     "<tr><td><a href=\"%s/admin/record?id=%s\"><code>%.12s</code>"
+	     "</a></td><td class=\"status-%s\">%s</td>",
+	     app->cfg.base_path, e->name, e->name, h->css, h->label);
 	cell_time(b, e->meta.created);
 	if (e->meta.status == RECORD_CONNECTED) {
 		fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
 		fmt_time(e->meta.expires_at, exp);
-		buf_printf(b, "<td>%s<br><span class=\"mute\">%s</span></td>",
-			   rel, exp);
+		html(b, "<td>%s<br><span class=\"mute\">%s</span></td>", rel,
+		     exp);
 	} else {
-		buf_adds(b, "<td>-</td>");
+		html(b, "<td>-</td>");
 	}
 	cell_time(b, e->meta.last_refresh);
-	buf_printf(b, "<td>%s</td><td>%s</td><td><code>",
-		   refresh_error_name(e->meta.last_error),
-		   e->meta.has_refresh ? "yes" : "no");
 	listing_fingerprint(&e->meta, fp, sizeof(fp));
-	buf_add_html(b, fp);
-	buf_adds(b, "</code></td></tr>\n");
+	html(b, "<td>%s</td><td>%s</td><td><code>%s</code></td></tr>\n",
+	     refresh_error_name(e->meta.last_error),
+	     e->meta.has_refresh ? "yes" : "no", fp);
 }
 
 static void
 sort_header(struct buf *b, const struct app *app, const struct view *v,
 	    int sort, const char *label)
 {
-	buf_adds(b, "<th scope=\"col\"><a href=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_adds(b, "/admin");
-	view_query(b, v, sort, 1);
-	buf_printf(b, "\"%s>%s</a></th>",
-		   (int)v->sort == sort ? " aria-current=\"true\"" : "", label);
+	struct buf q;
+
+	buf_init(&q, 1024);
+	view_query(&q, v, sort, 1);
+	if ((int)v->sort == sort)
+		html(b,
+		     "<th scope=\"col\"><a href=\"%s/admin%s\" "
+		     "aria-current=\"true\">%s</a></th>",
+		     app->cfg.base_path, buf_str(&q), label);
+	else
+		html(b, "<th scope=\"col\"><a href=\"%s/admin%s\">%s</a></th>",
+		     app->cfg.base_path, buf_str(&q), label);
+	buf_free(&q);
+}
+
+/* The link to another page of the same view. */
+static void
+pager(struct buf *b, const struct app *app, const struct view *v,
+      unsigned long long page)
+{
+	struct buf q;
+
+	buf_init(&q, 1024);
+	view_query(&q, v, (int)v->sort, page);
+	if (page < v->page)
+		html(b, "<a rel=\"prev\" href=\"%s/admin%s\">Previous</a> ",
+		     app->cfg.base_path, buf_str(&q));
+	else
+		html(b, "<a rel=\"next\" href=\"%s/admin%s\">Next</a>",
+		     app->cfg.base_path, buf_str(&q));
+	buf_free(&q);
 }
 
 static void
-select_box(struct buf *b, const char *name, const char *label,
-	   const char *const *names, size_t n, int current, const char *all)
+option(struct buf *b, const char *name, int selected)
 {
-	size_t i;
-
-	buf_printf(b, "<label>%s <select name=\"%s\">", label, name);
-	if (all != NULL)
-		buf_printf(b, "<option value=\"\">%s</option>", all);
-	for (i = 0; i < n; i++)
-		buf_printf(b, "<option%s>%s</option>",
-			   (int)i == current ? " selected" : "", names[i]);
-	buf_adds(b, "</select></label>\n");
+	if (selected)
+		html(b, "<option selected>%s</option>", name);
+	else
+		html(b, "<option>%s</option>", name);
 }
 
 static void
@@ -276,9 +275,8 @@ notice(struct buf *b, const struct request *req)
 		text = "InsureSign no longer accepts this link: it needs a "
 		       "reconnect by its user.";
 	if (text != NULL)
-		buf_printf(b,
-			   "<p class=\"card notice\" role=\"status\">%s</p>\n",
-			   text);
+		html(b, "<p class=\"card notice\" role=\"status\">%s</p>\n",
+		     text);
 }
 
 static void
@@ -302,21 +300,26 @@ list_json(struct response *res, const struct listing *l, size_t first,
 	cJSON_AddNumberToObject(o, "matching", (double)l->n);
 	a = cJSON_AddArrayToObject(o, "records");
 	for (i = first; i < last; i++)
-		cJSON_AddItemToArray(a, listing_json(&l->v[i], now));
+		cJSON_AddItemToArray(a, listing_json(&l->v[i], NULL, now));
 out:
 	res_json(res, 200, o);
 }
 
-static void
-list_page(struct app *app, const struct request *req, struct response *res,
-	  long long now)
+/* GET /admin */
+void
+handle_admin_list(struct app *app, const struct request *req,
+		  struct response *res)
 {
+	long long now = (long long)time(NULL);
 	struct buf *b = &res->body;
+	size_t first, last, i, pages;
 	struct listing l;
 	struct totals t;
 	struct view v;
-	size_t first, last, i, pages;
+	char who[128];
 
+	if (!authorize(app, req, res, who, sizeof(who)))
+		return;
 	read_view(req, &v);
 	if (listing_load(app->store, now, &l) == -1) {
 		page_error(res, &app->cfg, 503, "Store unavailable",
@@ -324,7 +327,7 @@ list_page(struct app *app, const struct request *req, struct response *res,
 			   NULL, NULL);
 		return;
 	}
-	select_entries(&l, &v, now, &t);
+	select_entries(&l, &v, &t);
 	listing_sort(&l, v.sort);
 	pages = l.n == 0 ? 1 : (l.n + PER_PAGE - 1) / PER_PAGE;
 	if (v.page > pages)
@@ -337,52 +340,45 @@ list_page(struct app *app, const struct request *req, struct response *res,
 		return;
 	}
 	page_begin(res, &app->cfg, "InsureSign links");
-	buf_adds(b, "<h1>InsureSign links</h1>\n");
+	html(b, "<h1>InsureSign links</h1>\n");
 	notice(b, req);
-	buf_printf(b,
-		   "<ul class=\"totals\"><li><strong>%zu</strong> connected"
-		   "</li><li><strong>%zu</strong> need reconnect</li><li>"
-		   "<strong>%zu</strong> refresh failing</li><li><strong>"
-		   "%zu</strong> expiring in the next hour</li></ul>\n",
-		   t.connected, t.reconnect, t.failing, t.expiring_hour);
-	buf_adds(b, "<form class=\"card\" method=\"get\" action=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_adds(b, "/admin\">\n<label>Record id starts with <input name=\"q\" "
-		    "size=\"14\" pattern=\"[0-9a-f]*\" value=\"");
-	buf_adds(b, v.q);
-	buf_adds(b, "\"></label>\n");
-	select_box(b, "status", "Status", filter_names, 4, v.filter, "all");
-	select_box(b, "sort", "Sort by", sort_names, 4, (int)v.sort, NULL);
-	buf_adds(b, "<button type=\"submit\">Show</button></form>\n");
-	buf_printf(b,
-		   "<table>\n<caption>Page %llu of %zu (%zu matching)"
-		   "</caption>\n<thead><tr><th scope=\"col\">Record</th>",
-		   v.page, pages, l.n);
+	html(b,
+	     "<ul class=\"totals\"><li><strong>%zu</strong> connected</li>"
+	     "<li><strong>%zu</strong> need reconnect</li><li><strong>%zu"
+	     "</strong> refresh failing</li><li><strong>%zu</strong> expiring "
+	     "in the next hour</li></ul>\n",
+	     t.connected, t.reconnect, t.failing, t.expiring_hour);
+	html(b,
+	     "<form class=\"card\" method=\"get\" action=\"%s/admin\">\n"
+	     "<label>Record id starts with <input name=\"q\" size=\"14\" "
+	     "pattern=\"[0-9a-f]*\" value=\"%s\"></label>\n<label>Status "
+	     "<select name=\"status\"><option value=\"\">all</option>",
+	     app->cfg.base_path, v.q);
+	for (i = 0; i < nitems(health_table); i++)
+		option(b, health_table[i].name, (int)i == v.filter);
+	html(b, "</select></label>\n<label>Sort by <select name=\"sort\">");
+	for (i = 0; i < nitems(sort_names); i++)
+		option(b, sort_names[i], (int)i == (int)v.sort);
+	html(b,
+	     "</select></label>\n<button type=\"submit\">Show</button></form>\n"
+	     "<table>\n<caption>Page %llu of %zu (%zu matching)</caption>\n"
+	     "<thead><tr><th scope=\"col\">Record</th>",
+	     v.page, pages, l.n);
 	sort_header(b, app, &v, SORT_STATUS, "Status");
 	sort_header(b, app, &v, SORT_CONNECTED, "Connected since");
 	sort_header(b, app, &v, SORT_EXPIRES, "Access token expires");
 	sort_header(b, app, &v, SORT_REFRESHED, "Last refresh");
-	buf_adds(b, "<th scope=\"col\">Result</th><th scope=\"col\">Refresh "
-		    "token</th><th scope=\"col\">Token</th></tr></thead>\n"
-		    "<tbody>\n");
+	html(b, "<th scope=\"col\">Result</th><th scope=\"col\">Refresh "
+		"token</th><th scope=\"col\">Token</th></tr></thead>\n"
+		"<tbody>\n");
 	for (i = first; i < last; i++)
 		list_row(b, app, &l.v[i], now);
-	buf_adds(b, "</tbody>\n</table>\n<nav aria-label=\"pages\"><p>");
-	if (v.page > 1) {
-		buf_adds(b, "<a rel=\"prev\" href=\"");
-		buf_add_html(b, app->cfg.base_path);
-		buf_adds(b, "/admin");
-		view_query(b, &v, (int)v.sort, v.page - 1);
-		buf_adds(b, "\">Previous</a> ");
-	}
-	if (v.page < pages) {
-		buf_adds(b, "<a rel=\"next\" href=\"");
-		buf_add_html(b, app->cfg.base_path);
-		buf_adds(b, "/admin");
-		view_query(b, &v, (int)v.sort, v.page + 1);
-		buf_adds(b, "\">Next</a>");
-	}
-	buf_adds(b, "</p></nav>\n");
+	html(b, "</tbody>\n</table>\n<nav aria-label=\"pages\"><p>");
+	if (v.page > 1)
+		pager(b, app, &v, v.page - 1);
+	if (v.page < pages)
+		pager(b, app, &v, v.page + 1);
+	html(b, "</p></nav>\n");
 	page_end(res);
 	listing_free(&l);
 }
@@ -428,32 +424,40 @@ audit_lines(const struct app *app, const char *name, struct buf *out)
 	free(chunk);
 }
 
+/* "Refresh now" or "Delete": a POST to /admin/{action} with the token. */
 static void
 record_form(struct buf *b, const struct app *app, const char *action,
-	    const char *name, const char *csrf, const char *label,
-	    const char *cls)
+	    const char *name, const char *csrf, const char *label, int danger)
 {
-	buf_adds(b, "<form class=\"inline\" method=\"post\" action=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_printf(b,
-		   "/admin/%s\"><input type=\"hidden\" name=\"id\" "
-		   "value=\"%s\"><input type=\"hidden\" name=\"csrf\" "
-		   "value=\"%s\"><button type=\"submit\"%s>%s</button>"
-		   "</form>\n",
-		   action, name, csrf, cls, label);
+	html(b,
+	     "<form class=\"inline\" method=\"post\" action=\"%s/admin/%s\">"
+	     "<input type=\"hidden\" name=\"id\" value=\"%s\">"
+	     "<input type=\"hidden\" name=\"csrf\" value=\"%s\">",
+	     app->cfg.base_path, action, name, csrf);
+	if (danger)
+		html(b,
+		     "<button type=\"submit\" class=\"danger\">%s</button>"
+		     "</form>\n",
+		     label);
+	else
+		html(b, "<button type=\"submit\">%s</button></form>\n", label);
 }
 
-static void
-detail_page(struct app *app, const struct request *req, struct response *res,
-	    const char *who, long long now)
+/* GET /admin/record?id= */
+void
+handle_admin_record(struct app *app, const struct request *req,
+		    struct response *res)
 {
 	const struct field *id = &req->query[PARAM_ID];
-	char csrf[CSRF_LEN + 1], rel[32], t[TIME_LEN], fp[32];
+	char csrf[CSRF_LEN + 1], rel[32], t[TIME_LEN], fp[32], who[128];
+	long long now = (long long)time(NULL);
+	struct buf *b = &res->body;
 	struct listing_entry e;
 	struct buf trail;
 	struct record r;
-	struct buf *b = &res->body;
 
+	if (!authorize(app, req, res, who, sizeof(who)))
+		return;
 	if (id->state != FIELD_OK || id->len != RECORD_NAME_LEN) {
 		page_error(res, &app->cfg, 400, "Bad record id",
 			   "Expected the record's 64 hex digits.", NULL, NULL);
@@ -473,159 +477,169 @@ detail_page(struct app *app, const struct request *req, struct response *res,
 			   NULL, NULL);
 		return;
 	}
-	memcpy(e.name, id->val, RECORD_NAME_LEN + 1);
-	e.meta = r.meta;
-	e.readable = 1;
-	e.health = listing_health(&r.meta, now);
+	listing_entry_of(&e, id->val, &r.meta, now);
 	buf_init(&trail, AUDIT_TAIL);
 	audit_lines(app, e.name, &trail);
 	if (wants_json(req)) {
-		cJSON *o = listing_json(&e, now);
+		cJSON *o = listing_json(&e, &r, now);
 
-		if (o != NULL) {
-			cJSON_AddStringToObject(o, "token_type",
-						r.token_type ? r.token_type
-							     : "");
-			cJSON_AddStringToObject(o, "scope",
-						r.scope ? r.scope : "");
-			cJSON_AddStringToObject(o, "audit", buf_str(&trail));
-		}
+		cJSON_AddStringToObject(o, "audit", buf_str(&trail));
 		res_json(res, 200, o);
 		goto out;
 	}
-	admin_csrf(app, who, csrf);
+	session_admin_csrf(&app->keys.keys[0], who, now, csrf);
 	page_begin(res, &app->cfg, "InsureSign link");
-	buf_printf(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
-		   app->cfg.base_path);
+	html(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
+	     app->cfg.base_path);
 	notice(b, req);
-	buf_printf(b,
-		   "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
-		   "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
-		   "<dt>Status</dt><dd>%s</dd>\n",
-		   e.name, e.name, health_name(e.health));
 	fmt_time(r.meta.created, t);
-	buf_printf(b, "<dt>Connected since</dt><dd>%s</dd>\n", t);
+	html(b,
+	     "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
+	     "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
+	     "<dt>Status</dt><dd>%s</dd>\n"
+	     "<dt>Connected since</dt><dd>%s</dd>\n",
+	     e.name, e.name, health_table[e.health].label, t);
 	if (r.meta.status == RECORD_CONNECTED) {
 		fmt_time(r.meta.expires_at, t);
 		fmt_relative(r.meta.expires_at, now, rel, sizeof(rel));
-		buf_printf(b, "<dt>Access token expires</dt><dd>%s (%s)</dd>\n",
-			   rel, t);
+		html(b, "<dt>Access token expires</dt><dd>%s (%s)</dd>\n", rel,
+		     t);
 	}
 	if (r.meta.last_refresh > 0)
 		fmt_time(r.meta.last_refresh, t);
-	buf_printf(b, "<dt>Last refresh</dt><dd>%s, %s</dd>\n",
-		   r.meta.last_refresh > 0 ? t : "never",
-		   refresh_error_name(r.meta.last_error));
 	listing_fingerprint(&r.meta, fp, sizeof(fp));
-	buf_adds(b, "<dt>Access token</dt><dd><code>");
-	buf_add_html(b, fp);
-	buf_printf(b,
-		   "</code></dd>\n<dt>Refresh token</dt><dd>%s</dd>\n"
-		   "<dt>Token type</dt><dd>",
-		   r.meta.has_refresh ? "present" : "none");
-	buf_add_html(b, r.token_type != NULL ? r.token_type : "-");
-	buf_adds(b, "</dd>\n<dt>Scope</dt><dd>");
-	buf_add_html(b, r.scope != NULL ? r.scope : "-");
-	buf_adds(b, "</dd>\n</dl>\n<p>");
-	record_form(b, app, "refresh", e.name, csrf, "Refresh now", "");
+	html(b,
+	     "<dt>Last refresh</dt><dd>%s, %s</dd>\n"
+	     "<dt>Access token</dt><dd><code>%s</code></dd>\n"
+	     "<dt>Refresh token</dt><dd>%s</dd>\n"
+	     "<dt>Token type</dt><dd>%s</dd>\n<dt>Scope</dt><dd>%s</dd>\n"
+	     "</dl>\n<p>",
+	     r.meta.last_refresh > 0 ? t : "never",
+	     refresh_error_name(r.meta.last_error), fp,
+	     r.meta.has_refresh ? "present" : "none",
+	     r.token_type != NULL ? r.token_type : "-",
+	     r.scope != NULL ? r.scope : "-");
+	record_form(b, app, "refresh", e.name, csrf, "Refresh now", 0);
 	record_form(b, app, "delete", e.name, csrf,
 		    app->cfg.revocation_url != NULL ? "Revoke and delete"
 						    : "Delete",
-		    " class=\"danger\"");
-	buf_adds(b,
-		 "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
+		    1);
+	html(b, "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
 	if (app->cfg.audit_log == NULL)
-		buf_adds(b, "<p class=\"mute\">The audit trail goes to the web "
-			    "server's error log: set [app] audit_log to see it "
-			    "here.</p>\n");
+		html(b, "<p class=\"mute\">The audit trail goes to the web "
+			"server's error log: set [app] audit_log to see it "
+			"here.</p>\n");
 	else if (trail.len == 0)
-		buf_adds(b, "<p class=\"mute\">No lines for this record in the "
-			    "audit log's last megabyte.</p>\n");
-	else {
-		buf_adds(b, "<pre>");
-		buf_add_html(b, buf_str(&trail));
-		buf_adds(b, "</pre>\n");
-	}
-	buf_adds(b, "</div>\n");
+		html(b, "<p class=\"mute\">No lines for this record in the "
+			"audit log's last megabyte.</p>\n");
+	else
+		html(b, "<pre>%s</pre>\n", buf_str(&trail));
+	html(b, "</div>\n");
 	page_end(res);
 out:
 	buf_free(&trail);
 	record_free(&r);
 }
 
-void
-handle_admin(struct app *app, const struct request *req, struct response *res)
-{
-	long long now = (long long)time(NULL);
-	char who[128];
-
-	if (!authorize(app, req, res, who, sizeof(who)))
-		return;
-	if (strcmp(req->path, "/admin/record") == 0)
-		detail_page(app, req, res, who, now);
-	else
-		list_page(app, req, res, now);
-}
-
-void
-handle_admin_action(struct app *app, const struct request *req,
-		    struct response *res)
+/*
+ * A change asked for from the admin page: by an allowed user, with that
+ * user's CSRF token, from our own origin, for a well-formed record id.
+ * The id, or NULL with the refusal in res.
+ */
+static const char *
+admin_change(struct app *app, const struct request *req, struct response *res,
+	     char *who, size_t len, long long now)
 {
 	const struct field *id = &req->form[PARAM_ID];
 	const struct field *csrf = &req->form[PARAM_CSRF];
-	char who[128], want[CSRF_LEN + 1], url[512];
-	long long now = (long long)time(NULL);
-	struct oauth_result why;
-	struct record r;
-	const char *done;
-	enum link_rc rc;
 
-	if (!authorize(app, req, res, who, sizeof(who)))
-		return;
-	admin_csrf(app, who, want);
+	if (!authorize(app, req, res, who, len))
+		return NULL;
 	if (!policy_same_origin(&app->cfg, req) || csrf->state != FIELD_OK ||
-	    !crypto_equal(want, csrf->val, CSRF_LEN)) {
+	    !session_admin_csrf_ok(&app->keys, who, now, csrf->val)) {
 		page_error(res, &app->cfg, 403, "Not allowed",
 			   "This action did not come from the admin page (a "
-			   "missing or wrong CSRF token, or a foreign Origin): "
-			   "nothing was changed.",
+			   "missing, expired or wrong CSRF token, or a foreign "
+			   "Origin): nothing was changed. Reload the page and "
+			   "try again.",
 			   NULL, NULL);
-		return;
+		return NULL;
 	}
 	if (id->state != FIELD_OK || id->len != RECORD_NAME_LEN) {
 		page_error(res, &app->cfg, 400, "Bad record id",
 			   "Expected the record's 64 hex digits.", NULL, NULL);
-		return;
+		return NULL;
 	}
-	if (strcmp(req->path, "/admin/delete") == 0) {
-		rc = link_delete(app, id->val, who);
-		done = rc == LINK_OK ? "deleted" : NULL;
-		audit("admin_delete", id->val, "by=%s result=%s", who,
-		      rc == LINK_OK ? "ok" : "failed");
-		snprintf(url, sizeof(url), "%s/admin?done=%s",
-			 app->cfg.base_path, done != NULL ? done : "");
-	} else {
-		rc = link_refresh(app, id->val, now, &r, &why);
-		if (rc == LINK_OK)
-			record_free(&r);
-		done = rc == LINK_OK		? "refreshed"
-		       : rc == LINK_RECONNECT	? "reconnect"
-		       : rc == LINK_UNAVAILABLE ? "refresh-failed"
-						: NULL;
-		audit("admin_refresh", id->val, "by=%s result=%s", who,
-		      rc == LINK_OK ? "ok" : refresh_error_name(why.kind));
-		snprintf(url, sizeof(url), "%s/admin/record?id=%s&done=%s",
-			 app->cfg.base_path, id->val, done != NULL ? done : "");
-	}
-	if (done == NULL) {
-		page_error(res, &app->cfg, rc == LINK_NONE ? 404 : 503,
-			   rc == LINK_NONE ? "No such record"
-					   : "Store unavailable",
-			   rc == LINK_NONE ? "It may have been deleted already."
-					   : "The store cannot be read or "
-					     "written; the log says why.",
+	return id->val;
+}
+
+/* The record is gone, or the store failed: nothing to go back to. */
+static void
+change_failed(struct app *app, struct response *res, enum link_rc rc)
+{
+	if (rc == LINK_NONE)
+		page_error(res, &app->cfg, 404, "No such record",
+			   "It may have been deleted already.", NULL, NULL);
+	else
+		page_error(res, &app->cfg, 503, "Store unavailable",
+			   "The store cannot be read or written; the log says "
+			   "why.",
 			   NULL, NULL);
+}
+
+/* POST /admin/refresh: then back to the record, saying how it went. */
+void
+handle_admin_refresh(struct app *app, const struct request *req,
+		     struct response *res)
+{
+	long long now = (long long)time(NULL);
+	char who[128], url[512];
+	struct oauth_result why;
+	const char *id, *done;
+	struct record r;
+	enum link_rc rc;
+
+	id = admin_change(app, req, res, who, sizeof(who), now);
+	if (id == NULL)
+		return;
+	rc = link_refresh(app, id, now, &r, &why);
+	if (rc == LINK_OK)
+		record_free(&r);
+	audit("admin_refresh", id, "by=%s result=%s", who,
+	      rc == LINK_OK ? "ok" : refresh_error_name(why.kind));
+	done = rc == LINK_OK		? "refreshed"
+	       : rc == LINK_RECONNECT	? "reconnect"
+	       : rc == LINK_UNAVAILABLE ? "refresh-failed"
+					: NULL;
+	if (done == NULL) {
+		change_failed(app, res, rc);
 		return;
 	}
+	snprintf(url, sizeof(url), "%s/admin/record?id=%s&done=%s",
+		 app->cfg.base_path, id, done);
+	res_redirect(res, 303, url);
+}
+
+/* POST /admin/delete: then back to the list. */
+void
+handle_admin_delete(struct app *app, const struct request *req,
+		    struct response *res)
+{
+	long long now = (long long)time(NULL);
+	char who[128], url[512];
+	enum link_rc rc;
+	const char *id;
+
+	id = admin_change(app, req, res, who, sizeof(who), now);
+	if (id == NULL)
+		return;
+	rc = link_delete(app, id, who);
+	audit("admin_delete", id, "by=%s result=%s", who,
+	      rc == LINK_OK ? "ok" : "failed");
+	if (rc != LINK_OK) {
+		change_failed(app, res, rc);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/admin?done=deleted", app->cfg.base_path);
 	res_redirect(res, 303, url);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "html.h"
 #include "link.h"
 #include "log.h"
 #include "oauth.h"
@@ -39,14 +40,13 @@ static void
 start_link(struct buf *b, const struct config *cfg, const char *return_to,
 	   const char *label, const char *cls)
 {
-	buf_printf(b, "<a class=\"%s\" href=\"", cls);
-	buf_add_html(b, cfg->base_path);
-	buf_adds(b, "/connect/start?return_to=");
-	/* Percent-encoded, it holds nothing an attribute must escape. */
-	buf_add_pct(b, return_to);
-	buf_adds(b, "\">");
-	buf_add_html(b, label);
-	buf_adds(b, "</a>");
+	struct buf q;
+
+	buf_init(&q, 3 * LOCAL_PATH_MAX);
+	buf_add_pct(&q, return_to);
+	html(b, "<a class=\"%s\" href=\"%s/connect/start?return_to=%s\">%s</a>",
+	     cls, cfg->base_path, buf_str(&q), label);
+	buf_free(&q);
 }
 
 static void
@@ -56,21 +56,19 @@ disconnect_form(struct buf *b, const struct app *app, const char *sid,
 	char csrf[CSRF_LEN + 1];
 
 	session_csrf(&app->keys.keys[0], sid, csrf);
-	buf_adds(b, "<form class=\"inline\" method=\"post\" action=\"");
-	buf_add_html(b, app->cfg.base_path);
-	buf_adds(b, "/disconnect\"><input type=\"hidden\" name=\"csrf\" "
-		    "value=\"");
-	buf_adds(b, csrf);
-	buf_adds(b, "\"><input type=\"hidden\" name=\"return_to\" value=\"");
-	buf_add_html(b, return_to);
-	buf_adds(b, "\"> <button class=\"secondary\" type=\"submit\">"
-		    "Disconnect</button></form>");
+	html(b,
+	     "<form class=\"inline\" method=\"post\" action=\"%s/disconnect\">"
+	     "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+	     "<input type=\"hidden\" name=\"return_to\" value=\"%s\"> "
+	     "<button class=\"secondary\" type=\"submit\">Disconnect</button>"
+	     "</form>",
+	     app->cfg.base_path, csrf, return_to);
 }
 
 void
 handle_connect(struct app *app, const struct request *req, struct response *res)
 {
-	char name[RECORD_NAME_LEN + 1], since[TIME_LEN], exp[TIME_LEN];
+	char name[RECORD_NAME_LEN + 1], since[TIME_LEN];
 	const char *return_to = pick_return_to(app, req, res);
 	struct buf *b = &res->body;
 	struct session s;
@@ -90,38 +88,37 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 		return;
 	}
 	page_begin(res, &app->cfg, "Connect to InsureSign");
-	buf_adds(b, "<div class=\"card\">\n<h1>InsureSign</h1>\n");
+	html(b, "<div class=\"card\">\n<h1>InsureSign</h1>\n");
 	if (rc == LINK_OK && r.meta.status == RECORD_CONNECTED) {
 		fmt_time(r.meta.created, since);
-		fmt_time(r.meta.expires_at, exp);
-		buf_printf(b,
-			   "<p class=\"status-connected\"><strong>Connected"
-			   "</strong> since <time datetime=\"%s\">%s</time>."
-			   "</p>\n<p>",
-			   since, since);
+		html(b,
+		     "<p class=\"status-connected\"><strong>Connected</strong> "
+		     "since <time datetime=\"%s\">%s</time>.</p>\n<p>",
+		     since, since);
 		start_link(b, &app->cfg, return_to, "Reconnect",
 			   "button secondary");
 		disconnect_form(b, app, s.id, return_to);
-		buf_adds(b, "</p>\n");
+		html(b, "</p>\n");
 	} else if (rc == LINK_OK) {
-		buf_adds(b, "<p class=\"status-needs-reconnect\"><strong>Needs "
-			    "reconnecting.</strong> InsureSign no longer "
-			    "accepts the stored authorization.</p>\n<p>");
+		html(b, "<p class=\"status-needs-reconnect\"><strong>Needs "
+			"reconnecting.</strong> InsureSign no longer accepts "
+			"the stored authorization.</p>\n<p>");
 		start_link(b, &app->cfg, return_to, "Reconnect to InsureSign",
 			   "button");
 		disconnect_form(b, app, s.id, return_to);
-		buf_adds(b, "</p>\n");
+		html(b, "</p>\n");
 	} else {
-		buf_adds(b, "<p>Not connected. Connect your InsureSign account "
-			    "so this site can send documents for signature "
-			    "on your behalf.</p>\n<p>");
+		html(b, "<p>Not connected. Connect your InsureSign account so "
+			"this site can send documents for signature on your "
+			"behalf.</p>\n<p>");
 		start_link(b, &app->cfg, return_to, "Connect to InsureSign",
 			   "button");
-		buf_adds(b, "</p>\n");
+		html(b, "</p>\n");
 	}
-	buf_adds(b, "<p class=\"mute\"><a href=\"");
-	buf_add_html(b, return_to);
-	buf_adds(b, "\">Back to your account</a></p>\n</div>\n");
+	html(b,
+	     "<p class=\"mute\"><a href=\"%s\">Back to your account</a></p>\n"
+	     "</div>\n",
+	     return_to);
 	page_end(res);
 	if (rc == LINK_OK)
 		record_free(&r);

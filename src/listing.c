@@ -66,17 +66,22 @@ listing_health(const struct record_meta *m, long long now)
 	return HEALTH_CONNECTED;
 }
 
-const char *
-health_name(enum health h)
-{
-	static const char *const names[] = {
-		[HEALTH_CONNECTED] = "connected",
-		[HEALTH_EXPIRING] = "expiring soon",
-		[HEALTH_FAILING] = "refresh failing",
-		[HEALTH_RECONNECT] = "needs reconnect",
-	};
+const struct health_names health_table[HEALTH__MAX] = {
+	[HEALTH_CONNECTED] = { "connected", "connected", "connected" },
+	[HEALTH_EXPIRING] = { "expiring", "expiring soon", "expiring-soon" },
+	[HEALTH_FAILING] = { "failing", "refresh failing", "refresh-failing" },
+	[HEALTH_RECONNECT] = { "reconnect", "needs reconnect",
+			       "needs-reconnect" },
+};
 
-	return names[h];
+void
+listing_entry_of(struct listing_entry *e, const char *name,
+		 const struct record_meta *m, long long now)
+{
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->meta = *m;
+	e->readable = 1;
+	e->health = listing_health(m, now);
 }
 
 static int
@@ -153,7 +158,8 @@ listing_find(const struct listing *l, const char *prefix, int *matches)
 }
 
 cJSON *
-listing_json(const struct listing_entry *e, long long now)
+listing_json(const struct listing_entry *e, const struct record *r,
+	     long long now)
 {
 	char fp[32];
 	cJSON *o = cJSON_CreateObject();
@@ -161,7 +167,7 @@ listing_json(const struct listing_entry *e, long long now)
 	if (o == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "id", e->name);
-	cJSON_AddStringToObject(o, "status", health_name(e->health));
+	cJSON_AddStringToObject(o, "status", health_table[e->health].label);
 	json_add_time(o, "connected_since", e->meta.created);
 	json_add_time(o, "expires_at",
 		      e->meta.status == RECORD_CONNECTED ? e->meta.expires_at
@@ -177,6 +183,13 @@ listing_json(const struct listing_entry *e, long long now)
 	/* The first 4 characters and the length: never more of a token. */
 	listing_fingerprint(&e->meta, fp, sizeof(fp));
 	cJSON_AddStringToObject(o, "fingerprint", fp);
+	if (r != NULL) {
+		cJSON_AddStringToObject(o, "token_type",
+					r->token_type != NULL ? r->token_type
+							      : "");
+		cJSON_AddStringToObject(o, "scope",
+					r->scope != NULL ? r->scope : "");
+	}
 	return o;
 }
 

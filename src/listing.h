@@ -13,10 +13,18 @@
 /* How a record looks to an operator, derived from its metadata. */
 enum health {
 	HEALTH_CONNECTED,
-	HEALTH_EXPIRING, /* expires within the hour and cannot be refreshed */
-	HEALTH_FAILING,	 /* the last refresh failed */
-	HEALTH_RECONNECT /* the grant is gone */
+	HEALTH_EXPIRING,  /* expires within the hour and cannot be refreshed */
+	HEALTH_FAILING,	  /* the last refresh failed */
+	HEALTH_RECONNECT, /* the grant is gone */
+	HEALTH__MAX
 };
+
+/* How each health is named: in ?status= (name), to people and in JSON
+ * (label), and in the pages' style (class="status-" css). */
+struct health_names {
+	const char *name, *label, *css;
+};
+extern const struct health_names health_table[HEALTH__MAX];
 
 struct listing_entry {
 	char name[RECORD_NAME_LEN + 1];
@@ -42,10 +50,17 @@ const struct listing_entry *listing_find(const struct listing *l,
 					 const char *prefix, int *matches);
 
 enum health listing_health(const struct record_meta *m, long long now);
-/* An entry as JSON (the admin page's and `list --json`'s shape). */
-struct cJSON *listing_json(const struct listing_entry *e, long long now);
+/* The entry a listing would hold for one record read with the key. */
+void listing_entry_of(struct listing_entry *e, const char *name,
+		      const struct record_meta *m, long long now);
+/*
+ * A link as JSON, the one shape for the admin page and the CLI (`list
+ * --json`, `show`); with the record read with the key (r not NULL), also
+ * its token type and scope.
+ */
+struct cJSON *listing_json(const struct listing_entry *e,
+			   const struct record *r, long long now);
 /* "eyJh...(812)": a token's first 4 characters and its length. */
 void listing_fingerprint(const struct record_meta *m, char *out, size_t len);
-const char *health_name(enum health h);
 
 #endif

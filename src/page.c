@@ -2,7 +2,7 @@
 #include "page.h"
 
 #include "config.h"
-#include "text.h"
+#include "html.h"
 
 static const char stylesheet[] =
 	":root{color-scheme:light dark;--fg:#1d2330;--bg:#f6f7f9;--card:#fff;"
@@ -44,23 +44,21 @@ static const char stylesheet[] =
 void
 page_begin(struct response *res, const struct config *cfg, const char *title)
 {
-	struct buf *b = &res->body;
-
 	res->type = "text/html; charset=utf-8";
-	buf_adds(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n"
-		    "<meta charset=\"utf-8\">\n"
-		    "<meta name=\"viewport\" content=\"width=device-width, "
-		    "initial-scale=1\">\n<title>");
-	buf_add_html(b, title);
-	buf_adds(b, "</title>\n<link rel=\"stylesheet\" href=\"");
-	buf_add_html(b, cfg->base_path);
-	buf_adds(b, "/style.css\">\n</head>\n<body>\n<main>\n");
+	html(&res->body,
+	     "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+	     "<meta charset=\"utf-8\">\n"
+	     "<meta name=\"viewport\" content=\"width=device-width, "
+	     "initial-scale=1\">\n<title>%s</title>\n"
+	     "<link rel=\"stylesheet\" href=\"%s/style.css\">\n</head>\n"
+	     "<body>\n<main>\n",
+	     title, cfg->base_path);
 }
 
 void
 page_end(struct response *res)
 {
-	buf_adds(&res->body, "</main>\n</body>\n</html>\n");
+	html(&res->body, "</main>\n</body>\n</html>\n");
 }
 
 void
@@ -73,19 +71,11 @@ page_error(struct response *res, const struct config *cfg, int status,
 	buf_reset(b);
 	res->status = status;
 	page_begin(res, cfg, title);
-	buf_adds(b, "<div class=\"card error\">\n<h1>");
-	buf_add_html(b, title);
-	buf_adds(b, "</h1>\n<p>");
-	buf_add_html(b, message);
-	buf_adds(b, "</p>\n");
-	if (link != NULL) {
-		buf_adds(b, "<p><a href=\"");
-		buf_add_html(b, link);
-		buf_adds(b, "\">");
-		buf_add_html(b, link_text);
-		buf_adds(b, "</a></p>\n");
-	}
-	buf_adds(b, "</div>\n");
+	html(b, "<div class=\"card error\">\n<h1>%s</h1>\n<p>%s</p>\n", title,
+	     message);
+	if (link != NULL)
+		html(b, "<p><a href=\"%s\">%s</a></p>\n", link, link_text);
+	html(b, "</div>\n");
 	page_end(res);
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nitems.h"
 #include "page.h"
 
 enum allow { ALLOW_GET, ALLOW_POST };
@@ -31,10 +32,10 @@ static const struct route routes[] = {
 	{ "/status", ALLOW_GET, handle_status },
 	{ "/disconnect", ALLOW_POST, handle_disconnect },
 	{ "/token", ALLOW_GET, handle_token },
-	{ "/admin", ALLOW_GET, handle_admin },
-	{ "/admin/record", ALLOW_GET, handle_admin },
-	{ "/admin/refresh", ALLOW_POST, handle_admin_action },
-	{ "/admin/delete", ALLOW_POST, handle_admin_action },
+	{ "/admin", ALLOW_GET, handle_admin_list },
+	{ "/admin/record", ALLOW_GET, handle_admin_record },
+	{ "/admin/refresh", ALLOW_POST, handle_admin_refresh },
+	{ "/admin/delete", ALLOW_POST, handle_admin_delete },
 	{ "/style.css", ALLOW_GET, handle_style },
 };
 
@@ -44,8 +45,7 @@ route(struct app *app, const struct request *req, struct response *res)
 	const struct route *r = NULL;
 	size_t i;
 
-	for (i = 0; req->path != NULL && i < sizeof(routes) / sizeof(routes[0]);
-	     i++)
+	for (i = 0; req->path != NULL && i < nitems(routes); i++)
 		if (strcmp(routes[i].path, req->path) == 0)
 			r = &routes[i];
 	if (r == NULL) {

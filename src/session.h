@@ -37,9 +37,21 @@ void session_set_cookie(const struct config *cfg, const struct request *req,
 
 /* The record's file name: HMAC-SHA256(name key, id), never request data. */
 void session_record_name(const struct key *k, const char *id, char *out);
-/* A per-session CSRF token; admin pages pass "admin:" + user as the id. */
+/* A per-session CSRF token (HMAC of the id), accepted under any key. */
 void session_csrf(const struct key *k, const char *id, char *out);
 int session_csrf_ok(const struct keyring *kr, const char *id,
 		    const char *token);
+
+/*
+ * The admin pages' CSRF token: one user's, for one hour.  A token once
+ * seen (a saved page, a screen share, a log) stops working within two
+ * hours; the last hour's is still accepted, so a page loaded just before
+ * the hour turns still posts.
+ */
+#define ADMIN_CSRF_WINDOW 3600
+void session_admin_csrf(const struct key *k, const char *who, long long now,
+			char *out);
+int session_admin_csrf_ok(const struct keyring *kr, const char *who,
+			  long long now, const char *token);
 
 #endif

@@ -1,4 +1,4 @@
-/* Small text codecs: numbers, percent-encoding, HTML, base64, hex, time. */
+/* Small text codecs: numbers, percent-encoding, base64, hex, time. */
 #include "text.h"
 
 #include <stdio.h>
@@ -105,41 +105,6 @@ int
 buf_add_form(struct buf *b, const char *s)
 {
 	return add_escaped(b, s, 1);
-}
-
-int
-buf_add_html(struct buf *b, const char *s)
-{
-	const char *run = s;
-
-	for (; *s != '\0'; s++) {
-		const char *e;
-
-		switch (*s) {
-		case '&':
-			e = "&amp;";
-			break;
-		case '<':
-			e = "&lt;";
-			break;
-		case '>':
-			e = "&gt;";
-			break;
-		case '"':
-			e = "&quot;";
-			break;
-		case '\'':
-			e = "&#39;";
-			break;
-		default:
-			continue;
-		}
-		buf_add(b, run, (size_t)(s - run));
-		buf_adds(b, e);
-		run = s + 1;
-	}
-	buf_add(b, run, (size_t)(s - run));
-	return b->failed ? -1 : 0;
 }
 
 static const char b64url_chars[] =

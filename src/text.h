@@ -1,4 +1,4 @@
-/* Small text codecs: numbers, percent-encoding, HTML, base64, hex, time. */
+/* Small text codecs: numbers, percent-encoding, base64, hex, time. */
 #ifndef TEXT_H
 #define TEXT_H
 
@@ -20,9 +20,6 @@ long pct_decode(char *s, size_t len, int plus);
 int buf_add_pct(struct buf *b, const char *s);
 /* The same, but a space is '+' (application/x-www-form-urlencoded). */
 int buf_add_form(struct buf *b, const char *s);
-
-/* The one HTML escaper: & < > " ' become entities. */
-int buf_add_html(struct buf *b, const char *s);
 
 /* base64url without padding (RFC 4648 section 5). */
 size_t b64url_len(size_t n);

@@ -51,10 +51,11 @@ use_meta(const unsigned char *data, size_t len)
 	if (!e.readable)
 		return;
 	e.health = listing_health(&e.meta, FUZZ_NOW);
-	FUZZ_CHECK(health_name(e.health) != NULL);
+	FUZZ_CHECK(e.health < HEALTH__MAX &&
+		   health_table[e.health].label != NULL);
 	FUZZ_CHECK(strcmp(refresh_error_name(e.meta.last_error), "unknown"));
 	listing_fingerprint(&e.meta, out, sizeof(out));
-	o = listing_json(&e, FUZZ_NOW);
+	o = listing_json(&e, NULL, FUZZ_NOW);
 	FUZZ_CHECK(o != NULL);
 	cJSON_Delete(o);
 	times[0] = &e.meta.created;

@@ -1,6 +1,8 @@
 """The admin page: who may see it, what it shows (masked), its actions."""
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -34,6 +36,22 @@ def synthetic_record(store, created, expires, status=1, last_error=0,
     p.write_bytes(head + os.urandom(60))
     p.chmod(0o600)
     return name
+
+
+def csrf_token(key_file, message):
+    """A CSRF token as the program makes one: HMAC-SHA256 of the message
+    under the CSRF key derived from the store key (HKDF-SHA256, no salt),
+    base64url.  How a test holds a token from an hour it cannot wait for."""
+    def mac(key, data):
+        return hmac.new(key, data, hashlib.sha256).digest()
+    csrf_key = mac(mac(bytes(32), key_file.read_bytes()),
+                   b"insuresign-connect csrf v1\x01")
+    token = mac(csrf_key, message.encode())
+    return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
+
+
+def admin_csrf(key_file, who, hour):
+    return csrf_token(key_file, f"admin:{hour}:{who}")
 
 
 class AdminTest(unittest.TestCase):
@@ -140,6 +158,36 @@ class RemoteUser(AdminTest):
         audit = (self.rig.out / "audit.log").read_text()
         self.assertRegex(audit, r"admin_delete record=%s by=alice" % name[:12])
 
+    def test_csrf_token_lasts_an_hour_or_two(self):
+        self.linked()
+        name = self.rig.records()[0].name
+        auth = basic("alice", "wonderland")
+        hour = int(time.time()) // 3600
+        page = self.get("/admin/record?id=" + name, auth)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        now = int(time.time()) // 3600
+        # The page's token is the one this test can make for any hour.
+        self.assertIn(csrf, {admin_csrf(self.rig.key, "alice", h)
+                             for h in (hour, now)})
+        url = self.rig.url(BASE + "/admin/delete")
+        b = self.rig.browser()
+        stale = [admin_csrf(self.rig.key, "alice", now - 2),
+                 admin_csrf(self.rig.key, "alice", now + 1)]
+        # What the token used to be: HMAC("admin:alice"), good forever.
+        forever = csrf_token(self.rig.key, "admin:alice")
+        for token in stale + [forever]:
+            r = b.post(url, {"id": name, "csrf": token}, headers=auth)
+            self.assertEqual(r.status, 403, token)
+            self.assertIn("expired", r.text)
+        self.assertEqual(len(self.rig.records()), 1)
+        # Last hour's token still works: a page loaded before the hour
+        # turned.
+        r = b.post(url, {"id": name,
+                         "csrf": admin_csrf(self.rig.key, "alice", now - 1)},
+                   headers=auth)
+        self.assertEqual(r.status, 303)
+        self.assertEqual(self.rig.records(), [])
+
     def test_origin_null_from_our_own_page(self):
         # Our pages send Referrer-Policy: no-referrer, so a browser posts
         # their forms with "Origin: null"; Fetch Metadata (which no page
@@ -162,21 +210,92 @@ class RemoteUser(AdminTest):
                             "Sec-Fetch-Site": "same-origin"})
         self.assertEqual(r.status, 303)
 
-    def test_refresh_now(self):
+    def refresh_now(self, before_press=None):
+        """A linked record, and its page's "Refresh now" pressed (after
+        before_press(record file)): the record's file, the answer, and
+        the browser that pressed it.  self.csrf: the page's token."""
         self.linked()
-        name = self.rig.records()[0].name
+        record = self.rig.records()[0]
         auth = basic("alice", "wonderland")
-        page = self.get("/admin/record?id=" + name, auth)
+        page = self.get("/admin/record?id=" + record.name, auth)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        self.assertIn('action="%s/admin/refresh"' % BASE, page.text)
+        if before_press:
+            before_press(record)
+        self.csrf = csrf
         b = self.rig.browser()
         r = b.post(self.rig.url(BASE + "/admin/refresh"),
-                   {"id": name, "csrf": csrf}, headers=auth)
+                   {"id": record.name, "csrf": csrf}, headers=auth)
+        return record, r, b
+
+    def outcome_page(self, r, b):
         self.assertEqual(r.status, 303)
+        page = b.get(r.location, headers=basic("alice", "wonderland"))
+        self.assertEqual(page.status, 200)
+        return page
+
+    def test_refresh_now(self):
+        record, r, b = self.refresh_now()
         self.assertEqual(self.rig.mock.token_requests("refresh_token"), 1)
-        page = b.get(r.location, headers=auth)
+        page = self.outcome_page(r, b)
         self.assertIn("Refreshed", page.text)
         self.assertIn("admin_refresh", page.text)      # its audit trail
         self.assertIn("by=alice", page.text)
+
+    def test_refresh_now_when_the_grant_is_gone(self):
+        self.rig.mock.config(error="invalid_grant",
+                             fault_grant="refresh_token")
+        record, r, b = self.refresh_now()
+        self.assertIn("done=reconnect", r.location)
+        page = self.outcome_page(r, b)
+        self.assertIn("InsureSign no longer accepts this link: it needs a "
+                      "reconnect by its user.", page.text)
+        self.assertIn("<dt>Status</dt><dd>needs reconnect</dd>", page.text)
+        self.assertIn("Last refresh</dt><dd>never, invalid_grant",
+                      page.text)
+        self.assertRegex(page.text, r"admin_refresh record=%s by=alice "
+                         r"result=invalid_grant" % record.name[:12])
+        j = self.get("/admin?format=json",
+                     basic("alice", "wonderland")).json()
+        self.assertEqual(j["totals"]["needs_reconnect"], 1)
+
+    def test_refresh_now_when_insuresign_fails(self):
+        self.rig.mock.config(status=503, fault_grant="refresh_token")
+        record, r, b = self.refresh_now()
+        self.assertIn("done=refresh-failed", r.location)
+        page = self.outcome_page(r, b)
+        self.assertIn("The refresh failed: see the last refresh result.",
+                      page.text)
+        # Still linked, its token kept, the failure shown.
+        self.assertIn("<dt>Status</dt><dd>refresh failing</dd>", page.text)
+        self.assertIn("Last refresh</dt><dd>never, server_error", page.text)
+        self.assertIn("<dt>Refresh token</dt><dd>present</dd>", page.text)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 1)
+
+    def test_refresh_now_when_the_record_cannot_be_read(self):
+        def tamper(record):
+            data = bytearray(record.read_bytes())
+            data[-1] ^= 1               # the AEAD tag: no longer opens
+            record.write_bytes(bytes(data))
+        record, r, b = self.refresh_now(tamper)
+        self.assertEqual(r.status, 503)
+        self.assertIn("Store unavailable", r.text)
+        self.assertIn("the log says why", r.text)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 0)
+        self.assertIn("cannot be decrypted", self.rig.logs())
+
+    def test_refresh_now_when_the_record_is_gone(self):
+        record, r, b = self.refresh_now(lambda record: record.unlink())
+        self.assertEqual(r.status, 404)
+        self.assertIn("No such record", r.text)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 0)
+        self.assertEqual(self.rig.records(), [])
+        # Deleting it says the same.
+        r = b.post(self.rig.url(BASE + "/admin/delete"),
+                   {"id": record.name, "csrf": self.csrf},
+                   headers=basic("alice", "wonderland"))
+        self.assertEqual(r.status, 404)
+        self.assertIn("It may have been deleted already.", r.text)
 
 
 class BearerKey(AdminTest):
@@ -218,6 +337,23 @@ class BearerKey(AdminTest):
         self.assertEqual(detail["token_type"], "Bearer")
         self.assertIn("linked", detail["audit"])
 
+    def test_one_json_view_for_the_admin_page_and_the_cli(self):
+        self.linked()
+        name = self.rig.records()[0].name
+        detail = self.get("/admin/record?format=json&id=" + name,
+                          self.auth()).json()
+        listed = self.get("/admin?format=json", self.auth()).json()
+        shown = json.loads(self.rig.cli("show", name[:8]).stdout)
+        cli_list = json.loads(self.rig.cli("list", "--json").stdout)
+        for j in (detail, listed["records"][0], shown, cli_list[0]):
+            j.pop("expires_in")         # seconds from now: may tick
+        self.assertNotEqual(detail.pop("audit"), "")
+        self.assertEqual(detail, shown)
+        self.assertEqual(detail["token_type"], "Bearer")
+        self.assertEqual(listed["records"][0], cli_list[0])
+        self.assertEqual(set(shown) - set(cli_list[0]),
+                         {"token_type", "scope"})
+
     def test_values_are_escaped(self):
         self.rig.mock.config(members={"scope": "<script>alert(1)</script>",
                                       "access_token": "<script>x</script>"
@@ -248,7 +384,7 @@ class BearerKey(AdminTest):
         self.assertEqual(j["totals"], {"connected": 121,
                                        "needs_reconnect": 1,
                                        "refresh_failing": 1,
-                                       "expiring_within_hour": 1})
+                                       "expiring_within_hour": 0})
         j3 = self.get("/admin?format=json&page=3", self.auth()).json()
         self.assertEqual([r["id"] for r in j3["records"]],
                          names[100:] + [gone, failing])
@@ -268,6 +404,27 @@ class BearerKey(AdminTest):
         self.assertIn('rel="next"', html.text)
         self.assertIn('rel="prev"', html.text)
         self.assertEqual(html.text.count("<tr><td>"), 50)
+
+    def test_expiring_counts_only_links_that_will_lapse(self):
+        # InsureSign's access tokens live an hour: every link's expires
+        # within the hour.  Only those without a refresh token lapse.
+        self.linked()                   # expires_in 3600, refresh token
+        now = int(time.time())
+        for expires in (now + 3600, now + 60):
+            synthetic_record(self.rig.store, created=now, expires=expires)
+        lapsing = synthetic_record(self.rig.store, created=now,
+                                   expires=now + 600, refresh=False)
+        synthetic_record(self.rig.store, created=now, expires=now + 7200,
+                         refresh=False)
+        j = self.get("/admin?format=json", self.auth()).json()
+        self.assertEqual(j["totals"]["connected"], 5)
+        self.assertEqual(j["totals"]["expiring_within_hour"], 1)
+        self.assertIn("<strong>1</strong> expiring in the next hour",
+                      self.get("/admin", self.auth()).text)
+        # The same links as the "expiring" filter shows.
+        j = self.get("/admin?format=json&status=expiring",
+                     self.auth()).json()
+        self.assertEqual([r["id"] for r in j["records"]], [lapsing])
 
     def test_stylesheet(self):
         r = self.get("/style.css")
