@@ -487,7 +487,7 @@ handle_admin_record(struct app *app, const struct request *req,
 		res_json(res, 200, o);
 		goto out;
 	}
-	session_admin_csrf(&app->keys.keys[0], who, now, csrf);
+	session_token(&app->keys.keys[0], "admin", who, now, csrf);
 	page_begin(res, &app->cfg, "InsureSign link");
 	html(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
 	     app->cfg.base_path);
@@ -556,7 +556,7 @@ admin_change(struct app *app, const struct request *req, struct response *res,
 	if (!authorize(app, req, res, who, len))
 		return NULL;
 	if (!policy_same_origin(&app->cfg, req) || csrf->state != FIELD_OK ||
-	    !session_admin_csrf_ok(&app->keys, who, now, csrf->val)) {
+	    !session_token_ok(&app->keys, "admin", who, now, csrf->val)) {
 		page_error(res, &app->cfg, 403, "Not allowed",
 			   "This action did not come from the admin page (a "
 			   "missing, expired or wrong CSRF token, or a foreign "

@@ -36,16 +36,26 @@ pick_return_to(struct app *app, const struct request *req, struct response *res)
 	return NULL;
 }
 
+/*
+ * A Connect link: it carries a token for this browser's session, so that a
+ * browser without Fetch Metadata (which our no-referrer pages leave with
+ * no Referer either) is still known to have clicked it here.
+ */
 static void
-start_link(struct buf *b, const struct config *cfg, const char *return_to,
-	   const char *label, const char *cls)
+start_link(struct buf *b, const struct app *app, const struct session *s,
+	   const char *return_to, const char *label, const char *cls)
 {
+	char go[CSRF_LEN + 1];
 	struct buf q;
 
+	session_token(&app->keys.keys[0], "connect", s->id,
+		      (long long)time(NULL), go);
 	buf_init(&q, 3 * LOCAL_PATH_MAX);
 	buf_add_pct(&q, return_to);
-	html(b, "<a class=\"%s\" href=\"%s/connect/start?return_to=%s\">%s</a>",
-	     cls, cfg->base_path, buf_str(&q), label);
+	html(b,
+	     "<a class=\"%s\" href=\"%s/connect/start?return_to=%s&amp;"
+	     "go=%s\">%s</a>",
+	     cls, app->cfg.base_path, buf_str(&q), go, label);
 	buf_free(&q);
 }
 
@@ -95,7 +105,7 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 		     "<p class=\"status-connected\"><strong>Connected</strong> "
 		     "since <time datetime=\"%s\">%s</time>.</p>\n<p>",
 		     since, since);
-		start_link(b, &app->cfg, return_to, "Reconnect",
+		start_link(b, app, &s, return_to, "Reconnect",
 			   "button secondary");
 		disconnect_form(b, app, s.id, return_to);
 		html(b, "</p>\n");
@@ -103,7 +113,7 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 		html(b, "<p class=\"status-needs-reconnect\"><strong>Needs "
 			"reconnecting.</strong> InsureSign no longer accepts "
 			"the stored authorization.</p>\n<p>");
-		start_link(b, &app->cfg, return_to, "Reconnect to InsureSign",
+		start_link(b, app, &s, return_to, "Reconnect to InsureSign",
 			   "button");
 		disconnect_form(b, app, s.id, return_to);
 		html(b, "</p>\n");
@@ -111,7 +121,7 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 		html(b, "<p>Not connected. Connect your InsureSign account so "
 			"this site can send documents for signature on your "
 			"behalf.</p>\n<p>");
-		start_link(b, &app->cfg, return_to, "Connect to InsureSign",
+		start_link(b, app, &s, return_to, "Connect to InsureSign",
 			   "button");
 		html(b, "</p>\n");
 	}
@@ -122,6 +132,49 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 	page_end(res);
 	if (rc == LINK_OK)
 		record_free(&r);
+}
+
+/*
+ * Another site may navigate the user here; if InsureSign then skips its
+ * consent for a returning user, the link would be remade silently and the
+ * session id rotate under the web app.  So a connect starts only from a
+ * navigation that began on this site or was typed, or from our own link.
+ */
+static int
+started_here(const struct app *app, const struct request *req,
+	     const struct session *s, long long now)
+{
+	const struct field *go = &req->query[PARAM_GO];
+
+	switch (policy_came_from(&app->cfg, req)) {
+	case FROM_HERE:
+		return 1;
+	case FROM_UNKNOWN:
+		return go->state == FIELD_OK && !go->dup &&
+		       session_token_ok(&app->keys, "connect", s->id, now,
+					go->val);
+	default:
+		return 0;
+	}
+}
+
+/* What a connect started elsewhere gets: the user decides, with a click. */
+static void
+confirm(struct app *app, struct response *res, const struct session *s,
+	const char *return_to)
+{
+	struct buf *b = &res->body;
+
+	page_begin(res, &app->cfg, "Connect to InsureSign");
+	html(b, "<div class=\"card\">\n<h1>Connect to InsureSign?</h1>\n"
+		"<p>Another site sent you here to connect your InsureSign "
+		"account to this one. Connect only if you meant to.</p>\n<p>");
+	start_link(b, app, s, return_to, "Connect to InsureSign", "button");
+	html(b,
+	     "</p>\n<p class=\"mute\"><a href=\"%s\">Back to your account</a>"
+	     "</p>\n</div>\n",
+	     return_to);
+	page_end(res);
 }
 
 void
@@ -147,6 +200,10 @@ handle_connect_start(struct app *app, const struct request *req,
 	if (return_to == NULL)
 		return;
 	session_read(&app->cfg, req, &s);
+	if (!started_here(app, req, &s, now)) {
+		confirm(app, res, &s, return_to);
+		return;
+	}
 	if (s.id[0] == '\0') {
 		if (!app->cfg.issue_cookie) {
 			page_error(res, &app->cfg, 401, "Please sign in first",

@@ -63,21 +63,39 @@ policy_return_url(const char *path, const char *notice, char *out, size_t len)
 		 strchr(path, '?') != NULL ? '&' : '?', notice);
 }
 
+/* Is url (an Origin, or a whole URL) of own's origin, scheme://host:port? */
 static int
-origin_of(const char *origin, const char *url)
+within(const char *url, const char *own)
 {
-	size_t n = strlen(origin);
+	const char *host = strstr(own, "://");
+	size_t n;
 
-	/* An origin is scheme://host[:port]: a prefix of the URL up to "/". */
-	return strncmp(url, origin, n) == 0 &&
-	       (url[n] == '/' || url[n] == '\0');
+	if (host == NULL)
+		return 0;
+	n = (size_t)(host + 3 - own) + strcspn(host + 3, "/?#");
+	return strncmp(url, own, n) == 0 &&
+	       (url[n] == '\0' || strchr("/?#", url[n]) != NULL);
+}
+
+/* Ours: the Host this request came to, or redirect_uri's origin (the one
+ * users see when we sit behind a proxy that rewrites Host). */
+static int
+ours(const struct config *cfg, const struct request *req, const char *url)
+{
+	char own[300];
+
+	if (req->host != NULL) {
+		snprintf(own, sizeof(own), "%s://%s",
+			 req->https ? "https" : "http", req->host);
+		if (within(url, own))
+			return 1;
+	}
+	return within(url, cfg->redirect_uri);
 }
 
 int
 policy_same_origin(const struct config *cfg, const struct request *req)
 {
-	char own[300];
-
 	if (req->origin == NULL)
 		return 1;
 	/* Our pages say Referrer-Policy: no-referrer, so browsers send
@@ -87,13 +105,20 @@ policy_same_origin(const struct config *cfg, const struct request *req)
 	if (strcmp(req->origin, "null") == 0)
 		return req->fetch_site != NULL &&
 		       strcmp(req->fetch_site, "same-origin") == 0;
-	if (req->host != NULL) {
-		snprintf(own, sizeof(own), "%s://%s",
-			 req->https ? "https" : "http", req->host);
-		if (strcmp(req->origin, own) == 0)
-			return 1;
-	}
-	return origin_of(req->origin, cfg->redirect_uri);
+	return ours(cfg, req, req->origin);
+}
+
+enum came_from
+policy_came_from(const struct config *cfg, const struct request *req)
+{
+	if (req->fetch_site != NULL)
+		return strcmp(req->fetch_site, "same-origin") == 0 ||
+				       strcmp(req->fetch_site, "none") == 0
+			       ? FROM_HERE
+			       : FROM_ELSEWHERE;
+	if (req->referer == NULL || req->referer[0] == '\0')
+		return FROM_UNKNOWN;
+	return ours(cfg, req, req->referer) ? FROM_HERE : FROM_ELSEWHERE;
 }
 
 int

@@ -34,6 +34,16 @@ void policy_return_url(const char *path, const char *notice, char *out,
  */
 int policy_same_origin(const struct config *cfg, const struct request *req);
 
+/*
+ * Where a top-level navigation started: on this site or typed (W3C Fetch
+ * Metadata: Sec-Fetch-Site same-origin or none), elsewhere (same-site or
+ * cross-site), or, from a browser that sends no Fetch Metadata, whatever
+ * its Referer says: unknown without one.
+ */
+enum came_from { FROM_HERE, FROM_ELSEWHERE, FROM_UNKNOWN };
+enum came_from policy_came_from(const struct config *cfg,
+				const struct request *req);
+
 /* The request carries this bearer key (compared in constant time). */
 int policy_bearer(const struct request *req, const char *key);
 

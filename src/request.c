@@ -117,6 +117,7 @@ static const struct keydef keys[PARAM__MAX] = {
 	[PARAM_Q] = { "q", v_hex },
 	[PARAM_FORMAT] = { "format", v_word },
 	[PARAM_DONE] = { "done", v_word },
+	[PARAM_GO] = { "go", v_b64token },
 };
 
 static void
@@ -373,6 +374,7 @@ enum var {
 	V_FORWARDED_PROTO,
 	V_FORWARDED_FOR,
 	V_SESSION,
+	V_REFERER,
 	V__MAX
 };
 
@@ -398,6 +400,7 @@ static const char *const varnames[V__MAX] = {
 	[V_FORWARDED_PROTO] = "HTTP_X_FORWARDED_PROTO",
 	[V_FORWARDED_FOR] = "HTTP_X_FORWARDED_FOR",
 	[V_SESSION] = "HTTP_X_INSURESIGN_SESSION",
+	[V_REFERER] = "HTTP_REFERER",
 };
 
 /* One pass over the environment picks out the variables we use. */
@@ -452,6 +455,7 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	req->remote_addr = v[V_ADDR];
 	req->content_type = v[V_TYPE];
 	req->session_header = v[V_SESSION];
+	req->referer = v[V_REFERER];
 	req->https =
 		(v[V_HTTPS] != NULL && (ascii_casecmp(v[V_HTTPS], "on") == 0 ||
 					strcmp(v[V_HTTPS], "1") == 0)) ||

@@ -34,6 +34,7 @@ enum param {
 	PARAM_Q,
 	PARAM_FORMAT,
 	PARAM_DONE,
+	PARAM_GO,
 	PARAM__MAX
 };
 
@@ -71,6 +72,7 @@ struct request {
 	const char *accept;
 	const char *fetch_mode;
 	const char *fetch_site;
+	const char *referer;
 	const char *bearer; /* Authorization: Bearer's credentials (RFC 6750) */
 	const char *remote_user;
 	const char *remote_addr;

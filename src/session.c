@@ -117,33 +117,36 @@ session_csrf_ok(const struct keyring *kr, const char *id, const char *token)
 	return 0;
 }
 
-/* The window first: a user name may hold a ':', a window never does. */
+/* The window first: an id may hold a ':', a window never does.  An id
+ * may be "" (a visitor with no session yet): the token is then the same
+ * for everyone that hour, which is all such a visitor can be given. */
 static void
-admin_id(const char *who, long long window, char *out, size_t len)
+token_id(const char *purpose, const char *id, long long window, char *out,
+	 size_t len)
 {
-	snprintf(out, len, "admin:%lld:%s", window, who);
+	snprintf(out, len, "%s:%lld:%s", purpose, window, id);
 }
 
 void
-session_admin_csrf(const struct key *k, const char *who, long long now,
-		   char *out)
+session_token(const struct key *k, const char *purpose, const char *id,
+	      long long now, char *out)
 {
-	char id[300];
+	char tid[400];
 
-	admin_id(who, now / ADMIN_CSRF_WINDOW, id, sizeof(id));
-	session_csrf(k, id, out);
+	token_id(purpose, id, now / TOKEN_WINDOW, tid, sizeof(tid));
+	session_csrf(k, tid, out);
 }
 
 int
-session_admin_csrf_ok(const struct keyring *kr, const char *who, long long now,
-		      const char *token)
+session_token_ok(const struct keyring *kr, const char *purpose, const char *id,
+		 long long now, const char *token)
 {
-	long long window = now / ADMIN_CSRF_WINDOW;
-	char id[300];
+	long long window = now / TOKEN_WINDOW;
+	char tid[400];
 
-	admin_id(who, window, id, sizeof(id));
-	if (session_csrf_ok(kr, id, token))
+	token_id(purpose, id, window, tid, sizeof(tid));
+	if (session_csrf_ok(kr, tid, token))
 		return 1;
-	admin_id(who, window - 1, id, sizeof(id));
-	return session_csrf_ok(kr, id, token);
+	token_id(purpose, id, window - 1, tid, sizeof(tid));
+	return session_csrf_ok(kr, tid, token);
 }

@@ -43,15 +43,15 @@ int session_csrf_ok(const struct keyring *kr, const char *id,
 		    const char *token);
 
 /*
- * The admin pages' CSRF token: one user's, for one hour.  A token once
- * seen (a saved page, a screen share, a log) stops working within two
- * hours; the last hour's is still accepted, so a page loaded just before
- * the hour turns still posts.
+ * A token for one purpose ("admin", "connect") and one id (a user name, a
+ * session id), good for an hour: a token once seen (a saved page, a screen
+ * share, a log) stops working within two hours; the last hour's is still
+ * accepted, so a page loaded just before the hour turns still works.
  */
-#define ADMIN_CSRF_WINDOW 3600
-void session_admin_csrf(const struct key *k, const char *who, long long now,
-			char *out);
-int session_admin_csrf_ok(const struct keyring *kr, const char *who,
-			  long long now, const char *token);
+#define TOKEN_WINDOW 3600
+void session_token(const struct key *k, const char *purpose, const char *id,
+		   long long now, char *out);
+int session_token_ok(const struct keyring *kr, const char *purpose,
+		     const char *id, long long now, const char *token);
 
 #endif

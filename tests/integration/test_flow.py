@@ -407,6 +407,62 @@ class TokenEndpointFaults(FlowTest):
         self.assertEqual(self.b.get(cb).status, 303)
 
 
+class StartedElsewhere(FlowTest):
+    """Issue 10 section 7: another site cannot start a connect for the
+    user; it gets a page where the user decides with a click."""
+
+    OLD_BROWSER = {"Accept": "text/html"}   # no Fetch Metadata at all
+
+    def start_from(self, headers, query=""):
+        return self.b.get(self.url("/connect/start" + query), nav=False,
+                          headers=headers)
+
+    def assertConfirm(self, r):
+        self.assertPage(r, 200, "Another site sent you here")
+        self.assertIsNone(r.header("Location"))
+        self.assertNotIn(PENDING, " ".join(r.all("Set-Cookie")))
+
+    def test_cross_site_navigation_gets_a_page_with_a_button(self):
+        r = self.start_from({"Accept": "text/html",
+                             "Sec-Fetch-Mode": "navigate",
+                             "Sec-Fetch-Site": "cross-site"})
+        self.assertConfirm(r)
+        for site in ("same-site",):
+            self.assertConfirm(self.start_from(
+                {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": site}))
+        self.assertEqual(self.rig.mock.stats()["authorize_requests"], 0)
+        # The user clicks Connect: a same-origin navigation.
+        link = re.search(r'href="(/insuresign/connect/start[^"]*)"', r.text)
+        href = link.group(1).replace("&amp;", "&")
+        r = self.b.get(self.rig.url(href), nav=False, headers={
+            "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "same-origin"})
+        self.assertEqual(r.status, 302)
+        self.assertTrue(r.location.startswith(self.rig.mock.url))
+
+    def test_a_browser_without_fetch_metadata_is_judged_by_its_referer(self):
+        own = self.rig.url("/account")
+        self.assertEqual(self.start_from(
+            dict(self.OLD_BROWSER, Referer=own)).status, 302)
+        self.assertConfirm(self.start_from(
+            dict(self.OLD_BROWSER, Referer="https://evil.example/")))
+        # No Referer (our own pages send none): only with our link's token.
+        r = self.start_from(self.OLD_BROWSER)
+        self.assertConfirm(r)
+        go = re.search(r"go=([A-Za-z0-9_-]{43})", r.text).group(1)
+        self.assertEqual(self.start_from(
+            self.OLD_BROWSER, "?go=" + go).status, 302)
+        self.assertConfirm(self.start_from(
+            self.OLD_BROWSER, "?go=" + "A" * 43))
+
+    def test_our_connect_page_links_carry_the_token(self):
+        r = self.b.get(self.url("/connect"))
+        href = re.search(r'href="(/insuresign/connect/start[^"]*)"',
+                         r.text).group(1).replace("&amp;", "&")
+        self.assertIn("go=", href)
+        self.assertEqual(self.b.get(self.rig.url(href), nav=False,
+                                    headers=self.OLD_BROWSER).status, 302)
+
+
 class Requests(FlowTest):
 
     def test_open_redirects_refused(self):

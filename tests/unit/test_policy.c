@@ -124,6 +124,35 @@ origin_null_needs_fetch_site_same_origin(void)
 }
 
 static void
+came_from_fetch_metadata_first_then_referer(void)
+{
+	memset(&req, 0, sizeof(req));
+	req.host = "app.example.com";
+	req.https = 1;
+	CHECK(policy_came_from(&cfg, &req) == FROM_UNKNOWN);
+	req.fetch_site = "none"; /* typed, or a bookmark */
+	CHECK(policy_came_from(&cfg, &req) == FROM_HERE);
+	req.fetch_site = "same-origin";
+	CHECK(policy_came_from(&cfg, &req) == FROM_HERE);
+	req.referer = "https://evil.example/"; /* Fetch Metadata wins */
+	CHECK(policy_came_from(&cfg, &req) == FROM_HERE);
+	req.fetch_site = "same-site";
+	CHECK(policy_came_from(&cfg, &req) == FROM_ELSEWHERE);
+	req.fetch_site = "cross-site";
+	CHECK(policy_came_from(&cfg, &req) == FROM_ELSEWHERE);
+	req.fetch_site = NULL;
+	CHECK(policy_came_from(&cfg, &req) == FROM_ELSEWHERE);
+	req.referer = "https://app.example.com/account?tab=1";
+	CHECK(policy_came_from(&cfg, &req) == FROM_HERE);
+	req.referer = "https://app.example.com";
+	CHECK(policy_came_from(&cfg, &req) == FROM_HERE);
+	req.referer = "https://app.example.com.evil/account";
+	CHECK(policy_came_from(&cfg, &req) == FROM_ELSEWHERE);
+	req.referer = "http://app.example.com/account"; /* another scheme */
+	CHECK(policy_came_from(&cfg, &req) == FROM_ELSEWHERE);
+}
+
+static void
 bearer_compares_the_whole_key(void)
 {
 	memset(&req, 0, sizeof(req));
@@ -146,6 +175,7 @@ main(void)
 	RUN(return_url_starts_or_extends_the_query);
 	RUN(same_origin_by_origin_host_or_redirect_uri);
 	RUN(origin_null_needs_fetch_site_same_origin);
+	RUN(came_from_fetch_metadata_first_then_referer);
 	RUN(bearer_compares_the_whole_key);
 	return DONE();
 }

@@ -6,14 +6,14 @@
 #include "unit.h"
 
 /* The start of an hour, and ten seconds into it. */
-#define HOUR (1700000000LL / ADMIN_CSRF_WINDOW * ADMIN_CSRF_WINDOW)
+#define HOUR (1700000000LL / TOKEN_WINDOW * TOKEN_WINDOW)
 #define T0   (HOUR + 10)
 
 static int
 ok_at(const struct keyring *kr, const char *who, long long now,
       const char *token)
 {
-	return session_admin_csrf_ok(kr, who, now, token);
+	return session_token_ok(kr, "admin", who, now, token);
 }
 
 static void
@@ -23,13 +23,13 @@ admin_csrf_holds_for_its_hour_and_the_next(void)
 	struct keyring kr;
 
 	test_keyring(&kr, 1);
-	session_admin_csrf(&kr.keys[0], "alice", T0, token);
+	session_token(&kr.keys[0], "admin", "alice", T0, token);
 	CHECK(strlen(token) == CSRF_LEN);
 	CHECK(ok_at(&kr, "alice", T0, token));
-	CHECK(ok_at(&kr, "alice", HOUR + ADMIN_CSRF_WINDOW - 1, token));
+	CHECK(ok_at(&kr, "alice", HOUR + TOKEN_WINDOW - 1, token));
 	/* A page loaded just before the hour turned still posts. */
-	CHECK(ok_at(&kr, "alice", HOUR + ADMIN_CSRF_WINDOW, token));
-	CHECK(ok_at(&kr, "alice", HOUR + 2 * ADMIN_CSRF_WINDOW - 1, token));
+	CHECK(ok_at(&kr, "alice", HOUR + TOKEN_WINDOW, token));
+	CHECK(ok_at(&kr, "alice", HOUR + 2 * TOKEN_WINDOW - 1, token));
 }
 
 static void
@@ -39,8 +39,8 @@ admin_csrf_is_refused_once_two_hours_have_turned(void)
 	struct keyring kr;
 
 	test_keyring(&kr, 1);
-	session_admin_csrf(&kr.keys[0], "alice", T0, token);
-	CHECK(!ok_at(&kr, "alice", HOUR + 2 * ADMIN_CSRF_WINDOW, token));
+	session_token(&kr.keys[0], "admin", "alice", T0, token);
+	CHECK(!ok_at(&kr, "alice", HOUR + 2 * TOKEN_WINDOW, token));
 	CHECK(!ok_at(&kr, "alice", T0 + 365LL * 86400, token));
 	/* Nor before it was made: no token for a later hour works now. */
 	CHECK(!ok_at(&kr, "alice", HOUR - 1, token));
@@ -65,7 +65,7 @@ admin_csrf_is_one_users(void)
 	struct keyring kr;
 
 	test_keyring(&kr, 1);
-	session_admin_csrf(&kr.keys[0], "alice", T0, token);
+	session_token(&kr.keys[0], "admin", "alice", T0, token);
 	CHECK(!ok_at(&kr, "bob", T0, token));
 	CHECK(!ok_at(&kr, "alic", T0, token));
 	/* The window comes first, so no user name can borrow another hour:
@@ -83,7 +83,7 @@ admin_csrf_survives_a_key_rotation(void)
 
 	/* Made under key 0, which is now the old key, then no key at all. */
 	test_key(&k, 0);
-	session_admin_csrf(&k, "alice", T0, token);
+	session_token(&k, "admin", "alice", T0, token);
 	test_keyring_of(&kr, rotated, 2);
 	CHECK(ok_at(&kr, "alice", T0, token));
 	test_keyring_of(&kr, gone, 1);
