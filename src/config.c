@@ -39,77 +39,90 @@ struct keydef {
 	const char *def;
 	size_t off;
 	unsigned long long min, max; /* T_UINT */
-	const char *choices;	     /* T_ENUM: "a|b|c" */
+	const char *choices;	     /* T_ENUM: "a|b|c", stored as its index */
 };
 
 #define OFF(f) offsetof(struct config, f)
 
+/* One line or two a key, as a table reads best (clang-format would give
+ * each designator a line of its own). */
+/* clang-format off */
 static const struct keydef keys[] = {
-	{ "insuresign", "environment", T_ENUM, 0, 0, "production",
-	  OFF(environment), 0, 0, "production|legacy|lab" },
-	{ "insuresign", "authorize_url", T_URL, 0, 0, NULL, OFF(authorize_url),
-	  0, 0, NULL },
-	{ "insuresign", "token_url", T_URL, 0, 0, NULL, OFF(token_url), 0, 0,
-	  NULL },
-	{ "insuresign", "revocation_url", T_URL, 0, 0, NULL,
-	  OFF(revocation_url), 0, 0, NULL },
-	{ "insuresign", "client_id", T_STR, 0, 1, NULL, OFF(client_id), 0, 0,
-	  NULL },
-	{ "insuresign", "client_secret", T_STR, 0, 0, NULL, OFF(client_secret),
-	  0, 0, NULL },
-	{ "insuresign", "client_secret_file", T_FILE, 0, 0, NULL,
-	  OFF(client_secret_file), 0, 0, NULL },
-	{ "insuresign", "redirect_uri", T_URL, 0, 1, NULL, OFF(redirect_uri), 0,
-	  0, NULL },
-	{ "insuresign", "scope", T_STR, 0, 0, NULL, OFF(scope), 0, 0, NULL },
-	{ "insuresign", "issuer", T_URL, 0, 0, NULL, OFF(issuer), 0, 0, NULL },
-	{ "insuresign", "pkce", T_BOOL, 0, 0, "true", OFF(pkce), 0, 0, NULL },
-	{ "insuresign", "ca_file", T_FILE, 0, 0, NULL, OFF(ca_file), 0, 0,
-	  NULL },
-	{ "insuresign", "refresh_margin", T_UINT, 0, 0, "60",
-	  OFF(refresh_margin), 0, 86400, NULL },
-	{ "insuresign", "refresh_backoff", T_UINT, 0, 0, "30",
-	  OFF(refresh_backoff), 0, 86400, NULL },
-	{ "http", "connect_timeout", T_UINT, 0, 0, "5", OFF(connect_timeout), 1,
-	  300, NULL },
-	{ "http", "timeout", T_UINT, 0, 0, "20", OFF(timeout), 1, 600, NULL },
-	{ "app", "base_path", T_WEBPATH, 0, 0, "/insuresign", OFF(base_path), 0,
-	  0, NULL },
-	{ "app", "return_to", T_WEBPATH, 0, 0, "/", OFF(return_to), 0, 0,
-	  NULL },
-	{ "app", "return_to_allowed", T_WEBPATH, 1, 0, NULL,
-	  OFF(return_to_allowed), 0, 0, NULL },
-	{ "app", "backend_key_file", T_FILE, 0, 0, NULL, OFF(backend_key_file),
-	  0, 0, NULL },
-	{ "app", "audit_log", T_FILE, 0, 0, NULL, OFF(audit_log), 0, 0, NULL },
-	{ "app", "trusted_proxies", T_ADDR, 1, 0, NULL, OFF(trusted_proxies), 0,
-	  0, NULL },
-	{ "app", "state_dir", T_FILE, 0, 0, "/var/lib/insuresign-connect",
-	  OFF(state_dir), 0, 0, NULL },
-	{ "session", "cookie_name", T_COOKIE, 0, 0, "insuresign_session",
-	  OFF(cookie_name), 0, 0, NULL },
-	{ "session", "issue_cookie", T_BOOL, 0, 0, "true", OFF(issue_cookie), 0,
-	  0, NULL },
-	{ "session", "secure", T_ENUM, 0, 0, "auto", OFF(secure), 0, 0,
-	  "auto|always|never" },
-	{ "store", "dir", T_FILE, 0, 0, "/var/lib/insuresign-connect/tokens",
-	  OFF(store_dir), 0, 0, NULL },
-	{ "store", "key_file", T_FILE, 0, 0,
-	  "/etc/insuresign-connect/store.key", OFF(key_file), 0, 0, NULL },
-	{ "store", "old_key_files", T_FILE, 1, 0, NULL, OFF(old_key_files), 0,
-	  0, NULL },
-	{ "store", "max_idle_days", T_UINT, 0, 0, "90", OFF(max_idle_days), 1,
-	  36500, NULL },
-	{ "limits", "exchanges_at_once", T_UINT, 0, 0, "4",
-	  OFF(exchanges_at_once), 1, 256, NULL },
-	{ "limits", "callbacks_per_address", T_UINT, 0, 0, "10",
-	  OFF(callbacks_per_address), 1, 1000000, NULL },
-	{ "limits", "callbacks_per_minute", T_UINT, 0, 0, "120",
-	  OFF(callbacks_per_minute), 1, 1000000, NULL },
-	{ "admin", "users", T_USER, 1, 0, NULL, OFF(admin_users), 0, 0, NULL },
-	{ "admin", "key_file", T_FILE, 0, 0, NULL, OFF(admin_key_file), 0, 0,
-	  NULL },
+	{ .section = "insuresign", .key = "environment", .type = T_ENUM,
+	  .def = "production", .off = OFF(environment),
+	  .choices = "production|legacy|lab" },
+	{ .section = "insuresign", .key = "authorize_url", .type = T_URL,
+	  .off = OFF(authorize_url) },
+	{ .section = "insuresign", .key = "token_url", .type = T_URL,
+	  .off = OFF(token_url) },
+	{ .section = "insuresign", .key = "revocation_url", .type = T_URL,
+	  .off = OFF(revocation_url) },
+	{ .section = "insuresign", .key = "client_id", .type = T_STR,
+	  .required = 1, .off = OFF(client_id) },
+	{ .section = "insuresign", .key = "client_secret", .type = T_STR,
+	  .off = OFF(client_secret) },
+	{ .section = "insuresign", .key = "client_secret_file", .type = T_FILE,
+	  .off = OFF(client_secret_file) },
+	{ .section = "insuresign", .key = "redirect_uri", .type = T_URL,
+	  .required = 1, .off = OFF(redirect_uri) },
+	{ .section = "insuresign", .key = "scope", .type = T_STR,
+	  .off = OFF(scope) },
+	{ .section = "insuresign", .key = "issuer", .type = T_URL,
+	  .off = OFF(issuer) },
+	{ .section = "insuresign", .key = "pkce", .type = T_BOOL, .def = "true",
+	  .off = OFF(pkce) },
+	{ .section = "insuresign", .key = "ca_file", .type = T_FILE,
+	  .off = OFF(ca_file) },
+	{ .section = "insuresign", .key = "refresh_margin", .type = T_UINT,
+	  .def = "60", .off = OFF(refresh_margin), .max = 86400 },
+	{ .section = "insuresign", .key = "refresh_backoff", .type = T_UINT,
+	  .def = "30", .off = OFF(refresh_backoff), .max = 86400 },
+	{ .section = "http", .key = "connect_timeout", .type = T_UINT,
+	  .def = "5", .off = OFF(connect_timeout), .min = 1, .max = 300 },
+	{ .section = "http", .key = "timeout", .type = T_UINT, .def = "20",
+	  .off = OFF(timeout), .min = 1, .max = 600 },
+	{ .section = "app", .key = "base_path", .type = T_WEBPATH,
+	  .def = "/insuresign", .off = OFF(base_path) },
+	{ .section = "app", .key = "return_to", .type = T_WEBPATH, .def = "/",
+	  .off = OFF(return_to) },
+	{ .section = "app", .key = "return_to_allowed", .type = T_WEBPATH,
+	  .list = 1, .off = OFF(return_to_allowed) },
+	{ .section = "app", .key = "backend_key_file", .type = T_FILE,
+	  .off = OFF(backend_key_file) },
+	{ .section = "app", .key = "audit_log", .type = T_FILE,
+	  .off = OFF(audit_log) },
+	{ .section = "app", .key = "trusted_proxies", .type = T_ADDR,
+	  .list = 1, .off = OFF(trusted_proxies) },
+	{ .section = "app", .key = "state_dir", .type = T_FILE,
+	  .def = "/var/lib/insuresign-connect", .off = OFF(state_dir) },
+	{ .section = "session", .key = "cookie_name", .type = T_COOKIE,
+	  .def = "insuresign_session", .off = OFF(cookie_name) },
+	{ .section = "session", .key = "issue_cookie", .type = T_BOOL,
+	  .def = "true", .off = OFF(issue_cookie) },
+	{ .section = "session", .key = "secure", .type = T_ENUM, .def = "auto",
+	  .off = OFF(secure), .choices = "auto|always|never" },
+	{ .section = "store", .key = "dir", .type = T_FILE,
+	  .def = "/var/lib/insuresign-connect/tokens", .off = OFF(store_dir) },
+	{ .section = "store", .key = "key_file", .type = T_FILE,
+	  .def = "/etc/insuresign-connect/store.key", .off = OFF(key_file) },
+	{ .section = "store", .key = "old_key_files", .type = T_FILE,
+	  .list = 1, .off = OFF(old_key_files) },
+	{ .section = "store", .key = "max_idle_days", .type = T_UINT,
+	  .def = "90", .off = OFF(max_idle_days), .min = 1, .max = 36500 },
+	{ .section = "limits", .key = "exchanges_at_once", .type = T_UINT,
+	  .def = "4", .off = OFF(exchanges_at_once), .min = 1, .max = 256 },
+	{ .section = "limits", .key = "callbacks_per_address", .type = T_UINT,
+	  .def = "10", .off = OFF(callbacks_per_address), .min = 1,
+	  .max = 1000000 },
+	{ .section = "limits", .key = "callbacks_per_minute", .type = T_UINT,
+	  .def = "120", .off = OFF(callbacks_per_minute), .min = 1,
+	  .max = 1000000 },
+	{ .section = "admin", .key = "users", .type = T_USER, .list = 1,
+	  .off = OFF(admin_users) },
+	{ .section = "admin", .key = "key_file", .type = T_FILE,
+	  .off = OFF(admin_key_file) },
 };
+/* clang-format on */
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -359,13 +372,11 @@ set_value(struct config *cfg, const struct keydef *k, const char *v)
 		*(unsigned *)field = (unsigned)u;
 		return 0;
 	case T_ENUM:
+		/* Every enum field is an int-sized enum numbered as choices. */
 		if (parse_enum(v, k->choices, &i) == -1)
 			return -1;
-		if (k->off == OFF(secure)) {
-			cfg->secure = (enum secure_mode)i;
-			return 0;
-		}
-		break;
+		*(int *)field = i;
+		return 0;
 	default:
 		if (!valid_item(k->type, v))
 			return -1;
@@ -511,30 +522,23 @@ read_secret_file(const char *path, char **out, char *err, size_t len)
 static int
 set_endpoints(struct config *cfg)
 {
-	static const struct {
-		const char *name, *base;
-	} envs[] = {
-		/* InsureSign's documented hosts: current, pre-2021, sandbox. */
-		{ "production", "https://sign-auth.insuresign.io" },
-		{ "legacy", "https://auth.insuresign.io" },
-		{ "lab", "https://lab-auth.insuresign.io" },
+	/* InsureSign's documented hosts: current, pre-2021, sandbox. */
+	static const char *const base[] = {
+		[ENV_PRODUCTION] = "https://sign-auth.insuresign.io",
+		[ENV_LEGACY] = "https://auth.insuresign.io",
+		[ENV_LAB] = "https://lab-auth.insuresign.io",
 	};
 	char url[256];
-	size_t i;
 
-	for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
-		if (strcmp(cfg->environment, envs[i].name) != 0)
-			continue;
-		if (cfg->authorize_url == NULL) {
-			snprintf(url, sizeof(url), "%s/oauth2/authorize",
-				 envs[i].base);
-			cfg->authorize_url = strdup(url);
-		}
-		if (cfg->token_url == NULL) {
-			snprintf(url, sizeof(url), "%s/oauth2/token",
-				 envs[i].base);
-			cfg->token_url = strdup(url);
-		}
+	if (cfg->authorize_url == NULL) {
+		snprintf(url, sizeof(url), "%s/oauth2/authorize",
+			 base[cfg->environment]);
+		cfg->authorize_url = strdup(url);
+	}
+	if (cfg->token_url == NULL) {
+		snprintf(url, sizeof(url), "%s/oauth2/token",
+			 base[cfg->environment]);
+		cfg->token_url = strdup(url);
 	}
 	return cfg->authorize_url != NULL && cfg->token_url != NULL ? 0 : -1;
 }
@@ -695,7 +699,7 @@ config_free(struct config *cfg)
 		if (keys[i].list)
 			free_list(field);
 		else if (keys[i].type != T_BOOL && keys[i].type != T_UINT &&
-			 keys[i].off != OFF(secure))
+			 keys[i].type != T_ENUM)
 			free(*(char **)field);
 	}
 	memset(cfg, 0, sizeof(*cfg));

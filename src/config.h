@@ -12,13 +12,15 @@ struct strlist {
 	size_t n;
 };
 
+/* Enums are numbered as their choices in config.c's key table. */
+enum environment { ENV_PRODUCTION, ENV_LEGACY, ENV_LAB };
 enum secure_mode { SECURE_AUTO, SECURE_ALWAYS, SECURE_NEVER };
 
 struct config {
 	const char *path; /* the file it came from */
 
 	/* [insuresign] */
-	char *environment;
+	enum environment environment;
 	char *authorize_url;
 	char *token_url;
 	char *revocation_url;

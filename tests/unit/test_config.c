@@ -91,7 +91,7 @@ static void
 production_is_the_default_environment(void)
 {
 	CHECK(load(GOOD) == 0);
-	CHECK_STR(cfg.environment, "production");
+	CHECK(cfg.environment == ENV_PRODUCTION);
 	CHECK_STR(cfg.authorize_url,
 		  "https://sign-auth.insuresign.io/oauth2/authorize");
 	CHECK_STR(cfg.token_url,
@@ -103,10 +103,12 @@ legacy_and_lab_environments_pick_their_hosts(void)
 {
 	/* Credentials from before 2021-01-15 live on the legacy host. */
 	CHECK(load(GOOD "environment = legacy\n") == 0);
+	CHECK(cfg.environment == ENV_LEGACY);
 	CHECK_STR(cfg.authorize_url,
 		  "https://auth.insuresign.io/oauth2/authorize");
 	CHECK_STR(cfg.token_url, "https://auth.insuresign.io/oauth2/token");
 	CHECK(load(GOOD "environment = lab\n") == 0);
+	CHECK(cfg.environment == ENV_LAB);
 	CHECK_STR(cfg.authorize_url,
 		  "https://lab-auth.insuresign.io/oauth2/authorize");
 	CHECK_STR(cfg.token_url, "https://lab-auth.insuresign.io/oauth2/token");
