@@ -600,12 +600,52 @@ check_together(struct config *cfg, char *err, size_t len)
 	return 0;
 }
 
+/* iniparser's first complaint, for config_load to word with its line. */
+static char ini_complaint[256];
+
 static int
 ini_error(const char *fmt, ...)
 {
-	/* iniparser reports syntax errors itself; config_load words them. */
-	(void)fmt;
+	va_list ap;
+
+	if (ini_complaint[0] != '\0')
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(ini_complaint, sizeof(ini_complaint), fmt, ap);
+	va_end(ap);
 	return 0;
+}
+
+/*
+ * iniparser says "syntax error in FILE (LINE):\n-> TEXT" or "input line
+ * too long in FILE (LINE)".  The line's text stays out of the message:
+ * it may hold a secret.
+ */
+static void
+ini_syntax_error(char *err, size_t len)
+{
+	const char *p = strrchr(ini_complaint, '(');
+	unsigned long long line;
+	char num[16];
+	size_t n;
+
+	n = p != NULL ? strspn(p + 1, "0123456789") : 0;
+	if (n == 0 || n >= sizeof(num) || p[1 + n] != ')') {
+		seterr(err, len, "not a valid ini file");
+		return;
+	}
+	memcpy(num, p + 1, n);
+	num[n] = '\0';
+	if (parse_uint(num, 1, 100000000, &line) == -1)
+		line = 0;
+	if (strstr(ini_complaint, "too long") != NULL)
+		seterr(err, len,
+		       "line %llu: too long (at most 1023 characters)", line);
+	else
+		seterr(err, len,
+		       "line %llu: expected [section], key = value, or a "
+		       "comment starting with ; or #",
+		       line);
 }
 
 int
@@ -624,12 +664,11 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 		return -1;
 	}
 	fclose(f);
+	ini_complaint[0] = '\0';
 	iniparser_set_error_callback(ini_error);
 	d = iniparser_load(path);
 	if (d == NULL) {
-		seterr(err, len,
-		       "not a valid ini file (a line too long, or a syntax "
-		       "error)");
+		ini_syntax_error(err, len);
 		goto err;
 	}
 	if (check_unknown(d, err, len) == -1)

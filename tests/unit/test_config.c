@@ -325,6 +325,34 @@ bad_list_item_is_refused(void)
 }
 
 static void
+syntax_error_names_its_line_and_hides_its_text(void)
+{
+	/* iniparser's own line number, passed through; the text of the line
+	 * stays out of the message, for it may be a secret. */
+	CHECK(refused(GOOD "[app]\nreturn_to = /account\n"
+			   "client_secret top-secret-value\n",
+		      "line 7:", NULL));
+	CHECK(strstr(err, "key = value") != NULL);
+	CHECK(strstr(err, "top-secret") == NULL);
+	CHECK(strstr(err, "not a valid ini file") == NULL);
+	/* A comment after a value is fine in an ini (not in Apache). */
+	CHECK(load(GOOD "pkce = true ; PKCE S256\n") == 0);
+}
+
+static void
+overlong_line_names_its_line(void)
+{
+	static char text[4096];
+	size_t n = strlen(GOOD);
+
+	memcpy(text, GOOD, n);
+	memcpy(text + n, "scope = ", 8);
+	memset(text + n + 8, 'x', 2000);
+	memcpy(text + n + 2008, "\n", 2);
+	CHECK(refused(text, "line 5: too long", NULL));
+}
+
+static void
 url_is_loopback_for_127_8_and_ipv6_and_localhost(void)
 {
 	CHECK(config_url_is_loopback("http://127.0.0.2/"));
@@ -383,6 +411,8 @@ main(void)
 	RUN(cookie_name_with_a_space_is_refused);
 	RUN(redirect_uri_with_a_query_is_refused);
 	RUN(bad_list_item_is_refused);
+	RUN(syntax_error_names_its_line_and_hides_its_text);
+	RUN(overlong_line_names_its_line);
 	RUN(url_is_loopback_for_127_8_and_ipv6_and_localhost);
 	RUN(url_is_not_loopback_for_other_hosts);
 	config_free(&cfg);
