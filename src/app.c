@@ -1,60 +1,43 @@
 /* What every request shares: config, keys, store and HTTP client. */
 #include "app.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "crypto.h"
 #include "log.h"
+#include "owner.h"
+#include "secretfile.h"
 
-/* A bearer key: one line of at least 32 printable characters, mode 0600. */
+/* A bearer key: one line of at least 32 characters that may follow
+ * "Bearer " (RFC 6750 section 2.1, b64token), from an owner-only file. */
 static int
-read_bearer_key(const char *path, char **out, char *err, size_t len)
+read_bearer_key(const char *what, const char *path, const char *store_dir,
+		char **out, char *err, size_t len)
 {
-	char line[1024];
-	struct stat st;
-	ssize_t n;
+	static const char b64token[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz"
+				       "0123456789-._~+/=";
+	char user[OWNER_NAME_LEN], hint[600];
 	size_t k;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1) {
-		snprintf(err, len, "%s: cannot open: %s", path,
-			 strerror(errno));
+	owner_program_user(store_dir, user);
+	snprintf(hint, sizeof(hint),
+		 "make one: install -m 0600 -o %s /dev/null %s && head -c 32 "
+		 "/dev/urandom | base64 > %s",
+		 user, path, path);
+	if (secretfile_line(what, path, hint, out, err, len) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0) {
-		close(fd);
-		snprintf(err, len,
-			 "%s: expected a regular file with mode 0600 (chmod "
-			 "600 %s)",
-			 path, path);
-		return -1;
-	}
-	n = read(fd, line, sizeof(line) - 1);
-	close(fd);
-	line[n > 0 ? n : 0] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	k = strlen(line);
-	if (k < 32 || strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
-				   "rstuvwxyz0123456789-._~+/=") != k) {
-		explicit_bzero(line, sizeof(line));
-		snprintf(err, len,
-			 "%s: expected one line of at least 32 characters "
-			 "(A-Z a-z 0-9 - . _ ~ + / =), e.g. from `openssl rand "
-			 "-base64 32`",
-			 path);
-		return -1;
-	}
-	*out = strdup(line);
-	explicit_bzero(line, sizeof(line));
-	return *out == NULL ? -1 : 0;
+	k = strlen(*out);
+	if (k >= 32 && strspn(*out, b64token) == k)
+		return 0;
+	secret_free(*out);
+	*out = NULL;
+	snprintf(err, len,
+		 "%s = \"%s\": expected one line of at least 32 characters "
+		 "(A-Z a-z 0-9 - . _ ~ + / =); %s",
+		 what, path, hint);
+	return -1;
 }
 
 int
@@ -67,11 +50,13 @@ app_open(struct app *app, const char *config_path, char *err, size_t len)
 	if (keyring_load(&app->keys, &app->cfg, err, len) == -1)
 		goto err;
 	if (app->cfg.backend_key_file != NULL &&
-	    read_bearer_key(app->cfg.backend_key_file, &app->backend_key, err,
+	    read_bearer_key("[app] backend_key_file", app->cfg.backend_key_file,
+			    app->cfg.store_dir, &app->backend_key, err,
 			    len) == -1)
 		goto err;
 	if (app->cfg.admin_key_file != NULL &&
-	    read_bearer_key(app->cfg.admin_key_file, &app->admin_key, err,
+	    read_bearer_key("[admin] key_file", app->cfg.admin_key_file,
+			    app->cfg.store_dir, &app->admin_key, err,
 			    len) == -1)
 		goto err;
 	if (audit_open(app->cfg.audit_log) == -1) {

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,7 +13,9 @@
 #include <arpa/inet.h>
 #include <iniparser.h>
 
+#include "owner.h"
 #include "policy.h"
+#include "secretfile.h"
 #include "text.h"
 
 enum type {
@@ -469,56 +470,6 @@ check_unknown(dictionary *d, char *err, size_t len)
 	return 0;
 }
 
-/* Reads a one-line secret from a file only its owner can read. */
-static int
-read_secret_file(const char *path, char **out, char *err, size_t len)
-{
-	char line[1024];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1) {
-		seterr(err, len,
-		       "[insuresign] client_secret_file = \"%s\": cannot "
-		       "open: %s",
-		       path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0) {
-		close(fd);
-		seterr(err, len,
-		       "[insuresign] client_secret_file = \"%s\": expected a "
-		       "regular file with mode 0600 (chmod 600 %s)",
-		       path, path);
-		return -1;
-	}
-	n = read(fd, line, sizeof(line) - 1);
-	close(fd);
-	if (n <= 0) {
-		seterr(err, len,
-		       "[insuresign] client_secret_file = \"%s\": expected "
-		       "the secret on its first line",
-		       path);
-		return -1;
-	}
-	line[n] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	if (line[0] == '\0' || !printable(line)) {
-		explicit_bzero(line, sizeof(line));
-		seterr(err, len,
-		       "[insuresign] client_secret_file = \"%s\": expected "
-		       "the secret as printable text on the first line",
-		       path);
-		return -1;
-	}
-	*out = strdup(line);
-	explicit_bzero(line, sizeof(line));
-	return *out == NULL ? -1 : 0;
-}
-
 static int
 set_endpoints(struct config *cfg)
 {
@@ -543,6 +494,22 @@ set_endpoints(struct config *cfg)
 	return cfg->authorize_url != NULL && cfg->token_url != NULL ? 0 : -1;
 }
 
+static int
+read_client_secret(struct config *cfg, char *err, size_t len)
+{
+	const char *path = cfg->client_secret_file;
+	char user[OWNER_NAME_LEN], hint[600];
+
+	owner_program_user(cfg->store_dir, user);
+	snprintf(
+		hint, sizeof(hint),
+		"create it: install -m 0600 -o %s /dev/null %s, then write the "
+		"secret on its first line",
+		user, path);
+	return secretfile_line("[insuresign] client_secret_file", path, hint,
+			       &cfg->client_secret, err, len);
+}
+
 /* Checks that need several keys at once. */
 static int
 check_together(struct config *cfg, char *err, size_t len)
@@ -556,9 +523,9 @@ check_together(struct config *cfg, char *err, size_t len)
 		return -1;
 	}
 	if (cfg->client_secret_file != NULL &&
-	    read_secret_file(cfg->client_secret_file, &cfg->client_secret, err,
-			     len) == -1)
+	    read_client_secret(cfg, err, len) == -1)
 		return -1;
+
 	if (cfg->timeout < cfg->connect_timeout) {
 		seterr(err, len,
 		       "[http] timeout = \"%u\": expected at least "

@@ -5,50 +5,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto.h"
-
-/* Reads exactly KEY_LEN bytes from a regular file only its owner can read. */
-static int
-read_key(const char *path, unsigned char *out, char *err, size_t len)
-{
-	unsigned char extra;
-	struct stat st;
-	ssize_t n;
-	int fd, rc = -1;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1) {
-		snprintf(err, len, "key file %s: cannot open: %s", path,
-			 strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, len, "key file %s: not a regular file", path);
-		goto err;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, len,
-			 "key file %s: mode %03o, expected 0600 (chmod 600 %s)",
-			 path, (unsigned)st.st_mode & 0777, path);
-		goto err;
-	}
-	n = read(fd, out, KEY_LEN);
-	if (n != KEY_LEN || read(fd, &extra, 1) != 0) {
-		snprintf(
-			err, len,
-			"key file %s: expected exactly %d bytes (make one with "
-			"`insuresign-connect keygen %s`)",
-			path, KEY_LEN, path);
-		goto err;
-	}
-	rc = 0;
-err:
-	close(fd);
-	return rc;
-}
+#include "owner.h"
+#include "secretfile.h"
 
 static int
 derive(struct key *k, const unsigned char *master)
@@ -71,9 +32,12 @@ derive(struct key *k, const unsigned char *master)
 }
 
 static int
-add_key(struct keyring *kr, const char *path, char *err, size_t len)
+add_key(struct keyring *kr, const char *what, const char *path,
+	const char *store_dir, char *err, size_t len)
 {
+	char user[OWNER_NAME_LEN], hint[600];
 	unsigned char master[KEY_LEN];
+	ssize_t n;
 	int rc;
 
 	if (kr->n == KEYRING_MAX) {
@@ -81,12 +45,25 @@ add_key(struct keyring *kr, const char *path, char *err, size_t len)
 			 KEYRING_MAX - 1);
 		return -1;
 	}
-	if (read_key(path, master, err, len) == -1)
+	owner_program_user(store_dir, user);
+	snprintf(hint, sizeof(hint),
+		 "make one: insuresign-connect keygen %s && chown %s %s", path,
+		 user, path);
+	n = secretfile_read(what, path, hint, master, sizeof(master), err, len);
+	if (n == -1)
 		return -1;
+	if (n != KEY_LEN) {
+		explicit_bzero(master, sizeof(master));
+		snprintf(err, len,
+			 "%s = \"%s\": expected exactly %d bytes (%s)", what,
+			 path, KEY_LEN, hint);
+		return -1;
+	}
 	rc = derive(&kr->keys[kr->n], master);
 	explicit_bzero(master, sizeof(master));
 	if (rc == -1) {
-		snprintf(err, len, "key file %s: key derivation failed", path);
+		snprintf(err, len, "%s = \"%s\": key derivation failed", what,
+			 path);
 		return -1;
 	}
 	kr->n++;
@@ -100,10 +77,13 @@ keyring_load(struct keyring *kr, const struct config *cfg, char *err,
 	size_t i;
 
 	memset(kr, 0, sizeof(*kr));
-	if (add_key(kr, cfg->key_file, err, len) == -1)
+	if (add_key(kr, "[store] key_file", cfg->key_file, cfg->store_dir, err,
+		    len) == -1)
 		goto err;
 	for (i = 0; i < cfg->old_key_files.n; i++)
-		if (add_key(kr, cfg->old_key_files.v[i], err, len) == -1)
+		if (add_key(kr, "[store] old_key_files",
+			    cfg->old_key_files.v[i], cfg->store_dir, err,
+			    len) == -1)
 			goto err;
 	return 0;
 err:
@@ -159,16 +139,6 @@ keyring_generate(const char *path, char *err, size_t len)
 	close(fd);
 	rc = 0;
 err:
-	explicit_bzero(key, sizeof(key));
-	return rc;
-}
-
-int
-keyring_check_file(const char *path, char *err, size_t len)
-{
-	unsigned char key[KEY_LEN];
-	int rc = read_key(path, key, err, len);
-
 	explicit_bzero(key, sizeof(key));
 	return rc;
 }

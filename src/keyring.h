@@ -34,7 +34,4 @@ void keyring_wipe(struct keyring *kr);
 /* Writes a new random key file (0600, never over an existing file). */
 int keyring_generate(const char *path, char *err, size_t len);
 
-/* Checks a key file's size and mode without deriving anything. */
-int keyring_check_file(const char *path, char *err, size_t len);
-
 #endif

@@ -353,6 +353,20 @@ overlong_line_names_its_line(void)
 }
 
 static void
+missing_secret_file_says_how_to_make_it(void)
+{
+	char text[512], fix[256];
+
+	snprintf(text, sizeof(text),
+		 ID REDIR "client_secret_file = %s/nothing\n", dir);
+	CHECK(refused(text, "client_secret_file", "No such file"));
+	snprintf(fix, sizeof(fix), "install -m 0600 -o ");
+	CHECK(strstr(err, fix) != NULL);
+	snprintf(fix, sizeof(fix), " /dev/null %s/nothing", dir);
+	CHECK(strstr(err, fix) != NULL);
+}
+
+static void
 url_is_loopback_for_127_8_and_ipv6_and_localhost(void)
 {
 	CHECK(config_url_is_loopback("http://127.0.0.2/"));
@@ -413,6 +427,7 @@ main(void)
 	RUN(bad_list_item_is_refused);
 	RUN(syntax_error_names_its_line_and_hides_its_text);
 	RUN(overlong_line_names_its_line);
+	RUN(missing_secret_file_says_how_to_make_it);
 	RUN(url_is_loopback_for_127_8_and_ipv6_and_localhost);
 	RUN(url_is_not_loopback_for_other_hosts);
 	config_free(&cfg);

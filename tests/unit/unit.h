@@ -6,8 +6,12 @@
 #ifndef UNIT_H
 #define UNIT_H
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int unit_failed;
 static int unit_n;
@@ -44,5 +48,45 @@ static int unit_bad;
 	} while (0)
 
 #define DONE() (printf("1..%d\n", unit_n), unit_bad != 0)
+
+/*
+ * Runs fn in a child process as user (as the web server runs the
+ * program), with what it writes to out back in out.  Returns -1, out
+ * unchanged, when that cannot be done here (not root, no such user).
+ */
+__attribute__((unused)) static int
+unit_as_user(const char *user, void (*fn)(char *out, size_t len), char *out,
+	     size_t len)
+{
+	struct passwd *pw = getpwnam(user);
+	int fds[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (geteuid() != 0 || pw == NULL || pipe(fds) == -1)
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 ||
+		    setuid(pw->pw_uid) == -1)
+			_exit(1);
+		out[0] = '\0';
+		fn(out, len);
+		(void)!write(fds[1], out, strlen(out));
+		_exit(0);
+	}
+	close(fds[1]);
+	while (got < (ssize_t)len - 1 &&
+	       (n = read(fds[0], out + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(fds[0]);
+	if (pid == -1 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
 
 #endif
