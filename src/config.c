@@ -510,6 +510,36 @@ read_client_secret(struct config *cfg, char *err, size_t len)
 			       &cfg->client_secret, err, len);
 }
 
+/*
+ * An inline client_secret is as private as the file it is in: refused in
+ * one that group or others may read (the installed one is root:www-data,
+ * 0640, so that the web server may read it and not write it).
+ */
+static int
+check_inline_secret(const struct config *cfg, const struct stat *st, char *err,
+		    size_t len)
+{
+	char user[OWNER_NAME_LEN], who[OWNER_NAME_LEN + 8];
+
+	if (cfg->client_secret == NULL || cfg->client_secret_file != NULL ||
+	    (st->st_mode & 044) == 0)
+		return 0;
+	if (st->st_mode & 004) {
+		snprintf(who, sizeof(who), "every user");
+	} else {
+		owner_group(st->st_gid, user);
+		snprintf(who, sizeof(who), "group %s", user);
+	}
+	owner_program_user(cfg->store_dir, user);
+	seterr(err, len,
+	       "[insuresign] client_secret: inline in a file that %s can read "
+	       "(mode %04o): move it to client_secret_file, or let %s alone "
+	       "read this one: chown %s %s && chmod 600 %s",
+	       who, (unsigned)st->st_mode & 07777, user, user, cfg->path,
+	       cfg->path);
+	return -1;
+}
+
 /* Checks that need several keys at once. */
 static int
 check_together(struct config *cfg, char *err, size_t len)
@@ -525,7 +555,6 @@ check_together(struct config *cfg, char *err, size_t len)
 	if (cfg->client_secret_file != NULL &&
 	    read_client_secret(cfg, err, len) == -1)
 		return -1;
-
 	if (cfg->timeout < cfg->connect_timeout) {
 		seterr(err, len,
 		       "[http] timeout = \"%u\": expected at least "
@@ -615,22 +644,51 @@ ini_syntax_error(char *err, size_t len)
 		       line);
 }
 
+/* Why the file cannot be read, with the line that fixes it. */
+static void
+cannot_read(const char *path, char *err, size_t len)
+{
+	char user[OWNER_NAME_LEN], group[OWNER_NAME_LEN], mine[OWNER_NAME_LEN];
+	int e = errno;
+	struct stat st;
+
+	if (e != EACCES || stat(path, &st) == -1) {
+		seterr(err, len, "cannot read: %s", strerror(e));
+		return;
+	}
+	owner_user(st.st_uid, user);
+	owner_group(st.st_gid, group);
+	owner_group(getegid(), mine);
+	seterr(err, len,
+	       "cannot read: %s (owned by %s, group %s, mode %04o; the "
+	       "program runs as group %s: chgrp %s %s && chmod 640 %s)",
+	       strerror(e), user, group, (unsigned)st.st_mode & 07777, mine,
+	       mine, path, path);
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t len)
 {
 	dictionary *d = NULL;
 	char full[256], exp[128];
+	struct stat st;
 	size_t i;
 	FILE *f;
+	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = path;
 	f = fopen(path, "r");
 	if (f == NULL) {
+		cannot_read(path, err, len);
+		return -1;
+	}
+	rc = fstat(fileno(f), &st);
+	fclose(f);
+	if (rc == -1) {
 		seterr(err, len, "cannot read: %s", strerror(errno));
 		return -1;
 	}
-	fclose(f);
 	ini_complaint[0] = '\0';
 	iniparser_set_error_callback(ini_error);
 	d = iniparser_load(path);
@@ -667,7 +725,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 			goto err;
 		}
 	}
-	if (check_together(cfg, err, len) == -1)
+	if (check_together(cfg, err, len) == -1 ||
+	    check_inline_secret(cfg, &st, err, len) == -1)
 		goto err;
 	iniparser_freedict(d);
 	return 0;

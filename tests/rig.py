@@ -366,6 +366,8 @@ def _alive(pid, start):
 
 
 def write_ini(path, sections):
+    """Mode 0600: it holds an inline client_secret, which the program
+    refuses in a file that others may read."""
     lines = []
     for section, keys in sections.items():
         lines.append(f"[{section}]")
@@ -376,7 +378,10 @@ def write_ini(path, sections):
                 v = "true" if v else "false"
             lines.append(f"{k} = {v}")
         lines.append("")
-    path.write_text("\n".join(lines))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w") as f:
+        f.write("\n".join(lines))
+    os.chmod(path, 0o600)
 
 
 class Rig:
@@ -487,6 +492,7 @@ class Rig:
 
     def write_config(self):
         write_ini(self.ini, self.settings)
+        self._own(self.ini)
 
     def secret_file(self, name, content):
         """A 0600 file under the rig's directory (keys, secrets), owned by

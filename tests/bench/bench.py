@@ -509,6 +509,7 @@ def store_config(name, key, admin_key=None):
     if admin_key is not None:
         lines += ["[admin]", f"key_file = {admin_key}"]
     ini.write_text("\n".join(lines) + "\n")
+    ini.chmod(0o600)      # an inline client_secret: private, or refused
     return d, ini
 
 

@@ -353,6 +353,46 @@ overlong_line_names_its_line(void)
 }
 
 static void
+inline_secret_in_a_readable_file_is_refused(void)
+{
+	char fix[256];
+
+	/* Issue 10, section 6: the ini must be as private as the secret. */
+	CHECK(load(GOOD) == 0);
+	CHECK(write_file(ini, GOOD, 0644) == 0);
+	config_free(&cfg);
+	CHECK(config_load(&cfg, ini, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "[insuresign] client_secret: inline") != NULL);
+	CHECK(strstr(err, "every user can read (mode 0644)") != NULL);
+	snprintf(fix, sizeof(fix), "&& chmod 600 %s", ini);
+	CHECK(strstr(err, fix) != NULL);
+	CHECK(strstr(err, "client_secret_file") != NULL);
+	CHECK(strstr(err, "s3cret") == NULL);
+	CHECK(write_file(ini, GOOD, 0640) == 0);
+	CHECK(config_load(&cfg, ini, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "that group ") != NULL);
+	CHECK(strstr(err, "(mode 0640)") != NULL);
+}
+
+static void
+secret_file_in_a_readable_ini_is_fine(void)
+{
+	char path[128], text[512];
+
+	/* The installed layout: the ini root:www-data 0640, the secret in a
+	 * file of its own. */
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	CHECK(write_file(path, "from-file\n", 0600) == 0);
+	snprintf(text, sizeof(text), ID REDIR "client_secret_file = %s\n",
+		 path);
+	CHECK(write_file(ini, text, 0640) == 0);
+	config_free(&cfg);
+	CHECK(config_load(&cfg, ini, err, sizeof(err)) == 0);
+	CHECK_STR(cfg.client_secret, "from-file");
+	unlink(path);
+}
+
+static void
 missing_secret_file_says_how_to_make_it(void)
 {
 	char text[512], fix[256];
@@ -364,6 +404,44 @@ missing_secret_file_says_how_to_make_it(void)
 	CHECK(strstr(err, fix) != NULL);
 	snprintf(fix, sizeof(fix), " /dev/null %s/nothing", dir);
 	CHECK(strstr(err, fix) != NULL);
+}
+
+static void
+load_ini(char *out, size_t len)
+{
+	struct config c;
+
+	if (config_load(&c, ini, out, len) == 0) {
+		snprintf(out, len, "loaded");
+		config_free(&c);
+	}
+}
+
+static void
+unreadable_ini_says_owner_group_and_the_fix(void)
+{
+	char want[512];
+
+	/* Issue 12, item 1: make install left it 0640 root:root, and the
+	 * web server's user got a bare "Permission denied". */
+	CHECK(write_file(ini, GOOD, 0640) == 0);
+	if (unit_as_user("www-data", load_ini, err, sizeof(err)) == -1) {
+		printf("# skipped: needs root and a www-data user\n");
+		return;
+	}
+	snprintf(want, sizeof(want),
+		 "cannot read: Permission denied (owned by root, group root, "
+		 "mode 0640; the program runs as group www-data: chgrp "
+		 "www-data %s && chmod 640 %s)",
+		 ini, ini);
+	CHECK_STR(err, want);
+	CHECK(write_file(ini, ID "client_secret_file = /nonexistent\n" REDIR,
+			 0640) == 0);
+	CHECK(chown(ini, 0, getpwnam("www-data")->pw_gid) == 0);
+	CHECK(unit_as_user("www-data", load_ini, err, sizeof(err)) == 0);
+	CHECK(strstr(err, "client_secret_file = \"/nonexistent\"") != NULL);
+	CHECK(strstr(err, "install -m 0600 -o www-data /dev/null "
+			  "/nonexistent") != NULL);
 }
 
 static void
@@ -394,7 +472,7 @@ main(void)
 {
 	int rc;
 
-	if (mkdtemp(dir) == NULL) {
+	if (mkdtemp(dir) == NULL || chmod(dir, 0711) == -1) {
 		perror("mkdtemp");
 		return 1;
 	}
@@ -427,7 +505,10 @@ main(void)
 	RUN(bad_list_item_is_refused);
 	RUN(syntax_error_names_its_line_and_hides_its_text);
 	RUN(overlong_line_names_its_line);
+	RUN(inline_secret_in_a_readable_file_is_refused);
+	RUN(secret_file_in_a_readable_ini_is_fine);
 	RUN(missing_secret_file_says_how_to_make_it);
+	RUN(unreadable_ini_says_owner_group_and_the_fix);
 	RUN(url_is_loopback_for_127_8_and_ipv6_and_localhost);
 	RUN(url_is_not_loopback_for_other_hosts);
 	config_free(&cfg);
