@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "owner.h"
 #include "record.h"
 #include "text.h"
 
@@ -31,38 +32,73 @@ struct store {
 	int dirfd; /* -1 until the directory passes store_check */
 };
 
+/*
+ * Opens the store directory and checks what was opened (not the path,
+ * which could change in between): a directory, not reached through a
+ * symbolic link, ours, and private.  Returns the fd, or -1 with err set.
+ */
+static int
+open_root(const char *dir, char *err, size_t len)
+{
+	char fix[512], user[OWNER_NAME_LEN];
+	struct stat st;
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		int e = errno;
+
+		if (e == ENOENT) {
+			owner_program_user(NULL, user);
+			snprintf(fix, sizeof(fix),
+				 " (create it: install -d -m 0700 -o %s %s)",
+				 user, dir);
+		} else if ((e == EACCES || e == EPERM) &&
+			   lstat(dir, &st) == 0 && st.st_uid != geteuid()) {
+			owner_mismatch(dir, st.st_uid, fix, sizeof(fix));
+			snprintf(err, len, "store dir %s: %s", dir, fix);
+			return -1;
+		} else if (e == EACCES && lstat(dir, &st) == 0) {
+			snprintf(fix, sizeof(fix),
+				 " (mode %04o, expected 0700: chmod 700 %s)",
+				 (unsigned)st.st_mode & 07777, dir);
+		} else if ((e == ELOOP || e == ENOTDIR) &&
+			   lstat(dir, &st) == 0) {
+			snprintf(err, len, "store dir %s: %s: refused", dir,
+				 S_ISLNK(st.st_mode) ? "a symbolic link"
+						     : "not a directory");
+			return -1;
+		} else {
+			fix[0] = '\0';
+		}
+		snprintf(err, len, "store dir %s: %s%s", dir, strerror(e), fix);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, len, "store dir %s: %s", dir, strerror(errno));
+	} else if (st.st_uid != geteuid()) {
+		owner_mismatch(dir, st.st_uid, fix, sizeof(fix));
+		snprintf(err, len, "store dir %s: %s", dir, fix);
+	} else if ((st.st_mode & 077) != 0) {
+		snprintf(
+			err, len,
+			"store dir %s: mode %04o, expected 0700 (chmod 700 %s)",
+			dir, (unsigned)st.st_mode & 07777, dir);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
 int
 store_check(const char *dir, char *err, size_t len)
 {
-	struct stat st;
+	int fd = open_root(dir, err, len);
 
-	if (lstat(dir, &st) == -1) {
-		snprintf(err, len,
-			 "store dir %s: %s (create it: install -d -m 0700 -o "
-			 "<the server's user> %s)",
-			 dir, strerror(errno), dir);
+	if (fd == -1)
 		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, len, "store dir %s: not a directory%s", dir,
-			 S_ISLNK(st.st_mode) ? " (a symbolic link: refused)"
-					     : "");
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(err, len,
-			 "store dir %s: owned by uid %u, but this program runs "
-			 "as uid %u (chown it)",
-			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
-		return -1;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(
-			err, len,
-			"store dir %s: mode %03o, expected 0700 (chmod 700 %s)",
-			dir, (unsigned)st.st_mode & 0777, dir);
-		return -1;
-	}
+	close(fd);
 	return 0;
 }
 
@@ -111,16 +147,12 @@ root(struct store *s)
 		close(s->dirfd);
 		s->dirfd = -1;
 	}
-	if (store_check(s->dir, err, sizeof(err)) == -1) {
+	s->dirfd = open_root(s->dir, err, sizeof(err));
+	if (s->dirfd == -1) {
 		log_error("store: %s", err);
 		errno = EACCES; /* not ENOENT: callers read that as "no record"
 				 */
-		return -1;
 	}
-	s->dirfd =
-		open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (s->dirfd == -1)
-		log_error("store: %s: %s", s->dir, strerror(errno));
 	return s->dirfd;
 }
 
@@ -431,12 +463,13 @@ sweep_shard(struct store *s, int sfd)
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(TMP_PREFIX);
 
-		if (strncmp(e->d_name, TMP_PREFIX, n) != 0)
+		/* ".tmp-" NAME "-" RANDOM: the length first, then the copy. */
+		if (strncmp(e->d_name, TMP_PREFIX, n) != 0 ||
+		    strlen(e->d_name) < n + RECORD_NAME_LEN)
 			continue;
 		memcpy(name, e->d_name + n, RECORD_NAME_LEN);
 		name[RECORD_NAME_LEN] = '\0';
-		if (strlen(e->d_name) < n + RECORD_NAME_LEN ||
-		    lock(s, name, 0, &l) != STORE_OK)
+		if (lock(s, name, 0, &l) != STORE_OK)
 			continue;
 		if (unlinkat(sfd, e->d_name, 0) == 0)
 			removed++;

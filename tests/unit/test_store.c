@@ -1,5 +1,6 @@
 /* Unit tests for store_file.c: layout, modes, symlinks, sweep, list, lock. */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -19,6 +20,33 @@ static char sdir[64]; /* top/store: the store itself */
 static char odir[64]; /* top/outside: where planted links point */
 static struct config cfg;
 static struct store *st;
+
+/*
+ * lstat as store_file.c sees it: the real one, then, once, the directory
+ * at swap_from replaced by swap_to (moved aside first), as someone who
+ * can write to the store's parent could race a check of the path.
+ */
+static const char *swap_from, *swap_to;
+
+int
+lstat(const char *path, struct stat *sb)
+{
+	static int (*real)(const char *, struct stat *);
+	char aside[256];
+	int rc;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "lstat");
+	rc = real(path, sb);
+	if (swap_from != NULL && strcmp(path, swap_from) == 0) {
+		snprintf(aside, sizeof(aside), "%s.aside", swap_from);
+		if (rename(swap_from, aside) == -1 ||
+		    rename(swap_to, swap_from) == -1)
+			abort();
+		swap_from = NULL;
+	}
+	return rc;
+}
 
 /* A valid record name: two hex characters of shard, then fill. */
 static void
@@ -627,6 +655,88 @@ writable_needs_a_usable_dir(void)
 	CHECK(store_writable(st) == STORE_OK);
 }
 
+static void
+store_dir_swapped_after_its_check_is_never_used(void)
+{
+	char name[65], wide[128], rec[256];
+	struct stat sb;
+
+	/* Issue 10, section 8: the checks apply to the directory opened
+	 * (open O_DIRECTORY|O_NOFOLLOW, then fstat), not to a path that can
+	 * name another directory by the time it is opened. */
+	fresh();
+	snprintf(wide, sizeof(wide), "%s/wide", top);
+	CHECK(mkdir(wide, 0755) == 0 && chmod(wide, 0755) == 0);
+	name_of(name, "0a", 'a');
+	swap_from = sdir;
+	swap_to = wide;
+	(void)store_save(st, name, "secret", 6);
+	swap_from = NULL;
+	/* Wherever the record went, it is not in a directory others read. */
+	path_of(rec, sizeof(rec), name);
+	if (access(rec, F_OK) == 0) {
+		CHECK(stat(sdir, &sb) == 0);
+		CHECK((sb.st_mode & 077) == 0);
+	}
+	snprintf(rec, sizeof(rec), "%s/0a/%s", wide, name);
+	CHECK(access(rec, F_OK) == -1);
+}
+
+static void
+sweep_leaves_short_temp_names_alone(void)
+{
+	char name[65], path[256];
+
+	/* Too short to hold a record's name: not ours, never locked by a
+	 * name made of bytes past its end. */
+	fresh();
+	name_of(name, "0b", 'a');
+	CHECK(store_save(st, name, "x", 1) == STORE_OK);
+	snprintf(path, sizeof(path), "%s/0b/.tmp-0b", sdir);
+	CHECK(write_file(path, "x") == 0);
+	CHECK(store_sweep(st) == 0);
+	CHECK(access(path, F_OK) == 0);
+}
+
+static void
+check_store(char *out, size_t len)
+{
+	if (store_check(sdir, out, len) == 0)
+		snprintf(out, len, "ok");
+}
+
+static void
+store_of_another_user_names_both_and_the_fix(void)
+{
+	struct passwd *pw = getpwnam("www-data");
+	char err[512] = "", want[512];
+
+	/* Issue 12, item 6: names, never uids; root is told to run as the
+	 * owner (a chown would hand the store to root). */
+	if (geteuid() != 0 || pw == NULL) {
+		printf("# skipped: needs root and a www-data user\n");
+		return;
+	}
+	fresh();
+	CHECK(chown(sdir, pw->pw_uid, pw->pw_gid) == 0);
+	CHECK(store_check(sdir, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "owned by www-data, and this runs as root: run it "
+			  "as www-data (runuser -u www-data -- ") != NULL);
+	CHECK(strstr(err, "chown") == NULL);
+	snprintf(want, sizeof(want), "uid %u", (unsigned)pw->pw_uid);
+	CHECK(strstr(err, want) == NULL);
+	/* The web server's user, with a store root made. */
+	CHECK(chown(sdir, 0, 0) == 0);
+	CHECK(chmod(top, 0711) == 0);
+	CHECK(unit_as_user("www-data", check_store, err, sizeof(err)) == 0);
+	snprintf(want, sizeof(want),
+		 "store dir %s: owned by root; the program runs as www-data: "
+		 "chown www-data %s",
+		 sdir, sdir);
+	CHECK_STR(err, want);
+	CHECK(chmod(top, 0700) == 0);
+}
+
 int
 main(void)
 {
@@ -656,6 +766,9 @@ main(void)
 	RUN(missing_store_dir_is_an_error_not_notfound);
 	RUN(store_check_refuses_a_symlinked_dir);
 	RUN(sweep_removes_temp_files_nobody_is_writing);
+	RUN(store_dir_swapped_after_its_check_is_never_used);
+	RUN(sweep_leaves_short_temp_names_alone);
+	RUN(store_of_another_user_names_both_and_the_fix);
 	RUN(list_visits_every_record_once_with_its_head);
 	RUN(lock_is_exclusive_across_processes);
 	RUN(lock_on_another_name_does_not_wait);
