@@ -3,14 +3,18 @@
 
 #include <cjson/cJSON.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "keyring.h"
 #include "link.h"
 #include "listing.h"
+#include "owner.h"
 #include "selfcheck.h"
 #include "session.h"
 #include "store.h"
@@ -263,32 +267,40 @@ cmd_delete(int argc, char **argv, const struct cli_opts *o)
 	return rc == LINK_OK ? 0 : link_error("delete", rc, NULL);
 }
 
+static long gc_removed;
+
 static void
 print_removed(const char *name, const char *why)
 {
 	printf("removed %.12s (%s)\n", name, why);
+	gc_removed++;
 }
 
+/* What it did, even when that is nothing: cron mails and timers show it. */
 static int
 cmd_gc(int argc, char **argv, const struct cli_opts *o)
 {
 	long long now = (long long)time(NULL);
 	struct app app;
-	long temps;
-	int rc = 0;
+	long kept, temps;
 
 	(void)argc;
 	(void)argv;
 	if (open_app(&app, o, "gc") == -1)
 		return 1;
-	if (link_gc(&app, now, print_removed) == -1)
-		rc = fail("gc", "cannot read the store");
+	gc_removed = 0;
+	kept = link_gc(&app, now, print_removed);
+	if (kept == -1) {
+		app_close(&app);
+		return fail("gc", "cannot read the store");
+	}
 	temps = link_gc_temp_files(&app);
-	if (temps > 0)
-		printf("removed %ld stray temp file%s\n", temps,
-		       temps == 1 ? "" : "s");
+	printf("kept %ld link%s (used in the last %u days), removed "
+	       "%ld; removed %ld stray temp file%s\n",
+	       kept, kept == 1 ? "" : "s", app.cfg.max_idle_days, gc_removed,
+	       temps > 0 ? temps : 0, temps == 1 ? "" : "s");
 	app_close(&app);
-	return rc;
+	return 0;
 }
 
 static int
@@ -357,19 +369,57 @@ struct command {
 	int (*fn)(int argc, char **argv, const struct cli_opts *o);
 	int nargs; /* exactly this many operands */
 	const char *usage;
+	int store; /* uses the store: run as its owner */
 };
 
 static const struct command commands[] = {
-	{ "list", cmd_list, 0, "list [--json]" },
-	{ "show", cmd_show, 1, "show ID" },
-	{ "token", cmd_token, 0, "token --session COOKIE_VALUE" },
-	{ "refresh", cmd_refresh, 1, "refresh ID" },
-	{ "delete", cmd_delete, 1, "delete ID" },
-	{ "gc", cmd_gc, 0, "gc" },
-	{ "rekey", cmd_rekey, 0, "rekey" },
-	{ "keygen", cmd_keygen, 1, "keygen FILE" },
-	{ "check-config", cmd_check_config, 0, "check-config" },
+	{ "list", cmd_list, 0, "list [--json]", 1 },
+	{ "show", cmd_show, 1, "show ID", 1 },
+	{ "token", cmd_token, 0, "token --session COOKIE_VALUE", 1 },
+	{ "refresh", cmd_refresh, 1, "refresh ID", 1 },
+	{ "delete", cmd_delete, 1, "delete ID", 1 },
+	{ "gc", cmd_gc, 0, "gc", 1 },
+	{ "rekey", cmd_rekey, 0, "rekey", 1 },
+	{ "keygen", cmd_keygen, 1, "keygen FILE", 0 },
+	{ "check-config", cmd_check_config, 0, "check-config", 1 },
 };
+
+/*
+ * Run as root, a command would read what the program's user may not
+ * (check-config would say "ok" to files the web server cannot open), and
+ * files it made in the store would lock the web server out.  Not chown
+ * (that hands the store to root): run it as the store's owner.
+ */
+static int
+refuse_root(const struct command *c, int argc, char **argv,
+	    const struct cli_opts *o)
+{
+	char user[OWNER_NAME_LEN], err[1024];
+	struct config cfg;
+	struct stat st;
+	int i, rc = 0;
+
+	if (geteuid() != 0 || !c->store ||
+	    config_load(&cfg, config_path(o->config), err, sizeof(err)) == -1)
+		return 0; /* not root, or the command says what is wrong */
+	if (stat(cfg.store_dir, &st) == 0 && st.st_uid != 0) {
+		owner_user(st.st_uid, user);
+		fprintf(stderr,
+			"insuresign-connect %s: the store %s belongs to %s: "
+			"run this as %s, not as root:\n  runuser -u %s -- "
+			"insuresign-connect %s",
+			c->name, cfg.store_dir, user, user, user, c->name);
+		for (i = 0; i < argc; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "%s%s%s%s\n", o->json ? " --json" : "",
+			o->session != NULL ? " --session \"$SESSION\"" : "",
+			o->config != NULL ? " --config " : "",
+			o->config != NULL ? o->config : "");
+		rc = -1;
+	}
+	config_free(&cfg);
+	return rc;
+}
 
 int
 cli_known(const char *cmd)
@@ -393,14 +443,15 @@ cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
 		if (strcmp(c->name, cmd) != 0)
 			continue;
 		if (argc != c->nargs) {
-			fprintf(stderr,
-				"usage: insuresign-connect %s [--config "
-				"FILE]\n",
-				c->usage);
+			fprintf(stderr, "usage: %s %s [--config FILE]\n",
+				program_invocation_short_name, c->usage);
 			return EXIT_USAGE;
 		}
+		if (refuse_root(c, argc, argv, opts) == -1)
+			return 1;
 		return c->fn(argc, argv, opts);
 	}
-	fprintf(stderr, "insuresign-connect: unknown command \"%s\"\n", cmd);
+	fprintf(stderr, "%s: unknown command \"%s\"\n",
+		program_invocation_short_name, cmd);
 	return EXIT_USAGE;
 }

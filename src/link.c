@@ -332,12 +332,13 @@ stale(const struct record_meta *m, long long cutoff)
 	return last < cutoff;
 }
 
-int
+long
 link_gc(struct app *app, long long now,
 	void (*removed)(const char *name, const char *why))
 {
 	long long cutoff = now - (long long)app->cfg.max_idle_days * 86400;
 	struct listing l;
+	long kept = 0;
 	size_t i;
 
 	if (listing_load(app->store, now, &l) == -1)
@@ -349,7 +350,10 @@ link_gc(struct app *app, long long now,
 		struct buf raw;
 		const char *why;
 
-		if (!e->readable || !stale(&e->meta, cutoff))
+		if (!e->readable)
+			continue;
+		kept++;
+		if (!stale(&e->meta, cutoff))
 			continue;
 		/* Decide again under the lock: it may have been used since. */
 		if (store_lock(app->store, e->name, &lock) != STORE_OK)
@@ -364,6 +368,7 @@ link_gc(struct app *app, long long now,
 				      ? "needs_reconnect"
 				      : "idle";
 			audit("gc_removed", e->name, "reason=%s", why);
+			kept--;
 			if (removed != NULL)
 				removed(e->name, why);
 		}
@@ -371,7 +376,7 @@ link_gc(struct app *app, long long now,
 		store_unlock(&lock);
 	}
 	listing_free(&l);
-	return 0;
+	return kept;
 }
 
 long

@@ -47,10 +47,11 @@ enum link_rc link_delete(struct app *app, const char *name, const char *who);
 /*
  * Clean-up: removes links idle (or needing a reconnect) for longer than
  * [store] max_idle_days, and temp files a crash left.  Each removal is
- * reported through removed() and the audit trail.  Returns -1 on error.
+ * reported through removed() and the audit trail.  Returns how many
+ * links it kept, or -1 on error.
  */
-int link_gc(struct app *app, long long now,
-	    void (*removed)(const char *name, const char *why));
+long link_gc(struct app *app, long long now,
+	     void (*removed)(const char *name, const char *why));
 long link_gc_temp_files(struct app *app);
 
 /* Re-seals every record under the current key (and renames it). */

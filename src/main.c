@@ -3,6 +3,7 @@
  * with OAuth 2.0.  With no command it serves (FastCGI, CGI or --listen);
  * with one it is the operator's command line tool.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,15 +19,17 @@
 static void
 usage(FILE *f)
 {
+	/* As it was run: insuresign-connect, or insuresign-connect.fcgi. */
+	const char *me = program_invocation_short_name;
+
 	fprintf(f,
-		"usage: insuresign-connect.fcgi [--config FILE] [--listen ADDR "
-		"[--workers N]]\n"
-		"       insuresign-connect.fcgi COMMAND [--config FILE] "
-		"[ARGS]\n"
+		"usage: %s [--config FILE] [--listen ADDR [--workers N]]\n"
+		"       %s COMMAND [--config FILE] [ARGS]\n"
 		"commands: list [--json], show ID, token --session VALUE, "
 		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
 		"check-config\n"
-		"ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:/path\n");
+		"ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:/path\n",
+		me, me);
 }
 
 /* At start, problems go to the log; all is well goes unsaid. */

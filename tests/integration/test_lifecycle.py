@@ -345,6 +345,143 @@ class CommandLine(LifecycleTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("not connected", r.stderr)
 
+    def broken_store(self):
+        """The store made readable by others: every command that needs
+        it refuses (the context restores it)."""
+        rig = self.rig
+
+        class Broken:
+            def __enter__(self):
+                os.chmod(rig.store, 0o755)
+
+            def __exit__(self, *exc):
+                os.chmod(rig.store, 0o700)
+        return Broken()
+
+    def fails(self, *args, says, code=1, config=True):
+        """Runs a command that must fail with CODE and, as its last line
+        of stderr, exactly SAYS (a regex when it is one)."""
+        r = self.rig.cli(*args, check=False, config=config)
+        self.assertEqual(r.returncode, code, r.stderr)
+        last = r.stderr.strip().splitlines()[-1]
+        if isinstance(says, re.Pattern):
+            self.assertRegex(last, says)
+        else:
+            self.assertEqual(last, says)
+        return r
+
+    def test_each_error_message_of_the_command_line(self):
+        # Issue 11: every message of cli.c, each by its words.
+        me = "insuresign-connect"
+        self.fails("list", "--config", "/nonexistent", config=False, says=(
+            f"{me} list: /nonexistent: cannot read: No such file or "
+            "directory"))
+        self.fails("show", "xyz!", says=(
+            f"{me} show: expected a record id (at least 4 of its hex "
+            "digits, as `list` shows)"))
+        self.fails("show", "ffffffff", says=f"{me} show: no record has "
+                   "that id")
+        a = synthetic_head(self.rig.store, "abcd" + "0" * 60)
+        synthetic_head(self.rig.store, "abcd" + "1" * 60)
+        self.fails("show", "abcd", says=(
+            f"{me} show: several records start so: give more digits"))
+        # Random bytes where the sealed part should be: nothing opens it.
+        r = self.fails("show", a[:12], says=(
+            f"{me} show: the record cannot be read (see the log line)"))
+        self.assertIn("abcd00000000", r.stderr)
+        self.fails("rekey", says=(
+            f"{me} rekey: some records could not be moved (see the log "
+            "lines); run it again"))
+        for p in self.rig.records():
+            p.unlink()
+        with self.broken_store():
+            for cmd in (["list"], ["gc"]):
+                r = self.fails(*cmd, says=(
+                    f"{me} {cmd[0]}: cannot read the store" +
+                    (" (see the log line above)" if cmd == ["list"]
+                     else "")))
+                self.assertIn(f"store dir {self.rig.store}: mode 0755, "
+                              f"expected 0700 (chmod 700 {self.rig.store})",
+                              r.stderr)
+            self.fails("show", "abcd", says=(
+                f"{me} show: cannot read the store"))
+            self.fails("token", "--session", "A" * 43, says=(
+                f"{me} token: the store cannot be read or written (see "
+                "the log line)"))
+            self.fails("check-config", says=(
+                f"{me} check-config: fix the errors above"))
+        self.fails("token", says=(
+            f"usage: {me} token --session COOKIE_VALUE"), code=2)
+        self.fails("token", "--session", "short", says=(
+            f"{me} token: not a session id of the expected form"))
+        self.fails("show", says=f"usage: {me}.fcgi show ID [--config FILE]",
+                   code=2)
+        r = self.fails("frobnicate", says=re.compile(r"^ADDR: "), code=2)
+        self.assertIn(f'{me}.fcgi: unknown command "frobnicate"', r.stderr)
+        # Named as it was run (issue 12, item 9): make install's link.
+        link = self.rig.out / me
+        link.unlink(missing_ok=True)
+        link.symlink_to(PROGRAM)
+        r = subprocess.run([str(link), "--bogus"], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f"usage: {me} [--config FILE]", r.stderr)
+        self.assertIn(f"       {me} COMMAND", r.stderr)
+        self.assertNotIn(".fcgi", r.stderr)
+        self.fails("keygen", str(self.rig.key), config=False, says=(
+            f"{me} keygen: {self.rig.key}: File exists (never overwritten:"
+            " move the old key to [store] old_key_files first)"))
+        self.fails("keygen", "/nonexistent/dir/k", says=(
+            f"{me} keygen: /nonexistent/dir/k: No such file or directory"))
+
+    def test_refresh_failures_on_the_command_line(self):
+        me = "insuresign-connect"
+        b, sid = self.linked(expires_in=30)
+        self.rig.mock.config(error="invalid_grant")
+        self.fails("token", "--session", sid, says=(
+            f"{me} token: needs reconnect: the user must connect again"))
+        self.rig.mock.reset()
+        for r in self.rig.records():
+            r.unlink()
+        self.linked()
+        self.rig.mock.config(fault_grant="refresh_token", status=503)
+        self.fails("refresh", self.rig.records()[0].name[:8],
+                   says=re.compile(rf"^{me} refresh: refresh failed: "
+                                   r"[a-z_]+$"))
+        self.fails("delete", "ffff", says=f"{me} delete: no record has "
+                   "that id")
+
+    def test_root_is_sent_to_the_stores_owner(self):
+        # Issue 12, item 6: as root, with the store www-data's, every
+        # command but keygen says how to run it as www-data, and touches
+        # nothing; never "chown it", never a bare uid.
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        import pwd
+        www = pwd.getpwnam("www-data")
+        os.chown(self.rig.store, www.pw_uid, www.pw_gid)
+        try:
+            before = sorted(p.name for p in self.rig.store.iterdir())
+            r = self.fails("list", "--json", says=(
+                "  runuser -u www-data -- insuresign-connect list --json "
+                f"--config {self.rig.ini}"))
+            self.assertIn(f"insuresign-connect list: the store "
+                          f"{self.rig.store} belongs to www-data: run this "
+                          "as www-data, not as root:", r.stderr)
+            self.assertNotIn("uid", r.stderr)
+            self.assertNotIn("chown", r.stderr)
+            self.fails("check-config", says=(
+                "  runuser -u www-data -- insuresign-connect check-config "
+                f"--config {self.rig.ini}"))
+            self.fails("gc", says=re.compile(r"runuser -u www-data -- "))
+            self.fails("token", "--session", "A" * 43, says=(
+                "  runuser -u www-data -- insuresign-connect token "
+                f'--session "$SESSION" --config {self.rig.ini}'))
+            self.assertEqual(sorted(p.name for p in self.rig.store.iterdir()),
+                             before)
+        finally:
+            os.chown(self.rig.store, 0, 0)
+
     def test_check_config_names_each_fix(self):
         r = self.rig.cli("check-config")
         self.assertRegex(r.stdout, r"(?m)^ok +store dir .*mode 0700")
@@ -391,6 +528,19 @@ class CommandLine(LifecycleTest):
         self.assertNotIn(sid, audit)
 
 
+def synthetic_head(store, name):
+    """A file under a record's name whose head is a record's (a connected
+    link, docs/STORE.md) and whose sealed part is random: listing shows
+    it, nothing can open it."""
+    head = b"ISC\x01" + b"\0\0\0\0" + struct.pack(
+        ">BBBxH2x4s4xqqqqqq", 1, 0, 1, 10, b"eyJh", 1, 1, 2, 0, 1, 0)
+    d = store / name[:2]
+    d.mkdir(mode=0o700, exist_ok=True)
+    (d / name).write_bytes(head + os.urandom(60))
+    (d / name).chmod(0o600)
+    return name
+
+
 def age_record(path, days):
     """Moves a record's times back (its head is documented, docs/STORE.md:
     big-endian seconds at offsets 24 created, 32 updated, 48 last refresh,
@@ -418,7 +568,8 @@ class Cleanup(LifecycleTest):
         tmp.write_bytes(b"half a record")
         out = self.rig.cli("gc").stdout
         self.assertIn(f"removed {old.name[:12]} (idle)", out)
-        self.assertIn("removed 1 stray temp file", out)
+        self.assertIn("kept 1 link (used in the last 30 days), removed 1; "
+                      "removed 1 stray temp file\n", out)
         self.assertEqual(self.rig.records(), [fresh])
         self.assertFalse(tmp.exists())
         self.assertIn("gc_removed", (self.rig.out / "audit.log").read_text())
@@ -427,7 +578,10 @@ class Cleanup(LifecycleTest):
         b, sid = self.linked(expires_in=30)
         self.rig.mock.config(error="invalid_grant")
         self.assertEqual(self.token(sid).status, 409)
-        self.assertNotIn("removed", self.rig.cli("gc").stdout)
+        # Nothing to do is said too (issue 12, item 9): cron mails it.
+        self.assertEqual(self.rig.cli("gc").stdout,
+                         "kept 1 link (used in the last 30 days), removed "
+                         "0; removed 0 stray temp files\n")
         self.assertEqual(len(self.rig.records()), 1)
         age_record(self.rig.records()[0], 31)
         self.assertIn("(needs_reconnect)", self.rig.cli("gc").stdout)
