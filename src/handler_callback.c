@@ -197,7 +197,8 @@ exchange_failed(struct app *app, struct response *res,
 
 	log_error("callback: code exchange failed: %s (HTTP %ld%s%s)",
 		  refresh_error_name(why->kind), why->status,
-		  why->error[0] != '\0' ? ", error=" : "", why->error);
+		  *oauth_error_detail(why) != '\0' ? ", error=" : "",
+		  oauth_error_detail(why));
 	policy_return_url(p->return_to, "error", url, sizeof(url));
 	page_error(res, &app->cfg, why->rc == OAUTH_TIMEOUT ? 504 : 502,
 		   "InsureSign did not answer as expected",

@@ -15,16 +15,20 @@ static int audit_fd = STDERR_FILENO;
 
 /*
  * One write(2) per line, so lines from concurrent workers never interleave
- * (O_APPEND writes of this size are atomic on local file systems).
+ * (O_APPEND writes of this size are atomic on local file systems).  The
+ * line starts with the time when it goes where nothing adds one: Apache's
+ * error log as mod_fcgid workers' stderr, lighttpd's server.breakagelog.
  */
 static void
-emit(int fd, const char *prefix, const char *fmt, va_list ap)
+emit(int fd, int stamp, const char *prefix, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[1024], when[TIME_LEN] = "";
 	int n, m;
 
-	n = snprintf(line, sizeof(line), "insuresign-connect[%d]: %s",
-		     (int)getpid(), prefix);
+	if (stamp)
+		fmt_time((long long)time(NULL), when);
+	n = snprintf(line, sizeof(line), "%s%sinsuresign-connect[%d]: %s", when,
+		     stamp ? " " : "", (int)getpid(), prefix);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -46,7 +50,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	emit(STDERR_FILENO, names[level], fmt, ap);
+	emit(STDERR_FILENO, 1, names[level], fmt, ap);
 	va_end(ap);
 }
 
@@ -92,7 +96,8 @@ audit(const char *event, const char *record, const char *fmt, ...)
 	fmt_time((long long)time(NULL), when);
 	snprintf(prefix, sizeof(prefix), "audit: %s %s record=%.12s ", when,
 		 event, record != NULL ? record : "-");
+	/* Its own time, after "audit:", for the admin page's trail. */
 	va_start(ap, fmt);
-	emit(audit_fd, prefix, fmt, ap);
+	emit(audit_fd, 0, prefix, fmt, ap);
 	va_end(ap);
 }

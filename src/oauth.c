@@ -227,9 +227,17 @@ post(struct http *h, const struct config *cfg, const char *url,
 	if (r->rc != OAUTH_OK)
 		log_warn("token endpoint %s answered %ld: %s%s%s", url,
 			 reply.status, refresh_error_name(r->kind),
-			 r->error[0] != '\0' ? ", error=" : "", r->error);
+			 *oauth_error_detail(r) != '\0' ? ", error=" : "",
+			 oauth_error_detail(r));
 	http_reply_free(&reply);
 	return r->rc;
+}
+
+const char *
+oauth_error_detail(const struct oauth_result *r)
+{
+	return strcmp(r->error, refresh_error_name(r->kind)) == 0 ? ""
+								  : r->error;
 }
 
 enum oauth_rc

@@ -50,4 +50,8 @@ enum oauth_rc oauth_parse_reply(long status, const char *body, size_t len,
 				struct oauth_tokens *t, struct oauth_result *r);
 void oauth_tokens_free(struct oauth_tokens *t);
 
+/* The server's error code where it says more than the kind's name ("" for
+ * invalid_client when the kind is invalid_client), for log lines. */
+const char *oauth_error_detail(const struct oauth_result *r);
+
 #endif

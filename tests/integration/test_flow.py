@@ -391,6 +391,21 @@ class TokenEndpointFaults(FlowTest):
                 self.assertEqual(self.rig.records(), [])
                 self.assertFalse(self.status(b)["connected"])
 
+    def test_a_rejected_client_is_one_plain_line_with_its_time(self):
+        # Issue 12, item 9: "invalid_client (HTTP 401,
+        # error=invalid_client)" said it twice, and under mod_fcgid (its
+        # stderr is Apache's error log) no line had a time.
+        b = self.rig.browser()
+        cb = self.approve(self.start(b), b)
+        self.rig.mock.config(fault_count=1, status=401)
+        self.assertEqual(b.get(cb).status, 502)
+        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ insuresign-connect\[\d+\]: "
+        log = self.rig.logs()
+        self.assertRegex(log, rf"(?m)^{stamp}error: callback: code exchange "
+                              r"failed: invalid_client \(HTTP 401\)$")
+        self.assertRegex(log, rf"(?m)^{stamp}warning: token endpoint \S+ "
+                              r"answered 401: invalid_client$")
+
     def test_a_failed_reconnect_keeps_the_old_link(self):
         self.rig.connect(self.b)
         before = self.rig.records()
