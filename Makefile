@@ -236,25 +236,46 @@ demo: deps-demo
 	@python3 tests/rig.py demo $(PORT)
 
 # The web server, systemd and cron files to copy from.
-CONF_FILES := $(filter-out conf/insuresign-connect.ini.example,$(wildcard conf/*))
+CONF_FILES := $(filter-out conf/insuresign-connect.ini%,$(wildcard conf/*))
+
+# The user the web server runs the program as (Debian's Apache and
+# lighttpd: www-data).  It owns the state, the store and (README) the
+# secret and key files; it may read the config, not change it; nobody
+# else may read any of them.  RUN_USER= (empty) sets no owners, for a
+# package built without root.
+RUN_USER  ?= www-data
+RUN_GROUP ?= $(RUN_USER)
+STATEDIR  ?= /var/lib/insuresign-connect
+OWN_ROOT  := $(if $(RUN_USER),-o root -g $(RUN_GROUP))
+OWN_RUN   := $(if $(RUN_USER),-o $(RUN_USER) -g $(RUN_GROUP))
 
 install: $(PROG)
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONF) $(DESTDIR)$(SHAREDIR)
+		$(DESTDIR)$(SHAREDIR)
 	install -m 0755 $(PROG) $(DESTDIR)$(LIBEXEC)/insuresign-connect.fcgi
-	ln -sf $(LIBEXEC)/insuresign-connect.fcgi \
+	@# Relative, so that it works under DESTDIR too.
+	ln -sf $$(realpath -m --relative-to=$(SBINDIR) \
+		$(LIBEXEC)/insuresign-connect.fcgi) \
 		$(DESTDIR)$(SBINDIR)/insuresign-connect
 	install -m 0644 man/insuresign-connect.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/insuresign-connect.ini.5 $(DESTDIR)$(MANDIR)/man5/
-	@# An operator's config is never overwritten.
+	install -m 0644 $(CONF_FILES) $(DESTDIR)$(SHAREDIR)/
+	@# An operator's config, state and store are never touched again.
+	test -d $(DESTDIR)$(SYSCONF) || \
+		install -d -m 0750 $(OWN_ROOT) $(DESTDIR)$(SYSCONF)
 	test -e $(DESTDIR)$(SYSCONF)/insuresign-connect.ini || \
-		install -m 0640 conf/insuresign-connect.ini.example \
+		install -m 0640 $(OWN_ROOT) conf/insuresign-connect.ini \
 			$(DESTDIR)$(SYSCONF)/insuresign-connect.ini
 	install -m 0644 conf/insuresign-connect.ini.example \
 		$(DESTDIR)$(SYSCONF)/insuresign-connect.ini.example
-	install -m 0644 $(CONF_FILES) $(DESTDIR)$(SHAREDIR)/
+	test -d $(DESTDIR)$(STATEDIR) || \
+		install -d -m 0700 $(OWN_RUN) $(DESTDIR)$(STATEDIR)
+	test -d $(DESTDIR)$(STATEDIR)/tokens || \
+		install -d -m 0700 $(OWN_RUN) $(DESTDIR)$(STATEDIR)/tokens
 
+# Leaves the config, the keys, the state and the store: they are the
+# operator's (rm -r them by hand).
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXEC)/insuresign-connect.fcgi \
 		$(DESTDIR)$(SBINDIR)/insuresign-connect \
