@@ -538,6 +538,8 @@ class Rig:
                 "insuresign_program": self.serve_program,
                 "insuresign_config": self.ini,
                 "insuresign_socket": self.out / "fcgi.sock",
+                # server.breakagelog: the program's stderr (logs()).
+                "insuresign_log": self.out / "lighttpd-breakage.log",
             })
         elif self.server == "lighttpd-socket":
             self.start_lighttpd("lighttpd-socket.conf", {
