@@ -251,6 +251,16 @@ class Snippets(unittest.TestCase):
             r = self.lighttpd_tt(text)
             self.assertEqual(r.returncode, 0, name + r.stdout + r.stderr)
 
+    def test_the_install_packages_are_the_makefiles(self):
+        # The README's apt-get line cannot drift from what make needs.
+        cmd = next(c for c in commands(blocks(sections()["Install"],
+                                              "sh")[0])
+                   if c.startswith("apt-get install"))
+        m = re.search(r"(?ms)^DEB_BUILD\s*:=(.*?)(?<!\\)\n",
+                      (ROOT / "Makefile").read_text())
+        self.assertEqual(sorted(cmd.split()[2:]),
+                         sorted(m.group(1).replace("\\", " ").split()))
+
     def test_item_9_the_lighttpd_file_counts_its_variables_right(self):
         text = (ROOT / "conf/lighttpd.conf").read_text()
         names = re.findall(r"(?m)^var\.(\w+)\s*=", text)
