@@ -6,7 +6,7 @@
 
 #include "crypto.h"
 #include "log.h"
-#include "owner.h"
+#include "fileowner.h"
 #include "secretfile.h"
 
 /* A bearer key: one line of at least 32 characters that may follow
@@ -18,10 +18,10 @@ read_bearer_key(const char *what, const char *path, const char *store_dir,
 	static const char b64token[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				       "abcdefghijklmnopqrstuvwxyz"
 				       "0123456789-._~+/=";
-	char user[OWNER_NAME_LEN], hint[600];
+	char user[FILEOWNER_NAME_LEN], hint[600];
 	size_t k;
 
-	owner_program_user(store_dir, user);
+	fileowner_program_user(store_dir, user);
 	snprintf(hint, sizeof(hint),
 		 "make one: install -m 0600 -o %s /dev/null %s && head -c 32 "
 		 "/dev/urandom | base64 > %s",

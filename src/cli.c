@@ -14,7 +14,7 @@
 #include "keyring.h"
 #include "link.h"
 #include "listing.h"
-#include "owner.h"
+#include "fileowner.h"
 #include "selfcheck.h"
 #include "session.h"
 #include "store.h"
@@ -394,7 +394,7 @@ static int
 refuse_root(const struct command *c, int argc, char **argv,
 	    const struct cli_opts *o)
 {
-	char user[OWNER_NAME_LEN], err[1024];
+	char user[FILEOWNER_NAME_LEN], err[1024];
 	struct config cfg;
 	struct stat st;
 	int i, rc = 0;
@@ -403,7 +403,7 @@ refuse_root(const struct command *c, int argc, char **argv,
 	    config_load(&cfg, config_path(o->config), err, sizeof(err)) == -1)
 		return 0; /* not root, or the command says what is wrong */
 	if (stat(cfg.store_dir, &st) == 0 && st.st_uid != 0) {
-		owner_user(st.st_uid, user);
+		fileowner_user(st.st_uid, user);
 		fprintf(stderr,
 			"insuresign-connect %s: the store %s belongs to %s: "
 			"run this as %s, not as root:\n  runuser -u %s -- "

@@ -13,7 +13,7 @@
 #include <arpa/inet.h>
 #include <iniparser.h>
 
-#include "owner.h"
+#include "fileowner.h"
 #include "policy.h"
 #include "secretfile.h"
 #include "text.h"
@@ -498,9 +498,9 @@ static int
 read_client_secret(struct config *cfg, char *err, size_t len)
 {
 	const char *path = cfg->client_secret_file;
-	char user[OWNER_NAME_LEN], hint[600];
+	char user[FILEOWNER_NAME_LEN], hint[600];
 
-	owner_program_user(cfg->store_dir, user);
+	fileowner_program_user(cfg->store_dir, user);
 	snprintf(
 		hint, sizeof(hint),
 		"create it: install -m 0600 -o %s /dev/null %s, then write the "
@@ -519,7 +519,7 @@ static int
 check_inline_secret(const struct config *cfg, const struct stat *st, char *err,
 		    size_t len)
 {
-	char user[OWNER_NAME_LEN], who[OWNER_NAME_LEN + 8];
+	char user[FILEOWNER_NAME_LEN], who[FILEOWNER_NAME_LEN + 8];
 
 	if (cfg->client_secret == NULL || cfg->client_secret_file != NULL ||
 	    (st->st_mode & 044) == 0)
@@ -527,10 +527,10 @@ check_inline_secret(const struct config *cfg, const struct stat *st, char *err,
 	if (st->st_mode & 004) {
 		snprintf(who, sizeof(who), "every user");
 	} else {
-		owner_group(st->st_gid, user);
+		fileowner_group(st->st_gid, user);
 		snprintf(who, sizeof(who), "group %s", user);
 	}
-	owner_program_user(cfg->store_dir, user);
+	fileowner_program_user(cfg->store_dir, user);
 	seterr(err, len,
 	       "[insuresign] client_secret: inline in a file that %s can read "
 	       "(mode %04o): move it to client_secret_file, or let %s alone "
@@ -648,7 +648,8 @@ ini_syntax_error(char *err, size_t len)
 static void
 cannot_read(const char *path, char *err, size_t len)
 {
-	char user[OWNER_NAME_LEN], group[OWNER_NAME_LEN], mine[OWNER_NAME_LEN];
+	char user[FILEOWNER_NAME_LEN], group[FILEOWNER_NAME_LEN],
+		mine[FILEOWNER_NAME_LEN];
 	int e = errno;
 	struct stat st;
 
@@ -656,9 +657,9 @@ cannot_read(const char *path, char *err, size_t len)
 		seterr(err, len, "cannot read: %s", strerror(e));
 		return;
 	}
-	owner_user(st.st_uid, user);
-	owner_group(st.st_gid, group);
-	owner_group(getegid(), mine);
+	fileowner_user(st.st_uid, user);
+	fileowner_group(st.st_gid, group);
+	fileowner_group(getegid(), mine);
 	seterr(err, len,
 	       "cannot read: %s (owned by %s, group %s, mode %04o; the "
 	       "program runs as group %s: chgrp %s %s && chmod 640 %s)",

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
-#include "owner.h"
+#include "fileowner.h"
 #include "secretfile.h"
 
 static int
@@ -35,7 +35,7 @@ static int
 add_key(struct keyring *kr, const char *what, const char *path,
 	const char *store_dir, char *err, size_t len)
 {
-	char user[OWNER_NAME_LEN], hint[600];
+	char user[FILEOWNER_NAME_LEN], hint[600];
 	unsigned char master[KEY_LEN];
 	ssize_t n;
 	int rc;
@@ -45,7 +45,7 @@ add_key(struct keyring *kr, const char *what, const char *path,
 			 KEYRING_MAX - 1);
 		return -1;
 	}
-	owner_program_user(store_dir, user);
+	fileowner_program_user(store_dir, user);
 	snprintf(hint, sizeof(hint),
 		 "make one: insuresign-connect keygen %s && chown %s %s", path,
 		 user, path);

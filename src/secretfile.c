@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "owner.h"
+#include "fileowner.h"
 
 #define LINE_MAX_LEN 1024
 
@@ -25,7 +25,7 @@ open_failed(const char *path, const char *hint, char *out, size_t len)
 	struct stat st;
 
 	if (e == EACCES && lstat(path, &st) == 0 && st.st_uid != geteuid())
-		owner_mismatch(path, st.st_uid, out, len);
+		fileowner_mismatch(path, st.st_uid, out, len);
 	else if (e == EACCES && lstat(path, &st) == 0)
 		snprintf(out, len, "mode %04o, expected 0600 (chmod 600 %s)",
 			 (unsigned)st.st_mode & 07777, path);

@@ -19,7 +19,7 @@
 
 #include "crypto.h"
 #include "log.h"
-#include "owner.h"
+#include "fileowner.h"
 #include "record.h"
 #include "text.h"
 
@@ -40,7 +40,7 @@ struct store {
 static int
 open_root(const char *dir, char *err, size_t len)
 {
-	char fix[512], user[OWNER_NAME_LEN];
+	char fix[512], user[FILEOWNER_NAME_LEN];
 	struct stat st;
 	int fd;
 
@@ -49,13 +49,13 @@ open_root(const char *dir, char *err, size_t len)
 		int e = errno;
 
 		if (e == ENOENT) {
-			owner_program_user(NULL, user);
+			fileowner_program_user(NULL, user);
 			snprintf(fix, sizeof(fix),
 				 " (create it: install -d -m 0700 -o %s %s)",
 				 user, dir);
 		} else if ((e == EACCES || e == EPERM) &&
 			   lstat(dir, &st) == 0 && st.st_uid != geteuid()) {
-			owner_mismatch(dir, st.st_uid, fix, sizeof(fix));
+			fileowner_mismatch(dir, st.st_uid, fix, sizeof(fix));
 			snprintf(err, len, "store dir %s: %s", dir, fix);
 			return -1;
 		} else if (e == EACCES && lstat(dir, &st) == 0) {
@@ -77,7 +77,7 @@ open_root(const char *dir, char *err, size_t len)
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, len, "store dir %s: %s", dir, strerror(errno));
 	} else if (st.st_uid != geteuid()) {
-		owner_mismatch(dir, st.st_uid, fix, sizeof(fix));
+		fileowner_mismatch(dir, st.st_uid, fix, sizeof(fix));
 		snprintf(err, len, "store dir %s: %s", dir, fix);
 	} else if ((st.st_mode & 077) != 0) {
 		snprintf(
