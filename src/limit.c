@@ -180,10 +180,13 @@ limit_exchange_end(struct app *app, int slot)
 }
 
 int
-limit_check(struct app *app, char *err, size_t len)
+limit_check(const struct config *cfg, char *err, size_t len)
 {
-	if (app->limits.fd != -1)
-		return 0;
-	return shared_open(&app->limits, app->cfg.state_dir, "limits",
-			   sizeof(struct table), err, len);
+	struct shared_file f;
+
+	if (shared_open(&f, cfg->state_dir, "limits", sizeof(struct table), err,
+			len) == -1)
+		return -1;
+	shared_close(&f);
+	return 0;
 }

@@ -29,7 +29,8 @@ enum limit_rc limit_callback(struct app *app, const struct request *req,
 enum limit_rc limit_exchange_begin(struct app *app, int *slot);
 void limit_exchange_end(struct app *app, int slot);
 
-/* The same check as the first use makes, for check-config. */
-int limit_check(struct app *app, char *err, size_t len);
+/* Can the workers share their counts ([app] state_dir)?  For the
+ * self-check; err says what to fix. */
+int limit_check(const struct config *cfg, char *err, size_t len);
 
 #endif

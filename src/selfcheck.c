@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "limit.h"
 #include "store.h"
 
 /* The path of an http(s) URL ("/x/callback"), or "" if it has none. */
@@ -34,6 +35,14 @@ selfcheck(const struct app *app, int resolve, check_report report)
 	} else {
 		snprintf(msg, sizeof(msg), "store dir %s: ours, mode 0700",
 			 cfg->store_dir);
+		report(CHECK_OK, msg);
+	}
+	if (limit_check(cfg, msg, sizeof(msg)) == -1) {
+		report(CHECK_ERROR, msg);
+		errors++;
+	} else {
+		snprintf(msg, sizeof(msg), "state dir %s: ours, mode 0700",
+			 cfg->state_dir);
 		report(CHECK_OK, msg);
 	}
 	snprintf(msg, sizeof(msg), "key file %s: 32 bytes, mode 0600%s",

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileowner.h"
+
 void
 shared_init(struct shared_file *f)
 {
@@ -21,24 +23,30 @@ shared_init(struct shared_file *f)
 static int
 open_dir(const char *dir, char *err, size_t errlen)
 {
+	char user[FILEOWNER_NAME_LEN], why[512];
 	struct stat st;
 	int fd;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
+		fileowner_program_user(dir, user);
 		snprintf(err, errlen,
 			 "[app] state_dir %s: %s (create it: install -d -m "
-			 "0700 -o <the server's user> %s)",
-			 dir, strerror(errno), dir);
+			 "0700 -o %s %s)",
+			 dir, strerror(errno), user, dir);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) == -1 || st.st_uid != geteuid()) {
+		fileowner_mismatch(dir, st.st_uid, why, sizeof(why));
+		snprintf(err, errlen, "[app] state_dir %s: %s", dir, why);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
 		snprintf(err, errlen,
-			 "[app] state_dir %s: expected a directory of mode "
-			 "0700 owned by the user this program runs as (uid "
-			 "%u)",
-			 dir, (unsigned)geteuid());
+			 "[app] state_dir %s: mode %04o, expected 0700 (chmod "
+			 "700 %s)",
+			 dir, (unsigned)st.st_mode & 07777, dir);
 		close(fd);
 		return -1;
 	}

@@ -494,6 +494,15 @@ class CommandLine(LifecycleTest):
             os.chmod(self.rig.store, 0o700)
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"chmod 700 {self.rig.store}", r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^ok +state dir .*mode 0700")
+        os.chmod(self.rig.state, 0o755)
+        try:
+            r = self.rig.cli("check-config", check=False)
+        finally:
+            os.chmod(self.rig.state, 0o700)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stdout, r"(?m)^error +\[app\] state_dir .*"
+                                   rf"chmod 700 {self.rig.state}")
         os.chmod(self.rig.key, 0o644)
         try:
             r = self.rig.cli("check-config", check=False)
