@@ -118,6 +118,13 @@ static const struct keydef keys[] = {
 	{ .section = "limits", .key = "callbacks_per_minute", .type = T_UINT,
 	  .def = "120", .off = OFF(callbacks_per_minute), .min = 1,
 	  .max = 1000000 },
+	{ .section = "identity", .key = "owner", .type = T_ENUM,
+	  .def = "browser", .off = OFF(owner),
+	  .choices = "browser|web_server|backend" },
+	{ .section = "identity", .key = "login_url", .type = T_WEBPATH,
+	  .off = OFF(login_url) },
+	{ .section = "identity", .key = "ignore_case", .type = T_BOOL,
+	  .def = "false", .off = OFF(ignore_case) },
 	{ .section = "admin", .key = "users", .type = T_USER, .list = 1,
 	  .off = OFF(admin_users) },
 	{ .section = "admin", .key = "key_file", .type = T_FILE,
@@ -438,7 +445,8 @@ check_unknown(dictionary *d, char *err, size_t len)
 		if (!known_section(sec)) {
 			seterr(err, len,
 			       "unknown section [%s] (expected insuresign, "
-			       "http, app, session, store, limits or admin)",
+			       "http, app, session, store, limits, identity "
+			       "or admin)",
 			       sec);
 			return -1;
 		}

@@ -15,6 +15,12 @@ struct strlist {
 /* Enums are numbered as their choices in config.c's key table. */
 enum environment { ENV_PRODUCTION, ENV_LEGACY, ENV_LAB };
 enum secure_mode { SECURE_AUTO, SECURE_ALWAYS, SECURE_NEVER };
+/* [identity] owner: who a link belongs to (see owner.h). */
+enum owner_source {
+	OWNER_FROM_BROWSER,
+	OWNER_FROM_WEB_SERVER,
+	OWNER_FROM_BACKEND
+};
 
 struct config {
 	const char *path; /* the file it came from */
@@ -63,6 +69,11 @@ struct config {
 	unsigned exchanges_at_once;
 	unsigned callbacks_per_address;
 	unsigned callbacks_per_minute;
+
+	/* [identity] */
+	enum owner_source owner;
+	char *login_url;
+	int ignore_case;
 
 	/* [admin] */
 	struct strlist admin_users;
