@@ -34,9 +34,12 @@ import pwd
 import re
 import signal
 import socket
+import shutil
 import ssl
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -46,6 +49,8 @@ OUT = Path(os.environ.get("ISC_TEST_OUT", ROOT / "tests" / "out"))
 # ISC_PROGRAM picks another build (the sanitizer build, say).
 PROGRAM = Path(os.environ.get("ISC_PROGRAM",
                               ROOT / "cgi-bin" / "insuresign-connect.fcgi"))
+# The sample web app's pages that the web servers serve.
+SITE = ROOT / "demo"
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret"
 # What Rig(backend_key=True) puts in [app] backend_key_file.
@@ -62,6 +67,138 @@ RUN_USER = os.environ.get("ISC_RUN_USER", "www-data")
 # What a browser sends for a top-level navigation (Fetch Metadata).
 NAVIGATE = {"Accept": "text/html,application/xhtml+xml",
             "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "none"}
+
+
+# The rigs started and not yet stopped (tests/run checks after each suite).
+LIVE = []
+
+
+class StageError(Exception):
+    """The run user cannot reach the files it needs, and they cannot be
+    put where it can: the message says what to do, in one line."""
+
+
+def _run_user_ids():
+    """(uid, gid, groups) of RUN_USER when the tests run as root (the
+    Apache variants run the program as it), else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pw = pwd.getpwnam(RUN_USER)
+    except KeyError:
+        return None
+    return pw.pw_uid, pw.pw_gid, os.getgrouplist(RUN_USER, pw.pw_gid)
+
+
+def _reaches(ids, paths):
+    """Whether the user IDS can enter every directory in PATHS, asked of
+    the kernel as that user (mode bits, ACLs and all)."""
+    uid, gid, groups = ids
+    r = subprocess.run(["sh", "-c", 'for d; do cd "$d" || exit 1; done',
+                        "sh", *map(str, paths)], user=uid, group=gid,
+                       extra_groups=groups, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def _existing(path):
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _copy(src, dst, mode):
+    """SRC to DST (atomically: a process running the old DST keeps its
+    file), unless DST is already the same size and age."""
+    try:
+        s, d = src.stat(), dst.stat()
+        if (s.st_size, s.st_mtime_ns) == (d.st_size, d.st_mtime_ns):
+            return
+    except FileNotFoundError:
+        pass
+    tmp = dst.with_name(dst.name + ".new")
+    shutil.copy2(src, tmp)
+    tmp.chmod(mode)
+    os.replace(tmp, dst)
+
+
+def _stage_dir(link):
+    """The stage that tests/out links to from an earlier run (ours: root's,
+    0755, made by mkdtemp), or a new one."""
+    if link.is_symlink():
+        d = Path(os.readlink(link)).parent.parent
+        try:
+            st = os.lstat(d)
+            if (d.name.startswith("insuresign-connect-tests.") and
+                    stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
+                    and stat.S_IMODE(st.st_mode) == 0o755):
+                return d
+        except OSError:
+            pass
+    d = Path(tempfile.mkdtemp(prefix="insuresign-connect-tests."))
+    d.chmod(0o755)
+    return d
+
+
+def stage():
+    """Where the program, the site and the test output live for this run:
+    (OUT, PROGRAM, SITE, a note or "").
+
+    Run as root, the Apache variants run the program as RUN_USER, which
+    must reach the program, the site's pages and the rig's directories.
+    A checkout in a 0700 home directory (Debian's default) or a mktemp -d
+    directory is out of its reach, so then those are staged into a 0755
+    directory of their own under $TMPDIR that mirrors the checkout's
+    layout (tests/out links to its tests/out, so the logs are where they
+    always are), and the program is copied there whenever it changed."""
+    ids = _run_user_ids()
+    link = ROOT / "tests" / "out"
+    if ids is None or _reaches(ids, [PROGRAM.parent, SITE, _existing(OUT)]):
+        if link.is_symlink() and not link.exists():
+            link.unlink()       # a stage that is gone (a reboot cleans /tmp)
+        return OUT, PROGRAM, SITE, ""
+    where = _stage_dir(link)
+    if not _reaches(ids, [where]):
+        raise StageError(
+            f"{RUN_USER} can reach neither {ROOT} nor {where}: set TMPDIR "
+            f"to a directory {RUN_USER} can enter, or move the checkout")
+
+    def staged(path):
+        try:
+            return where / path.relative_to(ROOT)
+        except ValueError:
+            if _reaches(ids, [_existing(path).parent]):
+                return path
+            raise StageError(f"{RUN_USER} cannot reach {path}: put it "
+                             f"under {ROOT} or where {RUN_USER} can")
+
+    out, program, site = staged(OUT), staged(PROGRAM), staged(SITE)
+    target = where / "tests" / "out"
+    for d in (out, program.parent, site, target):
+        d.mkdir(parents=True, exist_ok=True)
+        while d != where:
+            d.chmod(0o755)
+            d = d.parent
+    if (os.readlink(link) != str(target) if link.is_symlink()
+            else link.exists()):
+        # A real tests/out from a run that needed no stage, or a link to
+        # an older stage: test output either way (make clean removes it).
+        subprocess.run(["rm", "-rf", str(link)], check=True)
+    if not link.is_symlink():
+        link.symlink_to(target)
+    if PROGRAM.exists():
+        _copy(PROGRAM, program, 0o755)
+    for f in SITE.iterdir():
+        _copy(f, site / f.name, 0o644)
+    return out, program, site, (
+        f"{RUN_USER} cannot reach {ROOT}: the program, demo/ and the test "
+        f"output run from {where} (tests/out links there)")
+
+
+try:
+    OUT, PROGRAM, SITE, STAGE_NOTE = stage()
+except StageError as e:
+    sys.exit(f"tests: {e}")
 
 
 def free_port():
@@ -239,8 +376,16 @@ class Mock:
         self.log_file = open(out / f"{name}.log", "wb")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=self.log_file)
-        wait_for(port_file.exists, what="the mock to listen")
-        self.port = int(port_file.read_text())
+        try:
+            wait_for(lambda: port_file.exists() or
+                     self.proc.poll() is not None, what="the mock to listen")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the mock did not start: see {out}/"
+                                   f"{name}.log")
+            self.port = int(port_file.read_text())
+        except BaseException:
+            self.stop()
+            raise
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.ctx = ssl.create_default_context(
             cafile=str(c / ("selfsigned.pem" if cert == "selfsigned"
@@ -437,58 +582,65 @@ class Rig:
         self.server_origin = f"http://127.0.0.1:{self.server_port}"
         self.redirect_uri = self.origin + BASE + "/callback"
         self.socket = self.out / "fcgi.sock"
-        # The demo's mock is plain http, so that a person's browser shows
-        # its page without a warning about our test CA (loopback only).
-        self.mock = Mock(self.out, [self.redirect_uri], issuer=issuer,
-                         tls=mock_tls)
-        self.store = self.out / "store"
-        self.store.mkdir(mode=0o700, exist_ok=True)
-        self._own(self.store)
-        self.state = self.out / "state"
-        self.state.mkdir(mode=0o700, exist_ok=True)
-        self._own(self.state)
-        self.key = self.out / "store.key"
-        if not self.key.exists():
-            self.cli("keygen", str(self.key), config=False)
         self.ini = self.out / "insuresign-connect.ini"
-        self.settings = {
-            "insuresign": {
-                "authorize_url": self.mock.url + "/oauth2/authorize",
-                "token_url": self.mock.url + "/oauth2/token",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "redirect_uri": self.redirect_uri,
-                "ca_file": certs() / "ca.pem",
-            },
-            "http": {"connect_timeout": 2, "timeout": 4},
-            "app": {"base_path": BASE, "return_to": "/account",
-                    "return_to_allowed": "/account, /settings",
-                    "state_dir": self.state},
-            "session": {},
-            "store": {"dir": self.store, "key_file": self.key},
-            # Tests connect far more often than people do.
-            "limits": {"callbacks_per_address": 1000,
-                       "callbacks_per_minute": 10000},
-        }
-        if front:
-            # The front connects to the server from 127.0.0.1.
-            self.settings["app"]["trusted_proxies"] = "127.0.0.1"
-        if backend_key:
-            self.settings["app"]["backend_key_file"] = self.secret_file(
-                "backend.key", BACKEND_KEY + "\n")
-        for section, keys in (ini or {}).items():
-            self.settings.setdefault(section, {}).update(keys)
-        self.write_config()
-        self.error_log = self.out / "lighttpd-error.log"
-        # {user: password}: the web server asks for these on /admin and
-        # passes REMOTE_USER (lighttpd mod_auth), as an operator would set.
-        self.admin_auth = admin_auth
-        if start:
-            try:
+        # Every process started from here on is stopped by stop(), which
+        # runs on any failure before the constructor returns; a rig that
+        # a suite never stops, tests/run stops and reports (LIVE).
+        self.mock = None
+        LIVE.append(self)
+        try:
+            # The demo's mock is plain http, so that a person's browser
+            # shows its page without a warning about our test CA
+            # (loopback only).
+            self.mock = Mock(self.out, [self.redirect_uri], issuer=issuer,
+                             tls=mock_tls)
+            self.store = self.out / "store"
+            self.store.mkdir(mode=0o700, exist_ok=True)
+            self._own(self.store)
+            self.state = self.out / "state"
+            self.state.mkdir(mode=0o700, exist_ok=True)
+            self._own(self.state)
+            self.key = self.out / "store.key"
+            if not self.key.exists():
+                self.cli("keygen", str(self.key), config=False)
+            self.settings = {
+                "insuresign": {
+                    "authorize_url": self.mock.url + "/oauth2/authorize",
+                    "token_url": self.mock.url + "/oauth2/token",
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "redirect_uri": self.redirect_uri,
+                    "ca_file": certs() / "ca.pem",
+                },
+                "http": {"connect_timeout": 2, "timeout": 4},
+                "app": {"base_path": BASE, "return_to": "/account",
+                        "return_to_allowed": "/account, /settings",
+                        "state_dir": self.state},
+                "session": {},
+                "store": {"dir": self.store, "key_file": self.key},
+                # Tests connect far more often than people do.
+                "limits": {"callbacks_per_address": 1000,
+                           "callbacks_per_minute": 10000},
+            }
+            if front:
+                # The front connects to the server from 127.0.0.1.
+                self.settings["app"]["trusted_proxies"] = "127.0.0.1"
+            if backend_key:
+                self.settings["app"]["backend_key_file"] = self.secret_file(
+                    "backend.key", BACKEND_KEY + "\n")
+            for section, keys in (ini or {}).items():
+                self.settings.setdefault(section, {}).update(keys)
+            self.write_config()
+            self.error_log = self.out / "lighttpd-error.log"
+            # {user: password}: the web server asks for these on /admin
+            # and passes REMOTE_USER (lighttpd mod_auth), as an operator
+            # would set.
+            self.admin_auth = admin_auth
+            if start:
                 self.start_server()
-            except BaseException:
-                self.stop()
-                raise
+        except BaseException:
+            self.stop()
+            raise
 
     def write_config(self):
         write_ini(self.ini, self.settings)
@@ -592,7 +744,7 @@ class Rig:
                 ' "realm" => "admin", "require" => "valid-user" ) )']
         extra.write_text("\n".join(lines) + "\n")
         site = replace_vars((ROOT / "demo/lighttpd-site.conf").read_text(), {
-            "site_port": self.server_port, "site_root": ROOT / "demo",
+            "site_port": self.server_port, "site_root": SITE,
             "site_run": self.out, "site_include": self.out / conf_name,
             "site_extra": extra})
         (self.out / "lighttpd-site.conf").write_text(site)
@@ -621,7 +773,7 @@ class Rig:
         (self.out / conf_name).write_text(snippet)
         user, group = self._user_names()
         site = replace_defines((ROOT / "demo/apache-site.conf").read_text(), {
-            "SITE_PORT": self.server_port, "SITE_ROOT": ROOT / "demo",
+            "SITE_PORT": self.server_port, "SITE_ROOT": SITE,
             "SITE_RUN": self.out, "SITE_INCLUDE": self.out / conf_name,
             "SITE_MODULES": APACHE_MODULES, "SITE_USER": user,
             "SITE_GROUP": group})
@@ -885,8 +1037,13 @@ class Rig:
                       if re.fullmatch(r"[0-9a-f]{64}", p.name))
 
     def stop(self):
-        self._stop_procs()
-        self.mock.stop()
+        try:
+            self._stop_procs()
+        finally:
+            if self.mock:
+                self.mock.stop()
+            if self in LIVE:
+                LIVE.remove(self)
 
     def __enter__(self):
         return self

@@ -63,16 +63,13 @@ class AdminTest(unittest.TestCase):
     def setUpClass(cls):
         cls.rig = Rig(cls.__name__, ini={"admin": cls.admin},
                       **cls.rig_options)
+        cls.addClassCleanup(cls.rig.stop)
         if cls.admin_key:
             cls.rig.settings["admin"]["key_file"] = cls.rig.secret_file(
                 "admin.key", ADMIN_KEY + "\n")
         cls.rig.settings["app"]["audit_log"] = cls.rig.out / "audit.log"
         cls.rig.write_config()
         cls.rig.restart_server()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rig.stop()
 
     def setUp(self):
         self.rig.mock.reset(keep_grants=True)

@@ -45,6 +45,7 @@ class Deployed(test_flow.FlowTest):
     @classmethod
     def setUpClass(cls):
         cls.rig = Rig(cls.__name__, backend_key=True, **cls.rig_options)
+        cls.addClassCleanup(cls.rig.stop)
 
     def token(self, sid, **kw):
         return self.rig.token(sid, **kw)

@@ -46,10 +46,7 @@ class FaultTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rig = Rig(cls.__name__, backend_key=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rig.stop()
+        cls.addClassCleanup(cls.rig.stop)
 
     def setUp(self):
         self.rig.mock.reset(keep_grants=True)
@@ -308,10 +305,7 @@ class Limits(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rig = Rig(cls.__name__)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rig.stop()
+        cls.addClassCleanup(cls.rig.stop)
 
     def cgi(self, env, body=None, close_stdin=True):
         e = {"INSURESIGN_CONNECT_CONF": str(self.rig.ini),

@@ -31,10 +31,7 @@ class FlowTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rig = Rig(cls.__name__, **cls.rig_options)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rig.stop()
+        cls.addClassCleanup(cls.rig.stop)
 
     def setUp(self):
         self.rig.mock.reset()

@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from rig import BASE, PROGRAM, Rig
+from rig import BASE, PROGRAM, ROOT, Rig
 
 SESSION = "insuresign_session"
 
@@ -26,15 +26,12 @@ class LifecycleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rig = Rig(cls.__name__, ini=cls.extra, backend_key=True)
+        cls.addClassCleanup(cls.rig.stop)
         cls.rig.settings["app"]["audit_log"] = cls.rig.out / "audit.log"
         cls.rig.settings["insuresign"]["revocation_url"] = \
             cls.rig.mock.url + "/oauth2/revoke"
         cls.rig.write_config()
         cls.rig.restart_server()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rig.stop()
 
     def setUp(self):
         self.rig.mock.reset()
@@ -597,7 +594,7 @@ class Cleanup(LifecycleTest):
         self.assertEqual(self.rig.records(), [])
 
     def test_conf_has_a_timer_and_a_cron_line(self):
-        root = PROGRAM.parent.parent / "conf"
+        root = ROOT / "conf"
         timer = (root / "insuresign-connect-gc.timer").read_text()
         self.assertIn("OnCalendar=", timer)
         service = (root / "insuresign-connect-gc.service").read_text()
