@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "response.h"
 #include "text.h"
 
 static int

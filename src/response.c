@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "text.h"
-
 void
 response_init(struct response *res)
 {
@@ -88,19 +86,6 @@ res_json(struct response *res, int status, struct cJSON *json)
 	buf_addc(&res->body, '\n');
 	res->type = "application/json";
 	cJSON_Delete(json);
-}
-
-void
-json_add_time(cJSON *o, const char *name, long long t)
-{
-	char s[TIME_LEN];
-
-	if (t <= 0) {
-		cJSON_AddNullToObject(o, name);
-		return;
-	}
-	fmt_time(t, s);
-	cJSON_AddStringToObject(o, name, s);
 }
 
 void

@@ -27,8 +27,6 @@ void res_cookie(struct response *res, const char *name, const char *value,
 void res_redirect(struct response *res, int status, const char *location);
 /* Takes ownership of json (a cJSON object) and frees it. */
 void res_json(struct response *res, int status, struct cJSON *json);
-/* name: "2026-11-29T04:00:00Z", or null for 0 (never). */
-void json_add_time(struct cJSON *o, const char *name, long long t);
 /* {"error": code, "message": text} with the status. */
 void res_json_error(struct response *res, int status, const char *code,
 		    const char *message);

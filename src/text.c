@@ -1,6 +1,8 @@
 /* Small text codecs: numbers, percent-encoding, base64, hex, time. */
 #include "text.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -269,6 +271,19 @@ fmt_time(long long t, char *out)
 	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(out, TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, TIME_LEN, "-");
+}
+
+void
+json_add_time(cJSON *o, const char *name, long long t)
+{
+	char s[TIME_LEN];
+
+	if (t <= 0) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	fmt_time(t, s);
+	cJSON_AddStringToObject(o, name, s);
 }
 
 void

@@ -37,6 +37,9 @@ int is_hex(const char *s, size_t n);
 /* "2026-11-29T04:00:00Z"; out holds at least 21 bytes. */
 #define TIME_LEN 21
 void fmt_time(long long t, char *out);
+/* The same as a JSON member of o, or null for 0 (never). */
+struct cJSON;
+void json_add_time(struct cJSON *o, const char *name, long long t);
 /* "in 59 min", "2 h ago": short and human, for the admin page and CLI. */
 void fmt_relative(long long t, long long now, char *out, size_t len);
 
