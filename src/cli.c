@@ -170,7 +170,7 @@ out:
 }
 
 static int
-link_error(const char *cmd, enum link_rc rc, const struct oauth_result *why)
+link_error(const char *cmd, enum link_rc rc, enum refresh_error why)
 {
 	char msg[256];
 
@@ -182,7 +182,7 @@ link_error(const char *cmd, enum link_rc rc, const struct oauth_result *why)
 			    "needs reconnect: the user must connect again");
 	case LINK_UNAVAILABLE:
 		snprintf(msg, sizeof(msg), "refresh failed: %s",
-			 refresh_error_name(why->kind));
+			 refresh_error_name(why));
 		return fail(cmd, msg);
 	default:
 		return fail(cmd, "the store cannot be read or written (see the "
@@ -193,7 +193,7 @@ link_error(const char *cmd, enum link_rc rc, const struct oauth_result *why)
 static int
 cmd_token(int argc, char **argv, const struct cli_opts *o)
 {
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 	struct app app;
 	enum link_rc rc;
@@ -217,14 +217,14 @@ cmd_token(int argc, char **argv, const struct cli_opts *o)
 		record_free(&r);
 	}
 	app_close(&app);
-	return rc == LINK_OK ? 0 : link_error("token", rc, &why);
+	return rc == LINK_OK ? 0 : link_error("token", rc, why);
 }
 
 static int
 cmd_refresh(int argc, char **argv, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1], exp[TIME_LEN];
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 	struct app app;
 	enum link_rc rc = LINK_STORE_ERROR;
@@ -243,7 +243,7 @@ cmd_refresh(int argc, char **argv, const struct cli_opts *o)
 		record_free(&r);
 	}
 	app_close(&app);
-	return rc == LINK_OK ? 0 : link_error("refresh", rc, &why);
+	return rc == LINK_OK ? 0 : link_error("refresh", rc, why);
 }
 
 static int
@@ -264,7 +264,7 @@ cmd_delete(int argc, char **argv, const struct cli_opts *o)
 	if (rc == LINK_OK)
 		printf("deleted %.12s\n", name);
 	app_close(&app);
-	return rc == LINK_OK ? 0 : link_error("delete", rc, NULL);
+	return rc == LINK_OK ? 0 : link_error("delete", rc, REFRESH_OK);
 }
 
 static long gc_removed;

@@ -594,7 +594,7 @@ handle_admin_refresh(struct app *app, const struct request *req,
 {
 	long long now = (long long)time(NULL);
 	char who[128], url[512];
-	struct oauth_result why;
+	enum refresh_error why;
 	const char *id, *done;
 	struct record r;
 	enum link_rc rc;
@@ -606,7 +606,7 @@ handle_admin_refresh(struct app *app, const struct request *req,
 	if (rc == LINK_OK)
 		record_free(&r);
 	audit("admin_refresh", id, "by=%s result=%s", who,
-	      rc == LINK_OK ? "ok" : refresh_error_name(why.kind));
+	      rc == LINK_OK ? "ok" : refresh_error_name(why));
 	done = rc == LINK_OK		? "refreshed"
 	       : rc == LINK_RECONNECT	? "reconnect"
 	       : rc == LINK_UNAVAILABLE ? "refresh-failed"

@@ -196,7 +196,7 @@ exchange_failed(struct app *app, struct response *res,
 	char url[URL_LEN];
 
 	log_error("callback: code exchange failed: %s (HTTP %ld%s%s)",
-		  refresh_error_name(why->kind), why->status,
+		  oauth_rc_name(why->rc), why->status,
 		  *oauth_error_detail(why) != '\0' ? ", error=" : "",
 		  oauth_error_detail(why));
 	policy_return_url(p->return_to, "error", url, sizeof(url));

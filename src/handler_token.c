@@ -20,7 +20,7 @@ void
 handle_token(struct app *app, const struct request *req, struct response *res)
 {
 	char exp[TIME_LEN], retry[32];
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 	enum link_rc rc;
 	long long now = (long long)time(NULL);
@@ -73,16 +73,15 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 			       "authorization: they must connect again.");
 		return;
 	case LINK_UNAVAILABLE:
-		if (why.kind == REFRESH_INVALID_CLIENT ||
-		    why.kind == REFRESH_BAD_REPLY ||
-		    why.kind == REFRESH_REJECTED) {
-			res_json_error(res, 502, refresh_error_name(why.kind),
+		if (why == REFRESH_INVALID_CLIENT || why == REFRESH_BAD_REPLY ||
+		    why == REFRESH_REJECTED) {
+			res_json_error(res, 502, refresh_error_name(why),
 				       "The token could not be refreshed.");
 			return;
 		}
 		snprintf(retry, sizeof(retry), "%u", app->cfg.refresh_backoff);
 		res_header(res, "Retry-After", retry);
-		res_json_error(res, 503, refresh_error_name(why.kind),
+		res_json_error(res, 503, refresh_error_name(why),
 			       "InsureSign is not answering; try again later.");
 		return;
 	default:

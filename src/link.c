@@ -138,17 +138,38 @@ apply_tokens(struct record *r, const struct oauth_tokens *t, long long now,
 	r->meta.backoff_until = 0;
 }
 
+/* What the record keeps of what the token endpoint did. */
+static enum refresh_error
+refresh_error_of(enum oauth_rc rc)
+{
+	static const enum refresh_error map[OAUTH__MAX] = {
+		[OAUTH_OK] = REFRESH_OK,
+		[OAUTH_INVALID_GRANT] = REFRESH_INVALID_GRANT,
+		[OAUTH_INVALID_CLIENT] = REFRESH_INVALID_CLIENT,
+		[OAUTH_REJECTED] = REFRESH_REJECTED,
+		[OAUTH_SERVER_ERROR] = REFRESH_SERVER_ERROR,
+		[OAUTH_RATE_LIMITED] = REFRESH_RATE_LIMITED,
+		[OAUTH_TIMEOUT] = REFRESH_TIMEOUT,
+		[OAUTH_NETWORK] = REFRESH_NETWORK,
+		[OAUTH_TLS] = REFRESH_TLS,
+		[OAUTH_BAD_REPLY] = REFRESH_BAD_REPLY,
+	};
+
+	return map[rc];
+}
+
 /* The refresh itself, with the record's lock held and the record fresh. */
 static enum link_rc
 refresh_locked(struct app *app, const char *name, struct record *r,
-	       long long now, struct oauth_result *why)
+	       long long now, enum refresh_error *why)
 {
+	struct oauth_result res;
 	struct oauth_tokens t;
 	int failed = 0;
 	enum link_rc rc;
 
 	if (r->refresh_token == NULL) {
-		why->kind = REFRESH_INVALID_GRANT;
+		*why = REFRESH_INVALID_GRANT;
 		r->meta.status = RECORD_NEEDS_RECONNECT;
 		save(app, name, r, now);
 		audit("needs_reconnect", name, "reason=no_refresh_token");
@@ -159,7 +180,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	if (store_writable(app->store) != STORE_OK)
 		return LINK_STORE_ERROR;
 	log_info("refresh %.12s: starting", name);
-	if (oauth_refresh(app->http, &app->cfg, r->refresh_token, &t, why) ==
+	if (oauth_refresh(app->http, &app->cfg, r->refresh_token, &t, &res) ==
 	    OAUTH_OK) {
 		apply_tokens(r, &t, now, &failed);
 		oauth_tokens_free(&t);
@@ -171,8 +192,9 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 			      r->meta.expires_at - now);
 		return rc;
 	}
-	r->meta.last_error = why->kind;
-	if (why->kind == REFRESH_INVALID_GRANT) {
+	*why = refresh_error_of(res.rc);
+	r->meta.last_error = *why;
+	if (*why == REFRESH_INVALID_GRANT) {
 		/* The grant is gone: drop the tokens, keep the record. */
 		record_set(&r->access_token, NULL);
 		record_set(&r->refresh_token, NULL);
@@ -181,19 +203,19 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		audit("needs_reconnect", name, "reason=invalid_grant");
 		return LINK_RECONNECT;
 	}
-	if (why->kind == REFRESH_INVALID_CLIENT)
+	if (*why == REFRESH_INVALID_CLIENT)
 		log_error("token endpoint rejected our client credentials "
 			  "(invalid_client): check [insuresign] client_id and "
 			  "client_secret");
 	r->meta.backoff_until = now + app->cfg.refresh_backoff;
 	save(app, name, r, now);
-	audit("refresh_failed", name, "kind=%s", refresh_error_name(why->kind));
+	audit("refresh_failed", name, "kind=%s", refresh_error_name(*why));
 	return LINK_UNAVAILABLE;
 }
 
 static enum link_rc
 refresh(struct app *app, const char *name, long long now, int force,
-	struct record *r, struct oauth_result *why)
+	struct record *r, enum refresh_error *why)
 {
 	struct store_lock lock;
 	enum link_rc rc;
@@ -211,7 +233,7 @@ refresh(struct app *app, const char *name, long long now, int force,
 	if (!force && !link_due(&r->meta, now, app->cfg.refresh_margin))
 		goto out;
 	if (!force && now < r->meta.backoff_until) {
-		why->kind = r->meta.last_error;
+		*why = r->meta.last_error;
 		rc = LINK_UNAVAILABLE;
 	} else {
 		rc = refresh_locked(app, name, r, now, why);
@@ -246,12 +268,12 @@ touch(struct app *app, const char *name, long long now)
 
 enum link_rc
 link_token(struct app *app, const char *sid, long long now, struct record *r,
-	   struct oauth_result *why)
+	   enum refresh_error *why)
 {
 	char name[RECORD_NAME_LEN + 1];
 	enum link_rc rc;
 
-	memset(why, 0, sizeof(*why));
+	*why = REFRESH_OK;
 	rc = link_get(app, sid, name, r);
 	if (rc != LINK_OK)
 		return rc;
@@ -276,9 +298,9 @@ link_token(struct app *app, const char *sid, long long now, struct record *r,
 
 enum link_rc
 link_refresh(struct app *app, const char *name, long long now, struct record *r,
-	     struct oauth_result *why)
+	     enum refresh_error *why)
 {
-	memset(why, 0, sizeof(*why));
+	*why = REFRESH_OK;
 	return refresh(app, name, now, 1, r, why);
 }
 
@@ -303,7 +325,7 @@ link_delete(struct app *app, const char *name, const char *who)
 		else
 			log_warn("revoke %.12s failed (%s): deleting the local "
 				 "record anyway",
-				 name, refresh_error_name(why.kind));
+				 name, oauth_rc_name(why.rc));
 	}
 	if (rc == LINK_OK)
 		record_free(&r);

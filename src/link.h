@@ -32,14 +32,15 @@ enum link_rc link_create(struct app *app, const char *sid, const char *old_sid,
 
 /*
  * A valid access token for sid, refreshed first when due: single flight
- * across processes (lock, re-read, refresh only if still due).  why says
- * what the token endpoint did when the answer is not LINK_OK.
+ * across processes (lock, re-read, refresh only if still due).  why says,
+ * in the record's words, why the refresh failed when the answer is not
+ * LINK_OK (the last failure's, when it is backing off).
  */
 enum link_rc link_token(struct app *app, const char *sid, long long now,
-			struct record *r, struct oauth_result *why);
+			struct record *r, enum refresh_error *why);
 /* Refresh now, due or not (admin, CLI). */
 enum link_rc link_refresh(struct app *app, const char *name, long long now,
-			  struct record *r, struct oauth_result *why);
+			  struct record *r, enum refresh_error *why);
 
 /* Revokes (when configured) and deletes; who is logged in the audit. */
 enum link_rc link_delete(struct app *app, const char *name, const char *who);

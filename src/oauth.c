@@ -9,7 +9,6 @@
 
 #include "crypto.h"
 #include "log.h"
-#include "record.h"
 #include "text.h"
 
 int
@@ -54,13 +53,6 @@ basic_auth(const struct config *cfg, struct buf *out)
 		     : buf_add_b64(out, (unsigned char *)cred.data, cred.len);
 	buf_free(&cred);
 	return rc;
-}
-
-static void
-result_set(struct oauth_result *r, enum oauth_rc rc, int kind)
-{
-	r->rc = rc;
-	r->kind = kind;
 }
 
 /* A string member made of VSCHAR (RFC 6749 Appendix A), or -1. */
@@ -116,9 +108,7 @@ oauth_parse_reply(long status, const char *body, size_t len,
 	r->status = status;
 	r->error[0] = '\0';
 	if (status == 429 || status >= 500) {
-		result_set(r, OAUTH_UNAVAILABLE,
-			   status == 429 ? REFRESH_RATE_LIMITED
-					 : REFRESH_SERVER_ERROR);
+		r->rc = status == 429 ? OAUTH_RATE_LIMITED : OAUTH_SERVER_ERROR;
 		return r->rc;
 	}
 	o = cJSON_ParseWithLength(body, len);
@@ -129,7 +119,7 @@ oauth_parse_reply(long status, const char *body, size_t len,
 			parse_error(o, r);
 		else
 			snprintf(r->error, sizeof(r->error), "invalid_client");
-		result_set(r, OAUTH_REJECTED, REFRESH_INVALID_CLIENT);
+		r->rc = OAUTH_INVALID_CLIENT;
 		cJSON_Delete(o);
 		return r->rc;
 	}
@@ -137,21 +127,18 @@ oauth_parse_reply(long status, const char *body, size_t len,
 		/* RFC 6749 section 5.2: 400 with a JSON error. */
 		if (status == 400 && cJSON_IsObject(o)) {
 			parse_error(o, r);
-			if (strcmp(r->error, "invalid_grant") == 0)
-				result_set(r, OAUTH_REJECTED,
-					   REFRESH_INVALID_GRANT);
-			else if (strcmp(r->error, "invalid_client") == 0)
-				result_set(r, OAUTH_REJECTED,
-					   REFRESH_INVALID_CLIENT);
-			else
-				result_set(r, OAUTH_REJECTED, REFRESH_REJECTED);
+			r->rc = strcmp(r->error, "invalid_grant") == 0
+					? OAUTH_INVALID_GRANT
+				: strcmp(r->error, "invalid_client") == 0
+					? OAUTH_INVALID_CLIENT
+					: OAUTH_REJECTED;
 		} else {
-			result_set(r, OAUTH_BAD_REPLY, REFRESH_BAD_REPLY);
+			r->rc = OAUTH_BAD_REPLY;
 		}
 		cJSON_Delete(o);
 		return r->rc;
 	}
-	result_set(r, OAUTH_BAD_REPLY, REFRESH_BAD_REPLY);
+	r->rc = OAUTH_BAD_REPLY;
 	if (!cJSON_IsObject(o))
 		goto err;
 	/* RFC 6749 section 5.1: access_token, token_type, expires_in. */
@@ -171,7 +158,7 @@ oauth_parse_reply(long status, const char *body, size_t len,
 	    ei->valuedouble != (double)(long long)ei->valuedouble)
 		goto err;
 	t->expires_in = (long long)ei->valuedouble;
-	result_set(r, OAUTH_OK, REFRESH_OK);
+	r->rc = OAUTH_OK;
 err:
 	if (r->rc != OAUTH_OK)
 		oauth_tokens_free(t);
@@ -193,25 +180,16 @@ post(struct http *h, const struct config *cfg, const char *url,
 	buf_init(&auth, 8192);
 	if (body->failed || basic_auth(cfg, &auth) == -1) {
 		buf_free(&auth);
-		result_set(r, OAUTH_UNAVAILABLE, REFRESH_NETWORK);
+		r->rc = OAUTH_NETWORK;
 		return r->rc;
 	}
 	hrc = http_post_form(h, url, auth.data, body->data, &reply);
 	buf_free(&auth);
-	switch (hrc) {
-	case HTTP_OK:
-		break;
-	case HTTP_TIMEOUT:
-		result_set(r, OAUTH_TIMEOUT, REFRESH_TIMEOUT);
-		return r->rc;
-	case HTTP_TLS:
-		result_set(r, OAUTH_UNAVAILABLE, REFRESH_TLS);
-		return r->rc;
-	case HTTP_TOO_BIG:
-		result_set(r, OAUTH_BAD_REPLY, REFRESH_BAD_REPLY);
-		return r->rc;
-	default:
-		result_set(r, OAUTH_UNAVAILABLE, REFRESH_NETWORK);
+	if (hrc != HTTP_OK) {
+		r->rc = hrc == HTTP_TIMEOUT   ? OAUTH_TIMEOUT
+			: hrc == HTTP_TLS     ? OAUTH_TLS
+			: hrc == HTTP_TOO_BIG ? OAUTH_BAD_REPLY
+					      : OAUTH_NETWORK;
 		return r->rc;
 	}
 	if (t != NULL) {
@@ -220,13 +198,11 @@ post(struct http *h, const struct config *cfg, const char *url,
 	} else {
 		r->status = reply.status;
 		/* RFC 7009 section 2.2: 200 whether or not it was known. */
-		result_set(r, reply.status == 200 ? OAUTH_OK : OAUTH_BAD_REPLY,
-			   reply.status == 200 ? REFRESH_OK
-					       : REFRESH_BAD_REPLY);
+		r->rc = reply.status == 200 ? OAUTH_OK : OAUTH_BAD_REPLY;
 	}
 	if (r->rc != OAUTH_OK)
 		log_warn("token endpoint %s answered %ld: %s%s%s", url,
-			 reply.status, refresh_error_name(r->kind),
+			 reply.status, oauth_rc_name(r->rc),
 			 *oauth_error_detail(r) != '\0' ? ", error=" : "",
 			 oauth_error_detail(r));
 	http_reply_free(&reply);
@@ -236,8 +212,7 @@ post(struct http *h, const struct config *cfg, const char *url,
 const char *
 oauth_error_detail(const struct oauth_result *r)
 {
-	return strcmp(r->error, refresh_error_name(r->kind)) == 0 ? ""
-								  : r->error;
+	return strcmp(r->error, oauth_rc_name(r->rc)) == 0 ? "" : r->error;
 }
 
 enum oauth_rc
@@ -308,4 +283,23 @@ oauth_tokens_free(struct oauth_tokens *t)
 	secret_free(t->token_type);
 	secret_free(t->scope);
 	memset(t, 0, sizeof(*t));
+}
+
+const char *
+oauth_rc_name(enum oauth_rc rc)
+{
+	static const char *const names[OAUTH__MAX] = {
+		[OAUTH_OK] = "ok",
+		[OAUTH_INVALID_GRANT] = "invalid_grant",
+		[OAUTH_INVALID_CLIENT] = "invalid_client",
+		[OAUTH_REJECTED] = "rejected",
+		[OAUTH_SERVER_ERROR] = "server_error",
+		[OAUTH_RATE_LIMITED] = "rate_limited",
+		[OAUTH_TIMEOUT] = "timeout",
+		[OAUTH_NETWORK] = "network_error",
+		[OAUTH_TLS] = "tls_error",
+		[OAUTH_BAD_REPLY] = "bad_reply",
+	};
+
+	return (unsigned)rc < OAUTH__MAX ? names[rc] : "unknown";
 }

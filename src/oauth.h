@@ -17,17 +17,23 @@ struct oauth_tokens {
 	long long expires_in;
 };
 
+/* What the token endpoint did; the caller maps it to its own words. */
 enum oauth_rc {
-	OAUTH_OK,
-	OAUTH_REJECTED,	   /* an RFC 6749 section 5.2 error reply */
-	OAUTH_BAD_REPLY,   /* a 3xx, not JSON, wrong types, too big */
-	OAUTH_UNAVAILABLE, /* 5xx, 429, network or TLS failure */
-	OAUTH_TIMEOUT
+	OAUTH_OK = 0,
+	OAUTH_INVALID_GRANT,  /* RFC 6749 section 5.2: the grant is spent */
+	OAUTH_INVALID_CLIENT, /* 401, or 5.2 invalid_client: our credentials */
+	OAUTH_REJECTED,	      /* any other section 5.2 error reply */
+	OAUTH_SERVER_ERROR,   /* 5xx */
+	OAUTH_RATE_LIMITED,   /* 429 */
+	OAUTH_TIMEOUT,	      /* connect or total timeout */
+	OAUTH_NETWORK,	      /* refused, reset, DNS, ... */
+	OAUTH_TLS,	      /* handshake or certificate failure */
+	OAUTH_BAD_REPLY,      /* a 3xx, not JSON, wrong types, too big */
+	OAUTH__MAX
 };
 
 struct oauth_result {
 	enum oauth_rc rc;
-	int kind;	/* enum refresh_error, for the record and the logs */
 	long status;	/* HTTP status, 0 when no reply came */
 	char error[65]; /* the server's error code, checked to be safe */
 };
@@ -49,9 +55,11 @@ enum oauth_rc oauth_revoke(struct http *h, const struct config *cfg,
 enum oauth_rc oauth_parse_reply(long status, const char *body, size_t len,
 				struct oauth_tokens *t, struct oauth_result *r);
 void oauth_tokens_free(struct oauth_tokens *t);
+/* "invalid_grant", "timeout", ...: for log lines. */
+const char *oauth_rc_name(enum oauth_rc rc);
 
-/* The server's error code where it says more than the kind's name ("" for
- * invalid_client when the kind is invalid_client), for log lines. */
+/* The server's error code where it says more than oauth_rc_name ("" for
+ * invalid_client when rc is OAUTH_INVALID_CLIENT), for log lines. */
 const char *oauth_error_detail(const struct oauth_result *r);
 
 #endif

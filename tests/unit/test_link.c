@@ -168,7 +168,7 @@ rewrite(void (*f)(struct record *))
 static void
 create_then_token_gives_the_access_token(void)
 {
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 
 	fresh();
@@ -184,7 +184,7 @@ create_then_token_gives_the_access_token(void)
 static void
 token_for_an_unknown_session_is_none(void)
 {
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 
 	fresh();
@@ -226,7 +226,7 @@ static void
 due_without_refresh_token_needs_reconnect(void)
 {
 	char name[RECORD_NAME_LEN + 1];
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 
 	fresh();
@@ -291,7 +291,7 @@ create_removes_the_old_record_under_its_lock(void)
 static void
 token_in_backoff_is_still_handed_out_until_it_expires(void)
 {
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 
 	/* A failed refresh must not take a still-valid token away. */
@@ -314,14 +314,14 @@ backoff_expired(struct record *r)
 static void
 expired_token_in_backoff_is_unavailable(void)
 {
-	struct oauth_result why;
+	enum refresh_error why;
 	struct record r;
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
 	CHECK(rewrite(backoff_expired) == 0);
 	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_UNAVAILABLE);
-	CHECK(why.kind == REFRESH_SERVER_ERROR);
+	CHECK(why == REFRESH_SERVER_ERROR);
 	CHECK(r.access_token == NULL);
 }
 
