@@ -58,24 +58,34 @@ build:
 
 -include $(OBJS:.o=.d)
 
-# Unit tests: one program per tests/unit/test_*.c, linked with every module.
+# Unit tests: one program per tests/unit/test_*.c, linked with every module
+# but http.c, whose place tests/unit/http_stub.c takes (no network; the
+# fuzzers link the same stub).
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+UNIT_HDRS := tests/unit/unit.h tests/unit/testkeys.h tests/unit/http_stub.h
+UNIT_LIB  := $(filter-out build/http.o,$(LIBOBJS)) build/tests/http_stub.o
 
 unit: $(UNIT_BINS)
 
-build/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/testkeys.h $(LIBOBJS)
+build/tests/http_stub.o: tests/unit/http_stub.c $(UNIT_HDRS)
+	@mkdir -p build/tests
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/tests/%: tests/unit/%.c $(UNIT_HDRS) $(UNIT_LIB)
 	@mkdir -p build/tests
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
-		-o $@ $< $(LIBOBJS) $(LDLIBS)
+		-o $@ $< $(UNIT_LIB) $(LDLIBS)
 
 # The same program and unit tests under AddressSanitizer and UBSan, for
 # make test (tests/run asan): build/asan/.
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
-ASAN_LIB  := $(filter-out build/asan/main.o,$(ASAN_OBJS))
+ASAN_LIB  := $(filter-out build/asan/main.o build/asan/http.o,$(ASAN_OBJS)) \
+	     build/asan/tests/http_stub.o
 
 asan: build/asan/insuresign-connect.fcgi \
 	$(UNIT_SRCS:tests/unit/%.c=build/asan/tests/%)
@@ -90,7 +100,12 @@ build/asan/%.o: src/%.c
 	@$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) -O1 $(SAN) -MMD -MP \
 		-c -o $@ $<
 
-build/asan/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/testkeys.h $(ASAN_LIB)
+build/asan/tests/http_stub.o: tests/unit/http_stub.c $(UNIT_HDRS)
+	@mkdir -p build/asan/tests
+	@echo "  CC      $< (asan)"
+	@$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) -O1 $(SAN) -c -o $@ $<
+
+build/asan/tests/%: tests/unit/%.c $(UNIT_HDRS) $(ASAN_LIB)
 	@mkdir -p build/asan/tests
 	@echo "  CC      $< (asan)"
 	@$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) -O1 $(SAN) \
@@ -115,7 +130,7 @@ FUZZ_OBJS    := $(filter-out $(FUZZ_DIR)/main.o $(FUZZ_DIR)/http.o, \
 		$(SRCS:src/%.c=$(FUZZ_DIR)/%.o))
 FUZZ_LIB     := $(FUZZ_DIR)/libinsuresign.a
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/http_stub.h tests/unit/testkeys.h
+FUZZ_HDRS    := tests/fuzz/fuzz.h tests/unit/http_stub.h tests/unit/testkeys.h
 # Options per harness: inputs a little past the request limits; the
 # callback's log lines (stderr) are dropped, sanitizer reports are not.
 FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2
@@ -135,7 +150,7 @@ $(FUZZ_LIB): $(FUZZ_OBJS)
 	@echo "  AR      $@"
 	@rm -f $@ && ar rcs $@ $(FUZZ_OBJS)
 
-$(FUZZ_DIR)/http_stub.o: tests/fuzz/http_stub.c $(FUZZ_HDRS)
+$(FUZZ_DIR)/http_stub.o: tests/unit/http_stub.c $(FUZZ_HDRS)
 	@mkdir -p $(FUZZ_DIR)
 	@echo "  CC      $<"
 	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \

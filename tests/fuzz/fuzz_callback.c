@@ -2,15 +2,15 @@
  * A whole request, as serve.c handles one: request_parse, the body,
  * request_parse_body, route() and res_head, with a real struct app (config
  * from a fixed ini, a key file, a store in a private temp dir) and the
- * token endpoint stubbed (http_stub.c).  Most inputs are callbacks, but
- * any path under base_path is reachable.
+ * token endpoint stubbed (tests/unit/http_stub.c).  Most inputs are
+ * callbacks, but any path under base_path is reachable.
  *
  * Input: one flag byte, then CGI variables, one "NAME=value" a line, up to
  * an empty line; the rest is the body.  REQUEST_METHOD and REQUEST_URI
  * default to a GET of the callback, CONTENT_LENGTH to the body's length.
  *
  * Flag bits:
- *   0-2  the token endpoint's reply (http_stub.h)
+ *   0-2  the token endpoint's reply (enum http_stub_reply)
  *   3    a real pending cookie: sealed for the request's session (its
  *        cookie's, or @SID@ added as one), its state put in the query
  *        where the input says @STATE@, else in front of it
@@ -37,7 +37,7 @@
 #include "buf.h"
 #include "fuzz.h"
 #include "handler.h"
-#include "http_stub.h"
+#include "../unit/http_stub.h"
 #include "link.h"
 #include "page.h"
 #include "pending.h"
@@ -329,12 +329,12 @@ check_policy(const struct buf *text, unsigned flags, unsigned long calls)
 	if (callback) {
 		FUZZ_CHECK(res.status != 500);
 		if (!(flags & F_PENDING) || (flags & F_EXPIRED))
-			FUZZ_CHECK(fuzz_http_calls == calls);
+			FUZZ_CHECK(http_stub_calls == calls);
 	}
-	FUZZ_CHECK(!leaks(text, FUZZ_STUB_RT) && !leaks(text, SEED_RT));
+	FUZZ_CHECK(!leaks(text, HTTP_STUB_RT) && !leaks(text, SEED_RT));
 	if (req.path == NULL || strcmp(req.path, "/token") != 0)
-		FUZZ_CHECK(!leaks(text, FUZZ_STUB_AT) &&
-			   !leaks(text, FUZZ_STUB_AT2) &&
+		FUZZ_CHECK(!leaks(text, HTTP_STUB_AT) &&
+			   !leaks(text, HTTP_STUB_AT2) &&
 			   !leaks(text, SEED_AT));
 }
 
@@ -368,7 +368,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct app *app;
 	const char *sid = FUZZ_SID;
 	long long now = (long long)time(NULL);
-	unsigned long calls = fuzz_http_calls;
+	unsigned long calls = http_stub_calls;
 	unsigned flags;
 	int rc;
 
@@ -376,7 +376,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	flags = data[0];
 	app = &apps[(flags & F_APP_B) != 0];
-	fuzz_http_reply = flags & F_REPLY;
+	http_stub_reply = flags & F_REPLY;
 
 	memset(&p, 0, sizeof(p));
 	snprintf(state, sizeof(state), "%s", NO_STATE);
