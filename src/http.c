@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "log.h"
 
@@ -101,31 +100,6 @@ on_body(char *p, size_t size, size_t n, void *ctx)
 	return n;
 }
 
-static size_t
-on_header(char *p, size_t size, size_t n, void *ctx)
-{
-	struct http_reply *r = ctx;
-	size_t k = strlen("content-type:");
-
-	if (n > k && strncasecmp(p, "content-type:", k) == 0) {
-		size_t i = k, len;
-
-		while (i < n && (p[i] == ' ' || p[i] == '\t'))
-			i++;
-		len = n - i;
-		while (len > 0 &&
-		       (p[i + len - 1] == '\r' || p[i + len - 1] == '\n' ||
-			p[i + len - 1] == ' '))
-			len--;
-		if (len >= sizeof(r->content_type))
-			len = sizeof(r->content_type) - 1;
-		memcpy(r->content_type, p + i, len);
-		r->content_type[len] = '\0';
-	}
-	(void)size;
-	return n;
-}
-
 static int
 setup(struct http *h)
 {
@@ -157,7 +131,6 @@ setup(struct http *h)
 	lib.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	lib.easy_setopt(c, CURLOPT_USERAGENT, "insuresign-connect/1");
 	lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	lib.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	return 0;
 }
 
@@ -219,7 +192,6 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	lib.easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
 	lib.easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
 	lib.easy_setopt(h->curl, CURLOPT_WRITEDATA, reply);
-	lib.easy_setopt(h->curl, CURLOPT_HEADERDATA, reply);
 	h->errbuf[0] = '\0';
 	cc = lib.easy_perform(h->curl);
 	switch (cc) {

@@ -18,7 +18,6 @@ enum http_rc {
 
 struct http_reply {
 	long status;
-	char content_type[128];
 	struct buf body;
 };
 

@@ -54,20 +54,6 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-const char *
-redact(const char *secret, char *out)
-{
-	size_t n;
-
-	if (secret == NULL) {
-		snprintf(out, REDACT_LEN, "(none)");
-		return out;
-	}
-	n = strlen(secret);
-	snprintf(out, REDACT_LEN, "%.4s...(%zu)", n >= 8 ? secret : "", n);
-	return out;
-}
-
 int
 audit_open(const char *path)
 {

@@ -13,13 +13,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 
-/*
- * A secret as it may appear in a log line: its first four characters and
- * its length ("eyJh...(812)"), never more.  out holds REDACT_LEN bytes.
- */
-#define REDACT_LEN 32
-const char *redact(const char *secret, char *out);
-
 /* The audit trail: one line per event, to [app] audit_log or stderr. */
 int audit_open(const char *path);
 void audit(const char *event, const char *record, const char *fmt, ...)
