@@ -31,6 +31,12 @@ struct http;
 struct http *http_new(const struct config *cfg);
 void http_free(struct http *h);
 
+/*
+ * Loads libcurl now rather than on first use (http.c says why it waits):
+ * 0, or -1 with the loader's reason in err.
+ */
+int http_load(char *err, size_t len);
+
 /* POST an application/x-www-form-urlencoded body; redirects not followed. */
 enum http_rc http_post_form(struct http *h, const char *url,
 			    const char *authorization, const char *body,

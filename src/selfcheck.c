@@ -3,9 +3,11 @@
 
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "http.h"
 #include "limit.h"
 #include "store.h"
 
@@ -63,6 +65,27 @@ selfcheck(const struct app *app, int resolve, check_report report)
 		snprintf(msg, sizeof(msg), "redirect_uri %s: ends at %s",
 			 cfg->redirect_uri, want);
 		report(CHECK_OK, msg);
+	}
+	/*
+	 * libcurl is loaded on first use (http.c says why).  A FastCGI
+	 * process loads it here, so a missing one shows at start, and the
+	 * workers a listener forks share its pages.  One CGI process serves
+	 * one request: loading it for each is the cost that waiting saves
+	 * (RFC 3875 section 4.1.4: a CGI program sees GATEWAY_INTERFACE).
+	 */
+	if (resolve || getenv("GATEWAY_INTERFACE") == NULL) {
+		if (http_load(want, sizeof(want)) == -1) {
+			snprintf(
+				msg, sizeof(msg),
+				"libcurl cannot be loaded, so no code exchange "
+				"or refresh can work: %s (install Debian's "
+				"libcurl4)",
+				want);
+			report(CHECK_ERROR, msg);
+			errors++;
+		} else {
+			report(CHECK_OK, "libcurl.so.4 loads");
+		}
 	}
 	if (!resolve)
 		return errors;

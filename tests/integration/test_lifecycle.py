@@ -14,7 +14,7 @@ import threading
 import time
 import unittest
 
-from rig import BASE, PROGRAM, ROOT, Rig
+from rig import BASE, PROGRAM, ROOT, Rig, wait_for
 
 SESSION = "insuresign_session"
 
@@ -519,6 +519,52 @@ class CommandLine(LifecycleTest):
             self.rig.write_config()
         self.assertRegex(r.stdout, r"(?m)^warning +redirect_uri .* points "
                                    r"at /elsewhere/cb")
+
+    def libcurl_hidden(self, *cmd, **kw):
+        """CMD in a mount namespace where libcurl.so.4 is an empty file,
+        as on a host without Debian's libcurl4."""
+        lib = re.search(r"libcurl\.so\.4 \(.*\) => (\S+)", subprocess.run(
+            ["ldconfig", "-p"], capture_output=True, text=True).stdout)
+        self.assertIsNotNone(lib, "no libcurl.so.4 in ldconfig -p")
+        return ["unshare", "--mount", "sh", "-c",
+                'mount --bind /dev/null "$0" && exec "$@"', lib.group(1),
+                *map(str, cmd)]
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to hide libcurl")
+    def test_a_missing_libcurl_shows_in_check_config_and_at_start(self):
+        self.assertRegex(self.rig.cli("check-config").stdout,
+                         r"(?m)^ok +libcurl\.so\.4 loads$")
+        r = subprocess.run(self.libcurl_hidden(
+            PROGRAM, "check-config", "--config", self.rig.ini),
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^error +libcurl cannot be loaded, "
+                         r".*file too short \(install Debian's libcurl4\)$")
+        # A FastCGI listener says so at start, before any exchange.
+        log = self.rig.out / "no-libcurl.log"
+        with open(log, "wb") as err:
+            p = subprocess.Popen(self.libcurl_hidden(
+                PROGRAM, "--config", self.rig.ini, "--workers", "1",
+                "--listen", f"unix:{self.rig.out / 'no-libcurl.sock'}"),
+                stdin=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_for(lambda: "listening with" in log.read_text() or
+                     p.poll() is not None, what="the listener")
+        finally:
+            p.terminate()
+            p.wait(10)
+        self.assertIn("self-check: libcurl cannot be loaded",
+                      log.read_text())
+        # A CGI request does not load it: what it saves is that cost.
+        r = subprocess.run(self.libcurl_hidden(PROGRAM), env={
+            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
+            "REQUEST_URI": BASE + "/status", "QUERY_STRING": "",
+            "INSURESIGN_CONNECT_CONF": str(self.rig.ini),
+            "PATH": os.environ["PATH"]}, stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"\"connected\":false", r.stdout)
+        self.assertNotIn(b"libcurl", r.stderr)
 
     def test_audit_trail(self):
         b, sid = self.linked(expires_in=30)
