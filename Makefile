@@ -37,10 +37,11 @@ DEB_BUILD := gcc make pkg-config libfcgi-dev libcurl4-openssl-dev \
 	     libcjson-dev libiniparser-dev libssl-dev
 DEB_DEMO  := lighttpd openssl python3 ca-certificates
 DEB_TEST  := apache2 libapache2-mod-fcgid curl mandoc valgrind clang \
-	     libclang-rt-14-dev chromium chromium-driver wrk clang-format
+	     libclang-rt-14-dev chromium chromium-driver wrk clang-format gcovr
 
-.PHONY: all unit asan deps deps-demo test demo install uninstall clean bench fuzz \
-	fuzz-build fuzz-replay fuzz-seeds loadtest format format-check
+.PHONY: all unit asan cov coverage deps deps-demo test demo install uninstall \
+	clean bench fuzz fuzz-build fuzz-replay fuzz-seeds loadtest format \
+	format-check
 
 all: $(PROG)
 
@@ -112,6 +113,65 @@ build/asan/tests/%: tests/unit/%.c $(UNIT_HDRS) $(ASAN_LIB)
 		-Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(ASAN_LIB) $(LDLIBS)
 
 -include $(ASAN_OBJS:.o=.d)
+
+# The program and the unit tests with gcov counters, for make test (the
+# unit and integration suites run on this build, tests/run) and make
+# coverage: build/cov/, at -O0 so that lines and branches are the
+# source's.  The program runs as several users, started by web servers
+# that clear its environment, maybe from a checkout they cannot write:
+# tests/gcov_hooks.c, linked only here, sends each process's
+# counts to build/cov-gcda/uid-N/ beside the program it runs as (a
+# staged copy has its own), and writes them on _exit too (prefork workers
+# and forked unit tests leave that way); tests/coverage.py merges them.
+COV_DIR   := build/cov
+COV_FLAGS := -O0 -g $(WARNINGS) \
+	     $(filter-out -D_FORTIFY_SOURCE=2,$(HARDENING)) --coverage
+COV_OBJS  := $(SRCS:src/%.c=$(COV_DIR)/%.o)
+COV_LIB   := $(filter-out $(COV_DIR)/main.o $(COV_DIR)/http.o,$(COV_OBJS)) \
+	     $(COV_DIR)/tests/http_stub.o $(COV_DIR)/tests/gcov_hooks.o
+COV_LINK  := --coverage -Wl,--wrap=_exit
+# GCOV_PREFIX_STRIP: the components of build/cov's absolute path.
+COV_STRIP := $(words $(subst /, ,$(abspath $(COV_DIR))))
+
+cov: $(COV_DIR)/insuresign-connect.fcgi \
+	$(UNIT_SRCS:tests/unit/%.c=$(COV_DIR)/tests/%)
+
+coverage:
+	@python3 tests/coverage.py
+
+$(COV_DIR)/insuresign-connect.fcgi: $(COV_OBJS) $(COV_DIR)/gcov_hooks.o
+	@echo "  LD      $@"
+	@$(CC) $(COV_LINK) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(COV_DIR)/%.o: src/%.c
+	@mkdir -p $(COV_DIR)
+	@echo "  CC      $< (coverage)"
+	@$(CC) $(CPPFLAGS) $(COV_FLAGS) -MMD -MP -c -o $@ $<
+
+# The hooks themselves are not counted; the program's copy also sets the
+# prefix, the unit tests' writes to build/cov/ as root always can.
+$(COV_DIR)/gcov_hooks.o: tests/gcov_hooks.c
+	@mkdir -p $(COV_DIR)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -DCOV_STRIP=$(COV_STRIP) -c -o $@ $<
+
+$(COV_DIR)/tests/gcov_hooks.o: tests/gcov_hooks.c
+	@mkdir -p $(COV_DIR)/tests
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(COV_DIR)/tests/http_stub.o: tests/unit/http_stub.c $(UNIT_HDRS)
+	@mkdir -p $(COV_DIR)/tests
+	@echo "  CC      $< (coverage)"
+	@$(CC) $(CPPFLAGS) $(COV_FLAGS) -c -o $@ $<
+
+$(COV_DIR)/tests/%: tests/unit/%.c $(UNIT_HDRS) $(COV_LIB)
+	@mkdir -p $(COV_DIR)/tests
+	@echo "  CC      $< (coverage)"
+	@$(CC) $(CPPFLAGS) $(COV_FLAGS) -Wno-missing-prototypes $(COV_LINK) \
+		$(LDFLAGS) -o $@ $< $(COV_LIB) $(LDLIBS)
+
+-include $(COV_OBJS:.o=.d)
 
 # Fuzzing: one libFuzzer harness per parser in tests/fuzz/, linked with
 # the real modules built by clang with ASan and UBSan into build/fuzz/ (never
@@ -243,7 +303,7 @@ deps-demo:
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_DEMO)
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all cov
 	@python3 tests/run
 
 demo: deps-demo
@@ -305,7 +365,7 @@ loadtest: all
 	@python3 tests/loadtest.py
 
 C_SOURCES := src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c \
-	     tests/fuzz/*.h tests/bench/*.c
+	     tests/fuzz/*.h tests/bench/*.c tests/gcov_hooks.c
 
 format:
 	clang-format -i $(C_SOURCES)

@@ -142,7 +142,7 @@ def _stage_dir(link):
 
 def stage():
     """Where the program, the site and the test output live for this run:
-    (OUT, PROGRAM, SITE, a note or "").
+    (OUT, PROGRAM, SITE, a note or "", the stage or None).
 
     Run as root, the Apache variants run the program as RUN_USER, which
     must reach the program, the site's pages and the rig's directories.
@@ -156,7 +156,7 @@ def stage():
     if ids is None or _reaches(ids, [PROGRAM.parent, SITE, _existing(OUT)]):
         if link.is_symlink() and not link.exists():
             link.unlink()       # a stage that is gone (a reboot cleans /tmp)
-        return OUT, PROGRAM, SITE, ""
+        return OUT, PROGRAM, SITE, "", None
     where = _stage_dir(link)
     if not _reaches(ids, [where]):
         raise StageError(
@@ -192,11 +192,12 @@ def stage():
         _copy(f, site / f.name, 0o644)
     return out, program, site, (
         f"{RUN_USER} cannot reach {ROOT}: the program, demo/ and the test "
-        f"output run from {where} (tests/out links there)")
+        f"output run from {where} (tests/out links there)"), where
 
 
 try:
-    OUT, PROGRAM, SITE, STAGE_NOTE = stage()
+    # STAGE: the directory that mirrors the checkout, or None.
+    OUT, PROGRAM, SITE, STAGE_NOTE, STAGE = stage()
 except StageError as e:
     sys.exit(f"tests: {e}")
 

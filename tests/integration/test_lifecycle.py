@@ -229,7 +229,9 @@ class Concurrency(LifecycleTest):
         self.rig.mock.config(delay=0.5, fault_grant="refresh_token")
         cmd = [str(PROGRAM), "token", "--session", sid,
                "--config", str(self.rig.ini)]
-        clis = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        # Their log lines (stderr) would land in make test's output.
+        clis = [subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
                 for _ in range(4)]
         web = self.race(sid, 8)
         outs = [p.communicate(timeout=30)[0].strip() for p in clis]
