@@ -1,7 +1,8 @@
 /*
  * insuresign-connect: links a web app's users to their InsureSign accounts
- * with OAuth 2.0.  With no command it serves (FastCGI, CGI or --listen);
- * with one it is the operator's command line tool.
+ * with OAuth 2.0.  Started by a web server it serves (FastCGI or CGI); from
+ * a command line it serves on its own listener (--listen, or systemd's
+ * socket), or runs an operator's command.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,8 @@ usage(FILE *f)
 		"commands: list [--json], show ID, token --session VALUE, "
 		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
 		"check-config\n"
+		"Started by a web server (CGI, FastCGI), it serves and reads "
+		"no option.\n"
 		"ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:/path\n",
 		me, me);
 }
@@ -40,6 +43,25 @@ log_check(enum check_level level, const char *what)
 		log_error("self-check: %s", what);
 	else if (level == CHECK_WARN)
 		log_warn("self-check: %s", what);
+}
+
+/* With listen_addr NULL and no systemd socket, as the web server started
+ * us. */
+static int
+run(const char *config, const char *listen_addr, unsigned workers)
+{
+	char err[1024];
+	struct app app;
+	int rc;
+
+	if (app_open(&app, config_path(config), err, sizeof(err)) == -1) {
+		log_error("%s: %s", config_path(config), err);
+		return 1;
+	}
+	selfcheck(&app, 0, log_check);
+	rc = serve(&app, listen_addr, workers);
+	app_close(&app);
+	return rc;
 }
 
 int
@@ -57,9 +79,15 @@ main(int argc, char **argv)
 	struct cli_opts opts = { NULL, NULL, 0 };
 	const char *listen_addr = NULL;
 	unsigned long long workers = 2;
-	char err[1024];
-	struct app app;
 	int c, rc;
+
+	/*
+	 * Under a web server, argv is anyone's (serve.h): serve, with the
+	 * config from INSURESIGN_CONNECT_CONF or the default path, and look
+	 * at nothing else in it.
+	 */
+	if (serve_by_web_server())
+		return run(NULL, NULL, 2);
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -99,12 +127,10 @@ main(int argc, char **argv)
 			usage(stderr);
 		return rc;
 	}
-	if (app_open(&app, config_path(opts.config), err, sizeof(err)) == -1) {
-		log_error("%s: %s", config_path(opts.config), err);
-		return 1;
+	/* No command and nothing to listen on: nothing to do. */
+	if (listen_addr == NULL && getenv("LISTEN_FDS") == NULL) {
+		usage(stderr);
+		return 2;
 	}
-	selfcheck(&app, 0, log_check);
-	rc = serve(&app, listen_addr, (unsigned)workers);
-	app_close(&app);
-	return rc;
+	return run(opts.config, listen_addr, (unsigned)workers);
 }

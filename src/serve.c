@@ -435,6 +435,19 @@ supervise(struct app *app, int sock, unsigned workers)
 }
 
 int
+serve_by_web_server(void)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &on,
+			   &len) == 0 &&
+		on) ||
+	       getenv("GATEWAY_INTERFACE") != NULL ||
+	       getenv("REQUEST_METHOD") != NULL;
+}
+
+int
 serve(struct app *app, const char *listen_addr, unsigned workers)
 {
 	int sock, rc;

@@ -5,6 +5,14 @@
 #include "app.h"
 
 /*
+ * Did a web server start us: CGI variables in the environment, or a
+ * listening socket on stdin (lighttpd's bin-path, mod_fcgid)?  Then we
+ * serve, and argv is not the operator's: under CGI it holds the words of
+ * a query string without '=' (RFC 3875 section 4.4), which anyone sends.
+ */
+int serve_by_web_server(void);
+
+/*
  * With listen NULL: FastCGI on the socket the web server handed us on
  * stdin (lighttpd bin-path, mod_fcgid), systemd's socket (LISTEN_FDS), or
  * one CGI request when stdin is not a socket.  With listen set
