@@ -70,42 +70,40 @@ set_signals(void (*fn)(int))
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
-/* Where the body comes from and the reply goes: FastCGI or stdio. */
-struct io {
-	FCGX_Request *fcgi; /* NULL: CGI on stdin/stdout */
-	size_t got;	    /* body bytes read */
+/* Where a request comes from and its answer goes: FastCGI or stdio. */
+struct conn {
+	FCGX_Request *fcgi; /* NULL: CGI on stdin and stdout */
 };
 
-static size_t
-io_read(struct io *io, char *p, size_t n)
+/* request.c's reader of the body. */
+static long
+conn_read(void *ctx, char *buf, size_t len)
 {
+	struct conn *c = ctx;
 	size_t got = 0;
 
-	while (got < n) {
+	while (got < len) {
 		int k;
 
-		if (io->fcgi != NULL) {
-			k = FCGX_GetStr(p + got, (int)(n - got), io->fcgi->in);
-		} else {
-			size_t r = fread(p + got, 1, n - got, stdin);
-
-			k = (int)r;
-		}
+		if (c->fcgi != NULL)
+			k = FCGX_GetStr(buf + got, (int)(len - got),
+					c->fcgi->in);
+		else
+			k = (int)fread(buf + got, 1, len - got, stdin);
 		if (k <= 0)
 			break;
 		got += (size_t)k;
 	}
-	io->got += got;
-	return got;
+	return (long)got;
 }
 
 static void
-io_write(struct io *io, const char *p, size_t n)
+conn_write(struct conn *c, const char *p, size_t n)
 {
 	if (n == 0)
 		return;
-	if (io->fcgi != NULL)
-		FCGX_PutStr(p, (int)n, io->fcgi->out);
+	if (c->fcgi != NULL)
+		FCGX_PutStr(p, (int)n, c->fcgi->out);
 	else
 		fwrite(p, 1, n, stdout);
 }
@@ -133,25 +131,22 @@ limit_error(struct app *app, struct response *res, int status)
 		   NULL);
 }
 
-/* Parsed requests are big (their buffers are inline): one per process. */
-static struct request req;
-
-static void
-serve_one(struct app *app, char *const *env, struct io *io,
+/*
+ * One request, from its variables to the last byte of its answer.  The
+ * request lives in this frame and no longer.  Returns how much of an
+ * announced body is left unread (CGI drains it).
+ */
+static size_t
+serve_one(struct app *app, struct conn *c, char *const *env,
 	  struct response *res, struct buf *head)
 {
+	struct request_source src = { env, conn_read, c };
+	struct request req;
 	int rc;
 
 	response_reset(res);
 	buf_reset(head);
-	rc = request_parse(&req, env, &app->cfg);
-	if (rc == 0 && req.content_length > 0) {
-		size_t n = io_read(io, req.body, req.content_length);
-
-		/* RFC 3875 section 4.1.2: fewer bytes than announced. */
-		rc = n != req.content_length ? 400
-					     : request_parse_body(&req, n);
-	}
+	rc = request_read(&req, &src, &app->cfg);
 	if (rc != 0)
 		limit_error(app, res, rc);
 	else
@@ -164,9 +159,10 @@ serve_one(struct app *app, char *const *env, struct io *io,
 			   "The answer was too large.", NULL, NULL);
 		res_head(res, head);
 	}
-	io_write(io, head->data, head->len);
+	conn_write(c, head->data, head->len);
 	if (req.method != METHOD_HEAD)
-		io_write(io, res->body.data, res->body.len);
+		conn_write(c, res->body.data, res->body.len);
+	return req.content_length - req.body_len;
 }
 
 static int
@@ -175,7 +171,7 @@ fcgi_loop(struct app *app, int sock)
 	struct response res;
 	struct buf head;
 	FCGX_Request fr;
-	struct io io = { &fr, 0 };
+	struct conn c = { &fr };
 
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -186,7 +182,7 @@ fcgi_loop(struct app *app, int sock)
 	buf_init(&head, 64 * 1024);
 	listen_fd = sock;
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		serve_one(app, fr.envp, &io, &res, &head);
+		serve_one(app, &c, fr.envp, &res, &head);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 0);
@@ -206,39 +202,39 @@ fcgi_loop(struct app *app, int sock)
  * server need not close stdin after the body.
  */
 static void
-cgi_drain(struct io *io)
+cgi_drain(size_t left)
 {
-	size_t n = req.content_length;
 	char drop[4096];
 
-	if (n > DRAIN_MAX)
-		n = DRAIN_MAX;
-	n = n > io->got ? n - io->got : 0;
-	while (n > 0) {
-		size_t k = fread(drop, 1, n < sizeof(drop) ? n : sizeof(drop),
-				 stdin);
+	if (left > DRAIN_MAX)
+		left = DRAIN_MAX;
+	while (left > 0) {
+		size_t k =
+			fread(drop, 1,
+			      left < sizeof(drop) ? left : sizeof(drop), stdin);
 
 		if (k == 0)
 			break;
-		n -= k;
+		left -= k;
 	}
 }
 
 static int
 cgi_once(struct app *app)
 {
+	struct conn c = { NULL };
 	struct response res;
 	struct buf head;
-	struct io io = { NULL, 0 };
+	size_t left;
 
 	response_init(&res);
 	buf_init(&head, 64 * 1024);
-	serve_one(app, environ, &io, &res, &head);
+	left = serve_one(app, &c, environ, &res, &head);
 	fflush(stdout);
 	/* The reply is whole: say so (EOF) before waiting on the body. */
 	shutdown(STDOUT_FILENO, SHUT_WR);
 	close(STDOUT_FILENO);
-	cgi_drain(&io);
+	cgi_drain(left);
 	response_free(&res);
 	buf_free(&head);
 	return 0;
