@@ -24,14 +24,17 @@ usage(FILE *f)
 	const char *me = program_invocation_short_name;
 
 	fprintf(f,
-		"usage: %s [--config FILE] [--listen ADDR [--workers N]]\n"
+		"usage: %s [--config FILE] --listen ADDR [--workers N]\n"
+		"           [--socket-mode MODE] [--socket-group GROUP] "
+		"[--trust-remote-user]\n"
 		"       %s COMMAND [--config FILE] [ARGS]\n"
 		"commands: list [--json], show ID, token --session VALUE, "
 		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
 		"check-config\n"
 		"Started by a web server (CGI, FastCGI), it serves and reads "
 		"no option.\n"
-		"ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:/path\n",
+		"ADDR: unix:/path (the one to use), 127.0.0.1:PORT or "
+		"[::1]:PORT\n",
 		me, me);
 }
 
@@ -45,10 +48,9 @@ log_check(enum check_level level, const char *what)
 		log_warn("self-check: %s", what);
 }
 
-/* With listen_addr NULL and no systemd socket, as the web server started
- * us. */
+/* With listen NULL, as the web server started us. */
 static int
-run(const char *config, const char *listen_addr, unsigned workers)
+run(const char *config, const struct listen_opts *listen)
 {
 	char err[1024];
 	struct app app;
@@ -59,9 +61,36 @@ run(const char *config, const char *listen_addr, unsigned workers)
 		return 1;
 	}
 	selfcheck(&app, 0, log_check);
-	rc = serve(&app, listen_addr, workers);
+	rc = listen != NULL ? serve_listener(&app, listen)
+			    : serve_web_server(&app);
 	app_close(&app);
 	return rc;
+}
+
+/* A file mode for a socket: octal, and nothing for others (they would be
+ * anyone on the host: the group is how to let the web server in). */
+static int
+parse_mode(const char *s, unsigned *mode)
+{
+	size_t n = strspn(s, "01234567");
+	unsigned m = 0;
+	size_t i;
+
+	if (n < 3 || n > 4 || s[n] != '\0')
+		return -1;
+	for (i = 0; i < n; i++)
+		m = m * 8 + (unsigned)(s[i] - '0');
+	if (m > 0770 || (m & 07) != 0)
+		return -1;
+	*mode = m;
+	return 0;
+}
+
+static int
+bad_value(const char *opt, const char *value, const char *want)
+{
+	fprintf(stderr, "--%s %s: expected %s\n", opt, value, want);
+	return 2;
 }
 
 int
@@ -71,14 +100,17 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "trust-remote-user", no_argument, NULL, 'T' },
 		{ "session", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct listen_opts lo = { NULL, 2, 0660, NULL, 0 };
 	struct cli_opts opts = { NULL, NULL, 0 };
-	const char *listen_addr = NULL;
-	unsigned long long workers = 2;
+	unsigned long long n;
 	int c, rc;
 
 	/*
@@ -87,7 +119,7 @@ main(int argc, char **argv)
 	 * at nothing else in it.
 	 */
 	if (serve_by_web_server())
-		return run(NULL, NULL, 2);
+		return run(NULL, NULL);
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -95,16 +127,24 @@ main(int argc, char **argv)
 			opts.config = optarg;
 			break;
 		case 'l':
-			listen_addr = optarg;
+			lo.addr = optarg;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1, 256, &workers) == -1) {
-				fprintf(stderr,
-					"--workers %s: expected 1 to "
-					"256\n",
-					optarg);
-				return 2;
-			}
+			if (parse_uint(optarg, 1, 256, &n) == -1)
+				return bad_value("workers", optarg, "1 to 256");
+			lo.workers = (unsigned)n;
+			break;
+		case 'm':
+			if (parse_mode(optarg, &lo.socket_mode) == -1)
+				return bad_value("socket-mode", optarg,
+						 "an octal mode with nothing "
+						 "for others, e.g. 0660");
+			break;
+		case 'g':
+			lo.socket_group = optarg;
+			break;
+		case 'T':
+			lo.trust_remote_user = 1;
 			break;
 		case 's':
 			opts.session = optarg;
@@ -128,9 +168,9 @@ main(int argc, char **argv)
 		return rc;
 	}
 	/* No command and nothing to listen on: nothing to do. */
-	if (listen_addr == NULL && getenv("LISTEN_FDS") == NULL) {
+	if (lo.addr == NULL && getenv("LISTEN_FDS") == NULL) {
 		usage(stderr);
 		return 2;
 	}
-	return run(opts.config, listen_addr, (unsigned)workers);
+	return run(opts.config, &lo);
 }

@@ -452,8 +452,10 @@ parse_env(struct request *req, const struct request_source *src,
 	req->fetch_mode = v[V_FETCH_MODE];
 	req->fetch_site = v[V_FETCH_SITE];
 	req->bearer = bearer(v[V_AUTH]);
-	req->remote_user =
-		v[V_USER] != NULL && *v[V_USER] != '\0' ? v[V_USER] : NULL;
+	req->remote_user = src->trust_remote_user && v[V_USER] != NULL &&
+					   *v[V_USER] != '\0'
+				   ? v[V_USER]
+				   : NULL;
 	req->remote_addr = v[V_ADDR];
 	req->content_type = v[V_TYPE];
 	req->session_header = v[V_SESSION];

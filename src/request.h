@@ -92,7 +92,8 @@ struct request {
 
 /*
  * Where a request comes from, as serve.c (the only libfcgi user) hands it
- * over: the CGI variables and the body's reader.
+ * over: the CGI variables, the body's reader, and whether the connection
+ * vouches for REMOTE_USER.
  */
 struct request_source {
 	char *const *env; /* NULL-terminated "NAME=value" strings */
@@ -100,6 +101,9 @@ struct request_source {
 	 * input ended).  NULL: there is no body to read. */
 	long (*read)(void *ctx, char *buf, size_t len);
 	void *ctx;
+	/* The web server set REMOTE_USER, and only it can connect to us.
+	 * Otherwise anyone could claim an admin's name: it is dropped. */
+	int trust_remote_user;
 };
 
 /*

@@ -11,25 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <fcgiapp.h>
 
 #include "handler.h"
+#include "listener.h"
 #include "log.h"
 #include "page.h"
 #include "request.h"
 #include "response.h"
-#include "text.h"
 
 extern char **environ;
+
+/* What a worker serves with, whatever started it. */
+struct server {
+	struct app *app;
+	int sock;	       /* listening; -1 under CGI */
+	int trust_remote_user; /* see struct request_source */
+};
 
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t listen_fd = -1;
@@ -137,10 +139,11 @@ limit_error(struct app *app, struct response *res, int status)
  * announced body is left unread (CGI drains it).
  */
 static size_t
-serve_one(struct app *app, struct conn *c, char *const *env,
+serve_one(const struct server *s, struct conn *c, char *const *env,
 	  struct response *res, struct buf *head)
 {
-	struct request_source src = { env, conn_read, c };
+	struct request_source src = { env, conn_read, c, s->trust_remote_user };
+	struct app *app = s->app;
 	struct request req;
 	int rc;
 
@@ -166,7 +169,7 @@ serve_one(struct app *app, struct conn *c, char *const *env,
 }
 
 static int
-fcgi_loop(struct app *app, int sock)
+fcgi_loop(const struct server *s)
 {
 	struct response res;
 	struct buf head;
@@ -174,15 +177,15 @@ fcgi_loop(struct app *app, int sock)
 	struct conn c = { &fr };
 
 	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	    FCGX_InitRequest(&fr, s->sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("%s: libfcgi failed to start", __func__);
 		return 1;
 	}
 	response_init(&res);
 	buf_init(&head, 64 * 1024);
-	listen_fd = sock;
+	listen_fd = s->sock;
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		serve_one(app, &c, fr.envp, &res, &head);
+		serve_one(s, &c, fr.envp, &res, &head);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 0);
@@ -220,7 +223,7 @@ cgi_drain(size_t left)
 }
 
 static int
-cgi_once(struct app *app)
+cgi_once(const struct server *s)
 {
 	struct conn c = { NULL };
 	struct response res;
@@ -229,7 +232,7 @@ cgi_once(struct app *app)
 
 	response_init(&res);
 	buf_init(&head, 64 * 1024);
-	left = serve_one(app, &c, environ, &res, &head);
+	left = serve_one(s, &c, environ, &res, &head);
 	fflush(stdout);
 	/* The reply is whole: say so (EOF) before waiting on the body. */
 	shutdown(STDOUT_FILENO, SHUT_WR);
@@ -240,103 +243,8 @@ cgi_once(struct app *app)
 	return 0;
 }
 
-/* "127.0.0.1:9000", "[::1]:9000" or "unix:/run/x.sock". */
-static int
-open_listener(const char *addr)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-
-	memset(&ss, 0, sizeof(ss));
-	if (strncmp(addr, "unix:", 5) == 0) {
-		struct sockaddr_un *un = (struct sockaddr_un *)&ss;
-		struct stat st;
-		const char *path = addr + 5;
-
-		if (strlen(path) >= sizeof(un->sun_path) || path[0] != '/') {
-			log_error("--listen %s: expected unix:/absolute/path",
-				  addr);
-			return -1;
-		}
-		un->sun_family = AF_UNIX;
-		memcpy(un->sun_path, path, strlen(path) + 1);
-		len = sizeof(*un);
-		/* A socket left by an earlier run; never any other file. */
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
-	} else {
-		char host[64];
-		const char *colon = strrchr(addr, ':');
-		unsigned long long port;
-		size_t hl;
-
-		if (colon == NULL || parse_uint(colon + 1, 1, 65535, &port) ||
-		    (size_t)(colon - addr) >= sizeof(host)) {
-			log_error("--listen %s: expected HOST:PORT or "
-				  "unix:/path",
-				  addr);
-			return -1;
-		}
-		hl = (size_t)(colon - addr);
-		memcpy(host, addr, hl);
-		host[hl] = '\0';
-		if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			host[hl - 1] = '\0';
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons((unsigned short)port);
-			if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-				goto bad;
-			len = sizeof(*s6);
-		} else {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons((unsigned short)port);
-			if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-				goto bad;
-			len = sizeof(*s4);
-		}
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		goto fail;
-	if (ss.ss_family != AF_UNIX)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
-	    listen(fd, 511) == -1) {
-		close(fd);
-		goto fail;
-	}
-	return fd;
-bad:
-	log_error("--listen %s: not an IP address (use 127.0.0.1 or [::1])",
-		  addr);
-	return -1;
-fail:
-	log_error("--listen %s: %s", addr, strerror(errno));
-	return -1;
-}
-
-/* systemd socket activation (sd_listen_fds(3)): our fd is 3. */
-static int
-systemd_socket(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	unsigned long long p, n;
-
-	if (pid == NULL || fds == NULL || parse_uint(pid, 1, 1ULL << 31, &p) ||
-	    parse_uint(fds, 1, 1, &n) || (pid_t)p != getpid())
-		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	return 3;
-}
-
 static pid_t
-spawn(struct app *app, int sock)
+spawn(const struct server *s)
 {
 	pid_t pid = fork();
 
@@ -350,7 +258,7 @@ spawn(struct app *app, int sock)
 		set_signals(on_stop);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		_exit(fcgi_loop(app, sock));
+		_exit(fcgi_loop(s));
 	}
 	if (pid == -1)
 		log_error("fork: %s", strerror(errno));
@@ -366,7 +274,7 @@ on_child(int sig)
 
 /* The prefork parent: keeps N workers alive until told to stop. */
 static int
-supervise(struct app *app, int sock, unsigned workers)
+supervise(const struct server *s, unsigned workers)
 {
 	pid_t *pids = calloc(workers, sizeof(pid_t));
 	time_t *born = calloc(workers, sizeof(time_t));
@@ -391,7 +299,7 @@ supervise(struct app *app, int sock, unsigned workers)
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	for (i = 0; i < workers; i++) {
-		pids[i] = spawn(app, sock);
+		pids[i] = spawn(s);
 		born[i] = time(NULL);
 	}
 	log_info("listening with %u workers", workers);
@@ -415,7 +323,7 @@ supervise(struct app *app, int sock, unsigned workers)
 			/* A worker that dies at once must not spin the CPU. */
 			if (time(NULL) - born[i] < 1)
 				sleep(1);
-			pids[i] = spawn(app, sock);
+			pids[i] = spawn(s);
 			born[i] = time(NULL);
 		}
 	}
@@ -433,37 +341,46 @@ supervise(struct app *app, int sock, unsigned workers)
 int
 serve_by_web_server(void)
 {
-	int on = 0;
-	socklen_t len = sizeof(on);
-
-	return (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &on,
-			   &len) == 0 &&
-		on) ||
+	return listener_is_listening(STDIN_FILENO) ||
 	       getenv("GATEWAY_INTERFACE") != NULL ||
 	       getenv("REQUEST_METHOD") != NULL;
 }
 
 int
-serve(struct app *app, const char *listen_addr, unsigned workers)
+serve_web_server(struct app *app)
 {
-	int sock, rc;
+	/* The web server's own socket: a unix one is its alone (lighttpd's
+	 * bin-path, mod_fcgid); on TCP anyone may connect.  Under CGI, it
+	 * set REMOTE_USER itself. */
+	struct server s = { app, STDIN_FILENO, 1 };
 
-	if (listen_addr == NULL) {
-		sock = systemd_socket();
-		if (sock != -1)
-			return supervise(app, sock, workers);
-		set_signals(on_stop);
-		/* fd 0 a listening socket: spawned by the web server. */
-		if (FCGX_IsCGI())
-			return cgi_once(app);
-		return fcgi_loop(app, 0);
+	set_signals(on_stop);
+	if (!listener_is_listening(STDIN_FILENO)) {
+		s.sock = -1;
+		return cgi_once(&s);
 	}
-	sock = open_listener(listen_addr);
-	if (sock == -1)
+	s.trust_remote_user = listener_is_unix(STDIN_FILENO);
+	return fcgi_loop(&s);
+}
+
+int
+serve_listener(struct app *app, const struct listen_opts *o)
+{
+	struct server s = { app, -1, 0 };
+	int rc;
+
+	s.sock = o->addr != NULL ? listener_open(o->addr, o->socket_mode,
+						 o->socket_group)
+				 : listener_systemd();
+	if (s.sock == -1)
 		return 1;
-	rc = supervise(app, sock, workers);
-	close(sock);
-	if (strncmp(listen_addr, "unix:", 5) == 0)
-		unlink(listen_addr + 5);
+	s.trust_remote_user = o->trust_remote_user || listener_is_unix(s.sock);
+	if (!s.trust_remote_user && app->cfg.admin_users.n > 0)
+		log_warn("[admin] users: REMOTE_USER is not believed on a TCP "
+			 "socket, which any local user can connect to: use a "
+			 "unix socket (or --trust-remote-user)");
+	rc = supervise(&s, o->workers);
+	if (o->addr != NULL)
+		listener_close(s.sock, o->addr);
 	return rc;
 }

@@ -660,7 +660,11 @@ class Rig:
             if self.activation == "systemd":
                 proc = self.socket_activated(cmd, err)
             else:
-                cmd += ["--listen", f"unix:{self.socket}"]
+                # The documented setup: only the web server's group may
+                # connect (man insuresign-connect(8), --socket-group).
+                cmd += ["--listen", f"unix:{self.socket}",
+                        "--socket-mode", "0660",
+                        "--socket-group", self._user_names()[1]]
                 extra = {}
                 if self.run_user:
                     extra = {"user": self.run_user[0],

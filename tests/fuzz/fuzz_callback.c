@@ -377,7 +377,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pending p;
 	struct session s;
 	struct input in;
-	struct request_source src = { in.env, read_body, &in };
+	struct request_source src = { in.env, read_body, &in, 1 };
 	struct app *app;
 	const char *sid = FUZZ_SID;
 	long long now = (long long)time(NULL);
@@ -425,7 +425,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (flags & (F_PENDING | F_LINKED | F_DUE)) {
 		/* The session the request's cookie names, else @SID@. */
-		struct request_source env_only = { in.env, NULL, NULL };
+		struct request_source env_only = { in.env, NULL, NULL, 1 };
 
 		request_read(&req, &env_only, &app->cfg);
 		session_read(&app->cfg, &req, &s);

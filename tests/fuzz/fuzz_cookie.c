@@ -89,7 +89,7 @@ one_config(char *header, int issue_cookie, int https)
 	struct session s;
 	struct config cfg;
 	char *env[6], name[160];
-	struct request_source src = { env, NULL, NULL };
+	struct request_source src = { env, NULL, NULL, 1 };
 	const char *v;
 	int count, rc;
 

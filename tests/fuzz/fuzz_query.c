@@ -36,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config cfg;
 	char *s, *var;
 	char *env[4];
-	struct request_source src = { env, NULL, NULL };
+	struct request_source src = { env, NULL, NULL, 1 };
 	int rc;
 
 	fuzz_config(&cfg, 1);

@@ -4,15 +4,170 @@ talk to its own listener, and what a slow client can hold.
   CgiArgv         plain CGI through Apache (conf/apache-cgi.conf): a query
                   string without '=' becomes command-line words (RFC 3875
                   section 4.4); the program must serve, never run them
+  UnixSocket      --listen unix: with --socket-mode and --socket-group:
+                  the kernel refuses anyone else
+  TcpListener     --listen on TCP and [::1], and a TCP socket from systemd:
+                  REMOTE_USER is not believed without --trust-remote-user;
+                  the address errors
+
+The tests that start the program themselves speak FastCGI to it with the
+small client below (the FastCGI 1.0 specification, stdlib only).
 """
 
+import grp
 import os
+import pwd
 import secrets
+import shutil
 import socket
+import stat
+import struct
+import subprocess
+import tempfile
 import unittest
 import urllib.parse
 
-from rig import BASE, Rig, free_port, port_open, wait_for
+from rig import BASE, PROGRAM, Rig, free_port, port_open, wait_for
+
+ADMIN_KEY = "admin-key-abcdefghijklmnopqrstuvwxyz0123456789"
+
+# FastCGI record types (FastCGI specification, section 8).
+BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+
+
+def record(kind, content=b"", request_id=1):
+    return struct.pack("!BBHHBx", 1, kind, request_id, len(content), 0) + \
+        content
+
+
+def name_values(params):
+    out = b""
+    for k, v in params.items():
+        k, v = k.encode(), v.encode()
+        for n in (len(k), len(v)):
+            out += bytes([n]) if n < 128 else struct.pack("!I", n | 1 << 31)
+        out += k + v
+    return out
+
+
+class FastCGI:
+    """One FastCGI request over one connection, as a web server sends it."""
+
+    def __init__(self, address, timeout=5.0):
+        family = socket.AF_UNIX if isinstance(address, str) else (
+            socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(address)
+
+    def params(self, method="GET", path="/status", body_length=None,
+               **env):
+        p = {"REQUEST_METHOD": method, "REQUEST_URI": BASE + path,
+             "SCRIPT_NAME": BASE, "PATH_INFO": path, "QUERY_STRING": "",
+             "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
+             "REMOTE_ADDR": "127.0.0.1", "GATEWAY_INTERFACE": "CGI/1.1"}
+        if body_length is not None:
+            p["CONTENT_LENGTH"] = str(body_length)
+            p["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+        p.update(env)
+        # Role 1, responder; flags 0: close the connection after it.
+        return record(BEGIN_REQUEST, struct.pack("!HB5x", 1, 0)) + \
+            record(PARAMS, name_values(p)) + record(PARAMS)
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def answer(self):
+        """(status, headers dict, body) once END_REQUEST came; the status
+        is None if the connection closed first."""
+        out, data = b"", b""
+        while True:
+            while len(data) < 8:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return None, {}, out
+                data += chunk
+            _, kind, _, length, padding = struct.unpack("!BBHHBx", data[:8])
+            while len(data) < 8 + length + padding:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return None, {}, out
+                data += chunk
+            content = data[8:8 + length]
+            data = data[8 + length + padding:]
+            if kind == STDOUT:
+                out += content
+            elif kind == END_REQUEST:
+                break
+        head, _, body = out.partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1)
+                       for line in head.decode().split("\r\n") if line)
+        return int(headers.get("Status", "200").split()[0]), headers, body
+
+    def close(self):
+        self.sock.close()
+
+
+def fcgi(address, method="GET", path="/status", body=b"", timeout=5.0,
+         **env):
+    """A whole request: (status, headers, body)."""
+    c = FastCGI(address, timeout)
+    try:
+        c.send(c.params(method, path, len(body) if body else None, **env) +
+               (record(STDIN, body) if body else b"") + record(STDIN))
+        return c.answer()
+    finally:
+        c.close()
+
+
+class Program:
+    """The program on a listener of its own, started here: its log is in
+    DIR/program.log.  Stopped (SIGTERM, then waited for) by stop(), and on
+    any failure to start."""
+
+    def __init__(self, rig, *args, name="program", user=None, umask=None,
+                 env=None, pass_fds=(), preexec_fn=None, wait=True):
+        self.log = rig.out / f"{name}.log"
+        self.log.unlink(missing_ok=True)
+        cmd = [str(PROGRAM), "--config", str(rig.ini), *args]
+        extra = {}
+        if user is not None:
+            extra = {"user": user, "group": pwd.getpwnam(user).pw_gid,
+                     "extra_groups": []}
+        with open(self.log, "ab") as err:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err, env=env, umask=-1 if umask is None else umask,
+                pass_fds=pass_fds, preexec_fn=preexec_fn, **extra)
+        if wait:
+            try:
+                wait_for(lambda: "listening with" in self.text() or
+                         self.proc.poll() is not None,
+                         what="the program to listen")
+            except BaseException:
+                self.stop()
+                raise
+            if self.proc.poll() is not None:
+                raise RuntimeError("it did not start: " + self.text())
+
+    def text(self):
+        return self.log.read_text(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 class CgiArgv(unittest.TestCase):
@@ -105,8 +260,195 @@ class CgiArgv(unittest.TestCase):
                 rig._kill_straggler(pid, "a server started through argv")
 
 
-if __name__ == "__main__":
-    unittest.main()
+
+class ListenerTest(unittest.TestCase):
+    """A rig for the config, the store and the mock; the program is
+    started by each test, on an address it chooses."""
+
+    ini = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(cls.__name__, start=False, ini=cls.ini)
+        cls.rig.settings.setdefault("admin", {})["key_file"] = \
+            cls.rig.secret_file("admin.key", ADMIN_KEY + "\n")
+        cls.rig.write_config()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.stop()
+
+    def setUp(self):
+        # Not under tests/out: a second user must reach the socket.
+        self.dir = tempfile.mkdtemp(prefix="isc-serve-")
+        os.chmod(self.dir, 0o755)
+        self.path = os.path.join(self.dir, "fcgi.sock")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def refused(self, *args):
+        """Runs the program with args; (exit status, stderr)."""
+        r = subprocess.run([str(PROGRAM), "--config", str(self.rig.ini),
+                            *args], capture_output=True, text=True,
+                           timeout=20, stdin=subprocess.DEVNULL)
+        return r.returncode, r.stderr
+
+
+class UnixSocket(ListenerTest):
+
+    def connect_as(self, user, groups=()):
+        """connect(2) to the socket as user with groups: "ok" or the
+        errno's name."""
+        code = ("import errno, socket, sys\n"
+                "s = socket.socket(socket.AF_UNIX)\n"
+                "try:\n"
+                "    s.connect(sys.argv[1]); print('ok')\n"
+                "except OSError as e:\n"
+                "    print(errno.errorcode[e.errno])\n")
+        # The system python: a pyenv one under /root is not theirs to run.
+        python = shutil.which("python3", path="/usr/bin:/bin")
+        r = subprocess.run([python, "-c", code, self.path],
+                           user=user, group=pwd.getpwnam(user).pw_gid,
+                           extra_groups=[grp.getgrnam(g).gr_gid
+                                         for g in groups],
+                           capture_output=True, text=True, timeout=20,
+                           cwd="/")
+        return r.stdout.strip() or r.stderr
+
+    def test_only_the_socket_group_may_connect(self):
+        # umask 0, as a careless service manager might leave it: the
+        # mode is what --socket-mode says, whatever the umask.
+        with Program(self.rig, "--listen", "unix:" + self.path,
+                     "--socket-mode", "0660", "--socket-group", "www-data",
+                     umask=0):
+            st = os.lstat(self.path)
+            self.assertTrue(stat.S_ISSOCK(st.st_mode))
+            self.assertEqual(oct(stat.S_IMODE(st.st_mode)), oct(0o660))
+            self.assertEqual(st.st_gid, grp.getgrnam("www-data").gr_gid)
+            # nobody is in no group of the socket's: the kernel says no.
+            self.assertEqual(self.connect_as("nobody"), "EACCES")
+            self.assertEqual(self.connect_as("nobody", ["www-data"]), "ok")
+            self.assertEqual(fcgi(self.path)[0], 200)
+        self.assertFalse(os.path.exists(self.path))
+
+    def test_0600_lets_in_only_the_owner(self):
+        with Program(self.rig, "--listen", "unix:" + self.path,
+                     "--socket-mode", "0600", "--socket-group", "www-data",
+                     umask=0):
+            self.assertEqual(stat.S_IMODE(os.lstat(self.path).st_mode),
+                             0o600)
+            self.assertEqual(self.connect_as("nobody", ["www-data"]),
+                             "EACCES")
+            self.assertEqual(fcgi(self.path)[0], 200)    # root, the owner
+
+    def test_default_mode_is_0660_whatever_the_umask(self):
+        with Program(self.rig, "--listen", "unix:" + self.path, umask=0):
+            st = os.lstat(self.path)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+            self.assertEqual(st.st_gid, os.getgid())
+            self.assertEqual(self.connect_as("nobody"), "EACCES")
+
+    def test_modes_open_to_others_and_unknown_groups_are_refused(self):
+        for args, status, want in (
+                (["--socket-mode", "0666"], 2, "nothing for others"),
+                (["--socket-mode", "0662"], 2, "nothing for others"),
+                (["--socket-mode", "rw"], 2, "an octal mode"),
+                (["--socket-mode", "4660"], 2, "an octal mode"),
+                (["--socket-group", "no-such-group-here"], 1,
+                 "--socket-group no-such-group-here: no such group")):
+            rc, err = self.refused("--listen", "unix:" + self.path, *args)
+            self.assertEqual(rc, status, err)
+            self.assertIn(want, err)
+            self.assertFalse(os.path.exists(self.path))
+
+
+class TcpListener(ListenerTest):
+    """[admin] users = alice, and the admin key: on TCP anyone local can
+    connect and send REMOTE_USER=alice."""
+
+    ini = {"admin": {"users": "alice"}}
+
+    def admin(self, address, **env):
+        return fcgi(address, path="/admin", **env)[0]
+
+    def test_remote_user_is_not_believed_on_tcp(self):
+        port = free_port()
+        with Program(self.rig, "--listen", f"127.0.0.1:{port}",
+                     "--workers", "1") as p:
+            a = ("127.0.0.1", port)
+            self.assertEqual(self.admin(a, REMOTE_USER="alice"), 401)
+            self.assertEqual(self.admin(a), 401)
+            # The bearer key still works.
+            self.assertEqual(self.admin(
+                a, HTTP_AUTHORIZATION="Bearer " + ADMIN_KEY), 200)
+            self.assertIn("REMOTE_USER is not believed on a TCP socket",
+                          p.text())
+
+    def test_trust_remote_user_is_the_operators_choice(self):
+        port = free_port()
+        with Program(self.rig, "--listen", f"127.0.0.1:{port}",
+                     "--workers", "1", "--trust-remote-user") as p:
+            a = ("127.0.0.1", port)
+            self.assertEqual(self.admin(a, REMOTE_USER="alice"), 200)
+            self.assertEqual(self.admin(a, REMOTE_USER="mallory"), 403)
+            self.assertNotIn("not believed", p.text())
+
+    def test_ipv6_loopback(self):
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+        with Program(self.rig, "--listen", f"[::1]:{port}",
+                     "--workers", "1"):
+            self.assertEqual(fcgi(("::1", port))[0], 200)
+            self.assertEqual(self.admin(("::1", port), REMOTE_USER="alice"),
+                             401)
+
+    def test_a_tcp_socket_from_systemd_is_tcp_too(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        port = sock.getsockname()[1]
+
+        def as_systemd():       # in the child, before exec
+            os.dup2(sock.fileno(), 3)
+            os.environ["LISTEN_FDS"] = "1"
+            os.environ["LISTEN_PID"] = str(os.getpid())
+
+        try:
+            with Program(self.rig, "--workers", "1", pass_fds=(3,),
+                         preexec_fn=as_systemd):
+                a = ("127.0.0.1", port)
+                self.assertEqual(self.admin(a, REMOTE_USER="alice"), 401)
+                self.assertEqual(fcgi(a)[0], 200)
+        finally:
+            sock.close()
+
+    def test_address_errors(self):
+        with socket.socket(socket.AF_INET6) as busy:
+            busy.bind(("::1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            form = "expected unix:/path, 127.0.0.1:PORT or [::1]:PORT"
+            for addr, want in (
+                    ("localhost:9000", "not an IP address"),
+                    ("[::1]x:9000", "not an IP address"),
+                    ("127.0.0.1", form), ("127.0.0.1:0", form),
+                    ("127.0.0.1:65536", form), ("[::1]:http", form),
+                    ("unix:fcgi.sock", "expected unix:/absolute/path"),
+                    (f"[::1]:{port}", "Address already in use"),
+                    ("192.0.2.1:9000", "Cannot assign requested address"),
+                    ("unix:/nonexistent-dir/x.sock",
+                     "No such file or directory")):
+                rc, err = self.refused("--listen", addr)
+                self.assertEqual(rc, 1, (addr, err))
+                self.assertIn(f"--listen {addr}: {want}", err)
+        # Nothing to listen on at all: the usage, status 2.
+        rc, err = self.refused()
+        self.assertEqual(rc, 2)
+        self.assertIn("usage:", err)
+        rc, err = self.refused("--workers", "2")
+        self.assertEqual(rc, 2)
 
 
 if __name__ == "__main__":

@@ -35,11 +35,11 @@ read_body(void *ctx, char *buf, size_t len)
  * quiet.  The request points into the pool, so it lives until the next.
  */
 static int
-parse_from(const char *const *vars)
+parse_from(const char *const *vars, int trusted)
 {
 	static char pool[64 * 1024];
 	static char *env[32];
-	struct request_source src = { env, read_body, NULL };
+	struct request_source src = { env, read_body, NULL, trusted };
 	size_t i, o = 0;
 
 	for (i = 0; vars[i] != NULL && i < 31; i++) {
@@ -59,7 +59,7 @@ static int
 parse(const char *const *vars)
 {
 	body = NULL;
-	return parse_from(vars);
+	return parse_from(vars, 1);
 }
 
 #define PARSE(...) parse((const char *const[]){ __VA_ARGS__, NULL })
@@ -92,7 +92,8 @@ parse_body(const char *type, const char *form)
 	return parse_from((const char *const[]){ "REQUEST_METHOD=POST",
 						 "REQUEST_URI=/insuresign/"
 						 "disconnect",
-						 ct, cl, NULL });
+						 ct, cl, NULL },
+			  1);
 }
 
 /* The state of one query field, from QUERY_STRING=q. */
@@ -477,12 +478,24 @@ method_and_remote_user_are_read(void)
 }
 
 static void
+remote_user_is_dropped_unless_the_connection_vouches_for_it(void)
+{
+	/* On a TCP listener anyone may connect and claim any name. */
+	CHECK(parse_from((const char *const[]){ "REQUEST_METHOD=GET",
+						"REMOTE_USER=alice", NULL },
+			 0) == 0);
+	CHECK(req.remote_user == NULL);
+	CHECK(PARSE("REQUEST_METHOD=GET", "REMOTE_USER=alice") == 0);
+	CHECK_STR(req.remote_user, "alice");
+}
+
+static void
 body_short_of_content_length_is_400(void)
 {
 	body = "id=ab";
 	CHECK(parse_from((const char *const[]){ "REQUEST_METHOD=POST",
-						"CONTENT_LENGTH=10", NULL }) ==
-	      400);
+						"CONTENT_LENGTH=10", NULL },
+			 1) == 400);
 	CHECK(req.body_len == 5); /* the input ended there */
 }
 
@@ -575,6 +588,7 @@ main(void)
 	RUN(page_field_is_a_number_from_1_to_1000000);
 	RUN(state_field_with_a_control_character_is_bad);
 	RUN(method_and_remote_user_are_read);
+	RUN(remote_user_is_dropped_unless_the_connection_vouches_for_it);
 	RUN(body_short_of_content_length_is_400);
 	RUN(wants_html_follows_sec_fetch_mode_first);
 	RUN(wants_html_falls_back_to_accept);
