@@ -151,7 +151,10 @@ listener_open(const char *addr, unsigned mode, const char *group)
 	} else if (parse_ip(addr, &ss, &len) == -1) {
 		return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a worker woken for a connection another took gets
+	 * EAGAIN from accept(2) rather than wait (serve.c). */
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
 	if (fd == -1)
 		goto fail;
 	if (is_unix) {

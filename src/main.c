@@ -25,6 +25,7 @@ usage(FILE *f)
 
 	fprintf(f,
 		"usage: %s [--config FILE] --listen ADDR [--workers N]\n"
+		"           [--max-workers N] [--request-timeout SECONDS]\n"
 		"           [--socket-mode MODE] [--socket-group GROUP] "
 		"[--trust-remote-user]\n"
 		"       %s COMMAND [--config FILE] [ARGS]\n"
@@ -100,6 +101,8 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "max-workers", required_argument, NULL, 'W' },
+		{ "request-timeout", required_argument, NULL, 't' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "trust-remote-user", no_argument, NULL, 'T' },
@@ -108,7 +111,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct listen_opts lo = { NULL, 2, 0660, NULL, 0 };
+	struct listen_opts lo = { NULL, 2, 0, SERVE_TIMEOUT, 0660, NULL, 0 };
 	struct cli_opts opts = { NULL, NULL, 0 };
 	unsigned long long n;
 	int c, rc;
@@ -133,6 +136,18 @@ main(int argc, char **argv)
 			if (parse_uint(optarg, 1, 256, &n) == -1)
 				return bad_value("workers", optarg, "1 to 256");
 			lo.workers = (unsigned)n;
+			break;
+		case 'W':
+			if (parse_uint(optarg, 1, 256, &n) == -1)
+				return bad_value("max-workers", optarg,
+						 "1 to 256");
+			lo.max_workers = (unsigned)n;
+			break;
+		case 't':
+			if (parse_uint(optarg, 1, 3600, &n) == -1)
+				return bad_value("request-timeout", optarg,
+						 "1 to 3600 (seconds)");
+			lo.timeout = (unsigned)n;
 			break;
 		case 'm':
 			if (parse_mode(optarg, &lo.socket_mode) == -1)
@@ -170,6 +185,18 @@ main(int argc, char **argv)
 	/* No command and nothing to listen on: nothing to do. */
 	if (lo.addr == NULL && getenv("LISTEN_FDS") == NULL) {
 		usage(stderr);
+		return 2;
+	}
+	/* By default a pool may grow to 32: room for slow clients, little
+	 * memory (pool.c, and the man page say why).  Never fewer than the
+	 * workers kept. */
+	if (lo.max_workers == 0)
+		lo.max_workers = lo.workers > 32 ? lo.workers : 32;
+	if (lo.max_workers < lo.workers) {
+		fprintf(stderr,
+			"--max-workers %u: expected at least "
+			"--workers (%u)\n",
+			lo.max_workers, lo.workers);
 		return 2;
 	}
 	return run(opts.config, &lo);

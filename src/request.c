@@ -527,12 +527,17 @@ request_read(struct request *req, const struct request_source *src,
 	int rc;
 
 	rc = parse_env(req, src, cfg);
-	if (rc != 0 || req->content_length == 0)
+	/* Only a POST route reads a form: a body sent with anything else is
+	 * left unread, so that a slow one holds nothing (RFC 9110 section
+	 * 9.3.1: a GET's body has no meaning). */
+	if (rc != 0 || req->method != METHOD_POST || req->content_length == 0)
 		return rc;
 	n = src->read != NULL
 		    ? src->read(src->ctx, req->body, req->content_length)
 		    : 0;
-	req->body_len = n > 0 ? (size_t)n : 0;
+	if (n < 0)
+		return 408;
+	req->body_len = (size_t)n;
 	/* RFC 3875 section 4.1.2: fewer bytes than announced. */
 	if (req->body_len != req->content_length)
 		return 400;

@@ -98,7 +98,8 @@ struct request {
 struct request_source {
 	char *const *env; /* NULL-terminated "NAME=value" strings */
 	/* Reads up to len body bytes into buf: how many came (fewer: the
-	 * input ended).  NULL: there is no body to read. */
+	 * input ended), or -1 when the deadline for reading passed.  NULL:
+	 * there is no body to read. */
 	long (*read)(void *ctx, char *buf, size_t len);
 	void *ctx;
 	/* The web server set REMOTE_USER, and only it can connect to us.
@@ -107,9 +108,9 @@ struct request_source {
 };
 
 /*
- * Reads one request: the CGI variables, then the body CONTENT_LENGTH
- * announces.  Returns 0, or the HTTP status to answer with at once (400,
- * 413, 414, 431).
+ * Reads one request: the CGI variables, then the body of a POST (no other
+ * method has a body we read, so no other waits for one).  Returns 0, or
+ * the HTTP status to answer with at once (400, 408, 413, 414, 431).
  */
 int request_read(struct request *req, const struct request_source *src,
 		 const struct config *cfg);

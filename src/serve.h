@@ -4,6 +4,10 @@
 
 #include "app.h"
 
+/* How long the web server may take to hand over a request's parameters
+ * and body, and again to take the answer (--request-timeout). */
+#define SERVE_TIMEOUT 10
+
 /*
  * Did a web server start us: CGI variables in the environment, or a
  * listening socket on stdin (lighttpd's bin-path, mod_fcgid)?  Then we
@@ -19,7 +23,9 @@ int serve_web_server(struct app *app);
 /* Our own listener (--listen, or systemd's socket): the command line's. */
 struct listen_opts {
 	const char *addr;	  /* NULL: the socket systemd passed */
-	unsigned workers;	  /* worker processes */
+	unsigned workers;	  /* kept, waiting for requests */
+	unsigned max_workers;	  /* the most there may be */
+	unsigned timeout;	  /* seconds; see SERVE_TIMEOUT */
 	unsigned socket_mode;	  /* of a unix socket's file */
 	const char *socket_group; /* of a unix socket's file; NULL: ours */
 	int trust_remote_user;	  /* believe REMOTE_USER on TCP too */

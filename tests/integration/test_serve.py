@@ -9,6 +9,11 @@ talk to its own listener, and what a slow client can hold.
   TcpListener     --listen on TCP and [::1], and a TCP socket from systemd:
                   REMOTE_USER is not believed without --trust-remote-user;
                   the address errors
+  Pool            the prefork pool: slow bodies and parameters against it
+                  (spoken FastCGI from here), a worker killed with kill -9
+  SlowBodiesThroughApache
+                  the same through Apache's mod_proxy_fcgi, which streams
+                  the client's body as it comes
 
 The tests that start the program themselves speak FastCGI to it with the
 small client below (the FastCGI 1.0 specification, stdlib only).
@@ -19,13 +24,17 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import struct
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 import urllib.parse
+from pathlib import Path
 
 from rig import BASE, PROGRAM, Rig, free_port, port_open, wait_for
 
@@ -261,6 +270,21 @@ class CgiArgv(unittest.TestCase):
 
 
 
+def children(pid):
+    """The live processes whose parent is pid."""
+    kids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            st = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(st[1]) == pid and st[0] != "Z":
+            kids.append(int(d.name))
+    return sorted(kids)
+
+
 class ListenerTest(unittest.TestCase):
     """A rig for the config, the store and the mock; the program is
     started by each test, on an address it chooses."""
@@ -449,6 +473,196 @@ class TcpListener(ListenerTest):
         self.assertIn("usage:", err)
         rc, err = self.refused("--workers", "2")
         self.assertEqual(rc, 2)
+
+
+class Trickle:
+    """Connections that announced a body and send it a byte a second."""
+
+    def __init__(self, conns, chunk):
+        self.conns = conns
+        self.chunk = chunk
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.wait(1.0):
+            for c in self.conns:
+                try:
+                    c(self.chunk)
+                except OSError:
+                    pass
+
+    def end(self):
+        self.stop.set()
+        self.thread.join()
+
+
+class Pool(ListenerTest):
+    """The prefork pool, spoken to over its unix socket: --workers 2 and a
+    deadline of 2 seconds."""
+
+    timeout = 2
+
+    def start(self, *args):
+        return Program(self.rig, "--listen", "unix:" + self.path,
+                       "--workers", "2", "--request-timeout",
+                       str(self.timeout), *args)
+
+    def slow_bodies(self, n):
+        """n POSTs that announce 64 bytes and send one."""
+        conns = []
+        for _ in range(n):
+            c = FastCGI(self.path, timeout=15)
+            c.send(c.params("POST", "/disconnect", body_length=64) +
+                   record(STDIN, b"c"))
+            conns.append(c)
+        return conns
+
+    def status_times(self, seconds):
+        """GET /status every 0.2 s for seconds: the slowest answer."""
+        worst = 0.0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            self.assertEqual(fcgi(self.path, timeout=5)[0], 200)
+            worst = max(worst, time.monotonic() - t0)
+            time.sleep(0.2)
+        return worst
+
+    def test_slow_bodies_hold_no_pool(self):
+        with self.start() as p:
+            self.assertIn("listening with 2 workers, up to 32", p.text())
+            slow = self.slow_bodies(3)
+            trickle = Trickle([c.send for c in slow], record(STDIN, b"s"))
+            try:
+                # Before their deadline and after it: /status answers.
+                worst = self.status_times(self.timeout + 1.5)
+                self.assertLess(worst, 1.0)
+                # Each slow one got 408 at its deadline, and no more.
+                for c in slow:
+                    t0 = time.monotonic()
+                    self.assertEqual(c.answer()[0], 408)
+                    self.assertLess(time.monotonic() - t0, 1.0)
+            finally:
+                trickle.end()
+                for c in slow:
+                    c.close()
+            grown = len(children(p.proc.pid))
+            self.assertGreaterEqual(grown, 4)
+            # Those beyond the two kept leave after 10 s without a request.
+            wait_for(lambda: len(children(p.proc.pid)) == 2, timeout=20,
+                     what="the pool to shrink")
+
+    def test_slow_parameters_end_at_the_deadline(self):
+        begin = record(BEGIN_REQUEST, struct.pack("!HB5x", 1, 0))
+        # Stalled between two parameters: libfcgi hands the request over
+        # as it stands, and it gets 408.  Stalled inside one: libfcgi
+        # closes the connection.
+        stalls = [(begin + b"\x01\x04\x00", 408),
+                  (begin + struct.pack("!BBHHBx", 1, PARAMS, 1, 10, 0) +
+                   b"\x05", None)] * 2
+        with self.start():
+            slow = []
+            for data, _ in stalls:
+                c = FastCGI(self.path, timeout=15)
+                c.send(data)
+                slow.append(c)
+            t0 = time.monotonic()
+            try:
+                self.assertLess(self.status_times(1.0), 1.0)
+                for c, (_, want) in zip(slow, stalls):
+                    self.assertEqual(c.answer()[0], want)
+                self.assertLess(time.monotonic() - t0, self.timeout + 1.5)
+            finally:
+                for c in slow:
+                    c.close()
+
+    def test_a_get_never_waits_for_a_body(self):
+        with self.start():
+            c = FastCGI(self.path)
+            try:
+                # 100 bytes announced, none sent, and the stream kept open.
+                c.send(c.params("GET", "/status", body_length=100))
+                t0 = time.monotonic()
+                self.assertEqual(c.answer()[0], 200)
+                self.assertLess(time.monotonic() - t0, 1.0)
+            finally:
+                c.close()
+
+    def test_the_pool_stops_at_max_workers(self):
+        with self.start("--workers", "1", "--max-workers", "3") as p:
+            slow = self.slow_bodies(5)
+            try:
+                time.sleep(0.5)
+                self.assertEqual(len(children(p.proc.pid)), 3)
+            finally:
+                for c in slow:
+                    c.close()
+        rc, err = self.refused("--listen", "unix:" + self.path,
+                               "--workers", "4", "--max-workers", "3")
+        self.assertEqual(rc, 2)
+        self.assertIn("--max-workers 3: expected at least --workers (4)",
+                      err)
+
+    def test_a_worker_killed_is_replaced(self):
+        with self.start() as p:
+            before = children(p.proc.pid)
+            self.assertEqual(len(before), 2)
+            os.kill(before[0], signal.SIGKILL)
+            wait_for(lambda: len(children(p.proc.pid)) == 2 and
+                     before[0] not in children(p.proc.pid), timeout=5,
+                     what="a new worker")
+            self.assertIn(f"worker {before[0]} died of signal 9: "
+                          "replacing it", p.text())
+            self.assertEqual(fcgi(self.path)[0], 200)
+            # The other one still serves: the pool was not restarted.
+            self.assertIn(before[1], children(p.proc.pid))
+
+
+class SlowBodiesThroughApache(unittest.TestCase):
+    """mod_proxy_fcgi hands the client's body over as it comes, so a slow
+    client holds a worker: three of them against --workers 2."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(cls.__name__, server="apache-proxy-fcgi",
+                      program_args=["--request-timeout", "3"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.stop()
+
+    def test_three_slow_bodies_against_two_workers(self):
+        rig = self.rig
+        slow = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", rig.port), timeout=20)
+            s.sendall(f"POST {BASE}/disconnect HTTP/1.1\r\n"
+                      f"Host: 127.0.0.1:{rig.port}\r\n"
+                      "Content-Type: application/x-www-form-urlencoded\r\n"
+                      "Content-Length: 64\r\nConnection: close\r\n\r\nc"
+                      .encode())
+            slow.append(s)
+        trickle = Trickle([s.sendall for s in slow], b"s")
+        try:
+            worst = 0.0
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                b = rig.browser()
+                t0 = time.monotonic()
+                r = b.get(rig.url(BASE + "/status"), nav=False)
+                worst = max(worst, time.monotonic() - t0)
+                self.assertEqual(r.status, 200)
+                time.sleep(0.25)
+            self.assertLess(worst, 1.0)
+            for s in slow:
+                head = s.recv(65536).decode(errors="replace")
+                self.assertRegex(head, r"^HTTP/1\.1 408 ")
+        finally:
+            trickle.end()
+            for s in slow:
+                s.close()
 
 
 if __name__ == "__main__":

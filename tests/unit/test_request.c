@@ -11,8 +11,10 @@
 static struct config cfg;
 static struct request req;
 
-/* The body the next request reads; NULL: as much as it asks for. */
+/* The body the next request reads (NULL: as much as it asks for), and
+ * whether its reading runs past the deadline. */
 static const char *body;
+static int body_late;
 
 static long
 read_body(void *ctx, char *buf, size_t len)
@@ -26,7 +28,7 @@ read_body(void *ctx, char *buf, size_t len)
 		memcpy(buf, body, n);
 	else
 		memset(buf, 'x', n);
-	return (long)n;
+	return n < len && body_late ? -1 : (long)n;
 }
 
 /*
@@ -59,6 +61,7 @@ static int
 parse(const char *const *vars)
 {
 	body = NULL;
+	body_late = 0;
 	return parse_from(vars, 1);
 }
 
@@ -89,6 +92,7 @@ parse_body(const char *type, const char *form)
 	snprintf(ct, sizeof(ct), "CONTENT_TYPE=%s", type);
 	snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu", strlen(form));
 	body = form;
+	body_late = 0;
 	return parse_from((const char *const[]){ "REQUEST_METHOD=POST",
 						 "REQUEST_URI=/insuresign/"
 						 "disconnect",
@@ -489,14 +493,44 @@ remote_user_is_dropped_unless_the_connection_vouches_for_it(void)
 	CHECK_STR(req.remote_user, "alice");
 }
 
+/* A GET never waits for a body: the reader would say "late" here. */
 static void
-body_short_of_content_length_is_400(void)
+only_a_post_reads_its_body(void)
 {
+	static const char *const methods[] = { "REQUEST_METHOD=GET",
+					       "REQUEST_METHOD=HEAD",
+					       "REQUEST_METHOD=PUT" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		body = "";
+		body_late = 1;
+		CHECK(parse_from((const char *const[]){ methods[i],
+							"CONTENT_LENGTH=5",
+							NULL },
+				 1) == 0);
+		CHECK(req.content_length == 5 && req.body_len == 0);
+	}
 	body = "id=ab";
+	body_late = 0;
 	CHECK(parse_from((const char *const[]){ "REQUEST_METHOD=POST",
-						"CONTENT_LENGTH=10", NULL },
-			 1) == 400);
-	CHECK(req.body_len == 5); /* the input ended there */
+						"CONTENT_LENGTH=5", NULL },
+			 1) == 0);
+	CHECK(req.body_len == 5);
+}
+
+static void
+body_short_of_content_length_is_400_or_408_when_late(void)
+{
+	static const char *const post[] = { "REQUEST_METHOD=POST",
+					    "CONTENT_LENGTH=10", NULL };
+
+	body = "id=ab";
+	body_late = 0;
+	CHECK(parse_from(post, 1) == 400); /* the input ended there */
+	CHECK(req.body_len == 5);
+	body_late = 1;
+	CHECK(parse_from(post, 1) == 408); /* the deadline passed */
 }
 
 static void
@@ -589,7 +623,8 @@ main(void)
 	RUN(state_field_with_a_control_character_is_bad);
 	RUN(method_and_remote_user_are_read);
 	RUN(remote_user_is_dropped_unless_the_connection_vouches_for_it);
-	RUN(body_short_of_content_length_is_400);
+	RUN(only_a_post_reads_its_body);
+	RUN(body_short_of_content_length_is_400_or_408_when_late);
 	RUN(wants_html_follows_sec_fetch_mode_first);
 	RUN(wants_html_falls_back_to_accept);
 	RUN(bearer_scheme_is_case_insensitive);
