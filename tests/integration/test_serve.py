@@ -619,6 +619,30 @@ class Pool(ListenerTest):
             # The other one still serves: the pool was not restarted.
             self.assertIn(before[1], children(p.proc.pid))
 
+    def test_systemds_socket_outlives_a_restart(self):
+        """systemd keeps its socket across restarts of the service
+        (conf/insuresign-connect.socket): stopping must not shut it."""
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(self.path)
+        sock.listen(16)
+
+        def as_systemd():       # in the child, before exec
+            os.dup2(sock.fileno(), 3)
+            os.environ["LISTEN_FDS"] = "1"
+            os.environ["LISTEN_PID"] = str(os.getpid())
+
+        try:
+            for _ in range(2):
+                with Program(self.rig, "--workers", "2", pass_fds=(3,),
+                             preexec_fn=as_systemd) as p:
+                    self.assertEqual(fcgi(self.path)[0], 200)
+                self.assertEqual(p.proc.returncode, 0)
+            # Between restarts, systemd's socket still takes connections.
+            with socket.socket(socket.AF_UNIX) as c:
+                c.connect(self.path)
+        finally:
+            sock.close()
+
 
 class SlowBodiesThroughApache(unittest.TestCase):
     """mod_proxy_fcgi hands the client's body over as it comes, so a slow
