@@ -4,13 +4,15 @@ talk to its own listener, and what a slow client can hold.
   CgiArgv         plain CGI through Apache (conf/apache-cgi.conf): a query
                   string without '=' becomes command-line words (RFC 3875
                   section 4.4); the program must serve, never run them
+                  (lighttpd 1.4's mod_cgi passes no such words)
   UnixSocket      --listen unix: with --socket-mode and --socket-group:
                   the kernel refuses anyone else
   TcpListener     --listen on TCP and [::1], and a TCP socket from systemd:
                   REMOTE_USER is not believed without --trust-remote-user;
                   the address errors
   Pool            the prefork pool: slow bodies and parameters against it
-                  (spoken FastCGI from here), a worker killed with kill -9
+                  (spoken FastCGI from here), a worker killed with kill -9,
+                  systemd's socket across a restart
   SlowBodiesThroughApache
                   the same through Apache's mod_proxy_fcgi, which streams
                   the client's body as it comes
