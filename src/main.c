@@ -1,7 +1,8 @@
 /*
  * insuresign-connect: links a web app's users to their InsureSign accounts
- * with OAuth 2.0.  With no command it serves (FastCGI, CGI or --listen);
- * with one it is the operator's command line tool.
+ * with OAuth 2.0.  Started by a web server it serves (FastCGI or CGI); from
+ * a command line it serves on its own listener (--listen, or systemd's
+ * socket), or runs an operator's command.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,12 +24,18 @@ usage(FILE *f)
 	const char *me = program_invocation_short_name;
 
 	fprintf(f,
-		"usage: %s [--config FILE] [--listen ADDR [--workers N]]\n"
+		"usage: %s [--config FILE] --listen ADDR [--workers N]\n"
+		"           [--max-workers N] [--request-timeout SECONDS]\n"
+		"           [--socket-mode MODE] [--socket-group GROUP] "
+		"[--trust-remote-user]\n"
 		"       %s COMMAND [--config FILE] [ARGS]\n"
 		"commands: list [--json], show ID, token --session VALUE, "
 		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
 		"check-config\n"
-		"ADDR: 127.0.0.1:PORT, [::1]:PORT or unix:/path\n",
+		"Started by a web server (CGI, FastCGI), it serves and reads "
+		"no option.\n"
+		"ADDR: unix:/path (the one to use), 127.0.0.1:PORT or "
+		"[::1]:PORT\n",
 		me, me);
 }
 
@@ -42,6 +49,51 @@ log_check(enum check_level level, const char *what)
 		log_warn("self-check: %s", what);
 }
 
+/* With listen NULL, as the web server started us. */
+static int
+run(const char *config, const struct listen_opts *listen)
+{
+	char err[1024];
+	struct app app;
+	int rc;
+
+	if (app_open(&app, config_path(config), err, sizeof(err)) == -1) {
+		log_error("%s: %s", config_path(config), err);
+		return 1;
+	}
+	selfcheck(&app, 0, log_check);
+	rc = listen != NULL ? serve_listener(&app, listen)
+			    : serve_web_server(&app);
+	app_close(&app);
+	return rc;
+}
+
+/* A file mode for a socket: octal, and nothing for others (they would be
+ * anyone on the host: the group is how to let the web server in). */
+static int
+parse_mode(const char *s, unsigned *mode)
+{
+	size_t n = strspn(s, "01234567");
+	unsigned m = 0;
+	size_t i;
+
+	if (n < 3 || n > 4 || s[n] != '\0')
+		return -1;
+	for (i = 0; i < n; i++)
+		m = m * 8 + (unsigned)(s[i] - '0');
+	if (m > 0770 || (m & 07) != 0)
+		return -1;
+	*mode = m;
+	return 0;
+}
+
+static int
+bad_value(const char *opt, const char *value, const char *want)
+{
+	fprintf(stderr, "--%s %s: expected %s\n", opt, value, want);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -49,17 +101,28 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "max-workers", required_argument, NULL, 'W' },
+		{ "request-timeout", required_argument, NULL, 't' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "trust-remote-user", no_argument, NULL, 'T' },
 		{ "session", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct listen_opts lo = { NULL, 2, 0, SERVE_TIMEOUT, 0660, NULL, 0 };
 	struct cli_opts opts = { NULL, NULL, 0 };
-	const char *listen_addr = NULL;
-	unsigned long long workers = 2;
-	char err[1024];
-	struct app app;
+	unsigned long long n;
 	int c, rc;
+
+	/*
+	 * Under a web server, argv is anyone's (serve.h): serve, with the
+	 * config from INSURESIGN_CONNECT_CONF or the default path, and look
+	 * at nothing else in it.
+	 */
+	if (serve_by_web_server())
+		return run(NULL, NULL);
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -67,16 +130,36 @@ main(int argc, char **argv)
 			opts.config = optarg;
 			break;
 		case 'l':
-			listen_addr = optarg;
+			lo.addr = optarg;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1, 256, &workers) == -1) {
-				fprintf(stderr,
-					"--workers %s: expected 1 to "
-					"256\n",
-					optarg);
-				return 2;
-			}
+			if (parse_uint(optarg, 1, 256, &n) == -1)
+				return bad_value("workers", optarg, "1 to 256");
+			lo.workers = (unsigned)n;
+			break;
+		case 'W':
+			if (parse_uint(optarg, 1, 256, &n) == -1)
+				return bad_value("max-workers", optarg,
+						 "1 to 256");
+			lo.max_workers = (unsigned)n;
+			break;
+		case 't':
+			if (parse_uint(optarg, 1, 3600, &n) == -1)
+				return bad_value("request-timeout", optarg,
+						 "1 to 3600 (seconds)");
+			lo.timeout = (unsigned)n;
+			break;
+		case 'm':
+			if (parse_mode(optarg, &lo.socket_mode) == -1)
+				return bad_value("socket-mode", optarg,
+						 "an octal mode with nothing "
+						 "for others, e.g. 0660");
+			break;
+		case 'g':
+			lo.socket_group = optarg;
+			break;
+		case 'T':
+			lo.trust_remote_user = 1;
 			break;
 		case 's':
 			opts.session = optarg;
@@ -99,12 +182,22 @@ main(int argc, char **argv)
 			usage(stderr);
 		return rc;
 	}
-	if (app_open(&app, config_path(opts.config), err, sizeof(err)) == -1) {
-		log_error("%s: %s", config_path(opts.config), err);
-		return 1;
+	/* No command and nothing to listen on: nothing to do. */
+	if (lo.addr == NULL && getenv("LISTEN_FDS") == NULL) {
+		usage(stderr);
+		return 2;
 	}
-	selfcheck(&app, 0, log_check);
-	rc = serve(&app, listen_addr, (unsigned)workers);
-	app_close(&app);
-	return rc;
+	/* By default a pool may grow to 32: room for slow clients, little
+	 * memory (pool.c, and the man page say why).  Never fewer than the
+	 * workers kept. */
+	if (lo.max_workers == 0)
+		lo.max_workers = lo.workers > 32 ? lo.workers : 32;
+	if (lo.max_workers < lo.workers) {
+		fprintf(stderr,
+			"--max-workers %u: expected at least "
+			"--workers (%u)\n",
+			lo.max_workers, lo.workers);
+		return 2;
+	}
+	return run(opts.config, &lo);
 }

@@ -426,8 +426,9 @@ read_env(char *const *env, const char **v)
 	}
 }
 
-int
-request_parse(struct request *req, char *const *env, const struct config *cfg)
+static int
+parse_env(struct request *req, const struct request_source *src,
+	  const struct config *cfg)
 {
 	const char *v[V__MAX] = { 0 };
 	unsigned long long cl = 0;
@@ -439,8 +440,9 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	req->ncookies = 0;
 	req->cookies_overflow = 0;
 	req->content_length = 0;
+	req->body_len = 0;
 	req->path = NULL;
-	read_env(env, v);
+	read_env(src->env, v);
 
 	req->method_name = v[V_METHOD] != NULL ? v[V_METHOD] : "";
 	req->method = parse_method(v[V_METHOD]);
@@ -450,8 +452,10 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	req->fetch_mode = v[V_FETCH_MODE];
 	req->fetch_site = v[V_FETCH_SITE];
 	req->bearer = bearer(v[V_AUTH]);
-	req->remote_user =
-		v[V_USER] != NULL && *v[V_USER] != '\0' ? v[V_USER] : NULL;
+	req->remote_user = src->trust_remote_user && v[V_USER] != NULL &&
+					   *v[V_USER] != '\0'
+				   ? v[V_USER]
+				   : NULL;
 	req->remote_addr = v[V_ADDR];
 	req->content_type = v[V_TYPE];
 	req->session_header = v[V_SESSION];
@@ -498,8 +502,8 @@ request_parse(struct request *req, char *const *env, const struct config *cfg)
 	return 0;
 }
 
-int
-request_parse_body(struct request *req, size_t len)
+static int
+parse_body(struct request *req, size_t len)
 {
 	static const char form[] = "application/x-www-form-urlencoded";
 	const char *ct = req->content_type;
@@ -513,6 +517,31 @@ request_parse_body(struct request *req, size_t len)
 	     ct[n + strspn(ct + n, " \t")] != ';'))
 		return 0;
 	return request_parse_fields(req->body, len, req->form) == -1 ? 400 : 0;
+}
+
+int
+request_read(struct request *req, const struct request_source *src,
+	     const struct config *cfg)
+{
+	long n;
+	int rc;
+
+	rc = parse_env(req, src, cfg);
+	/* Only a POST route reads a form: a body sent with anything else is
+	 * left unread, so that a slow one holds nothing (RFC 9110 section
+	 * 9.3.1: a GET's body has no meaning). */
+	if (rc != 0 || req->method != METHOD_POST || req->content_length == 0)
+		return rc;
+	n = src->read != NULL
+		    ? src->read(src->ctx, req->body, req->content_length)
+		    : 0;
+	if (n < 0)
+		return 408;
+	req->body_len = (size_t)n;
+	/* RFC 3875 section 4.1.2: fewer bytes than announced. */
+	if (req->body_len != req->content_length)
+		return 400;
+	return parse_body(req, req->body_len);
 }
 
 int

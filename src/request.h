@@ -65,6 +65,7 @@ struct request {
 	size_t ncookies;
 	int cookies_overflow;  /* more than COOKIES_MAX came */
 	size_t content_length; /* as announced, even when over BODY_MAX */
+	size_t body_len;       /* how much of it was read */
 
 	/* Headers and CGI variables, as the server gave them (or NULL). */
 	const char *host;
@@ -90,14 +91,29 @@ struct request {
 };
 
 /*
- * Reads the CGI variables in env (NULL-terminated "NAME=value" strings).
- * Returns 0, or the HTTP status to answer with at once (400, 413, 414,
- * 431).  The body, if any, is then read by the caller into req->body and
- * handed to request_parse_body().
+ * Where a request comes from, as serve.c (the only libfcgi user) hands it
+ * over: the CGI variables, the body's reader, and whether the connection
+ * vouches for REMOTE_USER.
  */
-int request_parse(struct request *req, char *const *env,
-		  const struct config *cfg);
-int request_parse_body(struct request *req, size_t len);
+struct request_source {
+	char *const *env; /* NULL-terminated "NAME=value" strings */
+	/* Reads up to len body bytes into buf: how many came (fewer: the
+	 * input ended), or -1 when the deadline for reading passed.  NULL:
+	 * there is no body to read. */
+	long (*read)(void *ctx, char *buf, size_t len);
+	void *ctx;
+	/* The web server set REMOTE_USER, and only it can connect to us.
+	 * Otherwise anyone could claim an admin's name: it is dropped. */
+	int trust_remote_user;
+};
+
+/*
+ * Reads one request: the CGI variables, then the body of a POST (no other
+ * method has a body we read, so no other waits for one).  Returns 0, or
+ * the HTTP status to answer with at once (400, 408, 413, 414, 431).
+ */
+int request_read(struct request *req, const struct request_source *src,
+		 const struct config *cfg);
 
 /* The one value of a cookie; *count says how many came with that name. */
 const char *request_cookie(const struct request *req, const char *name,

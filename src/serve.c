@@ -1,111 +1,157 @@
 /*
  * Serving requests: FastCGI, plain CGI, or our own prefork listener.
  * The only user of libfcgi.  Workers are single-threaded; concurrency
- * comes from processes, which share nothing but the store and its locks.
+ * comes from processes (pool.c), which share nothing but the store and
+ * its locks.
  */
 #include "serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
+#include <sys/time.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <fcgiapp.h>
 
 #include "handler.h"
+#include "listener.h"
 #include "log.h"
 #include "page.h"
+#include "pool.h"
 #include "request.h"
 #include "response.h"
-#include "text.h"
 
 extern char **environ;
 
+/* What a worker serves with, whatever started it. */
+struct server {
+	struct app *app;
+	int sock;	       /* listening; -1 under CGI */
+	unsigned timeout;      /* seconds */
+	int trust_remote_user; /* see struct request_source */
+};
+
 static volatile sig_atomic_t stopping;
-static volatile sig_atomic_t listen_fd = -1;
+static volatile sig_atomic_t late; /* the deadline passed */
 
 /*
- * Finish the request in flight, then leave.  The flag alone would lose a
- * signal that lands just before accept(2) blocks (and the web server,
- * stopping, never connects again), so the listening socket is shut down
- * too: accept then fails at once, now or when it is next called.  Both
- * calls are async-signal-safe; the request in flight is on another socket.
+ * Finish the request in flight, then leave.  The stop signals are blocked
+ * except while a worker waits for a connection (epoll_pwait), so one that
+ * comes during a request waits for its end, and none is lost between a
+ * look at the flag and the wait.  No FCGX_ShutdownPending(): libfcgi would
+ * then refuse the connection that woke us, which only we will take.
  */
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	FCGX_ShutdownPending();
-	if (listen_fd >= 0)
-		shutdown(listen_fd, SHUT_RDWR);
+}
+
+/*
+ * The deadline: with no SA_RESTART, the read(2) or write(2) it interrupts
+ * fails with EINTR, and libfcgi ends the stream there (its OS_Read and
+ * OS_Write never retry; libfcgi os_unix.c).  fread(3) on CGI's stdin
+ * stops the same way.
+ */
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	late = 1;
+}
+
+/* Returns, in waiting, the mask to wait for a connection with. */
+static void
+set_signals(sigset_t *waiting)
+{
+	static const int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	/* mod_fcgid and lighttpd send SIGUSR1 for a graceful stop. */
+	sa.sa_handler = on_stop;
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		sigaction(stops[i], &sa, NULL);
+		sigaddset(&block, stops[i]);
+	}
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &block, waiting);
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigdelset(waiting, stops[i]);
+}
+
+/*
+ * The deadline runs while we wait on the web server: for the request, and
+ * for it to take the answer; never while a handler works.  After it, the
+ * timer fires every second, so that a loop in libfcgi that outlives the
+ * one call it interrupted (OS_Close reads until the peer stops sending)
+ * outlives it by a second at most.
+ */
+static void
+deadline_start(unsigned seconds)
+{
+	struct itimerval t = { { 1, 0 }, { (time_t)seconds, 0 } };
+
+	late = 0;
+	setitimer(ITIMER_REAL, &t, NULL);
 }
 
 static void
-set_signals(void (*fn)(int))
+deadline_stop(void)
 {
-	struct sigaction sa;
+	struct itimerval t = { { 0, 0 }, { 0, 0 } };
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a blocked accept(2) must return to see the flag. */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	/* mod_fcgid and lighttpd send SIGUSR1 for a graceful stop. */
-	sa.sa_handler = fn;
-	sigaction(SIGUSR1, &sa, NULL);
+	setitimer(ITIMER_REAL, &t, NULL);
 }
 
-/* Where the body comes from and the reply goes: FastCGI or stdio. */
-struct io {
-	FCGX_Request *fcgi; /* NULL: CGI on stdin/stdout */
-	size_t got;	    /* body bytes read */
+/* Where a request comes from and its answer goes: FastCGI or stdio. */
+struct conn {
+	FCGX_Request *fcgi; /* NULL: CGI on stdin and stdout */
 };
 
-static size_t
-io_read(struct io *io, char *p, size_t n)
+/* request.c's reader of the body. */
+static long
+conn_read(void *ctx, char *buf, size_t len)
 {
+	struct conn *c = ctx;
 	size_t got = 0;
 
-	while (got < n) {
+	while (got < len) {
 		int k;
 
-		if (io->fcgi != NULL) {
-			k = FCGX_GetStr(p + got, (int)(n - got), io->fcgi->in);
-		} else {
-			size_t r = fread(p + got, 1, n - got, stdin);
-
-			k = (int)r;
-		}
+		if (c->fcgi != NULL)
+			k = FCGX_GetStr(buf + got, (int)(len - got),
+					c->fcgi->in);
+		else
+			k = (int)fread(buf + got, 1, len - got, stdin);
 		if (k <= 0)
 			break;
 		got += (size_t)k;
 	}
-	io->got += got;
-	return got;
+	return got < len && late ? -1 : (long)got;
 }
 
 static void
-io_write(struct io *io, const char *p, size_t n)
+conn_write(struct conn *c, const char *p, size_t n)
 {
 	if (n == 0)
 		return;
-	if (io->fcgi != NULL)
-		FCGX_PutStr(p, (int)n, io->fcgi->out);
+	if (c->fcgi != NULL)
+		FCGX_PutStr(p, (int)n, c->fcgi->out);
 	else
 		fwrite(p, 1, n, stdout);
 }
@@ -116,6 +162,9 @@ limit_error(struct app *app, struct response *res, int status)
 	const char *msg;
 
 	switch (status) {
+	case 408:
+		msg = "The request took too long to arrive.";
+		break;
 	case 413:
 		msg = "The request body is too large.";
 		break;
@@ -133,25 +182,27 @@ limit_error(struct app *app, struct response *res, int status)
 		   NULL);
 }
 
-/* Parsed requests are big (their buffers are inline): one per process. */
-static struct request req;
-
-static void
-serve_one(struct app *app, char *const *env, struct io *io,
+/*
+ * One request, from its variables to the last byte of its answer; with
+ * status set, the answer alone (the request did not all arrive).  The
+ * request lives in this frame and no longer.  Called with the deadline
+ * running; returns with it running again, for the caller to stop once the
+ * answer is gone.  Returns how much of an announced body is left unread
+ * (CGI drains it).
+ */
+static size_t
+serve_one(const struct server *s, struct conn *c, char *const *env, int status,
 	  struct response *res, struct buf *head)
 {
+	struct request_source src = { env, conn_read, c, s->trust_remote_user };
+	struct app *app = s->app;
+	struct request req;
 	int rc;
 
 	response_reset(res);
 	buf_reset(head);
-	rc = request_parse(&req, env, &app->cfg);
-	if (rc == 0 && req.content_length > 0) {
-		size_t n = io_read(io, req.body, req.content_length);
-
-		/* RFC 3875 section 4.1.2: fewer bytes than announced. */
-		rc = n != req.content_length ? 400
-					     : request_parse_body(&req, n);
-	}
+	rc = status != 0 ? status : request_read(&req, &src, &app->cfg);
+	deadline_stop();
 	if (rc != 0)
 		limit_error(app, res, rc);
 	else
@@ -164,297 +215,202 @@ serve_one(struct app *app, char *const *env, struct io *io,
 			   "The answer was too large.", NULL, NULL);
 		res_head(res, head);
 	}
-	io_write(io, head->data, head->len);
-	if (req.method != METHOD_HEAD)
-		io_write(io, res->body.data, res->body.len);
+	deadline_start(s->timeout);
+	conn_write(c, head->data, head->len);
+	if (status != 0 || req.method != METHOD_HEAD)
+		conn_write(c, res->body.data, res->body.len);
+	/* A client too slow to send it is not waited for again. */
+	if (status != 0 || rc == 408)
+		return 0;
+	return req.content_length - req.body_len;
 }
 
+/*
+ * A connection is waiting: take it, and serve its request.  Another
+ * worker may have been quicker (accept(2) on the non-blocking socket then
+ * says EAGAIN).  Returns 0, or -1 when accept fails otherwise.
+ */
 static int
-fcgi_loop(struct app *app, int sock)
+take(const struct server *s, FCGX_Request *fr, struct response *res,
+     struct buf *head)
 {
+	struct conn c = { fr };
+	int rc;
+
+	pool_busy();
+	deadline_start(s->timeout);
+	rc = FCGX_Accept_r(fr);
+	if (rc == 0) {
+		/* libfcgi's ReadParams takes a read that fails between two
+		 * parameters for their end (fcgiapp.c), and the stream keeps
+		 * the error: the request did not all arrive. */
+		int cut = FCGX_GetError(fr->in) != 0;
+
+		/* Else a late deadline was another connection's, one whose
+		 * parameters stalled mid-way: libfcgi dropped it and took this
+		 * one, which gets a deadline of its own. */
+		if (!cut && late)
+			deadline_start(s->timeout);
+		serve_one(s, &c, fr->envp, cut ? (late ? 408 : 400) : 0, res,
+			  head);
+		FCGX_Finish_r(fr);
+	}
+	deadline_stop();
+	pool_idle();
+	if (rc == 0 || rc == -EAGAIN || rc == -EINTR)
+		return 0;
+	log_error("%s: accept: %s", __func__,
+		  rc > -4096 ? strerror(-rc) : "libfcgi error");
+	return -1;
+}
+
+/*
+ * A worker: waits for a connection, takes it, serves it, until told to
+ * stop.  Each worker waits in its own epoll set with EPOLLEXCLUSIVE, so
+ * that a connection wakes one worker rather than all of them (each would
+ * count itself busy: pool.c would start workers for nothing).
+ */
+static int
+fcgi_loop(void *arg)
+{
+	const struct server *s = arg;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	struct response res;
 	struct buf head;
 	FCGX_Request fr;
-	struct io io = { &fr, 0 };
+	sigset_t waiting;
+	int ep, rc = 0;
 
+	set_signals(&waiting);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, s->sock, &ev) == -1 ||
+	    fcntl(s->sock, F_SETFL, fcntl(s->sock, F_GETFL) | O_NONBLOCK) ==
+		    -1) {
+		log_error("%s: %s", __func__, strerror(errno));
+		return 1;
+	}
 	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	    FCGX_InitRequest(&fr, s->sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("%s: libfcgi failed to start", __func__);
+		close(ep);
 		return 1;
 	}
 	response_init(&res);
 	buf_init(&head, 64 * 1024);
-	listen_fd = sock;
-	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		serve_one(app, fr.envp, &io, &res, &head);
-		FCGX_Finish_r(&fr);
+	while (!stopping && rc == 0) {
+		int n = epoll_pwait(ep, &ev, 1, -1, &waiting);
+
+		if (n > 0)
+			rc = take(s, &fr, &res, &head);
+		else if (n == -1 && errno != EINTR)
+			rc = -1;
 	}
+	/* A connection that woke this worker as it was told to stop would
+	 * otherwise wait until the next one wakes another. */
+	if (rc == 0 && epoll_wait(ep, &ev, 1, 0) > 0)
+		take(s, &fr, &res, &head);
 	FCGX_Free(&fr, 0);
 	response_free(&res);
 	buf_free(&head);
-	return 0;
+	close(ep);
+	return rc == 0 ? 0 : 1;
 }
 
 /* The most of an unread CGI body we read only to drop it. */
 #define DRAIN_MAX (1024 * 1024)
 
 /*
- * Reads and drops what is left of the body (after a 413, say).  Apache's
- * mod_cgid hands us one socket as stdin and stdout, and closing a socket
- * with unread data in it resets the connection: Apache then loses our
- * reply.  Never more than CONTENT_LENGTH (RFC 3875 section 4.2): the
- * server need not close stdin after the body.
+ * Reads and drops what is left of the body (after a 413, or a GET that
+ * came with one).  Apache's mod_cgid hands us one socket as stdin and
+ * stdout, and closing a socket with unread data in it resets the
+ * connection: Apache then loses our reply.  Never more than CONTENT_LENGTH
+ * (RFC 3875 section 4.2): the server need not close stdin after the body.
  */
 static void
-cgi_drain(struct io *io)
+cgi_drain(size_t left)
 {
-	size_t n = req.content_length;
 	char drop[4096];
 
-	if (n > DRAIN_MAX)
-		n = DRAIN_MAX;
-	n = n > io->got ? n - io->got : 0;
-	while (n > 0) {
-		size_t k = fread(drop, 1, n < sizeof(drop) ? n : sizeof(drop),
-				 stdin);
+	if (left > DRAIN_MAX)
+		left = DRAIN_MAX;
+	while (left > 0) {
+		size_t k =
+			fread(drop, 1,
+			      left < sizeof(drop) ? left : sizeof(drop), stdin);
 
 		if (k == 0)
 			break;
-		n -= k;
+		left -= k;
 	}
 }
 
 static int
-cgi_once(struct app *app)
+cgi_once(const struct server *s)
 {
+	struct conn c = { NULL };
 	struct response res;
 	struct buf head;
-	struct io io = { NULL, 0 };
+	sigset_t waiting;
+	size_t left;
 
+	set_signals(&waiting);
 	response_init(&res);
 	buf_init(&head, 64 * 1024);
-	serve_one(app, environ, &io, &res, &head);
+	deadline_start(s->timeout);
+	left = serve_one(s, &c, environ, 0, &res, &head);
 	fflush(stdout);
 	/* The reply is whole: say so (EOF) before waiting on the body. */
 	shutdown(STDOUT_FILENO, SHUT_WR);
 	close(STDOUT_FILENO);
-	cgi_drain(&io);
+	cgi_drain(left);
+	deadline_stop();
 	response_free(&res);
 	buf_free(&head);
 	return 0;
 }
 
-/* "127.0.0.1:9000", "[::1]:9000" or "unix:/run/x.sock". */
-static int
-open_listener(const char *addr)
+int
+serve_by_web_server(void)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-
-	memset(&ss, 0, sizeof(ss));
-	if (strncmp(addr, "unix:", 5) == 0) {
-		struct sockaddr_un *un = (struct sockaddr_un *)&ss;
-		struct stat st;
-		const char *path = addr + 5;
-
-		if (strlen(path) >= sizeof(un->sun_path) || path[0] != '/') {
-			log_error("--listen %s: expected unix:/absolute/path",
-				  addr);
-			return -1;
-		}
-		un->sun_family = AF_UNIX;
-		memcpy(un->sun_path, path, strlen(path) + 1);
-		len = sizeof(*un);
-		/* A socket left by an earlier run; never any other file. */
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
-	} else {
-		char host[64];
-		const char *colon = strrchr(addr, ':');
-		unsigned long long port;
-		size_t hl;
-
-		if (colon == NULL || parse_uint(colon + 1, 1, 65535, &port) ||
-		    (size_t)(colon - addr) >= sizeof(host)) {
-			log_error("--listen %s: expected HOST:PORT or "
-				  "unix:/path",
-				  addr);
-			return -1;
-		}
-		hl = (size_t)(colon - addr);
-		memcpy(host, addr, hl);
-		host[hl] = '\0';
-		if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			host[hl - 1] = '\0';
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons((unsigned short)port);
-			if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-				goto bad;
-			len = sizeof(*s6);
-		} else {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons((unsigned short)port);
-			if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-				goto bad;
-			len = sizeof(*s4);
-		}
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		goto fail;
-	if (ss.ss_family != AF_UNIX)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
-	    listen(fd, 511) == -1) {
-		close(fd);
-		goto fail;
-	}
-	return fd;
-bad:
-	log_error("--listen %s: not an IP address (use 127.0.0.1 or [::1])",
-		  addr);
-	return -1;
-fail:
-	log_error("--listen %s: %s", addr, strerror(errno));
-	return -1;
-}
-
-/* systemd socket activation (sd_listen_fds(3)): our fd is 3. */
-static int
-systemd_socket(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	unsigned long long p, n;
-
-	if (pid == NULL || fds == NULL || parse_uint(pid, 1, 1ULL << 31, &p) ||
-	    parse_uint(fds, 1, 1, &n) || (pid_t)p != getpid())
-		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	return 3;
-}
-
-static pid_t
-spawn(struct app *app, int sock)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		sigset_t none;
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGCHLD, &sa, NULL);
-		set_signals(on_stop);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		_exit(fcgi_loop(app, sock));
-	}
-	if (pid == -1)
-		log_error("fork: %s", strerror(errno));
-	return pid;
-}
-
-/* Only there so that SIGCHLD interrupts sigsuspend(2). */
-static void
-on_child(int sig)
-{
-	(void)sig;
-}
-
-/* The prefork parent: keeps N workers alive until told to stop. */
-static int
-supervise(struct app *app, int sock, unsigned workers)
-{
-	pid_t *pids = calloc(workers, sizeof(pid_t));
-	time_t *born = calloc(workers, sizeof(time_t));
-	struct sigaction sa;
-	sigset_t block, old;
-	unsigned i;
-
-	if (pids == NULL || born == NULL) {
-		free(pids);
-		free(born);
-		return 1;
-	}
-	set_signals(on_stop);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_child;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	for (i = 0; i < workers; i++) {
-		pids[i] = spawn(app, sock);
-		born[i] = time(NULL);
-	}
-	log_info("listening with %u workers", workers);
-	while (!stopping) {
-		pid_t pid;
-		int status;
-
-		sigsuspend(&old);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < workers; i++)
-				if (pids[i] == pid)
-					pids[i] = 0;
-			if (!stopping && WIFSIGNALED(status))
-				log_warn("worker %d died of signal %d: "
-					 "replacing it",
-					 (int)pid, WTERMSIG(status));
-		}
-		for (i = 0; i < workers && !stopping; i++) {
-			if (pids[i] > 0)
-				continue;
-			/* A worker that dies at once must not spin the CPU. */
-			if (time(NULL) - born[i] < 1)
-				sleep(1);
-			pids[i] = spawn(app, sock);
-			born[i] = time(NULL);
-		}
-	}
-	for (i = 0; i < workers; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	while (wait(NULL) > 0 || errno == EINTR)
-		;
-	free(pids);
-	free(born);
-	return 0;
+	return listener_is_listening(STDIN_FILENO) ||
+	       getenv("GATEWAY_INTERFACE") != NULL ||
+	       getenv("REQUEST_METHOD") != NULL;
 }
 
 int
-serve(struct app *app, const char *listen_addr, unsigned workers)
+serve_web_server(struct app *app)
 {
-	int sock, rc;
+	/* The web server's own socket: a unix one is its alone (lighttpd's
+	 * bin-path, mod_fcgid); on TCP anyone may connect.  Under CGI, it
+	 * set REMOTE_USER itself. */
+	struct server s = { app, STDIN_FILENO, SERVE_TIMEOUT, 1 };
 
-	if (listen_addr == NULL) {
-		sock = systemd_socket();
-		if (sock != -1)
-			return supervise(app, sock, workers);
-		set_signals(on_stop);
-		/* fd 0 a listening socket: spawned by the web server. */
-		if (FCGX_IsCGI())
-			return cgi_once(app);
-		return fcgi_loop(app, 0);
+	if (!listener_is_listening(STDIN_FILENO)) {
+		s.sock = -1;
+		return cgi_once(&s);
 	}
-	sock = open_listener(listen_addr);
-	if (sock == -1)
+	s.trust_remote_user = listener_is_unix(STDIN_FILENO);
+	return fcgi_loop(&s);
+}
+
+int
+serve_listener(struct app *app, const struct listen_opts *o)
+{
+	struct server s = { app, -1, o->timeout, 0 };
+	int rc;
+
+	s.sock = o->addr != NULL ? listener_open(o->addr, o->socket_mode,
+						 o->socket_group)
+				 : listener_systemd();
+	if (s.sock == -1)
 		return 1;
-	rc = supervise(app, sock, workers);
-	close(sock);
-	if (strncmp(listen_addr, "unix:", 5) == 0)
-		unlink(listen_addr + 5);
+	s.trust_remote_user = o->trust_remote_user || listener_is_unix(s.sock);
+	if (!s.trust_remote_user && app->cfg.admin_users.n > 0)
+		log_warn("[admin] users: REMOTE_USER is not believed on a TCP "
+			 "socket, which any local user can connect to: use a "
+			 "unix socket (or --trust-remote-user)");
+	rc = pool_run(o->workers, o->max_workers, fcgi_loop, &s);
+	if (o->addr != NULL)
+		listener_close(s.sock, o->addr);
 	return rc;
 }

@@ -540,12 +540,14 @@ class Rig:
     variants only): the rig binds the socket and hands it to the program as
     fd 3, as systemd's conf/insuresign-connect.socket does.  start=False:
     nothing serves until start_server() (set up files and settings first).
+    program_args: more options for the program's own listener (the socket
+    variants: --request-timeout, say).
     """
 
     def __init__(self, name, server="lighttpd", ini=None, port=None,
                  issuer=None, keep_store=False, admin_auth=None, front=None,
                  activation=None, start=True, serve_program=None,
-                 mock_tls=True, backend_key=False):
+                 mock_tls=True, backend_key=False, program_args=()):
         if server not in SERVERS:
             raise ValueError(f"unknown server {server}; have {SERVERS}")
         if front not in (None, "apache-tls"):
@@ -561,6 +563,8 @@ class Rig:
         # What the web server runs: the program, or a wrapper of it
         # (valgrind, say); the command line is always the program.
         self.serve_program = serve_program or PROGRAM
+        # More options for the program's own listener (start_program).
+        self.program_args = list(program_args)
         self.front = front
         self.activation = activation
         self.out = OUT / name
@@ -808,12 +812,16 @@ class Rig:
         log = self.out / "program.log"
         starts = self._listening(log)
         cmd = [str(self.serve_program), "--config", str(self.ini),
-               "--workers", "2"]
+               "--workers", "2", *self.program_args]
         with open(log, "ab") as err:
             if self.activation == "systemd":
                 proc = self.socket_activated(cmd, err)
             else:
-                cmd += ["--listen", f"unix:{self.socket}"]
+                # The documented setup: only the web server's group may
+                # connect (man insuresign-connect(8), --socket-group).
+                cmd += ["--listen", f"unix:{self.socket}",
+                        "--socket-mode", "0660",
+                        "--socket-group", self._user_names()[1]]
                 extra = {}
                 if self.run_user:
                     extra = {"user": self.run_user[0],

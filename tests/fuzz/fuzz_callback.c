@@ -1,6 +1,6 @@
 /*
- * A whole request, as serve.c handles one: request_parse, the body,
- * request_parse_body, route() and res_head, with a real struct app (config
+ * A whole request, as serve.c handles one: request_read (its body from
+ * the input), route() and res_head, with a real struct app (config
  * from a fixed ini, a key file, a store in a private temp dir) and the
  * token endpoint stubbed (tests/unit/http_stub.c).  Most inputs are
  * callbacks, but any path under base_path is reachable.
@@ -256,6 +256,18 @@ split(char *text, size_t len, struct input *in)
 	}
 }
 
+/* request.c's reader of the body: the input's, as much as there is. */
+static long
+read_body(void *ctx, char *buf, size_t len)
+{
+	struct input *in = ctx;
+	size_t n = in->body_len < len ? in->body_len : len;
+
+	if (n > 0)
+		memcpy(buf, in->body, n);
+	return (long)n;
+}
+
 static void
 add_var(struct input *in, char *var)
 {
@@ -365,6 +377,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pending p;
 	struct session s;
 	struct input in;
+	struct request_source src = { in.env, read_body, &in, 1 };
 	struct app *app;
 	const char *sid = FUZZ_SID;
 	long long now = (long long)time(NULL);
@@ -412,7 +425,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (flags & (F_PENDING | F_LINKED | F_DUE)) {
 		/* The session the request's cookie names, else @SID@. */
-		request_parse(&req, in.env, &app->cfg);
+		struct request_source env_only = { in.env, NULL, NULL, 1 };
+
+		request_read(&req, &env_only, &app->cfg);
 		session_read(&app->cfg, &req, &s);
 		buf_adds(&cookie, "HTTP_COOKIE=");
 		if (s.id[0] != '\0') {
@@ -459,17 +474,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* From here on, as serve.c's serve_one. */
 	response_reset(&res);
 	buf_reset(&head);
-	rc = request_parse(&req, in.env, &app->cfg);
-	if (rc == 0 && req.content_length > 0) {
-		size_t n = in.body_len < req.content_length
-				   ? in.body_len
-				   : req.content_length;
-
-		if (n > 0)
-			memcpy(req.body, in.body, n);
-		rc = n != req.content_length ? 400
-					     : request_parse_body(&req, n);
-	}
+	rc = request_read(&req, &src, &app->cfg);
 	if (rc != 0) {
 		FUZZ_CHECK(rc == 400 || rc == 413 || rc == 414 || rc == 431);
 		page_error(&res, &app->cfg, rc, status_text(rc),

@@ -1,5 +1,5 @@
 /*
- * The Cookie header: request_parse with the bytes as HTTP_COOKIE, then
+ * The Cookie header: request_read with the bytes as HTTP_COOKIE, then
  * session_read and pending_read, under three configs (our cookie over
  * http, over https with the __Host-/__Secure- names, and the web app's
  * own session cookie).  The pending cookie is sealed, so mutations of a
@@ -89,6 +89,7 @@ one_config(char *header, int issue_cookie, int https)
 	struct session s;
 	struct config cfg;
 	char *env[6], name[160];
+	struct request_source src = { env, NULL, NULL, 1 };
 	const char *v;
 	int count, rc;
 
@@ -99,7 +100,7 @@ one_config(char *header, int issue_cookie, int https)
 	env[3] = header;
 	env[4] = https ? on : NULL;
 	env[5] = NULL;
-	rc = request_parse(&req, env, &cfg);
+	rc = request_read(&req, &src, &cfg);
 	FUZZ_CHECK(rc == 0 || rc == 431);
 	if (rc != 0)
 		return;

@@ -1,6 +1,6 @@
 /*
  * The query string: request_parse_fields on the raw bytes (it decodes in
- * place), then request_parse with the bytes as QUERY_STRING in a minimal
+ * place), then request_read with the bytes as QUERY_STRING in a minimal
  * CGI environment, as a callback from InsureSign arrives.
  */
 #include <stdlib.h>
@@ -36,6 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config cfg;
 	char *s, *var;
 	char *env[4];
+	struct request_source src = { env, NULL, NULL, 1 };
 	int rc;
 
 	fuzz_config(&cfg, 1);
@@ -62,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env[1] = uri;
 	env[2] = var;
 	env[3] = NULL;
-	rc = request_parse(&req, env, &cfg);
+	rc = request_read(&req, &src, &cfg);
 	FUZZ_CHECK(rc == 0 || rc == 400 || rc == 414);
 	if (rc == 0) {
 		FUZZ_CHECK(req.path != NULL &&

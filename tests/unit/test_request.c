@@ -11,16 +11,37 @@
 static struct config cfg;
 static struct request req;
 
+/* The body the next request reads (NULL: as much as it asks for), and
+ * whether its reading runs past the deadline. */
+static const char *body;
+static int body_late;
+
+static long
+read_body(void *ctx, char *buf, size_t len)
+{
+	size_t n = body != NULL ? strlen(body) : len;
+
+	(void)ctx;
+	if (n > len)
+		n = len;
+	if (body != NULL)
+		memcpy(buf, body, n);
+	else
+		memset(buf, 'x', n);
+	return n < len && body_late ? -1 : (long)n;
+}
+
 /*
- * request_parse takes char *const *, as environ is; copying the test's
+ * request_read takes char *const *, as environ is; copying the test's
  * string literals into one pool keeps them writable and -Wwrite-strings
  * quiet.  The request points into the pool, so it lives until the next.
  */
 static int
-parse(const char *const *vars)
+parse_from(const char *const *vars, int trusted)
 {
 	static char pool[64 * 1024];
 	static char *env[32];
+	struct request_source src = { env, read_body, NULL, trusted };
 	size_t i, o = 0;
 
 	for (i = 0; vars[i] != NULL && i < 31; i++) {
@@ -33,7 +54,15 @@ parse(const char *const *vars)
 		o += n;
 	}
 	env[i] = NULL;
-	return request_parse(&req, env, &cfg);
+	return request_read(&req, &src, &cfg);
+}
+
+static int
+parse(const char *const *vars)
+{
+	body = NULL;
+	body_late = 0;
+	return parse_from(vars, 1);
 }
 
 #define PARSE(...) parse((const char *const[]){ __VA_ARGS__, NULL })
@@ -56,16 +85,19 @@ long_var(const char *name, const char *unit, size_t n)
 
 /* Parses a form body with the given Content-Type. */
 static int
-parse_body(const char *type, const char *body)
+parse_body(const char *type, const char *form)
 {
-	char ct[128];
+	char ct[128], cl[64];
 
 	snprintf(ct, sizeof(ct), "CONTENT_TYPE=%s", type);
-	if (PARSE("REQUEST_METHOD=POST", "REQUEST_URI=/insuresign/disconnect",
-		  ct) != 0)
-		return -1;
-	snprintf(req.body, sizeof(req.body), "%s", body);
-	return request_parse_body(&req, strlen(body));
+	snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu", strlen(form));
+	body = form;
+	body_late = 0;
+	return parse_from((const char *const[]){ "REQUEST_METHOD=POST",
+						 "REQUEST_URI=/insuresign/"
+						 "disconnect",
+						 ct, cl, NULL },
+			  1);
 }
 
 /* The state of one query field, from QUERY_STRING=q. */
@@ -81,7 +113,7 @@ query_field(const char *q, enum param p)
 	return req.query[p].state;
 }
 
-/* Only what request_parse reads (config is char *). */
+/* Only what request_read reads (config is char *). */
 static char base[] = "/insuresign", root[] = "", home[] = "/";
 static char proxy4[] = "10.0.0.1", proxy6[] = "::1";
 static char account[] = "/account", settings[] = "/settings/";
@@ -450,6 +482,58 @@ method_and_remote_user_are_read(void)
 }
 
 static void
+remote_user_is_dropped_unless_the_connection_vouches_for_it(void)
+{
+	/* On a TCP listener anyone may connect and claim any name. */
+	CHECK(parse_from((const char *const[]){ "REQUEST_METHOD=GET",
+						"REMOTE_USER=alice", NULL },
+			 0) == 0);
+	CHECK(req.remote_user == NULL);
+	CHECK(PARSE("REQUEST_METHOD=GET", "REMOTE_USER=alice") == 0);
+	CHECK_STR(req.remote_user, "alice");
+}
+
+/* A GET never waits for a body: the reader would say "late" here. */
+static void
+only_a_post_reads_its_body(void)
+{
+	static const char *const methods[] = { "REQUEST_METHOD=GET",
+					       "REQUEST_METHOD=HEAD",
+					       "REQUEST_METHOD=PUT" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		body = "";
+		body_late = 1;
+		CHECK(parse_from((const char *const[]){ methods[i],
+							"CONTENT_LENGTH=5",
+							NULL },
+				 1) == 0);
+		CHECK(req.content_length == 5 && req.body_len == 0);
+	}
+	body = "id=ab";
+	body_late = 0;
+	CHECK(parse_from((const char *const[]){ "REQUEST_METHOD=POST",
+						"CONTENT_LENGTH=5", NULL },
+			 1) == 0);
+	CHECK(req.body_len == 5);
+}
+
+static void
+body_short_of_content_length_is_400_or_408_when_late(void)
+{
+	static const char *const post[] = { "REQUEST_METHOD=POST",
+					    "CONTENT_LENGTH=10", NULL };
+
+	body = "id=ab";
+	body_late = 0;
+	CHECK(parse_from(post, 1) == 400); /* the input ended there */
+	CHECK(req.body_len == 5);
+	body_late = 1;
+	CHECK(parse_from(post, 1) == 408); /* the deadline passed */
+}
+
+static void
 wants_html_follows_sec_fetch_mode_first(void)
 {
 	/* Fetch Metadata (W3C): "navigate" is a top-level page load. */
@@ -538,6 +622,9 @@ main(void)
 	RUN(page_field_is_a_number_from_1_to_1000000);
 	RUN(state_field_with_a_control_character_is_bad);
 	RUN(method_and_remote_user_are_read);
+	RUN(remote_user_is_dropped_unless_the_connection_vouches_for_it);
+	RUN(only_a_post_reads_its_body);
+	RUN(body_short_of_content_length_is_400_or_408_when_late);
 	RUN(wants_html_follows_sec_fetch_mode_first);
 	RUN(wants_html_falls_back_to_accept);
 	RUN(bearer_scheme_is_case_insensitive);
