@@ -18,7 +18,8 @@
 #include "selfcheck.h"
 #include "session.h"
 #include "store.h"
-#include "text.h"
+#include "codec.h"
+#include "timefmt.h"
 
 #define EXIT_USAGE 2
 
@@ -59,7 +60,7 @@ when(long long t, char *out)
 	if (t <= 0)
 		snprintf(out, TIME_LEN, "-");
 	else
-		fmt_time(t, out);
+		timefmt_iso(t, out);
 }
 
 static int
@@ -103,7 +104,8 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 			}
 			when(e->meta.created, since);
 			when(e->meta.last_refresh, last);
-			fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
+			timefmt_relative(e->meta.expires_at, now, rel,
+					 sizeof(rel));
 			printf("%-12.12s  %-15s  %-20s  %-12s  %-20s  %s\n",
 			       e->name, health_table[e->health].label, since,
 			       e->meta.status == RECORD_CONNECTED ? rel : "-",
@@ -125,7 +127,7 @@ resolve(struct app *app, const char *cmd, const char *prefix, char *name)
 	int n;
 
 	if (strlen(prefix) < 4 || strlen(prefix) > RECORD_NAME_LEN ||
-	    !is_hex(prefix, strlen(prefix)))
+	    !hex_valid(prefix, strlen(prefix)))
 		return fail(cmd, "expected a record id (at least 4 of its hex "
 				 "digits, as `list` shows)");
 	if (listing_load(app->store, now, &l) == -1)
@@ -238,7 +240,7 @@ cmd_refresh(int argc, char **argv, const struct cli_opts *o)
 	}
 	rc = link_refresh(&app, name, (long long)time(NULL), &r, &why);
 	if (rc == LINK_OK) {
-		fmt_time(r.meta.expires_at, exp);
+		timefmt_iso(r.meta.expires_at, exp);
 		printf("refreshed %.12s: expires %s\n", name, exp);
 		record_free(&r);
 	}

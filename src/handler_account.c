@@ -13,7 +13,7 @@
 #include "page.h"
 #include "policy.h"
 #include "session.h"
-#include "text.h"
+#include "timefmt.h"
 
 void
 handle_status(struct app *app, const struct request *req, struct response *res)
@@ -41,11 +41,11 @@ handle_status(struct app *app, const struct request *req, struct response *res)
 	if (rc == LINK_OK) {
 		cJSON_AddBoolToObject(o, "needs_reconnect",
 				      r.meta.status == RECORD_NEEDS_RECONNECT);
-		json_add_time(o, "since", r.meta.created);
-		json_add_time(o, "expires_at",
-			      r.meta.status == RECORD_CONNECTED
-				      ? r.meta.expires_at
-				      : 0);
+		timefmt_json(o, "since", r.meta.created);
+		timefmt_json(o, "expires_at",
+			     r.meta.status == RECORD_CONNECTED
+				     ? r.meta.expires_at
+				     : 0);
 		cJSON_AddBoolToObject(o, "refreshable",
 				      r.refresh_token != NULL);
 		if (r.meta.last_error != REFRESH_OK)

@@ -25,7 +25,8 @@
 #include "page.h"
 #include "policy.h"
 #include "session.h"
-#include "text.h"
+#include "url.h"
+#include "timefmt.h"
 
 #define PER_PAGE   50
 #define AUDIT_TAIL (1024 * 1024) /* the detail view reads this much */
@@ -129,7 +130,7 @@ view_query(struct buf *q, const struct view *v, int sort,
 		buf_printf(q, "&status=%s", health_table[v->filter].name);
 	if (v->q[0] != '\0') {
 		buf_adds(q, "&q=");
-		buf_add_pct(q, v->q);
+		url_encode(q, v->q);
 	}
 	if (page > 1)
 		buf_printf(q, "&page=%llu", page);
@@ -180,7 +181,7 @@ cell_time(struct buf *b, long long t)
 		html(b, "<td>-</td>");
 		return;
 	}
-	fmt_time(t, s);
+	timefmt_iso(t, s);
 	html(b, "<td><time datetime=\"%s\">%s</time></td>", s, s);
 }
 
@@ -197,8 +198,8 @@ list_row(struct buf *b, const struct app *app, const struct listing_entry *e,
 	     app->cfg.base_path, e->name, e->name, h->css, h->label);
 	cell_time(b, e->meta.created);
 	if (e->meta.status == RECORD_CONNECTED) {
-		fmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
-		fmt_time(e->meta.expires_at, exp);
+		timefmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
+		timefmt_iso(e->meta.expires_at, exp);
 		html(b, "<td>%s<br><span class=\"mute\">%s</span></td>", rel,
 		     exp);
 	} else {
@@ -492,7 +493,7 @@ handle_admin_record(struct app *app, const struct request *req,
 	html(b, "<p><a href=\"%s/admin\">&larr; All links</a></p>\n",
 	     app->cfg.base_path);
 	notice(b, req);
-	fmt_time(r.meta.created, t);
+	timefmt_iso(r.meta.created, t);
 	html(b,
 	     "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
 	     "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
@@ -500,13 +501,13 @@ handle_admin_record(struct app *app, const struct request *req,
 	     "<dt>Connected since</dt><dd>%s</dd>\n",
 	     e.name, e.name, health_table[e.health].label, t);
 	if (r.meta.status == RECORD_CONNECTED) {
-		fmt_time(r.meta.expires_at, t);
-		fmt_relative(r.meta.expires_at, now, rel, sizeof(rel));
+		timefmt_iso(r.meta.expires_at, t);
+		timefmt_relative(r.meta.expires_at, now, rel, sizeof(rel));
 		html(b, "<dt>Access token expires</dt><dd>%s (%s)</dd>\n", rel,
 		     t);
 	}
 	if (r.meta.last_refresh > 0)
-		fmt_time(r.meta.last_refresh, t);
+		timefmt_iso(r.meta.last_refresh, t);
 	listing_fingerprint(&r.meta, fp, sizeof(fp));
 	html(b,
 	     "<dt>Last refresh</dt><dd>%s, %s</dd>\n"

@@ -17,7 +17,6 @@
 #include "policy.h"
 #include "pending.h"
 #include "session.h"
-#include "text.h"
 
 #define URL_LEN 512
 

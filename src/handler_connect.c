@@ -16,7 +16,8 @@
 #include "policy.h"
 #include "pending.h"
 #include "session.h"
-#include "text.h"
+#include "url.h"
+#include "timefmt.h"
 
 /* The return_to asked for, or the default; NULL (and a 400 page) if bad. */
 static const char *
@@ -51,7 +52,7 @@ start_link(struct buf *b, const struct app *app, const struct session *s,
 	session_token(&app->keys.keys[0], "connect", s->id,
 		      (long long)time(NULL), go);
 	buf_init(&q, 3 * LOCAL_PATH_MAX);
-	buf_add_pct(&q, return_to);
+	url_encode(&q, return_to);
 	html(b,
 	     "<a class=\"%s\" href=\"%s/connect/start?return_to=%s&amp;"
 	     "go=%s\">%s</a>",
@@ -100,7 +101,7 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 	page_begin(res, &app->cfg, "Connect to InsureSign");
 	html(b, "<div class=\"card\">\n<h1>InsureSign</h1>\n");
 	if (rc == LINK_OK && r.meta.status == RECORD_CONNECTED) {
-		fmt_time(r.meta.created, since);
+		timefmt_iso(r.meta.created, since);
 		html(b,
 		     "<p class=\"status-connected\"><strong>Connected</strong> "
 		     "since <time datetime=\"%s\">%s</time>.</p>\n<p>",

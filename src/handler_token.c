@@ -14,7 +14,7 @@
 #include "link.h"
 #include "policy.h"
 #include "session.h"
-#include "text.h"
+#include "timefmt.h"
 
 void
 handle_token(struct app *app, const struct request *req, struct response *res)
@@ -51,7 +51,7 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 	case LINK_OK:
 		o = cJSON_CreateObject();
 		if (o != NULL) {
-			fmt_time(r.meta.expires_at, exp);
+			timefmt_iso(r.meta.expires_at, exp);
 			cJSON_AddStringToObject(o, "access_token",
 						r.access_token);
 			cJSON_AddStringToObject(o, "token_type", "Bearer");

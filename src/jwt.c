@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
+#include "codec.h"
 
 #define PART_MAX     8192 /* decoded header or claims; tokens are <= 8 KiB */
 #define STRING_MAX   256  /* a claim's text, shown; longer is cut */

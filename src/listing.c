@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
+#include "timefmt.h"
 
 static int
 visit(void *ctx, const char *name, const unsigned char *head, size_t len)
@@ -167,15 +167,15 @@ listing_json(const struct listing_entry *e, const struct record *r,
 		return NULL;
 	cJSON_AddStringToObject(o, "id", e->name);
 	cJSON_AddStringToObject(o, "status", health_table[e->health].label);
-	json_add_time(o, "connected_since", e->meta.created);
-	json_add_time(o, "expires_at",
-		      e->meta.status == RECORD_CONNECTED ? e->meta.expires_at
-							 : 0);
+	timefmt_json(o, "connected_since", e->meta.created);
+	timefmt_json(o, "expires_at",
+		     e->meta.status == RECORD_CONNECTED ? e->meta.expires_at
+							: 0);
 	if (e->meta.status == RECORD_CONNECTED)
 		cJSON_AddNumberToObject(o, "expires_in",
 					(double)e->meta.expires_at -
 						(double)now);
-	json_add_time(o, "last_refresh", e->meta.last_refresh);
+	timefmt_json(o, "last_refresh", e->meta.last_refresh);
 	cJSON_AddStringToObject(o, "last_refresh_result",
 				refresh_error_name(e->meta.last_error));
 	cJSON_AddBoolToObject(o, "refresh_token", e->meta.has_refresh);

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "text.h"
+#include "timefmt.h"
 
 static int audit_fd = STDERR_FILENO;
 
@@ -26,7 +26,7 @@ emit(int fd, int stamp, const char *prefix, const char *fmt, va_list ap)
 	int n, m;
 
 	if (stamp)
-		fmt_time((long long)time(NULL), when);
+		timefmt_iso((long long)time(NULL), when);
 	n = snprintf(line, sizeof(line), "%s%sinsuresign-connect[%d]: %s", when,
 		     stamp ? " " : "", (int)getpid(), prefix);
 	if (n < 0 || (size_t)n >= sizeof(line))
@@ -79,7 +79,7 @@ audit(const char *event, const char *record, const char *fmt, ...)
 	char prefix[160], when[TIME_LEN];
 	va_list ap;
 
-	fmt_time((long long)time(NULL), when);
+	timefmt_iso((long long)time(NULL), when);
 	snprintf(prefix, sizeof(prefix), "audit: %s %s record=%.12s ", when,
 		 event, record != NULL ? record : "-");
 	/* Its own time, after "audit:", for the admin page's trail. */

@@ -10,6 +10,8 @@
 #include "crypto.h"
 #include "log.h"
 #include "text.h"
+#include "url.h"
+#include "codec.h"
 
 int
 oauth_authorize_url(const struct config *cfg, const char *state,
@@ -19,18 +21,18 @@ oauth_authorize_url(const struct config *cfg, const char *state,
 	buf_addc(out, strchr(cfg->authorize_url, '?') != NULL ? '&' : '?');
 	/* RFC 6749 section 4.1.1, plus state (10.12) and PKCE (RFC 7636). */
 	buf_adds(out, "response_type=code&client_id=");
-	buf_add_pct(out, cfg->client_id);
+	url_encode(out, cfg->client_id);
 	buf_adds(out, "&redirect_uri=");
-	buf_add_pct(out, cfg->redirect_uri);
+	url_encode(out, cfg->redirect_uri);
 	buf_adds(out, "&state=");
-	buf_add_pct(out, state);
+	url_encode(out, state);
 	if (cfg->scope != NULL) {
 		buf_adds(out, "&scope=");
-		buf_add_pct(out, cfg->scope);
+		url_encode(out, cfg->scope);
 	}
 	if (challenge != NULL) {
 		buf_adds(out, "&code_challenge=");
-		buf_add_pct(out, challenge);
+		url_encode(out, challenge);
 		buf_adds(out, "&code_challenge_method=S256");
 	}
 	return out->failed ? -1 : 0;
@@ -44,13 +46,13 @@ basic_auth(const struct config *cfg, struct buf *out)
 	int rc;
 
 	buf_init(&cred, 4096);
-	buf_add_form(&cred, cfg->client_id);
+	url_encode_form(&cred, cfg->client_id);
 	buf_addc(&cred, ':');
-	buf_add_form(&cred, cfg->client_secret);
+	url_encode_form(&cred, cfg->client_secret);
 	buf_adds(out, "Basic ");
 	rc = cred.failed
 		     ? -1
-		     : buf_add_b64(out, (unsigned char *)cred.data, cred.len);
+		     : b64_append(out, (unsigned char *)cred.data, cred.len);
 	buf_free(&cred);
 	return rc;
 }
@@ -226,14 +228,14 @@ oauth_exchange(struct http *h, const struct config *cfg, const char *code,
 	/* RFC 6749 section 4.1.3; redirect_uri byte-identical to 4.1.1. */
 	buf_init(&body, 16384);
 	buf_adds(&body, "grant_type=authorization_code&code=");
-	buf_add_form(&body, code);
+	url_encode_form(&body, code);
 	buf_adds(&body, "&redirect_uri=");
-	buf_add_form(&body, cfg->redirect_uri);
+	url_encode_form(&body, cfg->redirect_uri);
 	buf_adds(&body, "&client_id=");
-	buf_add_form(&body, cfg->client_id);
+	url_encode_form(&body, cfg->client_id);
 	if (verifier != NULL) {
 		buf_adds(&body, "&code_verifier=");
-		buf_add_form(&body, verifier);
+		url_encode_form(&body, verifier);
 	}
 	rc = post(h, cfg, cfg->token_url, &body, t, r);
 	buf_free(&body);
@@ -251,9 +253,9 @@ oauth_refresh(struct http *h, const struct config *cfg,
 	/* RFC 6749 section 6, with client_id as InsureSign documents. */
 	buf_init(&body, 16384);
 	buf_adds(&body, "grant_type=refresh_token&client_id=");
-	buf_add_form(&body, cfg->client_id);
+	url_encode_form(&body, cfg->client_id);
 	buf_adds(&body, "&refresh_token=");
-	buf_add_form(&body, refresh_token);
+	url_encode_form(&body, refresh_token);
 	rc = post(h, cfg, cfg->token_url, &body, t, r);
 	buf_free(&body);
 	return rc;
@@ -268,7 +270,7 @@ oauth_revoke(struct http *h, const struct config *cfg,
 
 	buf_init(&body, 16384);
 	buf_adds(&body, "token=");
-	buf_add_form(&body, refresh_token);
+	url_encode_form(&body, refresh_token);
 	buf_adds(&body, "&token_type_hint=refresh_token");
 	rc = post(h, cfg, cfg->revocation_url, &body, NULL, r);
 	buf_free(&body);

@@ -6,7 +6,7 @@
 
 #include "crypto.h"
 #include "nitems.h"
-#include "text.h"
+#include "codec.h"
 
 /* The length of the UTF-8 sequence at s (RFC 3629 section 4), or 0. */
 static size_t

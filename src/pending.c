@@ -6,7 +6,7 @@
 
 #include "crypto.h"
 #include "session.h"
-#include "text.h"
+#include "codec.h"
 
 #define PLAIN_MAX  (2 + PENDING_MAX * (32 + 32 + 8 + 1 + RETURN_TO_MAX))
 #define SEALED_MAX (KEY_ID_LEN + AEAD_IV_LEN + PLAIN_MAX + AEAD_TAG_LEN)
@@ -109,8 +109,8 @@ pending_seal(const struct key *k, const char *sid,
 	if (ad.failed || crypto_seal(k->cookie, ad.data, ad.len, plain, n,
 				     sealed + KEY_ID_LEN) == -1)
 		goto err;
-	rc = buf_add_b64url(out, sealed,
-			    KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
+	rc = b64url_append(out, sealed,
+			   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
 err:
 	explicit_bzero(plain, sizeof(plain));
 	buf_free(&ad);

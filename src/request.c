@@ -9,10 +9,12 @@
 
 #include "policy.h"
 #include "text.h"
+#include "url.h"
+#include "codec.h"
 
 typedef int (*validator)(struct field *f);
 
-struct keydef {
+struct param_def {
 	const char *name;
 	validator valid;
 };
@@ -86,7 +88,7 @@ v_b64token(struct field *f)
 static int
 v_hex(struct field *f)
 {
-	return f->len >= 1 && f->len <= 64 && is_hex(f->val, f->len);
+	return f->len >= 1 && f->len <= 64 && hex_valid(f->val, f->len);
 }
 
 static int
@@ -102,7 +104,7 @@ v_word(struct field *f)
 	       strspn(f->val, "abcdefghijklmnopqrstuvwxyz_-") == f->len;
 }
 
-static const struct keydef keys[PARAM__MAX] = {
+static const struct param_def params[PARAM__MAX] = {
 	[PARAM_CODE] = { "code", v_code },
 	[PARAM_STATE] = { "state", v_state },
 	[PARAM_ERROR] = { "error", v_error },
@@ -127,7 +129,7 @@ set_field(struct field *fields, const char *name, char *val, size_t len)
 	size_t i;
 
 	for (i = 0; i < PARAM__MAX; i++)
-		if (strcmp(keys[i].name, name) == 0)
+		if (strcmp(params[i].name, name) == 0)
 			break;
 	if (i == PARAM__MAX)
 		return;
@@ -138,7 +140,7 @@ set_field(struct field *fields, const char *name, char *val, size_t len)
 	}
 	f->val = val;
 	f->len = len;
-	f->state = keys[i].valid(f) ? FIELD_OK : FIELD_BAD;
+	f->state = params[i].valid(f) ? FIELD_OK : FIELD_BAD;
 }
 
 int
@@ -158,10 +160,10 @@ request_parse_fields(char *s, size_t len, struct field *fields)
 			*eq = '\0';
 			val = eq + 1;
 		}
-		nl = pct_decode(p, strlen(p), 1);
+		nl = url_decode(p, strlen(p), 1);
 		if (nl < 0)
 			return -1;
-		vl = pct_decode(val, strlen(val), 1);
+		vl = url_decode(val, strlen(val), 1);
 		if (vl < 0)
 			return -1;
 		if (nl > 0)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 void
-response_init(struct response *res)
+res_init(struct response *res)
 {
 	res->status = 200;
 	res->type = "text/html; charset=utf-8";
@@ -17,7 +17,7 @@ response_init(struct response *res)
 }
 
 void
-response_reset(struct response *res)
+res_reset(struct response *res)
 {
 	res->status = 200;
 	res->type = "text/html; charset=utf-8";
@@ -27,7 +27,7 @@ response_reset(struct response *res)
 }
 
 void
-response_free(struct response *res)
+res_free(struct response *res)
 {
 	buf_free(&res->head);
 	buf_free(&res->body);
@@ -102,7 +102,7 @@ res_json_error(struct response *res, int status, const char *code,
 }
 
 const char *
-status_text(int status)
+res_status_text(int status)
 {
 	switch (status) {
 	case 200:
@@ -150,7 +150,7 @@ int
 res_head(const struct response *res, struct buf *out)
 {
 	buf_printf(out, "Status: %d %s\r\n", res->status,
-		   status_text(res->status));
+		   res_status_text(res->status));
 	if (res->type != NULL)
 		buf_printf(out, "Content-Type: %s\r\n", res->type);
 	buf_printf(out, "Content-Length: %zu\r\n", res->body.len);

@@ -16,9 +16,9 @@ struct response {
 	struct buf body;
 };
 
-void response_init(struct response *res);
-void response_reset(struct response *res);
-void response_free(struct response *res);
+void res_init(struct response *res);
+void res_reset(struct response *res);
+void res_free(struct response *res);
 
 void res_header(struct response *res, const char *name, const char *value);
 /* max_age < 0: a session cookie; 0: delete it. */
@@ -33,6 +33,6 @@ void res_json_error(struct response *res, int status, const char *code,
 
 /* The CGI header block (RFC 3875 section 6.3), ending in a blank line. */
 int res_head(const struct response *res, struct buf *out);
-const char *status_text(int status);
+const char *res_status_text(int status);
 
 #endif

@@ -178,7 +178,7 @@ limit_error(struct app *app, struct response *res, int status)
 		msg = "The request is malformed.";
 		break;
 	}
-	page_error(res, &app->cfg, status, status_text(status), msg, NULL,
+	page_error(res, &app->cfg, status, res_status_text(status), msg, NULL,
 		   NULL);
 }
 
@@ -199,7 +199,7 @@ serve_one(const struct server *s, struct conn *c, char *const *env, int status,
 	struct request req;
 	int rc;
 
-	response_reset(res);
+	res_reset(res);
 	buf_reset(head);
 	rc = status != 0 ? status : request_read(&req, &src, &app->cfg);
 	deadline_stop();
@@ -209,7 +209,7 @@ serve_one(const struct server *s, struct conn *c, char *const *env, int status,
 		route(app, &req, res);
 	if (res_head(res, head) == -1) {
 		log_error("%s: response too large", __func__);
-		response_reset(res);
+		res_reset(res);
 		buf_reset(head);
 		page_error(res, &app->cfg, 500, "Internal error",
 			   "The answer was too large.", NULL, NULL);
@@ -295,7 +295,7 @@ fcgi_loop(void *arg)
 		close(ep);
 		return 1;
 	}
-	response_init(&res);
+	res_init(&res);
 	buf_init(&head, 64 * 1024);
 	while (!stopping && rc == 0) {
 		int n = epoll_pwait(ep, &ev, 1, -1, &waiting);
@@ -310,7 +310,7 @@ fcgi_loop(void *arg)
 	if (rc == 0 && epoll_wait(ep, &ev, 1, 0) > 0)
 		take(s, &fr, &res, &head);
 	FCGX_Free(&fr, 0);
-	response_free(&res);
+	res_free(&res);
 	buf_free(&head);
 	close(ep);
 	return rc == 0 ? 0 : 1;
@@ -354,7 +354,7 @@ cgi_once(const struct server *s)
 	size_t left;
 
 	set_signals(&waiting);
-	response_init(&res);
+	res_init(&res);
 	buf_init(&head, 64 * 1024);
 	deadline_start(s->timeout);
 	left = serve_one(s, &c, environ, 0, &res, &head);
@@ -364,7 +364,7 @@ cgi_once(const struct server *s)
 	close(STDOUT_FILENO);
 	cgi_drain(left);
 	deadline_stop();
-	response_free(&res);
+	res_free(&res);
 	buf_free(&head);
 	return 0;
 }

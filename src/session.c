@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "text.h"
+#include "codec.h"
 
 int
 session_secure(const struct config *cfg, int https)

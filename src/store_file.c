@@ -21,7 +21,7 @@
 #include "log.h"
 #include "fileowner.h"
 #include "record.h"
-#include "text.h"
+#include "codec.h"
 
 #define TMP_PREFIX ".tmp-"
 #define LOCK_FILE  ".lock"
@@ -159,7 +159,8 @@ root(struct store *s)
 static int
 valid_name(const char *name)
 {
-	return strlen(name) == RECORD_NAME_LEN && is_hex(name, RECORD_NAME_LEN);
+	return strlen(name) == RECORD_NAME_LEN &&
+	       hex_valid(name, RECORD_NAME_LEN);
 }
 
 /* The shard directory of a name; created (0700) when create is set. */

@@ -33,6 +33,7 @@
 #include "record.h"
 #include "session.h"
 #include "text.h"
+#include "codec.h"
 
 #define DAY	  86400LL
 #define TOKEN_LEN 812 /* InsureSign's tokens look like JWTs, this long */

@@ -166,7 +166,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	session_csrf(&apps[0].keys.keys[0], FUZZ_SID, sid_csrf);
 	session_csrf(&apps[0].keys.keys[0], "admin:alice", alice_csrf);
 	session_csrf(&apps[0].keys.keys[0], "admin:bearer-key", bearer_csrf);
-	response_init(&res);
+	res_init(&res);
 	buf_init(&head, 64 * 1024);
 	return 0;
 }
@@ -472,12 +472,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* From here on, as serve.c's serve_one. */
-	response_reset(&res);
+	res_reset(&res);
 	buf_reset(&head);
 	rc = request_read(&req, &src, &app->cfg);
 	if (rc != 0) {
 		FUZZ_CHECK(rc == 400 || rc == 413 || rc == 414 || rc == 431);
-		page_error(&res, &app->cfg, rc, status_text(rc),
+		page_error(&res, &app->cfg, rc, res_status_text(rc),
 			   "The request is malformed.", NULL, NULL);
 	} else {
 		route(app, &req, &res);

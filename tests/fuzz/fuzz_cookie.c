@@ -16,7 +16,7 @@
 #include "pending.h"
 #include "request.h"
 #include "session.h"
-#include "text.h"
+#include "codec.h"
 
 static struct request req;
 static struct keyring kr;
@@ -135,9 +135,9 @@ as_plaintext(const uint8_t *data, size_t size)
 	FUZZ_CHECK(crypto_seal(kr.keys[0].cookie, ad, sizeof(ad) - 1, data,
 			       size, sealed + KEY_ID_LEN) == 0);
 	buf_init(&v, 8192);
-	FUZZ_CHECK(buf_add_b64url(&v, sealed,
-				  KEY_ID_LEN + AEAD_IV_LEN + size +
-					  AEAD_TAG_LEN) == 0);
+	FUZZ_CHECK(b64url_append(&v, sealed,
+				 KEY_ID_LEN + AEAD_IV_LEN + size +
+					 AEAD_TAG_LEN) == 0);
 	if (pending_unseal(&kr, FUZZ_SID, v.data, &set) == 0)
 		check_set(FUZZ_SID, &set);
 	else

@@ -22,7 +22,7 @@
 #include "fuzz.h"
 #include "listing.h"
 #include "record.h"
-#include "text.h"
+#include "timefmt.h"
 
 static struct keyring kr;
 
@@ -65,9 +65,9 @@ use_meta(const unsigned char *data, size_t len)
 	times[4] = &e.meta.last_used;
 	times[5] = &e.meta.backoff_until;
 	for (i = 0; i < 6; i++) {
-		fmt_time(*times[i], t);
+		timefmt_iso(*times[i], t);
 		FUZZ_CHECK(strlen(t) < TIME_LEN);
-		fmt_relative(*times[i], FUZZ_NOW, out, sizeof(out));
+		timefmt_relative(*times[i], FUZZ_NOW, out, sizeof(out));
 	}
 }
 

@@ -18,7 +18,7 @@
 #include "fuzz.h"
 #include "pending.h"
 #include "record.h"
-#include "text.h"
+#include "codec.h"
 
 static const char *corpus;
 static struct keyring kr;

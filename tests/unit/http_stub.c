@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http_stub.h"
+#include "url.h"
 
 #define STUB_CHECK(cond)                                                  \
 	do {                                                              \
@@ -92,7 +93,7 @@ http_load(char *err, size_t len)
 	return 0;
 }
 
-/* application/x-www-form-urlencoded as buf_add_form writes it. */
+/* application/x-www-form-urlencoded as url_encode_form writes it. */
 static int
 form_encoded(const char *s)
 {

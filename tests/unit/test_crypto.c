@@ -3,8 +3,8 @@
 
 #include "crypto.h"
 #include "pending.h"
-#include "text.h"
 #include "unit.h"
+#include "codec.h"
 
 /* Two keys one bit apart ('e' and 'E'); 31 characters and the NUL. */
 static const unsigned char key1[AEAD_KEY_LEN] =

@@ -5,8 +5,8 @@
 
 #include <stdlib.h>
 
-#include "text.h"
 #include "unit.h"
+#include "codec.h"
 
 /* header.claims.signature, each part base64url of the given text. */
 static char *

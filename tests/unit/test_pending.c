@@ -8,9 +8,9 @@
 
 #include "keyring.h"
 #include "pending.h"
-#include "text.h"
 #include "testkeys.h"
 #include "unit.h"
+#include "codec.h"
 
 #define SID   "session-id-one-AAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define OTHER "session-id-two-AAAAAAAAAAAAAAAAAAAAAAAAAAA"

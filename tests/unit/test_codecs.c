@@ -4,13 +4,16 @@
 #include "buf.h"
 #include "text.h"
 #include "unit.h"
+#include "url.h"
+#include "codec.h"
+#include "timefmt.h"
 
-/* Runs pct_decode on a copy of s; returns the length or -1. */
+/* Runs url_decode on a copy of s; returns the length or -1. */
 static long
 decode(const char *s, int plus, char *out, size_t len)
 {
 	snprintf(out, len, "%s", s);
-	return pct_decode(out, strlen(out), plus);
+	return url_decode(out, strlen(out), plus);
 }
 
 /* The text an encoder appended, in a fresh buffer that the caller frees. */
@@ -78,7 +81,7 @@ parse_uint_rejects_empty_sign_junk_and_spaces(void)
 }
 
 static void
-pct_decode_decodes_escapes_in_either_case(void)
+url_decode_decodes_escapes_in_either_case(void)
 {
 	char s[64];
 
@@ -87,7 +90,7 @@ pct_decode_decodes_escapes_in_either_case(void)
 }
 
 static void
-pct_decode_plus_is_space_only_in_form_mode(void)
+url_decode_plus_is_space_only_in_form_mode(void)
 {
 	char s[64];
 
@@ -99,7 +102,7 @@ pct_decode_plus_is_space_only_in_form_mode(void)
 }
 
 static void
-pct_decode_rejects_bad_escapes(void)
+url_decode_rejects_bad_escapes(void)
 {
 	char s[64];
 
@@ -111,16 +114,16 @@ pct_decode_rejects_bad_escapes(void)
 }
 
 static void
-pct_decode_rejects_an_escape_cut_by_the_length(void)
+url_decode_rejects_an_escape_cut_by_the_length(void)
 {
 	char s[] = "%41";
 
 	/* The bytes past len are not the caller's: never read them. */
-	CHECK(pct_decode(s, 2, 0) == -1);
+	CHECK(url_decode(s, 2, 0) == -1);
 }
 
 static void
-pct_decode_rejects_a_decoded_nul(void)
+url_decode_rejects_a_decoded_nul(void)
 {
 	char s[64];
 
@@ -129,26 +132,26 @@ pct_decode_rejects_a_decoded_nul(void)
 }
 
 static void
-buf_add_pct_keeps_only_unreserved_characters(void)
+url_encode_keeps_only_unreserved_characters(void)
 {
 	struct buf b;
 
 	/* RFC 3986 section 2.3: ALPHA DIGIT - . _ ~ stay as they are. */
-	CHECK_STR(encoded(&b, buf_add_pct, "AZaz09-._~"), "AZaz09-._~");
+	CHECK_STR(encoded(&b, url_encode, "AZaz09-._~"), "AZaz09-._~");
 	buf_free(&b);
-	CHECK_STR(encoded(&b, buf_add_pct, "a b+/?&=%:"),
+	CHECK_STR(encoded(&b, url_encode, "a b+/?&=%:"),
 		  "a%20b%2B%2F%3F%26%3D%25%3A");
 	buf_free(&b);
-	CHECK_STR(encoded(&b, buf_add_pct, "\xc3\xa9\x7f"), "%C3%A9%7F");
+	CHECK_STR(encoded(&b, url_encode, "\xc3\xa9\x7f"), "%C3%A9%7F");
 	buf_free(&b);
 }
 
 static void
-buf_add_form_encodes_space_as_plus(void)
+url_encode_form_encodes_space_as_plus(void)
 {
 	struct buf b;
 
-	CHECK_STR(encoded(&b, buf_add_form, "a b+c~\xc3\xa9"),
+	CHECK_STR(encoded(&b, url_encode_form, "a b+c~\xc3\xa9"),
 		  "a+b%2Bc~%C3%A9");
 	buf_free(&b);
 }
@@ -277,29 +280,29 @@ buf_add_b64url_matches_b64url_encode(void)
 		in[i] = (unsigned char)(i * 37 + 250);
 	b64url_encode(in, sizeof(in), one);
 	buf_init(&b, 64);
-	CHECK(buf_add_b64url(&b, in, sizeof(in)) == 0);
+	CHECK(b64url_append(&b, in, sizeof(in)) == 0);
 	CHECK_STR(buf_str(&b), one);
 	buf_free(&b);
 }
 
 static void
-buf_add_b64_is_standard_base64_with_padding(void)
+b64_append_is_standard_base64_with_padding(void)
 {
 	static const unsigned char odd[] = { 0xfb, 0xff };
 	struct buf b;
 
 	buf_init(&b, 128);
-	buf_add_b64(&b, (const unsigned char *)"f", 1);
+	b64_append(&b, (const unsigned char *)"f", 1);
 	CHECK_STR(buf_str(&b), "Zg==");
 	buf_reset(&b);
-	buf_add_b64(&b, (const unsigned char *)"fo", 2);
+	b64_append(&b, (const unsigned char *)"fo", 2);
 	CHECK_STR(buf_str(&b), "Zm8=");
 	buf_reset(&b);
-	buf_add_b64(&b, odd, sizeof(odd));
+	b64_append(&b, odd, sizeof(odd));
 	CHECK_STR(buf_str(&b), "+/8=");
 	buf_reset(&b);
 	/* RFC 7617 section 2's example credentials. */
-	buf_add_b64(&b, (const unsigned char *)"Aladdin:open sesame", 19);
+	b64_append(&b, (const unsigned char *)"Aladdin:open sesame", 19);
 	CHECK_STR(buf_str(&b), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
 	buf_free(&b);
 }
@@ -312,30 +315,30 @@ hex_encode_is_lowercase_and_is_hex_rejects_uppercase(void)
 
 	hex_encode(in, sizeof(in), out);
 	CHECK_STR(out, "00abff");
-	CHECK(is_hex(out, 6));
-	CHECK(!is_hex("00ABff", 6));
-	CHECK(!is_hex("00abfg", 6));
+	CHECK(hex_valid(out, 6));
+	CHECK(!hex_valid("00ABff", 6));
+	CHECK(!hex_valid("00abfg", 6));
 }
 
 static void
-fmt_time_formats_utc_iso8601(void)
+timefmt_iso_formats_utc_iso8601(void)
 {
 	char out[TIME_LEN];
 
-	fmt_time(0, out);
+	timefmt_iso(0, out);
 	CHECK_STR(out, "1970-01-01T00:00:00Z");
-	fmt_time(1795924800, out);
+	timefmt_iso(1795924800, out);
 	CHECK_STR(out, "2026-11-29T04:00:00Z");
 }
 
 static void
-fmt_relative_picks_a_unit_and_a_direction(void)
+timefmt_relative_picks_a_unit_and_a_direction(void)
 {
 	char out[32];
 
-	fmt_relative(1000 + 59 * 60, 1000, out, sizeof(out));
+	timefmt_relative(1000 + 59 * 60, 1000, out, sizeof(out));
 	CHECK_STR(out, "in 59 min");
-	fmt_relative(1000 - 2 * 3600, 1000, out, sizeof(out));
+	timefmt_relative(1000 - 2 * 3600, 1000, out, sizeof(out));
 	CHECK_STR(out, "2 h ago");
 }
 
@@ -432,13 +435,13 @@ main(void)
 	RUN(parse_uint_rejects_values_outside_bounds);
 	RUN(parse_uint_detects_overflow_at_2_to_the_64);
 	RUN(parse_uint_rejects_empty_sign_junk_and_spaces);
-	RUN(pct_decode_decodes_escapes_in_either_case);
-	RUN(pct_decode_plus_is_space_only_in_form_mode);
-	RUN(pct_decode_rejects_bad_escapes);
-	RUN(pct_decode_rejects_an_escape_cut_by_the_length);
-	RUN(pct_decode_rejects_a_decoded_nul);
-	RUN(buf_add_pct_keeps_only_unreserved_characters);
-	RUN(buf_add_form_encodes_space_as_plus);
+	RUN(url_decode_decodes_escapes_in_either_case);
+	RUN(url_decode_plus_is_space_only_in_form_mode);
+	RUN(url_decode_rejects_bad_escapes);
+	RUN(url_decode_rejects_an_escape_cut_by_the_length);
+	RUN(url_decode_rejects_a_decoded_nul);
+	RUN(url_encode_keeps_only_unreserved_characters);
+	RUN(url_encode_form_encodes_space_as_plus);
 	RUN(b64url_encodes_rfc4648_vectors_without_padding);
 	RUN(b64url_uses_the_url_safe_alphabet);
 	RUN(b64url_len_matches_the_encoded_length);
@@ -449,10 +452,10 @@ main(void)
 	RUN(b64url_decode_rejects_nonzero_trailing_bits);
 	RUN(b64url_decode_refuses_to_overflow_the_output);
 	RUN(buf_add_b64url_matches_b64url_encode);
-	RUN(buf_add_b64_is_standard_base64_with_padding);
+	RUN(b64_append_is_standard_base64_with_padding);
 	RUN(hex_encode_is_lowercase_and_is_hex_rejects_uppercase);
-	RUN(fmt_time_formats_utc_iso8601);
-	RUN(fmt_relative_picks_a_unit_and_a_direction);
+	RUN(timefmt_iso_formats_utc_iso8601);
+	RUN(timefmt_relative_picks_a_unit_and_a_direction);
 	RUN(ascii_casecmp_folds_ascii_letters_only);
 	RUN(buf_accepts_exactly_max_bytes);
 	RUN(buf_append_past_max_fails_frees_and_sticks);

@@ -1,0 +1,157 @@
+/* base64 (RFC 4648) and hex: bytes as text, both ways. */
+#include "codec.h"
+
+#include <string.h>
+
+static const char b64url_chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64_chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t
+b64url_len(size_t n)
+{
+	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+/* Encodes n bytes; pad selects '=' padding.  Returns the length written. */
+static size_t
+b64_encode(const char *alpha, int pad, const unsigned char *in, size_t n,
+	   char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
+			     in[i + 2];
+
+		out[o++] = alpha[v >> 18];
+		out[o++] = alpha[(v >> 12) & 63];
+		out[o++] = alpha[(v >> 6) & 63];
+		out[o++] = alpha[v & 63];
+	}
+	if (n - i == 1) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		out[o++] = alpha[v >> 18];
+		out[o++] = alpha[(v >> 12) & 63];
+		if (pad) {
+			out[o++] = '=';
+			out[o++] = '=';
+		}
+	} else if (n - i == 2) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+
+		out[o++] = alpha[v >> 18];
+		out[o++] = alpha[(v >> 12) & 63];
+		out[o++] = alpha[(v >> 6) & 63];
+		if (pad)
+			out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+void
+b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	b64_encode(b64url_chars, 0, in, n, out);
+}
+
+static int
+b64url_val(char c)
+{
+	const char *p;
+
+	if (c == '\0')
+		return -1;
+	p = strchr(b64url_chars, c);
+	return p != NULL ? (int)(p - b64url_chars) : -1;
+}
+
+int
+b64url_decode(const char *in, size_t n, unsigned char *out, size_t max,
+	      size_t *outlen)
+{
+	size_t i, o = 0;
+	unsigned v = 0;
+	int bits = 0;
+
+	/* A length of 1 mod 4 cannot come from any input (RFC 4648 s. 5). */
+	if (n % 4 == 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int d = b64url_val(in[i]);
+
+		if (d < 0)
+			return -1;
+		v = (v << 6) | (unsigned)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= max)
+				return -1;
+			out[o++] = (unsigned char)(v >> bits);
+		}
+	}
+	/* Leftover bits must be zero, so each value has one encoding. */
+	if (bits > 0 && (v & ((1u << bits) - 1)) != 0)
+		return -1;
+	*outlen = o;
+	return 0;
+}
+
+int
+b64url_append(struct buf *b, const unsigned char *in, size_t n)
+{
+	char tmp[3 * 4 + 1];
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		size_t k = n - i < 3 ? n - i : 3;
+
+		b64url_encode(in + i, k, tmp);
+		buf_adds(b, tmp);
+	}
+	return b->failed ? -1 : 0;
+}
+
+int
+b64_append(struct buf *b, const unsigned char *in, size_t n)
+{
+	char tmp[3 * 4 + 1];
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		size_t k = n - i < 3 ? n - i : 3;
+
+		b64_encode(b64_chars, 1, in + i, k, tmp);
+		buf_adds(b, tmp);
+	}
+	return b->failed ? -1 : 0;
+}
+
+void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+hex_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}

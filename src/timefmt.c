@@ -1,0 +1,56 @@
+/* Times as text: ISO 8601 for machines, "in 5 min" for people. */
+#include "timefmt.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
+#include <time.h>
+
+void
+timefmt_iso(long long t, char *out)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, TIME_LEN, "-");
+}
+
+void
+timefmt_json(cJSON *o, const char *name, long long t)
+{
+	char s[TIME_LEN];
+
+	if (t <= 0) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	timefmt_iso(t, s);
+	cJSON_AddStringToObject(o, name, s);
+}
+
+void
+timefmt_relative(long long t, long long now, char *out, size_t len)
+{
+	/* The distance in unsigned arithmetic: t - now may not fit (a
+	 * record's head is read before, and without, its key). */
+	int past = t < now;
+	unsigned long long a =
+		past ? (unsigned long long)now - (unsigned long long)t
+		     : (unsigned long long)t - (unsigned long long)now;
+	const char *unit = " s";
+	unsigned long long v = a;
+
+	if (a >= 2 * 86400) {
+		v = a / 86400;
+		unit = " d";
+	} else if (a >= 2 * 3600) {
+		v = a / 3600;
+		unit = " h";
+	} else if (a >= 120) {
+		v = a / 60;
+		unit = " min";
+	}
+	snprintf(out, len, past ? "%llu%s ago" : "in %llu%s", v, unit);
+}
