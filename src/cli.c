@@ -80,6 +80,16 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 		return fail("list", "cannot read the store (see the log line "
 				    "above)");
 	}
+	/* Every user's id: with the key, from inside each record. */
+	for (i = 0; i < l.n; i++) {
+		struct record r;
+
+		if (l.v[i].readable && l.v[i].meta.owner_kind == OWNER_USER &&
+		    link_get_name(&app, l.v[i].name, &r) == LINK_OK) {
+			listing_owner(&l.v[i], &r);
+			record_free(&r);
+		}
+	}
 	listing_sort(&l, SORT_CONNECTED);
 	if (o->json) {
 		cJSON *a = cJSON_CreateArray();
@@ -90,9 +100,9 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 					a, listing_json(&l.v[i], NULL, now));
 		print_json(a);
 	} else {
-		printf("%-12s  %-15s  %-20s  %-12s  %-20s  %s\n", "ID",
-		       "STATUS", "CONNECTED SINCE", "EXPIRES", "LAST REFRESH",
-		       "REFRESH");
+		printf("%-12s  %-24s  %-15s  %-20s  %-12s  %-20s  %s\n", "ID",
+		       "OWNER", "STATUS", "CONNECTED SINCE", "EXPIRES",
+		       "LAST REFRESH", "REFRESH");
 		for (i = 0; i < l.n; i++) {
 			const struct listing_entry *e = &l.v[i];
 			char since[TIME_LEN], last[TIME_LEN], rel[32];
@@ -106,8 +116,14 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 			when(e->meta.last_refresh, last);
 			timefmt_relative(e->meta.expires_at, now, rel,
 					 sizeof(rel));
-			printf("%-12.12s  %-15s  %-20s  %-12s  %-20s  %s\n",
-			       e->name, health_table[e->health].label, since,
+			printf("%-12.12s  %-24.24s  %-15s  %-20s  %-12s  %-20s "
+			       " %s\n",
+			       e->name,
+			       e->user != NULL ? e->user
+			       : e->meta.owner_kind == OWNER_USER
+				       ? "(unreadable)"
+				       : "(browser)",
+			       health_table[e->health].label, since,
 			       e->meta.status == RECORD_CONNECTED ? rel : "-",
 			       last, e->meta.has_refresh ? "yes" : "no");
 		}
@@ -117,19 +133,38 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 	return 0;
 }
 
-/* An id on the command line: a unique prefix of a record's name. */
+/*
+ * Which record a command is about: --user ID (a web app's user's link), or
+ * the operand, a unique prefix of a record's name (as `list` shows).
+ */
 static int
-resolve(struct app *app, const char *cmd, const char *prefix, char *name)
+resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
+	char *name)
 {
 	long long now = (long long)time(NULL);
 	const struct listing_entry *e;
 	struct listing l;
+	struct owner owner;
+	struct record r;
+	const char *prefix = argv[0], *why;
+	enum link_rc rc;
 	int n;
 
+	if (o->user != NULL) {
+		if (owner_user(&app->cfg, o->user, &owner, &why) == -1)
+			return fail(cmd, why);
+		rc = link_get(app, &owner, name, &r);
+		if (rc == LINK_OK)
+			record_free(&r);
+		return rc == LINK_OK	 ? 0
+		       : rc == LINK_NONE ? fail(cmd, "that user has no link")
+					 : fail(cmd, "the store cannot be read "
+						     "(see the log line)");
+	}
 	if (strlen(prefix) < 4 || strlen(prefix) > RECORD_NAME_LEN ||
 	    !hex_valid(prefix, strlen(prefix)))
 		return fail(cmd, "expected a record id (at least 4 of its hex "
-				 "digits, as `list` shows)");
+				 "digits, as `list` shows) or --user ID");
 	if (listing_load(app->store, now, &l) == -1)
 		return fail(cmd, "cannot read the store");
 	e = listing_find(&l, prefix, &n);
@@ -156,14 +191,14 @@ cmd_show(int argc, char **argv, const struct cli_opts *o)
 	(void)argc;
 	if (open_app(&app, o, "show") == -1)
 		return 1;
-	if (resolve(&app, "show", argv[0], name) != 0)
+	if (resolve(&app, "show", argv, o, name) != 0)
 		goto out;
 	if (link_get_name(&app, name, &r) != LINK_OK) {
 		fail("show", "the record cannot be read (see the log line)");
 		goto out;
 	}
 	listing_entry_of(&e, name, &r.meta, now);
-	print_json(listing_json(&e, &r, now));
+	print_json(listing_detail_json(&e, &r, now));
 	record_free(&r);
 	rc = 0;
 out:
@@ -200,20 +235,31 @@ cmd_token(int argc, char **argv, const struct cli_opts *o)
 	struct app app;
 	enum link_rc rc;
 
+	struct owner owner;
+	const char *bad = NULL;
+
 	(void)argc;
 	(void)argv;
-	if (o->session == NULL) {
-		fprintf(stderr, "usage: insuresign-connect token --session "
-				"COOKIE_VALUE\n");
+	if ((o->session == NULL) == (o->user == NULL)) {
+		fprintf(stderr,
+			"usage: %s token --session COOKIE_VALUE | "
+			"--user ID\n",
+			program_invocation_short_name);
 		return EXIT_USAGE;
 	}
 	if (open_app(&app, o, "token") == -1)
 		return 1;
-	if (!session_id_valid(&app.cfg, o->session)) {
+	if (o->user != NULL)
+		owner_user(&app.cfg, o->user, &owner, &bad);
+	else if (session_id_valid(&app.cfg, o->session))
+		owner_browser(o->session, &owner);
+	else
+		bad = "not a session id of the expected form";
+	if (bad != NULL) {
 		app_close(&app);
-		return fail("token", "not a session id of the expected form");
+		return fail("token", bad);
 	}
-	rc = link_token(&app, o->session, (long long)time(NULL), &r, &why);
+	rc = link_token(&app, &owner, (long long)time(NULL), &r, &why);
 	if (rc == LINK_OK) {
 		puts(r.access_token);
 		record_free(&r);
@@ -234,7 +280,7 @@ cmd_refresh(int argc, char **argv, const struct cli_opts *o)
 	(void)argc;
 	if (open_app(&app, o, "refresh") == -1)
 		return 1;
-	if (resolve(&app, "refresh", argv[0], name) != 0) {
+	if (resolve(&app, "refresh", argv, o, name) != 0) {
 		app_close(&app);
 		return 1;
 	}
@@ -258,7 +304,7 @@ cmd_delete(int argc, char **argv, const struct cli_opts *o)
 	(void)argc;
 	if (open_app(&app, o, "delete") == -1)
 		return 1;
-	if (resolve(&app, "delete", argv[0], name) != 0) {
+	if (resolve(&app, "delete", argv, o, name) != 0) {
 		app_close(&app);
 		return 1;
 	}
@@ -376,10 +422,11 @@ struct command {
 
 static const struct command commands[] = {
 	{ "list", cmd_list, 0, "list [--json]", 1 },
-	{ "show", cmd_show, 1, "show ID", 1 },
-	{ "token", cmd_token, 0, "token --session COOKIE_VALUE", 1 },
-	{ "refresh", cmd_refresh, 1, "refresh ID", 1 },
-	{ "delete", cmd_delete, 1, "delete ID", 1 },
+	{ "show", cmd_show, 1, "show ID | --user ID", 1 },
+	{ "token", cmd_token, 0, "token --session COOKIE_VALUE | --user ID",
+	  1 },
+	{ "refresh", cmd_refresh, 1, "refresh ID | --user ID", 1 },
+	{ "delete", cmd_delete, 1, "delete ID | --user ID", 1 },
 	{ "gc", cmd_gc, 0, "gc", 1 },
 	{ "rekey", cmd_rekey, 0, "rekey", 1 },
 	{ "keygen", cmd_keygen, 1, "keygen FILE", 0 },
@@ -414,7 +461,9 @@ refuse_root(const struct command *c, int argc, char **argv,
 		for (i = 0; i < argc; i++)
 			fprintf(stderr, " %s", argv[i]);
 		fprintf(stderr, "%s%s%s%s\n", o->json ? " --json" : "",
-			o->session != NULL ? " --session \"$SESSION\"" : "",
+			o->session != NULL ? " --session \"$SESSION\""
+			: o->user != NULL  ? " --user \"$USER_ID\""
+					   : "",
 			o->config != NULL ? " --config " : "",
 			o->config != NULL ? o->config : "");
 		rc = -1;
@@ -444,7 +493,8 @@ cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
 
 		if (strcmp(c->name, cmd) != 0)
 			continue;
-		if (argc != c->nargs) {
+		/* --user ID stands for the one operand, never beside it. */
+		if (argc != c->nargs - (opts->user != NULL && c->nargs == 1)) {
 			fprintf(stderr, "usage: %s %s [--config FILE]\n",
 				program_invocation_short_name, c->usage);
 			return EXIT_USAGE;

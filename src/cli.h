@@ -5,6 +5,7 @@
 struct cli_opts {
 	const char *config;  /* --config FILE */
 	const char *session; /* --session VALUE */
+	const char *user;    /* --user ID: a web app's user's link */
 	int json;	     /* --json */
 };
 

@@ -17,6 +17,8 @@ void handle_connect(struct app *app, const struct request *req,
 		    struct response *res);
 void handle_connect_start(struct app *app, const struct request *req,
 			  struct response *res);
+void handle_connect_ticket(struct app *app, const struct request *req,
+			   struct response *res);
 /* handler_callback.c */
 void handle_callback(struct app *app, const struct request *req,
 		     struct response *res);
@@ -25,9 +27,13 @@ void handle_status(struct app *app, const struct request *req,
 		   struct response *res);
 void handle_disconnect(struct app *app, const struct request *req,
 		       struct response *res);
-/* handler_token.c */
+/* handler_backend.c: the web app's backend, with the backend key */
 void handle_token(struct app *app, const struct request *req,
 		  struct response *res);
+void handle_link(struct app *app, const struct request *req,
+		 struct response *res);
+void handle_connect_tickets(struct app *app, const struct request *req,
+			    struct response *res);
 /* handler_admin.c */
 void handle_admin_list(struct app *app, const struct request *req,
 		       struct response *res);

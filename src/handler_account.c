@@ -1,6 +1,7 @@
 /*
  * What the web app's account page needs:
- * GET /status: is this browser's session linked?  Never a token.
+ * GET /status: is this browser's session (or signed-in user) linked?
+ *   Never a token.
  * POST /disconnect: end the link (CSRF token and Origin checked).
  */
 #include "handler.h"
@@ -9,6 +10,7 @@
 
 #include <string.h>
 
+#include "identity.h"
 #include "link.h"
 #include "page.h"
 #include "policy.h"
@@ -19,14 +21,21 @@ void
 handle_status(struct app *app, const struct request *req, struct response *res)
 {
 	char name[RECORD_NAME_LEN + 1], csrf[CSRF_LEN + 1];
-	struct session s;
+	struct identity who;
 	struct record r;
+	enum identity_rc irc = identity_of(app, req, &who);
 	enum link_rc rc = LINK_NONE;
 	cJSON *o;
 
-	session_read(&app->cfg, req, &s);
-	if (s.id[0] != '\0')
-		rc = link_get(app, s.id, name, &r);
+	/* No session yet is simply "not connected"; nobody signed in, or a
+	 * backend-mode site, is not a question this route can answer. */
+	if (irc != IDENTITY_OK &&
+	    (irc != IDENTITY_NONE || app->cfg.owner != OWNER_FROM_BROWSER)) {
+		identity_refuse(app, req, res, irc, app->cfg.return_to);
+		return;
+	}
+	if (irc == IDENTITY_OK)
+		rc = link_get(app, &who.owner, name, &r);
 	if (rc == LINK_STORE_ERROR) {
 		res_json_error(res, 503, "store_unavailable",
 			       "The link cannot be read right now.");
@@ -54,11 +63,11 @@ handle_status(struct app *app, const struct request *req, struct response *res)
 				refresh_error_name(r.meta.last_error));
 	}
 	/* A link in use keeps its cookie: renew it (sliding expiry). */
-	if (rc == LINK_OK)
-		session_set_cookie(&app->cfg, req, res, &s);
+	if (rc == LINK_OK && who.owner.kind == OWNER_BROWSER)
+		session_set_cookie(&app->cfg, req, res, &who.session);
 	/* For the page's Disconnect button (same origin: it can read it). */
-	if (s.id[0] != '\0') {
-		session_csrf(&app->keys.keys[0], s.id, csrf);
+	if (irc == IDENTITY_OK) {
+		session_csrf(&app->keys.keys[0], who.binding, csrf);
 		cJSON_AddStringToObject(o, "csrf_token", csrf);
 	}
 out:
@@ -74,14 +83,22 @@ handle_disconnect(struct app *app, const struct request *req,
 	char name[RECORD_NAME_LEN + 1], url[512];
 	const struct field *rt = &req->form[PARAM_RETURN_TO];
 	const char *return_to = app->cfg.return_to;
-	struct session s;
+	struct identity who;
 	struct record r;
+	enum identity_rc irc = identity_of(app, req, &who);
 	enum link_rc rc;
 
-	session_read(&app->cfg, req, &s);
+	if (irc == IDENTITY_BACKEND || irc == IDENTITY_BAD ||
+	    (irc == IDENTITY_NONE && app->cfg.owner != OWNER_FROM_BROWSER)) {
+		identity_refuse(app, req, res, irc, app->cfg.return_to);
+		return;
+	}
+	/* The token is bound to the session or the signed-in user: a form
+	 * of another's (or of no one's) is refused. */
 	if (!policy_same_origin(&app->cfg, req) ||
 	    req->form[PARAM_CSRF].state != FIELD_OK ||
-	    !session_csrf_ok(&app->keys, s.id, req->form[PARAM_CSRF].val)) {
+	    !session_csrf_ok(&app->keys, who.binding,
+			     req->form[PARAM_CSRF].val)) {
 		if (request_wants_html(req))
 			page_error(
 				res, &app->cfg, 403, "Not allowed",
@@ -96,7 +113,7 @@ handle_disconnect(struct app *app, const struct request *req,
 	}
 	if (rt->state == FIELD_OK && policy_return_to(&app->cfg, rt->val))
 		return_to = rt->val;
-	rc = link_get(app, s.id, name, &r);
+	rc = link_get(app, &who.owner, name, &r);
 	if (rc == LINK_OK) {
 		record_free(&r);
 		rc = link_delete(app, name, "user");

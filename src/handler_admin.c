@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "html.h"
+#include "jwt.h"
 #include "link.h"
 #include "listing.h"
 #include "log.h"
@@ -85,14 +86,15 @@ struct view {
 	enum listing_sort sort;
 	int filter; /* enum health, or -1 for all */
 	const char *q;
+	const char *user; /* a user id, or "" */
+	int prefix;	  /* user is the start of the ids wanted */
 	unsigned long long page;
 };
 
 static const char *const sort_names[] = {
-	[SORT_CONNECTED] = "connected",
-	[SORT_EXPIRES] = "expires",
-	[SORT_REFRESHED] = "refreshed",
-	[SORT_STATUS] = "status",
+	[SORT_CONNECTED] = "connected", [SORT_EXPIRES] = "expires",
+	[SORT_REFRESHED] = "refreshed", [SORT_STATUS] = "status",
+	[SORT_USER] = "user",
 };
 
 static void
@@ -112,6 +114,11 @@ read_view(const struct request *req, struct view *v)
 		if (strcmp(health_table[i].name, filter->val) == 0)
 			v->filter = (int)i;
 	v->q = q->state == FIELD_OK ? q->val : "";
+	v->user = req->query[PARAM_USER].state == FIELD_OK
+			  ? req->query[PARAM_USER].val
+			  : "";
+	v->prefix = req->query[PARAM_MATCH].state == FIELD_OK &&
+		    strcmp(req->query[PARAM_MATCH].val, "prefix") == 0;
 	v->page = req->query[PARAM_PAGE].state == FIELD_OK
 			  ? req->query[PARAM_PAGE].num
 			  : 1;
@@ -132,6 +139,12 @@ view_query(struct buf *q, const struct view *v, int sort,
 		buf_adds(q, "&q=");
 		url_encode(q, v->q);
 	}
+	if (v->user[0] != '\0') {
+		buf_adds(q, "&user=");
+		url_encode(q, v->user);
+		if (v->prefix)
+			buf_adds(q, "&match=prefix");
+	}
 	if (page > 1)
 		buf_printf(q, "&page=%llu", page);
 }
@@ -140,33 +153,94 @@ struct totals {
 	size_t connected, reconnect, failing, expiring_hour;
 };
 
+/*
+ * Reads the user id of each entry from first to last (with the key: the
+ * id is only inside the sealed record).  Unreadable records keep none.
+ */
+static void
+owners(struct app *app, struct listing *l, size_t first, size_t last)
+{
+	struct record r;
+	size_t i;
+
+	for (i = first; i < last; i++) {
+		if (!l->v[i].readable || l->v[i].user != NULL ||
+		    l->v[i].meta.owner_kind != OWNER_USER)
+			continue;
+		if (link_get_name(app, l->v[i].name, &r) == LINK_OK) {
+			listing_owner(&l->v[i], &r);
+			record_free(&r);
+		}
+	}
+}
+
+/* The user the view asks for, exactly: the record names its id has. */
+static int
+wanted_user(const struct app *app, const struct view *v, const char *name)
+{
+	char want[RECORD_NAME_LEN + 1];
+	struct owner o;
+	const char *why;
+	size_t i;
+
+	if (owner_user(&app->cfg, v->user, &o, &why) == -1)
+		return 0;
+	for (i = 0; i < app->keys.n; i++) {
+		owner_record_name(&app->keys.keys[i], &o, want);
+		if (strcmp(want, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+matches(const struct app *app, const struct view *v,
+	const struct listing_entry *e)
+{
+	if ((v->filter >= 0 && (int)e->health != v->filter) ||
+	    strncmp(e->name, v->q, strlen(v->q)) != 0)
+		return 0;
+	if (v->user[0] == '\0')
+		return 1;
+	/* An exact id needs no key: it names its record.  A prefix needs
+	 * every user's id, read by owners() first. */
+	if (!v->prefix)
+		return wanted_user(app, v, e->name);
+	return e->user != NULL &&
+	       strncmp(e->user, v->user, strlen(v->user)) == 0;
+}
+
 /* Filters in place and counts; returns how many entries are kept. */
 static size_t
-select_entries(struct listing *l, const struct view *v, struct totals *t)
+select_entries(const struct app *app, struct listing *l, const struct view *v,
+	       struct totals *t)
 {
-	size_t i, kept = 0, qlen = strlen(v->q);
+	size_t i, kept = 0;
 
 	memset(t, 0, sizeof(*t));
 	for (i = 0; i < l->n; i++) {
 		struct listing_entry *e = &l->v[i];
 
-		if (!e->readable)
-			continue;
-		if (e->meta.status == RECORD_CONNECTED)
-			t->connected++;
-		else
-			t->reconnect++;
-		if (e->health == HEALTH_FAILING)
-			t->failing++;
-		/* Only links that will lapse: InsureSign's access tokens live
-		 * an hour, so counting every token that expires within one
-		 * counted every link; a refresh token renews them. */
-		if (e->health == HEALTH_EXPIRING)
-			t->expiring_hour++;
-		if ((v->filter >= 0 && (int)e->health != v->filter) ||
-		    strncmp(e->name, v->q, qlen) != 0)
-			continue;
-		l->v[kept++] = *e;
+		if (e->readable) {
+			if (e->meta.status == RECORD_CONNECTED)
+				t->connected++;
+			else
+				t->reconnect++;
+			if (e->health == HEALTH_FAILING)
+				t->failing++;
+			/* Only links that will lapse: InsureSign's access
+			 * tokens live an hour, so counting every token that
+			 * expires within one counted every link; a refresh
+			 * token renews them. */
+			if (e->health == HEALTH_EXPIRING)
+				t->expiring_hour++;
+		}
+		if (e->readable && matches(app, v, e)) {
+			l->v[kept++] = *e;
+		} else {
+			free(e->user);
+			e->user = NULL;
+		}
 	}
 	l->n = kept;
 	return kept;
@@ -194,8 +268,15 @@ list_row(struct buf *b, const struct app *app, const struct listing_entry *e,
 
 	html(b,
 	     "<tr><td><a href=\"%s/admin/record?id=%s\"><code>%.12s</code>"
-	     "</a></td><td class=\"status-%s\">%s</td>",
-	     app->cfg.base_path, e->name, e->name, h->css, h->label);
+	     "</a></td>",
+	     app->cfg.base_path, e->name, e->name);
+	if (e->user != NULL)
+		html(b, "<td>%s</td>", e->user);
+	else
+		html(b, "<td class=\"mute\">%s</td>",
+		     e->meta.owner_kind == OWNER_USER ? "(unreadable)"
+						      : "browser session");
+	html(b, "<td class=\"status-%s\">%s</td>", h->css, h->label);
 	cell_time(b, e->meta.created);
 	if (e->meta.status == RECORD_CONNECTED) {
 		timefmt_relative(e->meta.expires_at, now, rel, sizeof(rel));
@@ -328,13 +409,18 @@ handle_admin_list(struct app *app, const struct request *req,
 			   NULL, NULL);
 		return;
 	}
-	select_entries(&l, &v, &t);
+	/* Searching or sorting by user id reads every user's id; the rest
+	 * reads only the page's (record_open is ~5 us a record). */
+	if ((v.user[0] != '\0' && v.prefix) || v.sort == SORT_USER)
+		owners(app, &l, 0, l.n);
+	select_entries(app, &l, &v, &t);
 	listing_sort(&l, v.sort);
 	pages = l.n == 0 ? 1 : (l.n + PER_PAGE - 1) / PER_PAGE;
 	if (v.page > pages)
 		v.page = pages;
 	first = (size_t)(v.page - 1) * PER_PAGE;
 	last = first + PER_PAGE < l.n ? first + PER_PAGE : l.n;
+	owners(app, &l, first, last);
 	if (wants_json(req)) {
 		list_json(res, &l, first, last, &t, &v, now);
 		listing_free(&l);
@@ -352,9 +438,18 @@ handle_admin_list(struct app *app, const struct request *req,
 	html(b,
 	     "<form class=\"card\" method=\"get\" action=\"%s/admin\">\n"
 	     "<label>Record id starts with <input name=\"q\" size=\"14\" "
-	     "pattern=\"[0-9a-f]*\" value=\"%s\"></label>\n<label>Status "
-	     "<select name=\"status\"><option value=\"\">all</option>",
-	     app->cfg.base_path, v.q);
+	     "pattern=\"[0-9a-f]*\" value=\"%s\"></label>\n<label>User "
+	     "<input name=\"user\" size=\"20\" value=\"%s\"></label>\n"
+	     "<label><select name=\"match\"><option value=\"exact\">is"
+	     "</option>",
+	     app->cfg.base_path, v.q, v.user);
+	if (v.prefix)
+		html(b, "<option value=\"prefix\" selected>starts with"
+			"</option>");
+	else
+		html(b, "<option value=\"prefix\">starts with</option>");
+	html(b, "</select></label>\n<label>Status <select name=\"status\">"
+		"<option value=\"\">all</option>");
 	for (i = 0; i < nitems(health_table); i++)
 		option(b, health_table[i].name, (int)i == v.filter);
 	html(b, "</select></label>\n<label>Sort by <select name=\"sort\">");
@@ -365,6 +460,7 @@ handle_admin_list(struct app *app, const struct request *req,
 	     "<table>\n<caption>Page %llu of %zu (%zu matching)</caption>\n"
 	     "<thead><tr><th scope=\"col\">Record</th>",
 	     v.page, pages, l.n);
+	sort_header(b, app, &v, SORT_USER, "Owner");
 	sort_header(b, app, &v, SORT_STATUS, "Status");
 	sort_header(b, app, &v, SORT_CONNECTED, "Connected since");
 	sort_header(b, app, &v, SORT_EXPIRES, "Access token expires");
@@ -444,6 +540,91 @@ record_form(struct buf *b, const struct app *app, const char *action,
 		html(b, "<button type=\"submit\">%s</button></form>\n", label);
 }
 
+/* One claim's value as text: times as times, arrays joined. */
+static void
+claim_value(struct buf *b, const char *name, const cJSON *v)
+{
+	static const char *const times[] = { "exp", "iat", "nbf", "auth_time" };
+	const cJSON *e;
+	char t[TIME_LEN];
+	size_t i;
+	int first = 1;
+
+	for (i = 0; cJSON_IsNumber(v) && i < nitems(times); i++)
+		if (strcmp(name, times[i]) == 0) {
+			timefmt_iso((long long)v->valuedouble, t);
+			html(b, "%lld (%s)", (long long)v->valuedouble, t);
+			return;
+		}
+	if (cJSON_IsString(v))
+		html(b, "%s", v->valuestring);
+	else if (cJSON_IsNumber(v))
+		html(b, "%lld", (long long)v->valuedouble);
+	else if (cJSON_IsBool(v))
+		html(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
+	else if (cJSON_IsArray(v))
+		cJSON_ArrayForEach(e, v)
+		{
+			if (!first)
+				html(b, ", ");
+			first = 0;
+			claim_value(b, "", e);
+		}
+	else
+		html(b, "null");
+}
+
+/*
+ * What the access token says of itself (jwt.h): which InsureSign account
+ * the user linked and what the token may do.  Not verified, and never the
+ * token or its signature.
+ */
+static void
+token_card(struct buf *b, const char *token)
+{
+	cJSON *o = jwt_describe(token);
+	const cJSON *e, *part;
+	const char *format =
+		cJSON_GetStringValue(cJSON_GetObjectItem(o, "format"));
+	const char *error =
+		cJSON_GetStringValue(cJSON_GetObjectItem(o, "error"));
+
+	html(b, "<div class=\"card\">\n<h2>Access token</h2>\n");
+	if (token == NULL)
+		html(b, "<p class=\"mute\">None stored (the link needs a "
+			"reconnect).</p>\n");
+	else if (format == NULL || strcmp(format, "opaque") == 0)
+		html(b, "<p class=\"mute\">An opaque token: it says nothing "
+			"about itself.</p>\n");
+	else if (error != NULL)
+		html(b,
+		     "<p class=\"mute\">Shaped like a JWT, but malformed: "
+		     "%s.</p>\n",
+		     error);
+	else {
+		html(b, "<p class=\"mute\">A JWT, decoded here <strong>not "
+			"verified</strong>: what it claims, for you to read, "
+			"never trusted.</p>\n<dl>\n");
+		part = cJSON_GetObjectItem(o, "header");
+		cJSON_ArrayForEach(e, part)
+		{
+			html(b, "<dt>header %s</dt><dd>", e->string);
+			claim_value(b, e->string, e);
+			html(b, "</dd>\n");
+		}
+		part = cJSON_GetObjectItem(o, "claims");
+		cJSON_ArrayForEach(e, part)
+		{
+			html(b, "<dt>%s</dt><dd>", e->string);
+			claim_value(b, e->string, e);
+			html(b, "</dd>\n");
+		}
+		html(b, "</dl>\n");
+	}
+	html(b, "</div>\n");
+	cJSON_Delete(o);
+}
+
 /* GET /admin/record?id= */
 void
 handle_admin_record(struct app *app, const struct request *req,
@@ -482,7 +663,7 @@ handle_admin_record(struct app *app, const struct request *req,
 	buf_init(&trail, AUDIT_TAIL);
 	audit_lines(app, e.name, &trail);
 	if (wants_json(req)) {
-		cJSON *o = listing_json(&e, &r, now);
+		cJSON *o = listing_detail_json(&e, &r, now);
 
 		cJSON_AddStringToObject(o, "audit", buf_str(&trail));
 		res_json(res, 200, o);
@@ -497,9 +678,12 @@ handle_admin_record(struct app *app, const struct request *req,
 	html(b,
 	     "<div class=\"card\">\n<h1>Link <code>%.12s</code></h1>\n"
 	     "<dl>\n<dt>Record id</dt><dd><code>%s</code></dd>\n"
+	     "<dt>Owner</dt><dd>%s</dd>\n"
 	     "<dt>Status</dt><dd>%s</dd>\n"
 	     "<dt>Connected since</dt><dd>%s</dd>\n",
-	     e.name, e.name, health_table[e.health].label, t);
+	     e.name, e.name,
+	     r.owner.kind == OWNER_USER ? r.owner.id : "a browser session",
+	     health_table[e.health].label, t);
 	if (r.meta.status == RECORD_CONNECTED) {
 		timefmt_iso(r.meta.expires_at, t);
 		timefmt_relative(r.meta.expires_at, now, rel, sizeof(rel));
@@ -525,7 +709,9 @@ handle_admin_record(struct app *app, const struct request *req,
 		    app->cfg.revocation_url != NULL ? "Revoke and delete"
 						    : "Delete",
 		    1);
-	html(b, "</p>\n</div>\n<div class=\"card\">\n<h2>Audit trail</h2>\n");
+	html(b, "</p>\n</div>\n");
+	token_card(b, r.access_token);
+	html(b, "<div class=\"card\">\n<h2>Audit trail</h2>\n");
 	if (app->cfg.audit_log == NULL)
 		html(b, "<p class=\"mute\">The audit trail goes to the web "
 			"server's error log: set [app] audit_log to see it "

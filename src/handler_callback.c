@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "identity.h"
 #include "limit.h"
 #include "link.h"
 #include "log.h"
@@ -53,13 +54,14 @@ issuer_ok(const struct config *cfg, const struct request *req)
 
 /* A callback whose state we do not hold: Back button, old tab, replay. */
 static void
-stale(struct app *app, struct response *res, const struct session *s,
+stale(struct app *app, struct response *res, const struct identity *who,
       enum pending_match m)
 {
 	char name[RECORD_NAME_LEN + 1], url[URL_LEN];
 	struct record r;
 
-	if (s->id[0] != '\0' && link_get(app, s->id, name, &r) == LINK_OK) {
+	if (who->owner.id[0] != '\0' &&
+	    link_get(app, &who->owner, name, &r) == LINK_OK) {
 		int connected = r.meta.status == RECORD_CONNECTED;
 
 		record_free(&r);
@@ -212,19 +214,46 @@ exchange_failed(struct app *app, struct response *res,
 }
 
 /*
- * Exchanges the code and stores the tokens under a new session id (an id
- * planted before, for session fixation, then reaches nothing).  Returns
- * the session id the browser holds afterwards.
+ * Whose link the tokens become: the browser's, under a new session id (an
+ * id planted before, for session fixation, then reaches nothing); the user
+ * the web server signed in, the one the state is bound to; or the user the
+ * connect ticket named.
  */
-static const char *
+static int
+new_owner(struct app *app, struct identity *who, const struct pending *p,
+	  struct owner *o, struct owner *old)
+{
+	const char *why;
+
+	switch (app->cfg.owner) {
+	case OWNER_FROM_WEB_SERVER:
+		*o = who->owner;
+		return 0;
+	case OWNER_FROM_BACKEND:
+		return owner_user(&app->cfg, p->user, o, &why);
+	default:
+		*old = who->owner;
+		if (app->cfg.issue_cookie &&
+		    session_create(&who->session) == -1) {
+			log_error("%s: no randomness for a session", __func__);
+			return -1;
+		}
+		identity_bind_session(who);
+		*o = who->owner;
+		return 0;
+	}
+}
+
+/* Exchanges the code and stores the tokens. */
+static void
 redeem(struct app *app, const struct request *req, struct response *res,
-       const struct session *s, struct session *fresh, const struct pending *p,
-       long long now)
+       struct identity *who, const struct pending *p, long long now)
 {
 	char verifier[STATE_LEN + 1], url[URL_LEN];
 	struct oauth_tokens tokens;
 	struct oauth_result why;
-	enum link_rc rc;
+	struct owner o, old;
+	enum link_rc rc = LINK_STORE_ERROR;
 
 	pending_verifier(p, verifier);
 	oauth_exchange(app->http, &app->cfg, req->query[PARAM_CODE].val,
@@ -232,25 +261,21 @@ redeem(struct app *app, const struct request *req, struct response *res,
 	explicit_bzero(verifier, sizeof(verifier));
 	if (why.rc != OAUTH_OK) {
 		exchange_failed(app, res, &why, p);
-		return s->id;
+		return;
 	}
-	*fresh = *s;
-	if (app->cfg.issue_cookie && session_create(fresh) == -1) {
-		rc = LINK_STORE_ERROR;
-		log_error("%s: no randomness for a session id", __func__);
-	} else {
-		rc = link_create(app, fresh->id, s->id, &tokens, now);
-	}
+	memset(&old, 0, sizeof(old));
+	if (new_owner(app, who, p, &o, &old) == 0)
+		rc = link_create(app, &o, &old, &tokens, now);
 	oauth_tokens_free(&tokens);
+	explicit_bzero(&o, sizeof(o));
 	if (rc != LINK_OK) {
 		unavailable(app, res, p);
-		return s->id;
+		return;
 	}
-	if (fresh->is_new)
-		session_set_cookie(&app->cfg, req, res, fresh);
+	if (who->session.is_new)
+		session_set_cookie(&app->cfg, req, res, &who->session);
 	policy_return_url(p->return_to, "connected", url, sizeof(url));
 	res_redirect(res, 303, url);
-	return fresh->id;
 }
 
 void
@@ -259,10 +284,10 @@ handle_callback(struct app *app, const struct request *req,
 {
 	struct pending_set set;
 	struct pending p;
-	struct session s, fresh;
+	struct identity who;
+	char binding[BINDING_MAX + 1];
 	enum pending_match m;
 	enum ready go = READY;
-	const char *sid;
 	long long now = (long long)time(NULL);
 	int slot = -1;
 
@@ -281,11 +306,15 @@ handle_callback(struct app *app, const struct request *req,
 			   app->cfg.return_to, "Back to your account");
 		return;
 	}
-	session_read(&app->cfg, req, &s);
-	pending_read(&app->keys, &app->cfg, req, s.id, &set);
+	/* The state is bound to the session, or to the signed-in user: under
+	 * another user, or none, nothing can be read, and the callback is
+	 * refused as stale. */
+	identity_of(app, req, &who);
+	memcpy(binding, who.binding, sizeof(binding));
+	pending_read(&app->keys, &app->cfg, req, binding, &set);
 	m = pending_take(&set, req->query[PARAM_STATE].val, now, &p);
 	if (m == PENDING_UNKNOWN) {
-		stale(app, res, &s, m);
+		stale(app, res, &who, m);
 		return;
 	}
 	if (m == PENDING_FOUND && req->query[PARAM_ERROR].state != FIELD_OK) {
@@ -294,16 +323,18 @@ handle_callback(struct app *app, const struct request *req,
 			goto out;
 	}
 	/* From here on the state is spent, whatever happens next. */
-	sid = s.id;
-	if (m == PENDING_EXPIRED || go == REPLAYED)
-		stale(app, res, &s, m);
+	if (m == PENDING_EXPIRED || go == REPLAYED ||
+	    (app->cfg.owner == OWNER_FROM_BACKEND && p.user[0] == '\0'))
+		stale(app, res, &who, m);
 	else if (req->query[PARAM_ERROR].state == FIELD_OK)
 		refused(app, req, res, &p);
 	else
-		sid = redeem(app, req, res, &s, &fresh, &p, now);
+		redeem(app, req, res, &who, &p, now);
 	limit_exchange_end(app, slot);
-	pending_write(&app->keys, &app->cfg, req, res, sid, &set);
+	/* Bound to the new session id when the link rotated it. */
+	pending_write(&app->keys, &app->cfg, req, res, who.binding, &set);
 out:
 	explicit_bzero(&set, sizeof(set));
 	explicit_bzero(&p, sizeof(p));
+	explicit_bzero(&who, sizeof(who));
 }

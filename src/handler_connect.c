@@ -1,6 +1,7 @@
 /*
  * GET /connect: the "Connect to InsureSign" page.
  * GET /connect/start: a new pending authorization, then off to InsureSign.
+ * GET /connect/ticket: the same, for the user a connect ticket names.
  */
 #include "handler.h"
 
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "html.h"
+#include "identity.h"
 #include "link.h"
 #include "log.h"
 #include "oauth.h"
@@ -16,6 +18,7 @@
 #include "policy.h"
 #include "pending.h"
 #include "session.h"
+#include "ticket.h"
 #include "url.h"
 #include "timefmt.h"
 
@@ -38,18 +41,18 @@ pick_return_to(struct app *app, const struct request *req, struct response *res)
 }
 
 /*
- * A Connect link: it carries a token for this browser's session, so that a
+ * A Connect link: it carries a token bound to whoever this is, so that a
  * browser without Fetch Metadata (which our no-referrer pages leave with
  * no Referer either) is still known to have clicked it here.
  */
 static void
-start_link(struct buf *b, const struct app *app, const struct session *s,
+start_link(struct buf *b, const struct app *app, const struct identity *who,
 	   const char *return_to, const char *label, const char *cls)
 {
 	char go[CSRF_LEN + 1];
 	struct buf q;
 
-	session_token(&app->keys.keys[0], "connect", s->id,
+	session_token(&app->keys.keys[0], "connect", who->binding,
 		      (long long)time(NULL), go);
 	buf_init(&q, 3 * LOCAL_PATH_MAX);
 	url_encode(&q, return_to);
@@ -61,12 +64,12 @@ start_link(struct buf *b, const struct app *app, const struct session *s,
 }
 
 static void
-disconnect_form(struct buf *b, const struct app *app, const char *sid,
-		const char *return_to)
+disconnect_form(struct buf *b, const struct app *app,
+		const struct identity *who, const char *return_to)
 {
 	char csrf[CSRF_LEN + 1];
 
-	session_csrf(&app->keys.keys[0], sid, csrf);
+	session_csrf(&app->keys.keys[0], who->binding, csrf);
 	html(b,
 	     "<form class=\"inline\" method=\"post\" action=\"%s/disconnect\">"
 	     "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
@@ -82,15 +85,21 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 	char name[RECORD_NAME_LEN + 1], since[TIME_LEN];
 	const char *return_to = pick_return_to(app, req, res);
 	struct buf *b = &res->body;
-	struct session s;
+	struct identity who;
 	struct record r;
+	enum identity_rc irc;
 	enum link_rc rc = LINK_NONE;
 
 	if (return_to == NULL)
 		return;
-	session_read(&app->cfg, req, &s);
-	if (s.id[0] != '\0')
-		rc = link_get(app, s.id, name, &r);
+	irc = identity_of(app, req, &who);
+	if (irc != IDENTITY_OK &&
+	    (irc != IDENTITY_NONE || app->cfg.owner != OWNER_FROM_BROWSER)) {
+		identity_refuse(app, req, res, irc, return_to);
+		return;
+	}
+	if (irc == IDENTITY_OK)
+		rc = link_get(app, &who.owner, name, &r);
 	if (rc == LINK_STORE_ERROR) {
 		page_error(res, &app->cfg, 503, "Temporarily unavailable",
 			   "Your InsureSign connection cannot be read right "
@@ -106,23 +115,23 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 		     "<p class=\"status-connected\"><strong>Connected</strong> "
 		     "since <time datetime=\"%s\">%s</time>.</p>\n<p>",
 		     since, since);
-		start_link(b, app, &s, return_to, "Reconnect",
+		start_link(b, app, &who, return_to, "Reconnect",
 			   "button secondary");
-		disconnect_form(b, app, s.id, return_to);
+		disconnect_form(b, app, &who, return_to);
 		html(b, "</p>\n");
 	} else if (rc == LINK_OK) {
 		html(b, "<p class=\"status-needs-reconnect\"><strong>Needs "
 			"reconnecting.</strong> InsureSign no longer accepts "
 			"the stored authorization.</p>\n<p>");
-		start_link(b, app, &s, return_to, "Reconnect to InsureSign",
+		start_link(b, app, &who, return_to, "Reconnect to InsureSign",
 			   "button");
-		disconnect_form(b, app, s.id, return_to);
+		disconnect_form(b, app, &who, return_to);
 		html(b, "</p>\n");
 	} else {
 		html(b, "<p>Not connected. Connect your InsureSign account so "
 			"this site can send documents for signature on your "
 			"behalf.</p>\n<p>");
-		start_link(b, app, &s, return_to, "Connect to InsureSign",
+		start_link(b, app, &who, return_to, "Connect to InsureSign",
 			   "button");
 		html(b, "</p>\n");
 	}
@@ -143,7 +152,7 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
  */
 static int
 started_here(const struct app *app, const struct request *req,
-	     const struct session *s, long long now)
+	     const struct identity *who, long long now)
 {
 	const struct field *go = &req->query[PARAM_GO];
 
@@ -152,8 +161,8 @@ started_here(const struct app *app, const struct request *req,
 		return 1;
 	case FROM_UNKNOWN:
 		return go->state == FIELD_OK && !go->dup &&
-		       session_token_ok(&app->keys, "connect", s->id, now,
-					go->val);
+		       session_token_ok(&app->keys, "connect", who->binding,
+					now, go->val);
 	default:
 		return 0;
 	}
@@ -161,7 +170,7 @@ started_here(const struct app *app, const struct request *req,
 
 /* What a connect started elsewhere gets: the user decides, with a click. */
 static void
-confirm(struct app *app, struct response *res, const struct session *s,
+confirm(struct app *app, struct response *res, const struct identity *who,
 	const char *return_to)
 {
 	struct buf *b = &res->body;
@@ -170,7 +179,7 @@ confirm(struct app *app, struct response *res, const struct session *s,
 	html(b, "<div class=\"card\">\n<h1>Connect to InsureSign?</h1>\n"
 		"<p>Another site sent you here to connect your InsureSign "
 		"account to this one. Connect only if you meant to.</p>\n<p>");
-	start_link(b, app, s, return_to, "Connect to InsureSign", "button");
+	start_link(b, app, who, return_to, "Connect to InsureSign", "button");
 	html(b,
 	     "</p>\n<p class=\"mute\"><a href=\"%s\">Back to your account</a>"
 	     "</p>\n</div>\n",
@@ -178,46 +187,22 @@ confirm(struct app *app, struct response *res, const struct session *s,
 	page_end(res);
 }
 
-void
-handle_connect_start(struct app *app, const struct request *req,
-		     struct response *res)
+/*
+ * A new pending authorization, bound to who (its session, or its signed-in
+ * user), then the browser goes to InsureSign's authorize page.
+ */
+static void
+authorize(struct app *app, const struct request *req, struct response *res,
+	  const struct identity *who, const char *return_to, const char *user,
+	  long long now)
 {
 	char state[STATE_LEN + 1], challenge[STATE_LEN + 1];
-	const char *return_to;
 	struct pending_set set;
 	struct pending p;
-	struct session s;
 	struct buf url;
-	long long now = (long long)time(NULL);
 
-	/* A script gets an answer it can read, not a trip to InsureSign. */
-	if (!request_wants_html(req)) {
-		res_json_error(res, 401, "navigation_required",
-			       "Open this address in the browser (a link or a "
-			       "redirect), not with fetch or XHR.");
-		return;
-	}
-	return_to = pick_return_to(app, req, res);
-	if (return_to == NULL)
-		return;
-	session_read(&app->cfg, req, &s);
-	if (!started_here(app, req, &s, now)) {
-		confirm(app, res, &s, return_to);
-		return;
-	}
-	if (s.id[0] == '\0') {
-		if (!app->cfg.issue_cookie) {
-			page_error(res, &app->cfg, 401, "Please sign in first",
-				   "Sign in to the site, then connect your "
-				   "InsureSign account from your account page.",
-				   return_to, "Back to your account");
-			return;
-		}
-		if (session_create(&s) == -1)
-			goto err;
-	}
-	pending_read(&app->keys, &app->cfg, req, s.id, &set);
-	if (pending_new(&p, return_to, now) == -1)
+	pending_read(&app->keys, &app->cfg, req, who->binding, &set);
+	if (pending_new(&p, return_to, user, now) == -1)
 		goto err;
 	pending_add(&set, &p, now);
 	pending_state(&p, state);
@@ -225,12 +210,13 @@ handle_connect_start(struct app *app, const struct request *req,
 	buf_init(&url, 8192);
 	if (oauth_authorize_url(&app->cfg, state,
 				app->cfg.pkce ? challenge : NULL, &url) == -1 ||
-	    pending_write(&app->keys, &app->cfg, req, res, s.id, &set) == -1) {
+	    pending_write(&app->keys, &app->cfg, req, res, who->binding,
+			  &set) == -1) {
 		buf_free(&url);
 		goto err;
 	}
-	if (s.is_new)
-		session_set_cookie(&app->cfg, req, res, &s);
+	if (who->session.is_new)
+		session_set_cookie(&app->cfg, req, res, &who->session);
 	res_redirect(res, 302, url.data);
 	buf_free(&url);
 	explicit_bzero(&set, sizeof(set));
@@ -241,4 +227,131 @@ err:
 	page_error(res, &app->cfg, 500, "Something went wrong",
 		   "The connection could not be started. Please try again.",
 		   NULL, NULL);
+}
+
+/* A script gets an answer it can read, not a trip to InsureSign. */
+static int
+navigation(const struct request *req, struct response *res)
+{
+	if (request_wants_html(req))
+		return 1;
+	res_json_error(res, 401, "navigation_required",
+		       "Open this address in the browser (a link or a "
+		       "redirect), not with fetch or XHR.");
+	return 0;
+}
+
+void
+handle_connect_start(struct app *app, const struct request *req,
+		     struct response *res)
+{
+	long long now = (long long)time(NULL);
+	const char *return_to;
+	struct identity who;
+	enum identity_rc irc;
+
+	if (!navigation(req, res))
+		return;
+	return_to = pick_return_to(app, req, res);
+	if (return_to == NULL)
+		return;
+	irc = identity_of(app, req, &who);
+	if (irc != IDENTITY_OK &&
+	    (irc != IDENTITY_NONE || app->cfg.owner != OWNER_FROM_BROWSER)) {
+		identity_refuse(app, req, res, irc, return_to);
+		return;
+	}
+	if (!started_here(app, req, &who, now)) {
+		confirm(app, res, &who, return_to);
+		return;
+	}
+	/* A browser's first connect: it gets its session here. */
+	if (irc == IDENTITY_NONE) {
+		if (!app->cfg.issue_cookie) {
+			identity_refuse(app, req, res, IDENTITY_NONE,
+					return_to);
+			return;
+		}
+		if (session_create(&who.session) == -1) {
+			log_error("%s: no randomness for a session", __func__);
+			page_error(res, &app->cfg, 500, "Something went wrong",
+				   "Please try again.", NULL, NULL);
+			return;
+		}
+		identity_bind_session(&who);
+	}
+	authorize(app, req, res, &who, return_to, NULL, now);
+}
+
+/*
+ * GET /connect/ticket?t=: the URL the web app's backend was given (backend
+ * mode).  The ticket names the user and is spent here, once; the browser
+ * gets a fresh session that the pending state is bound to, so a ticket
+ * replayed, or used in a second browser, connects nobody.
+ */
+void
+handle_connect_ticket(struct app *app, const struct request *req,
+		      struct response *res)
+{
+	const struct field *t = &req->query[PARAM_TICKET];
+	long long now = (long long)time(NULL);
+	struct identity who;
+	struct ticket tk;
+	int rc;
+
+	if (app->cfg.owner != OWNER_FROM_BACKEND) {
+		page_error(res, &app->cfg, 404, "Not found",
+			   "Connect tickets are for [identity] owner = "
+			   "backend.",
+			   app->cfg.return_to, "Back to your account");
+		return;
+	}
+	if (!navigation(req, res))
+		return;
+	if (t->state != FIELD_OK || t->dup ||
+	    ticket_open(&app->keys, t->val, now, &tk) == -1) {
+		page_error(
+			res, &app->cfg, 403, "This link is not valid",
+			"This connect link has expired or was not made for "
+			"this site. Nothing was changed. Please connect again "
+			"from your account page.",
+			app->cfg.return_to, "Back to your account");
+		return;
+	}
+	identity_of(app, req, &who);
+	/* Another site's navigation: ask first, spend nothing yet. */
+	if (policy_came_from(&app->cfg, req) == FROM_ELSEWHERE) {
+		page_begin(res, &app->cfg, "Connect to InsureSign");
+		html(&res->body,
+		     "<div class=\"card\">\n<h1>Connect to InsureSign?</h1>\n"
+		     "<p>Another site sent you here to connect your "
+		     "InsureSign account to this one. Connect only if you "
+		     "meant to.</p>\n<p><a class=\"button\" "
+		     "href=\"%s/connect/ticket?t=%s\">Connect to "
+		     "InsureSign</a></p>\n</div>\n",
+		     app->cfg.base_path, t->val);
+		page_end(res);
+		goto out;
+	}
+	rc = store_writable(app->store) == STORE_OK
+		     ? ticket_spend(app->store, &app->keys, &tk)
+		     : STORE_ERROR;
+	if (rc == STORE_EXISTS) {
+		page_error(res, &app->cfg, 403, "This link was already used",
+			   "A connect link works once. Nothing was changed. "
+			   "Please connect again from your account page.",
+			   tk.return_to, "Back to your account");
+		goto out;
+	}
+	if (rc != STORE_OK || session_create(&who.session) == -1) {
+		page_error(res, &app->cfg, 503, "Temporarily unavailable",
+			   "The connection cannot be started right now. Please "
+			   "try again in a few minutes.",
+			   tk.return_to, "Back to your account");
+		goto out;
+	}
+	identity_bind_session(&who);
+	authorize(app, req, res, &who, tk.return_to, tk.user, now);
+out:
+	explicit_bzero(&tk, sizeof(tk));
 }

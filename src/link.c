@@ -1,11 +1,10 @@
-/* A link between one session and one InsureSign account, over its life. */
+/* A link between one owner and one InsureSign account, over its life. */
 #include "link.h"
 
 #include <string.h>
 
 #include "listing.h"
 #include "log.h"
-#include "session.h"
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
@@ -62,39 +61,39 @@ link_get_name(struct app *app, const char *name, struct record *r)
 }
 
 enum link_rc
-link_get(struct app *app, const char *sid, char *name, struct record *r)
+link_get(struct app *app, const struct owner *o, char *name, struct record *r)
 {
 	enum link_rc rc = LINK_NONE;
 	size_t i;
 
 	/* The current key first; old keys until `rekey` has moved all. */
 	for (i = 0; i < app->keys.n && rc == LINK_NONE; i++) {
-		session_record_name(&app->keys.keys[i], sid, name);
+		owner_record_name(&app->keys.keys[i], o, name);
 		rc = load(app, name, r);
 	}
 	return rc;
 }
 
 enum link_rc
-link_create(struct app *app, const char *sid, const char *old_sid,
+link_create(struct app *app, const struct owner *o, const struct owner *old,
 	    const struct oauth_tokens *t, long long now)
 {
-	char name[RECORD_NAME_LEN + 1], old[RECORD_NAME_LEN + 1];
+	char name[RECORD_NAME_LEN + 1], gone[RECORD_NAME_LEN + 1];
 	struct store_lock lock;
 	struct record r;
 	enum link_rc rc = LINK_STORE_ERROR;
 	size_t i;
 
 	memset(&r, 0, sizeof(r));
-	session_record_name(&app->keys.keys[0], sid, name);
+	r.owner = *o;
+	owner_record_name(&app->keys.keys[0], o, name);
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
 	r.meta.status = RECORD_CONNECTED;
 	r.meta.created = now;
 	r.meta.last_used = now;
 	r.meta.expires_at = now + t->expires_in;
-	if (record_set(&r.sid, sid) == -1 ||
-	    record_set(&r.access_token, t->access_token) == -1 ||
+	if (record_set(&r.access_token, t->access_token) == -1 ||
 	    record_set(&r.refresh_token, t->refresh_token) == -1 ||
 	    record_set(&r.token_type, t->token_type) == -1 ||
 	    record_set(&r.scope, t->scope) == -1)
@@ -107,15 +106,17 @@ err:
 		return rc;
 	audit("linked", name, "expires_in=%lld refresh_token=%s", t->expires_in,
 	      t->refresh_token != NULL ? "yes" : "no");
-	/* The old id no longer reaches any tokens (session fixation).  Under
-	 * its lock: a refresh in flight would write it back. */
-	if (old_sid != NULL && old_sid[0] != '\0' && strcmp(old_sid, sid) != 0)
+	/* A browser's old session id no longer reaches any tokens (session
+	 * fixation).  Under its lock: a refresh in flight would write it
+	 * back. */
+	if (old != NULL && old->id[0] != '\0' &&
+	    (old->kind != o->kind || strcmp(old->id, o->id) != 0))
 		for (i = 0; i < app->keys.n; i++) {
-			session_record_name(&app->keys.keys[i], old_sid, old);
-			if (store_lock(app->store, old, &lock) != STORE_OK)
+			owner_record_name(&app->keys.keys[i], old, gone);
+			if (store_lock(app->store, gone, &lock) != STORE_OK)
 				continue;
-			if (store_delete(app->store, old) == STORE_OK)
-				audit("replaced", old, "by=%.12s", name);
+			if (store_delete(app->store, gone) == STORE_OK)
+				audit("replaced", gone, "by=%.12s", name);
 			store_unlock(&lock);
 		}
 	return LINK_OK;
@@ -267,14 +268,14 @@ touch(struct app *app, const char *name, long long now)
 }
 
 enum link_rc
-link_token(struct app *app, const char *sid, long long now, struct record *r,
-	   enum refresh_error *why)
+link_token(struct app *app, const struct owner *o, long long now,
+	   struct record *r, enum refresh_error *why)
 {
 	char name[RECORD_NAME_LEN + 1];
 	enum link_rc rc;
 
 	*why = REFRESH_OK;
-	rc = link_get(app, sid, name, r);
+	rc = link_get(app, o, name, r);
 	if (rc != LINK_OK)
 		return rc;
 	if (r->meta.status == RECORD_NEEDS_RECONNECT) {
@@ -289,7 +290,7 @@ link_token(struct app *app, const char *sid, long long now, struct record *r,
 	record_free(r);
 	rc = refresh(app, name, now, 0, r, why);
 	/* Moved meanwhile (rekey renames records): look it up once more. */
-	if (rc == LINK_NONE && link_get(app, sid, name, r) == LINK_OK) {
+	if (rc == LINK_NONE && link_get(app, o, name, r) == LINK_OK) {
 		record_free(r);
 		rc = refresh(app, name, now, 0, r, why);
 	}
@@ -421,7 +422,7 @@ rekey_one(struct app *app, const char *old)
 		store_unlock(&lo);
 		return -1;
 	}
-	session_record_name(&app->keys.keys[0], r.sid, name);
+	owner_record_name(&app->keys.keys[0], &r.owner, name);
 	if (!r.old_key && strcmp(name, old) == 0) {
 		rc = 0; /* already under the current key */
 		goto out;

@@ -1,5 +1,6 @@
 /*
- * A link between one session and one InsureSign account, over its life:
+ * A link between one owner (a browser, or a web app's user: owner.h) and
+ * one InsureSign account, over its life:
  * made from a code exchange, kept fresh, handed to the backend, ended.
  * The handlers and the command line use this; it uses oauth and store.
  */
@@ -12,7 +13,7 @@
 
 enum link_rc {
 	LINK_OK,
-	LINK_NONE,	  /* no link for this session */
+	LINK_NONE,	  /* no link for this owner */
 	LINK_RECONNECT,	  /* the grant is gone: the user must reconnect */
 	LINK_UNAVAILABLE, /* the token expired and refreshing failed */
 	LINK_STORE_ERROR  /* the store cannot be read or written */
@@ -21,22 +22,24 @@ enum link_rc {
 /* Due: expires within refresh_margin seconds (or already has). */
 int link_due(const struct record_meta *m, long long now, unsigned margin);
 
-/* The record of a session, wherever its key put it.  name gets its name. */
-enum link_rc link_get(struct app *app, const char *sid, char *name,
+/* The record of an owner, wherever its key put it.  name gets its name. */
+enum link_rc link_get(struct app *app, const struct owner *o, char *name,
 		      struct record *r);
 enum link_rc link_get_name(struct app *app, const char *name, struct record *r);
 
-/* Stores new tokens for sid; removes old_sid's record (id rotation). */
-enum link_rc link_create(struct app *app, const char *sid, const char *old_sid,
-			 const struct oauth_tokens *t, long long now);
+/* Stores new tokens for o; removes old's record when old is another owner
+ * (a browser's session id, rotated as the link is made). */
+enum link_rc link_create(struct app *app, const struct owner *o,
+			 const struct owner *old, const struct oauth_tokens *t,
+			 long long now);
 
 /*
- * A valid access token for sid, refreshed first when due: single flight
+ * A valid access token for o, refreshed first when due: single flight
  * across processes (lock, re-read, refresh only if still due).  why says,
  * in the record's words, why the refresh failed when the answer is not
  * LINK_OK (the last failure's, when it is backing off).
  */
-enum link_rc link_token(struct app *app, const char *sid, long long now,
+enum link_rc link_token(struct app *app, const struct owner *o, long long now,
 			struct record *r, enum refresh_error *why);
 /* Refresh now, due or not (admin, CLI). */
 enum link_rc link_refresh(struct app *app, const char *name, long long now,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jwt.h"
 #include "timefmt.h"
 
 static int
@@ -26,6 +27,7 @@ visit(void *ctx, const char *name, const unsigned char *head, size_t len)
 	}
 	e = &l->v[l->n++];
 	memcpy(e->name, name, RECORD_NAME_LEN + 1);
+	e->user = NULL;
 	e->readable = record_read_meta(head, len, &e->meta) == 0;
 	e->health = listing_health(&e->meta, l->now);
 	return 0;
@@ -47,6 +49,10 @@ listing_load(struct store *s, long long now, struct listing *l)
 void
 listing_free(struct listing *l)
 {
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].user);
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
@@ -79,6 +85,7 @@ listing_entry_of(struct listing_entry *e, const char *name,
 {
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->meta = *m;
+	e->user = NULL;
 	e->readable = 1;
 	e->health = listing_health(m, now);
 }
@@ -127,14 +134,34 @@ by_status(const void *a, const void *b)
 	return by_connected(a, b);
 }
 
+static int
+by_user(const void *a, const void *b)
+{
+	const struct listing_entry *x = a, *y = b;
+
+	if ((x->user == NULL) != (y->user == NULL))
+		return x->user == NULL ? 1 : -1;
+	if (x->user != NULL && strcmp(x->user, y->user) != 0)
+		return strcmp(x->user, y->user);
+	return by_connected(a, b);
+}
+
+int
+listing_owner(struct listing_entry *e, const struct record *r)
+{
+	if (r->owner.kind != OWNER_USER || e->user != NULL)
+		return 0;
+	e->user = strdup(r->owner.id);
+	return e->user != NULL ? 0 : -1;
+}
+
 void
 listing_sort(struct listing *l, enum listing_sort by)
 {
 	int (*cmp[])(const void *, const void *) = {
-		[SORT_CONNECTED] = by_connected,
-		[SORT_EXPIRES] = by_expires,
-		[SORT_REFRESHED] = by_refreshed,
-		[SORT_STATUS] = by_status,
+		[SORT_CONNECTED] = by_connected, [SORT_EXPIRES] = by_expires,
+		[SORT_REFRESHED] = by_refreshed, [SORT_STATUS] = by_status,
+		[SORT_USER] = by_user,
 	};
 
 	if (l->n > 1)
@@ -161,7 +188,7 @@ listing_json(const struct listing_entry *e, const struct record *r,
 	     long long now)
 {
 	char fp[32];
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *owner;
 
 	if (o == NULL)
 		return NULL;
@@ -182,6 +209,14 @@ listing_json(const struct listing_entry *e, const struct record *r,
 	/* The first 4 characters and the length: never more of a token. */
 	listing_fingerprint(&e->meta, fp, sizeof(fp));
 	cJSON_AddStringToObject(o, "fingerprint", fp);
+	owner = cJSON_AddObjectToObject(o, "owner");
+	cJSON_AddStringToObject(owner, "kind",
+				owner_kind_name(e->meta.owner_kind));
+	/* A user's id is the operator's to see; a session id never is. */
+	if (r != NULL && r->owner.kind == OWNER_USER)
+		cJSON_AddStringToObject(owner, "id", r->owner.id);
+	else if (r == NULL && e->user != NULL)
+		cJSON_AddStringToObject(owner, "id", e->user);
 	if (r != NULL) {
 		cJSON_AddStringToObject(o, "token_type",
 					r->token_type != NULL ? r->token_type
@@ -189,6 +224,18 @@ listing_json(const struct listing_entry *e, const struct record *r,
 		cJSON_AddStringToObject(o, "scope",
 					r->scope != NULL ? r->scope : "");
 	}
+	return o;
+}
+
+cJSON *
+listing_detail_json(const struct listing_entry *e, const struct record *r,
+		    long long now)
+{
+	cJSON *o = listing_json(e, r, now);
+
+	if (o != NULL)
+		cJSON_AddItemToObject(o, "token",
+				      jwt_describe(r->access_token));
 	return o;
 }
 

@@ -31,6 +31,9 @@ struct listing_entry {
 	struct record_meta meta;
 	int readable; /* 0: the head is not a record of ours */
 	enum health health;
+	/* A user's id, once read with the key for a search or sort by user
+	 * (listing_owner); NULL until then, and for browsers' links. */
+	char *user;
 };
 
 struct listing {
@@ -39,10 +42,18 @@ struct listing {
 	long long now;
 };
 
-enum listing_sort { SORT_CONNECTED, SORT_EXPIRES, SORT_REFRESHED, SORT_STATUS };
+enum listing_sort {
+	SORT_CONNECTED,
+	SORT_EXPIRES,
+	SORT_REFRESHED,
+	SORT_STATUS,
+	SORT_USER /* needs listing_owner's ids: users A-Z, browsers last */
+};
 
 int listing_load(struct store *s, long long now, struct listing *l);
 void listing_free(struct listing *l);
+/* Each user's id into its entry (e->user), from r. */
+int listing_owner(struct listing_entry *e, const struct record *r);
 /* Newest first for times; worst first for status. */
 void listing_sort(struct listing *l, enum listing_sort by);
 /* The one record whose name starts with prefix; NULL if none or several. */
@@ -55,11 +66,15 @@ void listing_entry_of(struct listing_entry *e, const char *name,
 		      const struct record_meta *m, long long now);
 /*
  * A link as JSON, the one shape for the admin page and the CLI (`list
- * --json`, `show`); with the record read with the key (r not NULL), also
- * its token type and scope.
+ * --json`, `show`): its owner's kind, and with the record read with the
+ * key (r not NULL), a user's id, the token type and scope.
  */
 struct cJSON *listing_json(const struct listing_entry *e,
 			   const struct record *r, long long now);
+/* The same, and what the access token says of itself (jwt.h), for one
+ * link's page and `show`. */
+struct cJSON *listing_detail_json(const struct listing_entry *e,
+				  const struct record *r, long long now);
 /* "eyJh...(812)": a token's first 4 characters and its length. */
 void listing_fingerprint(const struct record_meta *m, char *out, size_t len);
 

@@ -32,6 +32,9 @@ usage(FILE *f)
 		"commands: list [--json], show ID, token --session VALUE, "
 		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
 		"check-config\n"
+		"          (show, token, refresh, delete: --user ID in place "
+		"of "
+		"ID or --session)\n"
 		"Started by a web server (CGI, FastCGI), it serves and reads "
 		"no option.\n"
 		"ADDR: unix:/path (the one to use), 127.0.0.1:PORT or "
@@ -107,12 +110,13 @@ main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "trust-remote-user", no_argument, NULL, 'T' },
 		{ "session", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct listen_opts lo = { NULL, 2, 0, SERVE_TIMEOUT, 0660, NULL, 0 };
-	struct cli_opts opts = { NULL, NULL, 0 };
+	struct cli_opts opts = { NULL, NULL, NULL, 0 };
 	unsigned long long n;
 	int c, rc;
 
@@ -163,6 +167,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			opts.session = optarg;
+			break;
+		case 'u':
+			opts.user = optarg;
 			break;
 		case 'j':
 			opts.json = 1;

@@ -8,9 +8,10 @@
 #include "session.h"
 #include "codec.h"
 
-#define PLAIN_MAX  (2 + PENDING_MAX * (32 + 32 + 8 + 1 + RETURN_TO_MAX))
+#define PLAIN_MAX \
+	(2 + PENDING_MAX * (32 + 32 + 8 + 1 + RETURN_TO_MAX + 1 + USER_ID_MAX))
 #define SEALED_MAX (KEY_ID_LEN + AEAD_IV_LEN + PLAIN_MAX + AEAD_TAG_LEN)
-#define VERSION	   1
+#define VERSION	   2 /* 2: each entry has its user */
 
 static void
 cookie_name(const struct config *cfg, int https, char *out, size_t len)
@@ -44,7 +45,7 @@ encode(const struct pending_set *set, unsigned char *p)
 	p[o++] = (unsigned char)set->n;
 	for (i = 0; i < set->n; i++) {
 		const struct pending *e = &set->v[i];
-		size_t rl = strlen(e->return_to);
+		size_t rl = strlen(e->return_to), ul;
 		int b;
 
 		memcpy(p + o, e->state, 32);
@@ -57,6 +58,10 @@ encode(const struct pending_set *set, unsigned char *p)
 		p[o++] = (unsigned char)rl;
 		memcpy(p + o, e->return_to, rl);
 		o += rl;
+		ul = strlen(e->user);
+		p[o++] = (unsigned char)ul;
+		memcpy(p + o, e->user, ul);
+		o += ul;
 	}
 	return o;
 }
@@ -72,7 +77,7 @@ decode(const unsigned char *p, size_t n, struct pending_set *set)
 	for (i = 0; i < set->n; i++) {
 		struct pending *e = &set->v[i];
 		unsigned long long t = 0;
-		size_t rl;
+		size_t rl, ul;
 		int b;
 
 		if (n - o < 73)
@@ -84,11 +89,17 @@ decode(const unsigned char *p, size_t n, struct pending_set *set)
 			t = t << 8 | p[o++];
 		e->created = (long long)t;
 		rl = p[o++];
-		if (n - o < rl)
+		if (n - o < rl + 1)
 			return -1;
 		memcpy(e->return_to, p + o, rl);
 		e->return_to[rl] = '\0';
 		o += rl;
+		ul = p[o++];
+		if (n - o < ul)
+			return -1;
+		memcpy(e->user, p + o, ul);
+		e->user[ul] = '\0';
+		o += ul;
 	}
 	return o == n ? 0 : -1;
 }
@@ -192,13 +203,15 @@ pending_write(const struct keyring *kr, const struct config *cfg,
 }
 
 int
-pending_new(struct pending *p, const char *return_to, long long now)
+pending_new(struct pending *p, const char *return_to, const char *user,
+	    long long now)
 {
 	if (crypto_random(p->state, sizeof(p->state)) == -1 ||
 	    crypto_random(p->verifier, sizeof(p->verifier)) == -1)
 		return -1;
 	p->created = now;
 	snprintf(p->return_to, sizeof(p->return_to), "%s", return_to);
+	snprintf(p->user, sizeof(p->user), "%s", user != NULL ? user : "");
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #define PENDING_H
 
 #include "keyring.h"
+#include "owner.h"
 #include "request.h"
 #include "response.h"
 #include "store.h"
@@ -28,6 +29,9 @@ struct pending {
 	unsigned char verifier[32];
 	long long created;
 	char return_to[RETURN_TO_MAX + 1];
+	/* Whose link it will be, when a connect ticket said (backend mode);
+	 * "" otherwise: the browser's or the signed-in user's. */
+	char user[USER_ID_MAX + 1];
 };
 
 struct pending_set {
@@ -45,7 +49,8 @@ int pending_write(const struct keyring *kr, const struct config *cfg,
 		  const struct request *req, struct response *res,
 		  const char *sid, const struct pending_set *set);
 
-int pending_new(struct pending *p, const char *return_to, long long now);
+int pending_new(struct pending *p, const char *return_to, const char *user,
+		long long now);
 void pending_add(struct pending_set *set, const struct pending *p,
 		 long long now);
 /* Finds the state (in constant time), removes it, and says how it was. */

@@ -77,6 +77,17 @@ within(const char *url, const char *own)
 	       (url[n] == '\0' || strchr("/?#", url[n]) != NULL);
 }
 
+void
+policy_public_origin(const struct config *cfg, char *out, size_t len)
+{
+	const char *host = strstr(cfg->redirect_uri, "://");
+	size_t n = host != NULL ? (size_t)(host + 3 - cfg->redirect_uri) +
+					  strcspn(host + 3, "/?#")
+				: 0;
+
+	snprintf(out, len, "%.*s", (int)n, cfg->redirect_uri);
+}
+
 /* Ours: the Host this request came to, or redirect_uri's origin (the one
  * users see when we sit behind a proxy that rewrites Host). */
 static int

@@ -44,6 +44,9 @@ enum came_from { FROM_HERE, FROM_ELSEWHERE, FROM_UNKNOWN };
 enum came_from policy_came_from(const struct config *cfg,
 				const struct request *req);
 
+/* The origin users reach us at, scheme://host[:port]: redirect_uri's. */
+void policy_public_origin(const struct config *cfg, char *out, size_t len);
+
 /* The request carries this bearer key (compared in constant time). */
 int policy_bearer(const struct request *req, const char *key);
 

@@ -41,6 +41,7 @@ write_head(const struct key *k, const struct record_meta *m, unsigned char *h)
 	h[8] = (unsigned char)m->status;
 	h[9] = (unsigned char)m->last_error;
 	h[10] = m->has_refresh ? 1 : 0;
+	h[11] = (unsigned char)m->owner_kind;
 	h[12] = (unsigned char)(m->token_len >> 8);
 	h[13] = (unsigned char)m->token_len;
 	memcpy(h + 16, m->fingerprint, 4);
@@ -63,6 +64,7 @@ record_read_meta(const unsigned char *h, size_t len, struct record_meta *m)
 	m->status = h[8];
 	m->last_error = h[9];
 	m->has_refresh = h[10] & 1;
+	m->owner_kind = h[11];
 	m->token_len = (unsigned)h[12] << 8 | h[13];
 	memcpy(m->fingerprint, h + 16, 4);
 	m->fingerprint[4] = '\0';
@@ -77,7 +79,8 @@ record_read_meta(const unsigned char *h, size_t len, struct record_meta *m)
 	m->backoff_until = get64(h + 64);
 	if ((m->status != RECORD_CONNECTED &&
 	     m->status != RECORD_NEEDS_RECONNECT) ||
-	    m->last_error >= REFRESH__MAX)
+	    m->last_error >= REFRESH__MAX ||
+	    (m->owner_kind != OWNER_BROWSER && m->owner_kind != OWNER_USER))
 		return -1;
 	return 0;
 }
@@ -108,11 +111,14 @@ record_seal(const struct keyring *kr, const char *name, struct record *r,
 	if (tl >= 8)
 		memcpy(r->meta.fingerprint, r->access_token, 4);
 	r->meta.has_refresh = r->refresh_token != NULL;
+	r->meta.owner_kind = r->owner.kind;
 
 	o = cJSON_CreateObject();
 	if (o == NULL)
 		return -1;
-	add_string(o, "sid", r->sid);
+	/* "sid" as before owners existed: such records still open. */
+	add_string(o, r->owner.kind == OWNER_USER ? "user" : "sid",
+		   r->owner.id);
 	add_string(o, "access_token", r->access_token);
 	add_string(o, "refresh_token", r->refresh_token);
 	add_string(o, "token_type", r->token_type);
@@ -155,6 +161,21 @@ take_string(const cJSON *o, const char *name, char **out)
 	return *out == NULL ? -1 : 0;
 }
 
+/* The owner the head says, and its id from the sealed part. */
+static int
+take_owner(const cJSON *o, int kind, struct owner *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+		o, kind == OWNER_USER ? "user" : "sid");
+
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+	    strlen(v->valuestring) > OWNER_ID_MAX)
+		return -1;
+	out->kind = (enum owner_kind)kind;
+	memcpy(out->id, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
 int
 record_open(const struct keyring *kr, const char *name,
 	    const unsigned char *data, size_t len, struct record *r)
@@ -187,11 +208,11 @@ record_open(const struct keyring *kr, const char *name,
 	plain[n] = '\0';
 	o = cJSON_ParseWithLength(plain, n);
 	if (o == NULL || !cJSON_IsObject(o) ||
-	    take_string(o, "sid", &r->sid) == -1 ||
+	    take_owner(o, r->meta.owner_kind, &r->owner) == -1 ||
 	    take_string(o, "access_token", &r->access_token) == -1 ||
 	    take_string(o, "refresh_token", &r->refresh_token) == -1 ||
 	    take_string(o, "token_type", &r->token_type) == -1 ||
-	    take_string(o, "scope", &r->scope) == -1 || r->sid == NULL)
+	    take_string(o, "scope", &r->scope) == -1)
 		goto err;
 	rc = 0;
 err:
@@ -221,12 +242,12 @@ record_set(char **member, const char *value)
 void
 record_free(struct record *r)
 {
-	secret_free(r->sid);
+	explicit_bzero(&r->owner, sizeof(r->owner));
 	secret_free(r->access_token);
 	secret_free(r->refresh_token);
 	secret_free(r->token_type);
 	secret_free(r->scope);
-	r->sid = r->access_token = r->refresh_token = NULL;
+	r->access_token = r->refresh_token = NULL;
 	r->token_type = r->scope = NULL;
 }
 

@@ -9,8 +9,9 @@
 
 #include "buf.h"
 #include "keyring.h"
+#include "owner.h"
 
-#define RECORD_NAME_LEN 64 /* hex HMAC-SHA256 of the session id */
+#define RECORD_NAME_LEN 64 /* hex HMAC-SHA256 of its owner (owner.h) */
 #define RECORD_HEAD_LEN 72 /* magic, key id, metadata: readable, no key */
 #define RECORD_MAX	(64 * 1024)
 
@@ -34,6 +35,7 @@ enum refresh_error {
 /* What the admin list and gc read without the key (never a secret). */
 struct record_meta {
 	int status;
+	int owner_kind; /* enum owner_kind: whose, but never who */
 	int last_error;
 	int has_refresh;
 	unsigned token_len;
@@ -48,7 +50,7 @@ struct record_meta {
 
 struct record {
 	struct record_meta meta;
-	char *sid; /* the session id, so rekey can rename the file */
+	struct owner owner; /* whose link: rekey renames the record by it */
 	char *access_token;
 	char *refresh_token;
 	char *token_type;

@@ -85,6 +85,22 @@ v_b64token(struct field *f)
 			      "uvwxyz0123456789-_") == 43;
 }
 
+/* A web app's user id; owner.c says whether it is one. */
+static int
+v_user(struct field *f)
+{
+	return f->len >= 1 && f->len <= 255;
+}
+
+/* A sealed connect ticket, base64url (ticket.c). */
+static int
+v_ticket(struct field *f)
+{
+	return f->len >= 1 && f->len <= 1024 &&
+	       strspn(f->val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+			      "uvwxyz0123456789-_") == f->len;
+}
+
 static int
 v_hex(struct field *f)
 {
@@ -120,6 +136,9 @@ static const struct param_def params[PARAM__MAX] = {
 	[PARAM_FORMAT] = { "format", v_word },
 	[PARAM_DONE] = { "done", v_word },
 	[PARAM_GO] = { "go", v_b64token },
+	[PARAM_USER] = { "user", v_user },
+	[PARAM_TICKET] = { "t", v_ticket },
+	[PARAM_MATCH] = { "match", v_word },
 };
 
 static void
@@ -351,6 +370,8 @@ parse_method(const char *m)
 		return METHOD_HEAD;
 	if (strcmp(m, "POST") == 0)
 		return METHOD_POST;
+	if (strcmp(m, "DELETE") == 0)
+		return METHOD_DELETE;
 	return METHOD_OTHER;
 }
 
@@ -376,6 +397,7 @@ enum var {
 	V_FORWARDED_PROTO,
 	V_FORWARDED_FOR,
 	V_SESSION,
+	V_USER_HEADER,
 	V_REFERER,
 	V__MAX
 };
@@ -402,6 +424,7 @@ static const char *const varnames[V__MAX] = {
 	[V_FORWARDED_PROTO] = "HTTP_X_FORWARDED_PROTO",
 	[V_FORWARDED_FOR] = "HTTP_X_FORWARDED_FOR",
 	[V_SESSION] = "HTTP_X_INSURESIGN_SESSION",
+	[V_USER_HEADER] = "HTTP_X_INSURESIGN_USER",
 	[V_REFERER] = "HTTP_REFERER",
 };
 
@@ -461,6 +484,7 @@ parse_env(struct request *req, const struct request_source *src,
 	req->remote_addr = v[V_ADDR];
 	req->content_type = v[V_TYPE];
 	req->session_header = v[V_SESSION];
+	req->user_header = v[V_USER_HEADER];
 	req->referer = v[V_REFERER];
 	req->https =
 		(v[V_HTTPS] != NULL && (ascii_casecmp(v[V_HTTPS], "on") == 0 ||

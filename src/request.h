@@ -13,7 +13,13 @@
 #define BODY_MAX    16384
 #define COOKIES_MAX 128
 
-enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_OTHER };
+enum method {
+	METHOD_GET,
+	METHOD_HEAD,
+	METHOD_POST,
+	METHOD_DELETE,
+	METHOD_OTHER
+};
 
 /*
  * Every query or form parameter the program reads, declared once.  A
@@ -35,6 +41,9 @@ enum param {
 	PARAM_FORMAT,
 	PARAM_DONE,
 	PARAM_GO,
+	PARAM_USER,
+	PARAM_TICKET,
+	PARAM_MATCH,
 	PARAM__MAX
 };
 
@@ -82,6 +91,7 @@ struct request {
 	char client_addr[64];
 	const char *content_type;
 	const char *session_header; /* X-InsureSign-Session, from backends */
+	const char *user_header;    /* X-InsureSign-User, from backends */
 
 	/* Decoding happens in place in these copies: no allocation at all. */
 	char pathbuf[URI_MAX + 1];

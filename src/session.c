@@ -84,15 +84,6 @@ session_set_cookie(const struct config *cfg, const struct request *req,
 }
 
 void
-session_record_name(const struct key *k, const char *id, char *out)
-{
-	unsigned char mac[SHA256_LEN];
-
-	crypto_hmac(k->name, KEY_LEN, id, strlen(id), mac);
-	hex_encode(mac, sizeof(mac), out);
-}
-
-void
 session_csrf(const struct key *k, const char *id, char *out)
 {
 	unsigned char mac[SHA256_LEN];

@@ -35,8 +35,6 @@ int session_create(struct session *s);
 void session_set_cookie(const struct config *cfg, const struct request *req,
 			struct response *res, const struct session *s);
 
-/* The record's file name: HMAC-SHA256(name key, id), never request data. */
-void session_record_name(const struct key *k, const char *id, char *out);
 /* A per-session CSRF token (HMAC of the id), accepted under any key. */
 void session_csrf(const struct key *k, const char *id, char *out);
 int session_csrf_ok(const struct keyring *kr, const char *id,

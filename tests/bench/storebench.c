@@ -120,13 +120,14 @@ put(const struct app *app, const char *id, long long created, long long used,
 	struct buf raw;
 	int fd, rc = -1;
 
-	session_record_name(&app->keys.keys[0], id, name);
+	memset(&r, 0, sizeof(r));
+	owner_browser(id, &r.owner);
+	owner_record_name(&app->keys.keys[0], &r.owner, name);
 	memcpy(sub, name, 2);
 	sub[2] = '\0';
 	first = strtoul(sub, NULL, 16);
 	if (first % parts != part)
 		return 0;
-	memset(&r, 0, sizeof(r));
 	r.meta.status = status;
 	r.meta.last_error = last_error;
 	r.meta.created = created;
@@ -134,8 +135,7 @@ put(const struct app *app, const char *id, long long created, long long used,
 	r.meta.last_used = used;
 	r.meta.expires_at = expires;
 	buf_init(&raw, RECORD_MAX);
-	if (record_set(&r.sid, id) == -1 ||
-	    record_set(&r.token_type, "Bearer") == -1)
+	if (record_set(&r.token_type, "Bearer") == -1)
 		goto err;
 	if (status == RECORD_CONNECTED &&
 	    (random_token("eyJhbGciOiJSUzI1NiJ9.", TOKEN_LEN,
@@ -221,9 +221,11 @@ static int
 read_one(struct app *app, const char *id)
 {
 	char name[RECORD_NAME_LEN + 1];
+	struct owner o;
 	struct record r;
 
-	if (link_get(app, id, name, &r) != LINK_OK)
+	owner_browser(id, &o);
+	if (link_get(app, &o, name, &r) != LINK_OK)
 		return -1;
 	record_free(&r);
 	return 0;

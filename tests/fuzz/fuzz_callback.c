@@ -69,6 +69,7 @@ static struct buf head;
 static char store_dir[512];
 
 static char sid_name[RECORD_NAME_LEN + 1];
+static struct owner sid_owner;
 static char sid_csrf[CSRF_LEN + 1];
 static char alice_csrf[CSRF_LEN + 1];
 static char bearer_csrf[CSRF_LEN + 1];
@@ -162,10 +163,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	open_app(&apps[0], dir, "a.ini", ini_a);
 	open_app(&apps[1], dir, "b.ini", ini_b);
 
-	session_record_name(&apps[0].keys.keys[0], FUZZ_SID, sid_name);
+	owner_browser(FUZZ_SID, &sid_owner);
+	owner_record_name(&apps[0].keys.keys[0], &sid_owner, sid_name);
 	session_csrf(&apps[0].keys.keys[0], FUZZ_SID, sid_csrf);
-	session_csrf(&apps[0].keys.keys[0], "admin:alice", alice_csrf);
-	session_csrf(&apps[0].keys.keys[0], "admin:bearer-key", bearer_csrf);
+	/* The admin's tokens of this hour (session_token). */
+	session_token(&apps[0].keys.keys[0], "admin", "alice", time(NULL),
+		      alice_csrf);
+	session_token(&apps[0].keys.keys[0], "admin", "bearer-key", time(NULL),
+		      bearer_csrf);
 	res_init(&res);
 	buf_init(&head, 64 * 1024);
 	return 0;
@@ -355,6 +360,7 @@ static void
 link_session(struct app *app, const char *sid, int due, long long now)
 {
 	struct oauth_tokens t;
+	struct owner o;
 	static char at[] = SEED_AT;
 	static char rt[] = SEED_RT;
 	static char bearer[] = "Bearer";
@@ -364,7 +370,8 @@ link_session(struct app *app, const char *sid, int due, long long now)
 	t.refresh_token = rt;
 	t.token_type = bearer;
 	t.expires_in = due ? 30 : 3600;
-	FUZZ_CHECK(link_create(app, sid, NULL, &t, now) == LINK_OK);
+	owner_browser(sid, &o);
+	FUZZ_CHECK(link_create(app, &o, NULL, &t, now) == LINK_OK);
 }
 
 int
@@ -394,7 +401,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p, 0, sizeof(p));
 	snprintf(state, sizeof(state), "%s", NO_STATE);
 	if (flags & F_PENDING) {
-		FUZZ_CHECK(pending_new(&p, app->cfg.return_to,
+		FUZZ_CHECK(pending_new(&p, app->cfg.return_to, NULL,
 				       flags & F_EXPIRED ? now - 660 : now) ==
 			   0);
 		pending_state(&p, state);

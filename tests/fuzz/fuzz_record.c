@@ -110,7 +110,8 @@ round_trip(struct record *r)
 				       (unsigned char *)out.data, out.len,
 				       &again) == 0);
 		FUZZ_CHECK(!again.old_key);
-		FUZZ_CHECK(same_str(r->sid, again.sid) &&
+		FUZZ_CHECK(r->owner.kind == again.owner.kind &&
+			   same_str(r->owner.id, again.owner.id) &&
 			   same_str(r->access_token, again.access_token) &&
 			   same_str(r->refresh_token, again.refresh_token) &&
 			   same_str(r->token_type, again.token_type) &&
@@ -128,11 +129,12 @@ open_and_check(const unsigned char *data, size_t len, int old)
 
 	use_meta(data, len);
 	if (record_open(&kr, FUZZ_NAME, data, len, &r) == 0) {
-		FUZZ_CHECK(r.sid != NULL && (old < 0 || r.old_key == old));
+		FUZZ_CHECK(r.owner.id[0] != '\0' &&
+			   (old < 0 || r.old_key == old));
 		round_trip(&r);
 		record_free(&r);
 	} else {
-		FUZZ_CHECK(r.sid == NULL && r.access_token == NULL &&
+		FUZZ_CHECK(r.owner.id[0] == '\0' && r.access_token == NULL &&
 			   r.refresh_token == NULL && r.token_type == NULL &&
 			   r.scope == NULL);
 	}

@@ -65,7 +65,7 @@ make_record(struct record *r, int status, const char *at, const char *rt,
 	    const char *scope, int last_error)
 {
 	memset(r, 0, sizeof(*r));
-	record_set(&r->sid, FUZZ_SID);
+	owner_browser(FUZZ_SID, &r->owner);
 	record_set(&r->access_token, at);
 	record_set(&r->refresh_token, rt);
 	record_set(&r->token_type, at != NULL ? "Bearer" : NULL);

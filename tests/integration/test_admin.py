@@ -349,7 +349,7 @@ class BearerKey(AdminTest):
         self.assertEqual(detail["token_type"], "Bearer")
         self.assertEqual(listed["records"][0], cli_list[0])
         self.assertEqual(set(shown) - set(cli_list[0]),
-                         {"token_type", "scope"})
+                         {"token_type", "scope", "token"})
 
     def test_values_are_escaped(self):
         self.rig.mock.config(members={"scope": "<script>alert(1)</script>",

@@ -377,7 +377,7 @@ class CommandLine(LifecycleTest):
             "directory"))
         self.fails("show", "xyz!", says=(
             f"{me} show: expected a record id (at least 4 of its hex "
-            "digits, as `list` shows)"))
+            "digits, as `list` shows) or --user ID"))
         self.fails("show", "ffffffff", says=f"{me} show: no record has "
                    "that id")
         a = synthetic_head(self.rig.store, "abcd" + "0" * 60)
@@ -410,11 +410,12 @@ class CommandLine(LifecycleTest):
             self.fails("check-config", says=(
                 f"{me} check-config: fix the errors above"))
         self.fails("token", says=(
-            f"usage: {me} token --session COOKIE_VALUE"), code=2)
+            f"usage: {me}.fcgi token --session COOKIE_VALUE | --user ID"),
+            code=2)
         self.fails("token", "--session", "short", says=(
             f"{me} token: not a session id of the expected form"))
-        self.fails("show", says=f"usage: {me}.fcgi show ID [--config FILE]",
-                   code=2)
+        self.fails("show", says=f"usage: {me}.fcgi show ID | --user ID "
+                   "[--config FILE]", code=2)
         r = self.fails("frobnicate", says=re.compile(r"^ADDR: "), code=2)
         self.assertIn(f'{me}.fcgi: unknown command "frobnicate"', r.stderr)
         # Named as it was run (issue 12, item 9): make install's link.

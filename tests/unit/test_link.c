@@ -24,6 +24,7 @@
 
 static char top[] = "/tmp/isc-unit-XXXXXX";
 static struct app app;
+static struct owner own1, own2; /* the browsers of SID and SID2 */
 
 static struct record_meta
 meta(int status, long long expires_at)
@@ -150,8 +151,12 @@ create(const char *sid, const char *old_sid, char *refresh, long long ttl)
 	t.access_token = at;
 	t.refresh_token = refresh;
 	t.token_type = bearer;
+	struct owner o, old;
+
 	t.expires_in = ttl;
-	return link_create(&app, sid, old_sid, &t, NOW);
+	owner_browser(sid, &o);
+	owner_browser(old_sid != NULL ? old_sid : "", &old);
+	return link_create(&app, &o, &old, &t, NOW);
 }
 
 /* Rewrites the stored record of SID through f, as another worker might. */
@@ -163,7 +168,7 @@ rewrite(void (*f)(struct record *))
 	struct buf b;
 	int rc;
 
-	if (link_get(&app, SID, name, &r) != LINK_OK)
+	if (link_get(&app, &own1, name, &r) != LINK_OK)
 		return -1;
 	f(&r);
 	buf_init(&b, RECORD_MAX);
@@ -184,7 +189,7 @@ create_then_token_gives_the_access_token(void)
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	CHECK(link_token(&app, SID, NOW + 60, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW + 60, &r, &why) == LINK_OK);
 	CHECK_STR(r.access_token, at);
 	CHECK_STR(r.refresh_token, rt);
 	CHECK(r.meta.expires_at == NOW + 3600);
@@ -200,7 +205,7 @@ token_for_an_unknown_session_is_none(void)
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	CHECK(link_token(&app, SID2, NOW, &r, &why) == LINK_NONE);
+	CHECK(link_token(&app, &own2, NOW, &r, &why) == LINK_NONE);
 }
 
 static void
@@ -211,8 +216,8 @@ record_is_named_by_the_hmac_of_the_session(void)
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
-	session_record_name(&app.keys.keys[0], SID, want);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
+	owner_record_name(&app.keys.keys[0], &own1, want);
 	CHECK_STR(name, want);
 	CHECK(strstr(name, "AAAA") == NULL);
 	record_free(&r);
@@ -228,8 +233,8 @@ create_removes_the_old_sessions_record(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
 	CHECK(create(SID2, SID, rt, 3600) == LINK_OK);
-	CHECK(link_get(&app, SID, name, &r) == LINK_NONE);
-	CHECK(link_get(&app, SID2, name, &r) == LINK_OK);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_NONE);
+	CHECK(link_get(&app, &own2, name, &r) == LINK_OK);
 	record_free(&r);
 }
 
@@ -242,11 +247,11 @@ due_without_refresh_token_needs_reconnect(void)
 
 	fresh();
 	CHECK(create(SID, NULL, NULL, 30) == LINK_OK);
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_RECONNECT);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_RECONNECT);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	CHECK(r.meta.status == RECORD_NEEDS_RECONNECT);
 	record_free(&r);
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_RECONNECT);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_RECONNECT);
 }
 
 static void
@@ -271,7 +276,7 @@ create_removes_the_old_record_under_its_lock(void)
 	 * for it, or the rotated-away id would reach the tokens again. */
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	session_record_name(&app.keys.keys[0], SID, name);
+	owner_record_name(&app.keys.keys[0], &own1, name);
 	CHECK(pipe(up) == 0);
 	pid = fork();
 	if (pid == 0) {
@@ -281,7 +286,7 @@ create_removes_the_old_record_under_its_lock(void)
 		/* As refresh() does: lock, read, (talk to InsureSign), save. */
 		buf_init(&b, RECORD_MAX);
 		if (store_lock(app.store, name, &l) != STORE_OK ||
-		    link_get(&app, SID, name, &r) != LINK_OK ||
+		    link_get(&app, &own1, name, &r) != LINK_OK ||
 		    write(up[1], "L", 1) != 1)
 			_exit(1);
 		nanosleep(&t, NULL);
@@ -294,7 +299,7 @@ create_removes_the_old_record_under_its_lock(void)
 	CHECK(read(up[0], &c, 1) == 1);
 	CHECK(create(SID2, SID, rt, 3600) == LINK_OK);
 	CHECK(waitpid(pid, NULL, 0) == pid);
-	CHECK(link_get(&app, SID, name, &r) == LINK_NONE);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_NONE);
 	close(up[0]);
 	close(up[1]);
 }
@@ -309,7 +314,7 @@ token_in_backoff_is_still_handed_out_until_it_expires(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
 	CHECK(rewrite(backoff) == 0);
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_OK);
 	CHECK_STR(r.access_token, at);
 	record_free(&r);
 }
@@ -331,7 +336,7 @@ expired_token_in_backoff_is_unavailable(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
 	CHECK(rewrite(backoff_expired) == 0);
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_UNAVAILABLE);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_UNAVAILABLE);
 	CHECK(why == REFRESH_SERVER_ERROR);
 	CHECK(r.access_token == NULL);
 }
@@ -343,7 +348,7 @@ stored(void)
 	char name[RECORD_NAME_LEN + 1];
 	struct record r;
 
-	if (link_get(&app, SID, name, &r) != LINK_OK)
+	if (link_get(&app, &own1, name, &r) != LINK_OK)
 		memset(&r, 0, sizeof(r));
 	return r;
 }
@@ -356,7 +361,7 @@ due_token_is_refreshed_and_a_rotated_refresh_token_kept(void)
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_OK);
 	CHECK(http_stub_calls == 1);
 	CHECK_STR(http_stub_url, token_url);
 	/* RFC 6749 section 6, with the refresh token the record held. */
@@ -382,7 +387,7 @@ a_reply_without_refresh_token_keeps_the_old_one(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
 	http_stub_reply = HTTP_STUB_REFRESH;
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_OK);
 	record_free(&r);
 	r = stored();
 	CHECK_STR(r.access_token, HTTP_STUB_AT2);
@@ -399,7 +404,7 @@ a_token_not_due_is_not_refreshed(void)
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	CHECK(link_token(&app, SID, NOW + 3600 - 61, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW + 3600 - 61, &r, &why) == LINK_OK);
 	CHECK_STR(r.access_token, at);
 	CHECK(http_stub_calls == 0);
 	record_free(&r);
@@ -414,7 +419,7 @@ invalid_grant_drops_the_tokens_and_asks_for_a_reconnect(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
 	http_stub_reply = HTTP_STUB_INVALID_GRANT;
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_RECONNECT);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_RECONNECT);
 	CHECK(why == REFRESH_INVALID_GRANT);
 	r = stored();
 	CHECK(r.meta.status == RECORD_NEEDS_RECONNECT);
@@ -422,7 +427,7 @@ invalid_grant_drops_the_tokens_and_asks_for_a_reconnect(void)
 	CHECK(r.access_token == NULL && r.refresh_token == NULL);
 	record_free(&r);
 	/* Never asked again: there is nothing left to refresh with. */
-	CHECK(link_token(&app, SID, NOW + 10, &r, &why) == LINK_RECONNECT);
+	CHECK(link_token(&app, &own1, NOW + 10, &r, &why) == LINK_RECONNECT);
 	CHECK(http_stub_calls == 1);
 }
 
@@ -436,8 +441,8 @@ a_link_that_needs_a_reconnect_is_not_refreshed_even_by_force(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
 	http_stub_reply = HTTP_STUB_INVALID_GRANT;
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_RECONNECT);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_RECONNECT);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	record_free(&r);
 	http_stub_reply = HTTP_STUB_EXCHANGE;
 	CHECK(link_refresh(&app, name, NOW, &r, &why) == LINK_RECONNECT);
@@ -453,7 +458,7 @@ a_failed_refresh_backs_off_and_keeps_handing_out_a_valid_token(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
 	http_stub_reply = HTTP_STUB_SERVER_ERROR;
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_OK);
 	CHECK_STR(r.access_token, at); /* good for 30 s more */
 	record_free(&r);
 	r = stored();
@@ -461,12 +466,12 @@ a_failed_refresh_backs_off_and_keeps_handing_out_a_valid_token(void)
 	CHECK(r.meta.backoff_until == NOW + 30);
 	record_free(&r);
 	/* Backing off: no call, still the old token while it lasts. */
-	CHECK(link_token(&app, SID, NOW + 10, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW + 10, &r, &why) == LINK_OK);
 	CHECK(http_stub_calls == 1);
 	record_free(&r);
 	/* The back-off over: asked again, and a success clears it. */
 	http_stub_reply = HTTP_STUB_EXCHANGE;
-	CHECK(link_token(&app, SID, NOW + 30, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW + 30, &r, &why) == LINK_OK);
 	CHECK(http_stub_calls == 2);
 	CHECK_STR(r.access_token, HTTP_STUB_AT);
 	CHECK(r.meta.backoff_until == 0 && r.meta.last_error == REFRESH_OK);
@@ -482,7 +487,7 @@ a_failed_refresh_of_an_expired_token_is_unavailable(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
 	http_stub_reply = HTTP_STUB_TIMEOUT;
-	CHECK(link_token(&app, SID, NOW + 30, &r, &why) == LINK_UNAVAILABLE);
+	CHECK(link_token(&app, &own1, NOW + 30, &r, &why) == LINK_UNAVAILABLE);
 	CHECK(why == REFRESH_TIMEOUT);
 	CHECK(r.access_token == NULL);
 }
@@ -508,7 +513,7 @@ each_endpoint_failure_is_stored_in_the_records_words(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		fresh();
 		CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-		CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+		CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 		record_free(&r);
 		http_stub_reply = cases[i].reply;
 		/* Forced: a valid token does not hide the failure. */
@@ -540,7 +545,7 @@ a_forced_refresh_ignores_the_margin_and_the_backoff(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
 	CHECK(rewrite(backoff_far) == 0);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	record_free(&r);
 	CHECK(link_refresh(&app, name, NOW, &r, &why) == LINK_OK);
 	CHECK(http_stub_calls == 1);
@@ -621,7 +626,7 @@ second_worker(void)
 	struct record r;
 	int ok;
 
-	if (link_token(&app, SID, NOW, &r, &why) != LINK_OK)
+	if (link_token(&app, &own1, NOW, &r, &why) != LINK_OK)
 		return 1;
 	ok = http_stub_calls == before &&
 	     strcmp(r.access_token, HTTP_STUB_AT) == 0;
@@ -651,7 +656,7 @@ single_flight_the_second_worker_waits_and_takes_the_new_token(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
 	http_stub_during = start_the_second_worker;
-	CHECK(link_token(&app, SID, NOW, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW, &r, &why) == LINK_OK);
 	http_stub_during = NULL;
 	record_free(&r);
 	CHECK(second_waited == 0);
@@ -688,7 +693,7 @@ rekey_unlocked(const char *old)
 
 	buf_init(&b, RECORD_MAX);
 	if (link_get_name(&app, old, &r) == LINK_OK) {
-		session_record_name(&app.keys.keys[0], r.sid, name);
+		owner_record_name(&app.keys.keys[0], &r.owner, name);
 		if (record_seal(&app.keys, name, &r, &b) == 0)
 			store_save(app.store, name, b.data, b.len);
 		store_delete(app.store, old);
@@ -706,7 +711,7 @@ refreshing_worker(void)
 	struct record r;
 	int ok;
 
-	if (link_token(&app, SID, NOW, &r, &why) != LINK_OK)
+	if (link_token(&app, &own1, NOW, &r, &why) != LINK_OK)
 		return 1;
 	ok = http_stub_calls == before + 1 &&
 	     strcmp(r.access_token, HTTP_STUB_AT) == 0;
@@ -727,7 +732,7 @@ a_record_moved_while_waiting_for_the_lock_is_found_again(void)
 	test_keyring_of(&app.keys, old_only, 1);
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
 	test_keyring_of(&app.keys, rotated, 2);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	CHECK(r.old_key);
 	record_free(&r);
 	CHECK(while_a_worker_waits(name, refreshing_worker, rekey_unlocked) ==
@@ -744,7 +749,7 @@ no_link_worker(void)
 	enum refresh_error why;
 	struct record r;
 
-	return link_token(&app, SID, NOW, &r, &why) == LINK_NONE &&
+	return link_token(&app, &own1, NOW, &r, &why) == LINK_NONE &&
 			       http_stub_calls == 0
 		       ? 0
 		       : 1;
@@ -764,7 +769,7 @@ a_record_deleted_while_waiting_for_the_lock_is_none(void)
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	record_free(&r);
 	CHECK(while_a_worker_waits(name, no_link_worker, delete_unlocked) == 0);
 }
@@ -778,13 +783,13 @@ handing_out_a_token_an_hour_after_its_last_use_records_the_use(void)
 	fresh();
 	CHECK(create(SID, NULL, rt, 86400) == LINK_OK);
 	/* Within the hour: a read stays a read (no write). */
-	CHECK(link_token(&app, SID, NOW + 3599, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW + 3599, &r, &why) == LINK_OK);
 	record_free(&r);
 	r = stored();
 	CHECK(r.meta.last_used == NOW && r.meta.updated == NOW);
 	record_free(&r);
 	/* An hour on: last_used moves, so gc sees the link in use. */
-	CHECK(link_token(&app, SID, NOW + 3600, &r, &why) == LINK_OK);
+	CHECK(link_token(&app, &own1, NOW + 3600, &r, &why) == LINK_OK);
 	record_free(&r);
 	r = stored();
 	CHECK(r.meta.last_used == NOW + 3600 && r.meta.updated == NOW + 3600);
@@ -801,10 +806,10 @@ delete_removes_the_link(void)
 
 	fresh();
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	record_free(&r);
 	CHECK(link_delete(&app, name, "test") == LINK_OK);
-	CHECK(link_get(&app, SID, name, &r) == LINK_NONE);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_NONE);
 	/* No revocation_url: nothing to tell the server. */
 	CHECK(http_stub_calls == 0);
 	CHECK(link_delete(&app, name, "test") == LINK_NONE);
@@ -819,7 +824,7 @@ delete_revokes_the_refresh_token_where_configured(void)
 	fresh();
 	app.cfg.revocation_url = revocation_url;
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	record_free(&r);
 	CHECK(link_delete(&app, name, "test") == LINK_OK);
 	/* RFC 7009 section 2.1. */
@@ -827,7 +832,7 @@ delete_revokes_the_refresh_token_where_configured(void)
 	CHECK_STR(http_stub_url, revocation_url);
 	CHECK_STR(http_stub_body,
 		  "token=rt-0123456789&token_type_hint=refresh_token");
-	CHECK(link_get(&app, SID, name, &r) == LINK_NONE);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_NONE);
 }
 
 static void
@@ -839,12 +844,12 @@ a_failed_revocation_still_deletes(void)
 	fresh();
 	app.cfg.revocation_url = revocation_url;
 	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
-	CHECK(link_get(&app, SID, name, &r) == LINK_OK);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
 	record_free(&r);
 	http_stub_reply = HTTP_STUB_NETWORK;
 	CHECK(link_delete(&app, name, "test") == LINK_OK);
 	CHECK(http_stub_calls == 1);
-	CHECK(link_get(&app, SID, name, &r) == LINK_NONE);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_NONE);
 }
 
 int
@@ -856,6 +861,8 @@ main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	owner_browser(SID, &own1);
+	owner_browser(SID2, &own2);
 	quiet();
 	RUN(due_within_the_margin);
 	RUN(not_due_before_the_margin);

@@ -370,8 +370,8 @@ new_states_are_43_base64url_characters_and_differ(void)
 	struct pending a, b;
 	char sa[STATE_LEN + 1], sb[STATE_LEN + 1];
 
-	CHECK(pending_new(&a, "/account", NOW) == 0);
-	CHECK(pending_new(&b, "/account", NOW) == 0);
+	CHECK(pending_new(&a, "/account", NULL, NOW) == 0);
+	CHECK(pending_new(&b, "/account", NULL, NOW) == 0);
 	pending_state(&a, sa);
 	pending_state(&b, sb);
 	CHECK(strlen(sa) == STATE_LEN);

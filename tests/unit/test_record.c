@@ -15,7 +15,8 @@ static void
 make_record(struct record *r)
 {
 	memset(r, 0, sizeof(*r));
-	record_set(&r->sid, "sid-abcdefghijklmnopqrstuvwxyz0123456789ABCD");
+	owner_browser("sid-abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+		      &r->owner);
 	record_set(&r->access_token, ACCESS);
 	record_set(&r->refresh_token, REFRESH);
 	record_set(&r->token_type, "Bearer");
@@ -80,7 +81,8 @@ seal_then_open_keeps_every_member(void)
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
 	      0);
-	CHECK_STR(out.sid, in.sid);
+	CHECK(out.owner.kind == OWNER_BROWSER);
+	CHECK_STR(out.owner.id, in.owner.id);
 	CHECK_STR(out.access_token, ACCESS);
 	CHECK_STR(out.refresh_token, REFRESH);
 	CHECK_STR(out.token_type, "Bearer");
@@ -158,7 +160,7 @@ head_shows_only_fingerprint_and_length_of_the_token(void)
 	/* The admin page reads heads without the key: no more than that. */
 	CHECK(!leaks(h, RECORD_HEAD_LEN, ACCESS, 5));
 	CHECK(!leaks(h, RECORD_HEAD_LEN, REFRESH, 4));
-	CHECK(!leaks(h, RECORD_HEAD_LEN, in.sid, 4));
+	CHECK(!leaks(h, RECORD_HEAD_LEN, in.owner.id, 4));
 	/* And the sealed rest is ciphertext. */
 	CHECK(!leaks(h, b.len, ACCESS + 4, 6));
 	CHECK(!leaks(h, b.len, REFRESH, 6));
@@ -218,7 +220,7 @@ open_under_another_name_fails(void)
 	CHECK(sealed(&kr, &b, &in) == 0);
 	CHECK(record_open(&kr, NAME2, (unsigned char *)b.data, b.len, &out) ==
 	      -1);
-	CHECK(out.sid == NULL && out.access_token == NULL);
+	CHECK(out.owner.id[0] == '\0' && out.access_token == NULL);
 	record_free(&in);
 	buf_free(&b);
 }
@@ -358,6 +360,43 @@ refresh_error_names_are_stable(void)
 	CHECK_STR(refresh_error_name(-1), "unknown");
 }
 
+static void
+a_users_record_keeps_its_id_sealed_and_its_kind_in_the_head(void)
+{
+	static const unsigned char seeds[] = { 1 };
+	struct keyring kr;
+	struct record in, out;
+	struct record_meta m;
+	struct config cfg;
+	const char *why;
+	struct buf b;
+
+	memset(&cfg, 0, sizeof(cfg));
+	test_keyring_of(&kr, seeds, 1);
+	make_record(&in);
+	CHECK(owner_user(&cfg, "alice@example.com", &in.owner, &why) == 0);
+	buf_init(&b, RECORD_MAX);
+	CHECK(record_seal(&kr, NAME, &in, &b) == 0);
+	CHECK(record_read_meta((unsigned char *)b.data, b.len, &m) == 0);
+	CHECK(m.owner_kind == OWNER_USER);
+	/* The id is no plain text anywhere in the record. */
+	CHECK(!leaks((unsigned char *)b.data, b.len, "alice", 5));
+	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      0);
+	CHECK(out.owner.kind == OWNER_USER);
+	CHECK_STR(out.owner.id, "alice@example.com");
+	record_free(&out);
+	/* A head that says "browser" over a user's sealed part is refused:
+	 * the head is bound into the seal. */
+	b.data[11] = OWNER_BROWSER;
+	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      -1);
+	b.data[11] = 7; /* no such kind */
+	CHECK(record_read_meta((unsigned char *)b.data, b.len, &m) == -1);
+	record_free(&in);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -375,5 +414,6 @@ main(void)
 	RUN(read_meta_refuses_a_bad_head);
 	RUN(record_set_replaces_and_clears);
 	RUN(refresh_error_names_are_stable);
+	RUN(a_users_record_keeps_its_id_sealed_and_its_kind_in_the_head);
 	return DONE();
 }

@@ -477,8 +477,10 @@ method_and_remote_user_are_read(void)
 	CHECK(req.method == METHOD_POST);
 	CHECK_STR(req.remote_user, "alice");
 	CHECK(PARSE("REQUEST_METHOD=DELETE", "REMOTE_USER=") == 0);
-	CHECK(req.method == METHOD_OTHER);
+	CHECK(req.method == METHOD_DELETE);
 	CHECK(req.remote_user == NULL);
+	CHECK(PARSE("REQUEST_METHOD=PUT") == 0);
+	CHECK(req.method == METHOD_OTHER);
 }
 
 static void

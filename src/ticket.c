@@ -1,0 +1,129 @@
+/* Connect tickets.  See ticket.h for why. */
+#include "ticket.h"
+
+#include <string.h>
+
+#include "codec.h"
+#include "crypto.h"
+
+#define PLAIN_MAX  (16 + 8 + 1 + USER_ID_MAX + 1 + RETURN_TO_MAX)
+#define SEALED_MAX (KEY_ID_LEN + AEAD_IV_LEN + PLAIN_MAX + AEAD_TAG_LEN)
+
+static const char aad[] = "insuresign-connect ticket v1";
+
+static size_t
+encode(const struct ticket *t, unsigned char *p)
+{
+	size_t o = 0, n;
+	int b;
+
+	memcpy(p, t->nonce, 16);
+	o += 16;
+	for (b = 7; b >= 0; b--)
+		p[o++] = (unsigned char)((unsigned long long)t->expires >>
+					 (b * 8));
+	n = strlen(t->user);
+	p[o++] = (unsigned char)n;
+	memcpy(p + o, t->user, n);
+	o += n;
+	n = strlen(t->return_to);
+	p[o++] = (unsigned char)n;
+	memcpy(p + o, t->return_to, n);
+	return o + n;
+}
+
+static int
+decode(const unsigned char *p, size_t n, struct ticket *t)
+{
+	unsigned long long v = 0;
+	size_t o = 0, k;
+	int b;
+
+	if (n < 16 + 8 + 1)
+		return -1;
+	memcpy(t->nonce, p, 16);
+	o += 16;
+	for (b = 0; b < 8; b++)
+		v = v << 8 | p[o++];
+	t->expires = (long long)v;
+	k = p[o++];
+	if (k == 0 || n - o < k + 1)
+		return -1;
+	memcpy(t->user, p + o, k);
+	t->user[k] = '\0';
+	o += k;
+	k = p[o++];
+	if (n - o != k)
+		return -1;
+	memcpy(t->return_to, p + o, k);
+	t->return_to[k] = '\0';
+	return 0;
+}
+
+int
+ticket_issue(const struct key *k, const char *user, const char *return_to,
+	     long long now, struct ticket *t, struct buf *out)
+{
+	unsigned char plain[PLAIN_MAX], sealed[SEALED_MAX];
+	size_t n;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (strlen(user) > USER_ID_MAX || strlen(return_to) > RETURN_TO_MAX ||
+	    crypto_random(t->nonce, sizeof(t->nonce)) == -1)
+		return -1;
+	t->expires = now + TICKET_TTL;
+	memcpy(t->user, user, strlen(user) + 1);
+	memcpy(t->return_to, return_to, strlen(return_to) + 1);
+	n = encode(t, plain);
+	memcpy(sealed, k->id, KEY_ID_LEN);
+	rc = crypto_seal(k->cookie, aad, sizeof(aad) - 1, plain, n,
+			 sealed + KEY_ID_LEN);
+	if (rc == 0)
+		rc = b64url_append(out, sealed,
+				   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
+	explicit_bzero(plain, sizeof(plain));
+	return rc;
+}
+
+int
+ticket_open(const struct keyring *kr, const char *text, long long now,
+	    struct ticket *t)
+{
+	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
+	const struct key *k;
+	size_t n;
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (b64url_decode(text, strlen(text), sealed, sizeof(sealed), &n) ==
+		    -1 ||
+	    n < KEY_ID_LEN + AEAD_IV_LEN + AEAD_TAG_LEN)
+		return -1;
+	k = keyring_find(kr, sealed);
+	n -= KEY_ID_LEN;
+	if (k != NULL &&
+	    crypto_open(k->cookie, aad, sizeof(aad) - 1, sealed + KEY_ID_LEN, n,
+			plain) == 0 &&
+	    decode(plain, n - AEAD_IV_LEN - AEAD_TAG_LEN, t) == 0 &&
+	    now <= t->expires && t->expires <= now + TICKET_TTL + 60)
+		rc = 0;
+	explicit_bzero(plain, sizeof(plain));
+	if (rc == -1)
+		explicit_bzero(t, sizeof(*t));
+	return rc;
+}
+
+int
+ticket_spend(struct store *s, const struct keyring *kr, const struct ticket *t)
+{
+	unsigned char msg[7 + sizeof(t->nonce)], mac[SHA256_LEN];
+	char name[2 * SHA256_LEN + 1];
+
+	/* A name of its own kind, never a record's or a state's. */
+	memcpy(msg, "ticket:", 7);
+	memcpy(msg + 7, t->nonce, sizeof(t->nonce));
+	crypto_hmac(kr->keys[0].name, KEY_LEN, msg, sizeof(msg), mac);
+	hex_encode(mac, sizeof(mac), name);
+	return store_spend(s, name, t->expires + 60);
+}
