@@ -180,6 +180,12 @@ config_url_host(const char *url, char *host, size_t len)
 		p = url + 7;
 	else
 		return -1;
+	/* No userinfo (RFC 3986 section 3.2.1): "http://127.0.0.1:80@evil/"
+	 * is evil's URL to libcurl, whatever a naive reading says; and no
+	 * backslash, which some parsers take for a slash. */
+	if (memchr(p, '@', strcspn(p, "/?#")) != NULL ||
+	    strchr(url, '\\') != NULL)
+		return -1;
 	if (*p == '[') {
 		end = strchr(p, ']');
 		if (end == NULL)

@@ -3,12 +3,14 @@
 
 #include <curl/curl.h>
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 
 struct http {
 	const struct config *cfg;
@@ -33,6 +35,11 @@ static struct {
 	const char *(*easy_strerror)(CURLcode);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
+	CURLU *(*url)(void);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+	void (*url_cleanup)(CURLU *);
+	void (*free)(void *);
 } lib;
 
 static int
@@ -63,7 +70,12 @@ http_load(char *err, size_t len)
 	    load((void **)&lib.easy_cleanup, "curl_easy_cleanup") == -1 ||
 	    load((void **)&lib.easy_strerror, "curl_easy_strerror") == -1 ||
 	    load((void **)&lib.slist_append, "curl_slist_append") == -1 ||
-	    load((void **)&lib.slist_free_all, "curl_slist_free_all") == -1) {
+	    load((void **)&lib.slist_free_all, "curl_slist_free_all") == -1 ||
+	    load((void **)&lib.url, "curl_url") == -1 ||
+	    load((void **)&lib.url_set, "curl_url_set") == -1 ||
+	    load((void **)&lib.url_get, "curl_url_get") == -1 ||
+	    load((void **)&lib.url_cleanup, "curl_url_cleanup") == -1 ||
+	    load((void **)&lib.free, "curl_free") == -1) {
 		snprintf(err, len, "libcurl.so.4 lacks a function we use");
 		dlclose(lib.dl);
 		lib.dl = NULL;
@@ -160,12 +172,66 @@ http_rc_name(enum http_rc rc)
 	}
 }
 
+static int
+loopback(const char *host)
+{
+	unsigned char a[16];
+
+	if (ascii_casecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	/* libcurl gives an IPv6 host in brackets. */
+	return strcmp(host, "[::1]") == 0;
+}
+
+int
+http_check_url(const char *url, char *host, size_t len, char *err,
+	       size_t errlen)
+{
+	char *scheme = NULL, *user = NULL, *pass = NULL, *h = NULL;
+	CURLU *u = NULL;
+	int rc = -1;
+
+	if (http_load(err, errlen) == -1)
+		return -1;
+	u = lib.url();
+	if (u == NULL || lib.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    lib.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    lib.url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "libcurl cannot parse it");
+		goto out;
+	}
+	lib.url_get(u, CURLUPART_USER, &user, 0);
+	lib.url_get(u, CURLUPART_PASSWORD, &pass, 0);
+	if (user != NULL || pass != NULL)
+		snprintf(err, errlen, "libcurl reads a user name in it");
+	else if (strcmp(scheme, "https") != 0 &&
+		 (strcmp(scheme, "http") != 0 || !loopback(h)))
+		snprintf(err, errlen,
+			 "libcurl reads %s to host %s: only https, or http "
+			 "to a loopback host",
+			 scheme, h);
+	else if ((size_t)snprintf(host, len, "%s", h) < len)
+		rc = 0;
+	else
+		snprintf(err, errlen, "the host is too long");
+out:
+	lib.free(scheme);
+	lib.free(user);
+	lib.free(pass);
+	lib.free(h);
+	if (u != NULL)
+		lib.url_cleanup(u);
+	return rc;
+}
+
 enum http_rc
 http_post_form(struct http *h, const char *url, const char *authorization,
 	       const char *body, struct http_reply *reply)
 {
 	struct curl_slist *headers = NULL, *tmp;
-	char auth[1024];
+	char auth[1024], host[256], why[256];
 	enum http_rc rc = HTTP_INTERNAL;
 	CURLcode cc;
 
@@ -173,6 +239,12 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	buf_init(&reply->body, HTTP_REPLY_MAX);
 	if (setup(h) == -1)
 		return HTTP_INTERNAL;
+	/* config.c checked the URL; libcurl's own reading has the last word
+	 * before the client's credentials go anywhere. */
+	if (http_check_url(url, host, sizeof(host), why, sizeof(why)) == -1) {
+		log_error("%s: %s: %s: refused", __func__, url, why);
+		return HTTP_INTERNAL;
+	}
 	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: %s",
 			     authorization) >= sizeof(auth))
 		return HTTP_INTERNAL;

@@ -37,6 +37,15 @@ void http_free(struct http *h);
  */
 int http_load(char *err, size_t len);
 
+/*
+ * The URL as libcurl itself reads it (its URL API, the parser that will
+ * connect): 0 with its host in host, or -1 with why in err, for a URL
+ * with userinfo, or http to anything but a loopback host (RFC 6749
+ * section 10.9: credentials only over TLS).
+ */
+int http_check_url(const char *url, char *host, size_t len, char *err,
+		   size_t errlen);
+
 /* POST an application/x-www-form-urlencoded body; redirects not followed. */
 enum http_rc http_post_form(struct http *h, const char *url,
 			    const char *authorization, const char *body,

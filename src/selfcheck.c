@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "limit.h"
+#include "nitems.h"
 #include "store.h"
 
 /* The path of an http(s) URL ("/x/callback"), or "" if it has none. */
@@ -21,6 +22,34 @@ url_path(const char *url)
 		return "";
 	p = strchr(p + 3, '/');
 	return p != NULL ? p : "";
+}
+
+/* Each endpoint as libcurl itself reads it: the host it will connect to,
+ * never a userinfo trick (config.c refuses those too). */
+static int
+check_urls(const struct config *cfg, check_report report)
+{
+	const char *urls[] = { cfg->token_url, cfg->revocation_url };
+	char host[256], why[256], msg[1024];
+	int errors = 0;
+	size_t i;
+
+	for (i = 0; i < nitems(urls); i++) {
+		if (urls[i] == NULL)
+			continue;
+		if (http_check_url(urls[i], host, sizeof(host), why,
+				   sizeof(why)) == -1) {
+			snprintf(msg, sizeof(msg), "%s: %s", urls[i], why);
+			report(CHECK_ERROR, msg);
+			errors++;
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "%s: libcurl connects to host %s", urls[i],
+				 host);
+			report(CHECK_OK, msg);
+		}
+	}
+	return errors;
 }
 
 int
@@ -85,6 +114,7 @@ selfcheck(const struct app *app, int resolve, check_report report)
 			errors++;
 		} else {
 			report(CHECK_OK, "libcurl.so.4 loads");
+			errors += check_urls(cfg, report);
 		}
 	}
 	if (!resolve)

@@ -487,6 +487,10 @@ class CommandLine(LifecycleTest):
         self.assertRegex(r.stdout, r"(?m)^ok +store dir .*mode 0700")
         self.assertRegex(r.stdout, r"(?m)^ok +redirect_uri ")
         self.assertRegex(r.stdout, r"(?m)^ok +token endpoint host 127.0.0.1")
+        # libcurl's own reading of the URL, the one that will connect.
+        self.assertRegex(r.stdout, r"(?m)^ok +https://127.0.0.1:\d+/oauth2/"
+                                   r"token: libcurl connects to host "
+                                   r"127.0.0.1$")
         os.chmod(self.rig.store, 0o750)
         try:
             r = self.rig.cli("check-config", check=False)

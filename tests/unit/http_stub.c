@@ -94,6 +94,18 @@ http_load(char *err, size_t len)
 }
 
 /* application/x-www-form-urlencoded as url_encode_form writes it. */
+/* No libcurl here: the host as config.c reads it (which refuses what
+ * libcurl would read otherwise). */
+int
+http_check_url(const char *url, char *host, size_t len, char *err,
+	       size_t errlen)
+{
+	if (config_url_host(url, host, len) == 0)
+		return 0;
+	snprintf(err, errlen, "no host");
+	return -1;
+}
+
 static int
 form_encoded(const char *s)
 {

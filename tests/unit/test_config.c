@@ -210,6 +210,24 @@ http_url_on_another_host_is_refused(void)
 }
 
 static void
+userinfo_never_hides_the_host(void)
+{
+	/* The review's URL: a loopback host to a naive reading, example.com
+	 * to libcurl, which would send the Basic credentials in clear. */
+	CHECK(refused(GOOD "token_url = http://127.0.0.1:80@example.com/t\n",
+		      "token_url", "http://127.0.0.1:80@example.com/t"));
+	CHECK(refused(GOOD "token_url = https://u:p@idp.example/t\n",
+		      "token_url", "https://u:p@idp.example/t"));
+	CHECK(refused(GOOD "token_url = http://127.0.0.1\\@example.com/t\n",
+		      "token_url", "http://127.0.0.1\\@example.com/t"));
+	CHECK(refused(GOOD "token_url = http://127.0.0.1\\.example.com/t\n",
+		      "token_url", "http://127.0.0.1\\.example.com/t"));
+	/* An @ after the authority is only a path or a query. */
+	CHECK(load(GOOD "token_url = https://idp.example/t?a=b@c\n") == 0);
+	config_free(&cfg);
+}
+
+static void
 pkce_must_be_a_boolean(void)
 {
 	CHECK(refused(GOOD "pkce = maybe\n", "pkce", "maybe"));
@@ -490,6 +508,7 @@ main(void)
 	RUN(missing_client_id_is_refused);
 	RUN(missing_redirect_uri_is_refused);
 	RUN(http_url_on_another_host_is_refused);
+	RUN(userinfo_never_hides_the_host);
 	RUN(pkce_must_be_a_boolean);
 	RUN(connect_timeout_must_be_in_range);
 	RUN(environment_must_be_a_known_one);
