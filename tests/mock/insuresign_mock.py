@@ -46,6 +46,15 @@ Control API (JSON, no auth):
 
 Switches (POST /_mock/config; unknown names and wrong types are rejected):
   auto_approve  bool    authorize: skip the consent page, approve at once
+  account       str     authorize: the InsureSign account approving when
+                        auto_approve skips the page (default
+                        "account-N@insuresign.test", N the grant's number);
+                        the consent page asks for it (#account)
+  jwt           bool    access tokens are JWT-shaped (RFC 7519): header
+                        {alg: RS256, typ: JWT, kid}, claims {iss, sub, aud,
+                        scope, iat, exp, account_id, email}, and a random
+                        signature part (nothing can verify it); off: opaque
+                        "at_..." tokens
   iss           str     authorize: iss added to the redirect (overrides
                         --issuer; "" sends none)
   rotate_refresh bool   refresh replies carry a new refresh token
@@ -116,7 +125,8 @@ CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 AUTHZ_KEYS = ("response_type", "client_id", "redirect_uri", "state", "scope",
               "code_challenge", "code_challenge_method")
 SWITCHES = {
-    "auto_approve": bool, "iss": str, "rotate_refresh": bool,
+    "auto_approve": bool, "account": str, "jwt": bool, "iss": str,
+    "rotate_refresh": bool,
     "fault_grant": str, "fault_count": int,
     "status": int, "error": str, "error_description": str, "body": str,
     "content_type": str, "invalid_json": bool, "redirect": str,
@@ -125,8 +135,8 @@ SWITCHES = {
     "members": dict, "omit": list, "pad": int, "delay": (int, float),
     "trickle": bool,
 }
-FAULT_KEYS = set(SWITCHES) - {"auto_approve", "iss", "rotate_refresh",
-                              "fault_grant", "fault_count"}
+FAULT_KEYS = set(SWITCHES) - {"auto_approve", "account", "jwt", "iss",
+                              "rotate_refresh", "fault_grant", "fault_count"}
 FAULT_GRANTS = ("any", "authorization_code", "refresh_token", "revoke")
 STAT_KEYS = ("connections", "tcp_connections", "tls_failures",
              "authorize_requests", "token_requests", "code_requests",
@@ -232,18 +242,37 @@ class State:
             self.config["fault_count"] -= 1
         return faults
 
-    def new_code(self, p):
+    def new_code(self, p, account=None):
         code = secrets.token_urlsafe(24)
         self.codes[code] = {
+            "account": account or self.config.get("account"),
             "redirect_uri": p["redirect_uri"], "scope": p.get("scope"),
             "challenge": p.get("code_challenge"), "born": time.monotonic(),
             "used": False, "expired": False, "grant": None}
         self.issued["codes"].append(code)
         return code
 
+    def _jwt(self, grant):
+        """A JWT-shaped access token (RFC 7519) for the grant's account:
+        what InsureSign's tokens look like, signed by nobody."""
+        def part(obj):
+            return base64.urlsafe_b64encode(jbytes(obj)).rstrip(b"=").decode()
+        now = int(time.time())
+        g = self.grants[grant]
+        claims = {"iss": self.issuer or "https://sign-auth.insuresign.io",
+                  "sub": "acct_%d" % grant, "aud": self.client_id,
+                  "scope": g["scope"] or "documents", "iat": now,
+                  "exp": now + 3600, "account_id": 1000 + grant,
+                  "email": g["account"]}
+        signature = base64.urlsafe_b64encode(secrets.token_bytes(256))
+        return ".".join([part({"alg": "RS256", "typ": "JWT",
+                               "kid": "mock-1"}), part(claims),
+                         signature.rstrip(b"=").decode()])
+
     def _token(self, kind, grant):
         if kind == "access":
-            token = "at_" + secrets.token_urlsafe(24)
+            token = (self._jwt(grant) if self.config.get("jwt")
+                     else "at_" + secrets.token_urlsafe(24))
             self.access[token] = grant
         else:
             token = "rt_" + secrets.token_urlsafe(24)
@@ -295,7 +324,10 @@ class State:
                     s256(verifier), code["challenge"])):
                 raise OAuthError("invalid_grant", "PKCE verification failed")
         grant = next(self.grant_ids)
-        self.grants[grant] = {"scope": code["scope"], "revoked": False}
+        self.grants[grant] = {
+            "scope": code["scope"], "revoked": False,
+            "account": code["account"] or
+            "account-%d@insuresign.test" % grant}
         code["used"], code["grant"] = True, grant
         return self._reply(grant, True)
 
@@ -554,7 +586,8 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if st.config.get("auto_approve") and decision is None:
                 decision = "approve"
-            code = st.new_code(p) if decision == "approve" else None
+            code = (st.new_code(p, p.get("account"))
+                    if decision == "approve" else None)
         if code is not None:
             return self.to_client(p, code=code)
         if decision == "deny":
@@ -572,6 +605,8 @@ class Handler(BaseHTTPRequestHandler):
                 'your InsureSign account.</p>\n<p>You will be sent back to '
                 '<code id="redirect-uri">%s</code>.</p>\n%s'
                 '<form method="post" action="/oauth2/authorize">\n%s'
+                '<p><label>Your InsureSign account <input name="account" '
+                'id="account" value="signer@example.com"></label></p>\n'
                 '<button type="submit" name="decision" value="approve" '
                 'id="approve">Approve</button>\n'
                 '<button type="submit" name="decision" value="deny" '
