@@ -26,6 +26,7 @@ rig's directory, the store and the keys are chowned to it, and cli() runs
 as it too.  Run as another user, everything stays that user.
 """
 
+import base64
 import grp
 import http.client
 import json
@@ -277,6 +278,18 @@ class Browser:
         self.source = (source, 0) if source else None
         self.ctx = ssl.create_default_context(cafile=cafile)
         self.history = []
+        # {"host:port": "Basic ..."}: where the web server signed us in.
+        self.auth = {}
+
+    def sign_in(self, origin, user, password):
+        """HTTP Basic credentials for ORIGIN from now on, as a browser
+        keeps them once asked (RFC 7617); user None signs out."""
+        netloc = urllib.parse.urlsplit(origin).netloc
+        if user is None:
+            self.auth.pop(netloc, None)
+        else:
+            self.auth[netloc] = "Basic " + base64.b64encode(
+                f"{user}:{password}".encode()).decode()
 
     def cookie(self, name):
         for (n, _), (v, _) in self.jar.items():
@@ -316,6 +329,8 @@ class Browser:
                                            source_address=self.source))
         path = u.path + ("?" + u.query if u.query else "")
         h = dict(headers or {})
+        if u.netloc in self.auth:
+            h.setdefault("Authorization", self.auth[u.netloc])
         if cookies:
             c = self._cookie_header(u.path or "/", https)
             if c:
@@ -541,13 +556,17 @@ class Rig:
     fd 3, as systemd's conf/insuresign-connect.socket does.  start=False:
     nothing serves until start_server() (set up files and settings first).
     program_args: more options for the program's own listener (the socket
-    variants: --request-timeout, say).
+    variants: --request-timeout, say).  sign_in: {user: password}, the
+    web app's users the web server signs in for [identity] owner =
+    web_server (conf/lighttpd-auth.conf or conf/apache-auth-basic.conf:
+    HTTP Basic on /account and the base path but the backend's routes).
     """
 
     def __init__(self, name, server="lighttpd", ini=None, port=None,
                  issuer=None, keep_store=False, admin_auth=None, front=None,
                  activation=None, start=True, serve_program=None,
-                 mock_tls=True, backend_key=False, program_args=()):
+                 mock_tls=True, backend_key=False, program_args=(),
+                 sign_in=None):
         if server not in SERVERS:
             raise ValueError(f"unknown server {server}; have {SERVERS}")
         if front not in (None, "apache-tls"):
@@ -641,6 +660,7 @@ class Rig:
             # and passes REMOTE_USER (lighttpd mod_auth), as an operator
             # would set.
             self.admin_auth = admin_auth
+            self.sign_in = sign_in
             if start:
                 self.start_server()
         except BaseException:
@@ -667,6 +687,21 @@ class Rig:
         """Hands a file to the user the program runs as (Apache's)."""
         if self.run_user:
             os.chown(path, *self.run_user)
+
+    def htpasswd(self):
+        """The sign_in users as an htpasswd file (apr1, which lighttpd and
+        Apache both read), readable by the web server's user."""
+        path = self.out / "users.htpasswd"
+        lines = []
+        for user, password in self.sign_in.items():
+            r = subprocess.run(["openssl", "passwd", "-apr1", "-stdin"],
+                               input=password, capture_output=True,
+                               text=True, check=True)
+            lines.append(f"{user}:{r.stdout.strip()}\n")
+        path.write_text("".join(lines))
+        path.chmod(0o640)
+        self._own(path)
+        return path
 
     def _user_names(self):
         """The User and Group lines for an Apache."""
@@ -747,6 +782,13 @@ class Rig:
                 f'auth.backend.plain.userfile = "{users}"',
                 f'auth.require = ( "{BASE}/admin" => ( "method" => "basic",'
                 ' "realm" => "admin", "require" => "valid-user" ) )']
+        if self.sign_in:
+            conf = self.out / "lighttpd-auth.conf"
+            conf.write_text(replace_vars(
+                (ROOT / "conf/lighttpd-auth.conf").read_text(), {
+                    "insuresign_pages": "/account",
+                    "insuresign_users": self.htpasswd()}))
+            lines.append(f'include "{conf}"')
         extra.write_text("\n".join(lines) + "\n")
         site = replace_vars((ROOT / "demo/lighttpd-site.conf").read_text(), {
             "site_port": self.server_port, "site_root": SITE,
@@ -782,9 +824,21 @@ class Rig:
             "SITE_RUN": self.out, "SITE_INCLUDE": self.out / conf_name,
             "SITE_MODULES": APACHE_MODULES, "SITE_USER": user,
             "SITE_GROUP": group})
+        if self.sign_in:
+            # The site includes one file: the program's, then the sign-in.
+            auth = self.out / "apache-auth-basic.conf"
+            auth.write_text(replace_defines(
+                (ROOT / "conf/apache-auth-basic.conf").read_text(), {
+                    "INSURESIGN_BASE": BASE, "INSURESIGN_PAGES": "/account",
+                    "INSURESIGN_USERS": self.htpasswd()}))
+            both = self.out / "apache-include.conf"
+            both.write_text(f'Include "{self.out / conf_name}"\n'
+                            f'Include "{auth}"\n')
+            site = replace_defines(site, {"SITE_INCLUDE": both})
         conf = self.out / "apache-site.conf"
         conf.write_text(site)
-        self._apache(conf, [module], "apache2", self.out / "apache-stderr.log",
+        self._apache(conf, [module] + (["SIGN_IN"] if self.sign_in else []),
+                     "apache2", self.out / "apache-stderr.log",
                      self.server_port)
 
     def start_front(self):
