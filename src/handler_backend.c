@@ -279,12 +279,13 @@ ticket_request(const struct request *req, struct response *res,
 		*return_to = rt != NULL ? rt->valuestring : NULL;
 		return 0;
 	}
+	/* A return_to that is not a local path is given all the same: the
+	 * caller checks it, and its 400 names the rule. */
 	if (req->form[PARAM_USER].state != FIELD_OK ||
-	    req->form[PARAM_USER].dup || req->form[PARAM_RETURN_TO].dup ||
-	    req->form[PARAM_RETURN_TO].state == FIELD_BAD)
+	    req->form[PARAM_USER].dup || req->form[PARAM_RETURN_TO].dup)
 		goto bad;
 	*user = req->form[PARAM_USER].val;
-	*return_to = req->form[PARAM_RETURN_TO].state == FIELD_OK
+	*return_to = req->form[PARAM_RETURN_TO].state != FIELD_ABSENT
 			     ? req->form[PARAM_RETURN_TO].val
 			     : NULL;
 	return 0;
