@@ -285,9 +285,10 @@ handle_connect_start(struct app *app, const struct request *req,
 
 /*
  * GET /connect/ticket?t=: the URL the web app's backend was given (backend
- * mode).  The ticket names the user and is spent here, once; the browser
- * gets a fresh session that the pending state is bound to, so a ticket
- * replayed, or used in a second browser, connects nobody.
+ * mode).  The ticket names the user and is spent here, once; the pending
+ * state is bound to this browser's session (a fresh one of ours, or the
+ * web app's own cookie when we issue none), so a ticket replayed, or used
+ * in a second browser, connects nobody.
  */
 void
 handle_connect_ticket(struct app *app, const struct request *req,
@@ -319,6 +320,18 @@ handle_connect_ticket(struct app *app, const struct request *req,
 		return;
 	}
 	identity_of(app, req, &who);
+	/* [session] issue_cookie = false: the flow is bound to the web app's
+	 * own session cookie, which the browser it signed in has (a cookie of
+	 * ours by that name would replace the web app's). */
+	if (!app->cfg.issue_cookie && who.session.id[0] == '\0') {
+		page_error(res, &app->cfg, 403,
+			   "Open this link where you are "
+			   "signed in",
+			   "This connect link works in the browser you are "
+			   "signed in to this site with. Nothing was changed.",
+			   app->cfg.return_to, "Back to your account");
+		goto out;
+	}
 	/* Another site's navigation: ask first, spend nothing yet. */
 	if (policy_came_from(&app->cfg, req) == FROM_ELSEWHERE) {
 		page_begin(res, &app->cfg, "Connect to InsureSign");
@@ -343,7 +356,8 @@ handle_connect_ticket(struct app *app, const struct request *req,
 			   tk.return_to, "Back to your account");
 		goto out;
 	}
-	if (rc != STORE_OK || session_create(&who.session) == -1) {
+	if (rc != STORE_OK ||
+	    (app->cfg.issue_cookie && session_create(&who.session) == -1)) {
 		page_error(res, &app->cfg, 503, "Temporarily unavailable",
 			   "The connection cannot be started right now. Please "
 			   "try again in a few minutes.",
