@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "http.h"
 #include "limit.h"
 #include "nitems.h"
@@ -52,6 +53,46 @@ check_urls(const struct config *cfg, check_report report)
 	return errors;
 }
 
+/* Whose links these are ([identity] owner), and what that mode needs. */
+static int
+check_identity(const struct app *app, check_report report)
+{
+	const struct config *cfg = &app->cfg;
+	char msg[1024];
+
+	if (cfg->owner == OWNER_FROM_BACKEND && app->backend_key == NULL) {
+		report(CHECK_ERROR, "[identity] owner = backend: set [app] "
+				    "backend_key_file, or no connect ticket "
+				    "can be asked for and nobody can connect");
+		return 1;
+	}
+	if (cfg->owner == OWNER_FROM_BACKEND)
+		report(CHECK_OK, "[identity] owner = backend: links belong to "
+				 "the users your backend names (POST "
+				 "/connect-tickets)");
+	else if (cfg->owner == OWNER_FROM_WEB_SERVER)
+		report(CHECK_OK, "[identity] owner = web_server: links belong "
+				 "to REMOTE_USER; the web server must sign "
+				 "users in on the whole base path but /token, "
+				 "/links/ and /connect-tickets");
+	else if (!cfg->issue_cookie) {
+		/* Issue 13: PHPSESSID and the like are made anew at sign-in. */
+		snprintf(msg, sizeof(msg),
+			 "[identity] owner = browser with [session] "
+			 "issue_cookie = false: links belong to the web app's "
+			 "session cookie %s, so a link is lost whenever the "
+			 "web app rotates its session id (most do at every "
+			 "sign-in); set [identity] owner = web_server or "
+			 "backend to keep links by user",
+			 cfg->cookie_name);
+		report(CHECK_WARN, msg);
+	} else
+		report(CHECK_OK,
+		       "[identity] owner = browser: a link belongs to "
+		       "one browser's session cookie");
+	return 0;
+}
+
 int
 selfcheck(const struct app *app, int resolve, check_report report)
 {
@@ -95,6 +136,7 @@ selfcheck(const struct app *app, int resolve, check_report report)
 			 cfg->redirect_uri, want);
 		report(CHECK_OK, msg);
 	}
+	errors += check_identity(app, report);
 	/*
 	 * libcurl is loaded on first use (http.c says why).  A FastCGI
 	 * process loads it here, so a missing one shows at start, and the

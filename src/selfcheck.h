@@ -10,10 +10,10 @@ typedef void (*check_report)(enum check_level level, const char *what);
 
 /*
  * Checks what config_load cannot: the store and state dirs, where
- * redirect_uri points, that libcurl loads (not at a CGI start), and
- * (resolve set, as check-config does) that the token endpoint's host
- * resolves.  Each problem is reported with its fix.  Returns the number
- * of errors.
+ * redirect_uri points, what [identity] owner needs, that libcurl loads (not at
+ * a CGI start), and (resolve set, as check-config does) that the token
+ * endpoint's host resolves.  Each problem is reported with its fix.  Returns
+ * the number of errors.
  */
 int selfcheck(const struct app *app, int resolve, check_report report);
 
