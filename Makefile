@@ -309,7 +309,7 @@ test: deps
 
 demo: deps-demo
 	@$(MAKE) --no-print-directory all
-	@python3 tests/rig.py demo $(PORT)
+	@python3 tests/rig.py demo $(PORT) --owner=$(OWNER)
 
 # The web server, systemd and cron files to copy from.
 CONF_FILES := $(filter-out conf/insuresign-connect.ini%,$(wildcard conf/*))

@@ -16,8 +16,8 @@ A Rig starts, on loopback and in its own directory under tests/out/:
 A Browser speaks HTTP like a browser: a cookie jar, redirects on request,
 navigation headers.
 
-`python3 tests/rig.py demo [PORT [SERVER]]` runs the same rig for a person
-(make demo).
+`python3 tests/rig.py demo [PORT [SERVER]] [--owner=OWNER]` runs the same
+rig for a person (make demo [OWNER=backend|web_server|browser]).
 
 Apache refuses to serve as root, and it runs CGI and mod_fcgid programs as
 its User.  So when the tests run as root, every Apache variant runs the
@@ -481,6 +481,15 @@ def replace_defines(text, values):
     return text
 
 
+def app_password_hash(password):
+    """A password as demo/app.py's users file holds it (few rounds: the
+    tests' passwords protect nothing)."""
+    import hashlib
+    salt = os.urandom(16).hex()
+    h = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 1000)
+    return f"pbkdf2_sha256$1000${salt}${h.hex()}"
+
+
 class Forked:
     """A child the rig forked and exec'd itself (socket activation needs
     the child's own pid in its environment), with the subprocess.Popen
@@ -560,13 +569,16 @@ class Rig:
     web app's users the web server signs in for [identity] owner =
     web_server (conf/lighttpd-auth.conf or conf/apache-auth-basic.conf:
     HTTP Basic on /account and the base path but the backend's routes).
+    sample_app: {user: password}, the sample web app's users (lighttpd,
+    backend_key=True): demo/app.py behind the web server at /app/, its
+    backend naming each user to the program ([identity] owner = backend).
     """
 
     def __init__(self, name, server="lighttpd", ini=None, port=None,
                  issuer=None, keep_store=False, admin_auth=None, front=None,
                  activation=None, start=True, serve_program=None,
                  mock_tls=True, backend_key=False, program_args=(),
-                 sign_in=None):
+                 sign_in=None, sample_app=None):
         if server not in SERVERS:
             raise ValueError(f"unknown server {server}; have {SERVERS}")
         if front not in (None, "apache-tls"):
@@ -661,6 +673,12 @@ class Rig:
             # would set.
             self.admin_auth = admin_auth
             self.sign_in = sign_in
+            self.sample_app = sample_app
+            if sample_app:
+                self.app_port = free_port()
+                self.settings["app"]["return_to"] = "/app/account"
+                self.settings["app"]["return_to_allowed"] += ", /app"
+                self.write_config()
             if start:
                 self.start_server()
         except BaseException:
@@ -721,7 +739,28 @@ class Rig:
             wait_for(lambda: not port_open(port), what="the port to free")
         self.start_server()
 
+    def start_sample_app(self):
+        """demo/app.py on app_port, its users' passwords hashed as it
+        reads them; the web server sends it /app/ (start_lighttpd)."""
+        users = self.out / "app-users"
+        users.write_text("".join(
+            f"{u}:{app_password_hash(p)}\n"
+            for u, p in self.sample_app.items()))
+        log = self.out / "app.log"
+        with open(log, "ab") as err:
+            proc = subprocess.Popen(
+                [sys.executable, str(SITE / "app.py"), "--listen",
+                 f"127.0.0.1:{self.app_port}", "--users", str(users),
+                 "--backend-key-file",
+                 str(self.settings["app"]["backend_key_file"]),
+                 "--insuresign", self.server_origin + BASE],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err)
+        self._started(proc, self.app_port, "the sample app", log)
+
     def start_server(self):
+        if self.sample_app:
+            self.start_sample_app()
         if self.server in ("lighttpd-socket", "apache-proxy-fcgi"):
             self.start_program()
         if self.server == "lighttpd":
@@ -782,6 +821,11 @@ class Rig:
                 f'auth.backend.plain.userfile = "{users}"',
                 f'auth.require = ( "{BASE}/admin" => ( "method" => "basic",'
                 ' "realm" => "admin", "require" => "valid-user" ) )']
+        if self.sample_app:
+            lines += [
+                'server.modules += ( "mod_proxy" )',
+                '$HTTP["url"] =^ "/app" { proxy.server = ( "" => (( '
+                f'"host" => "127.0.0.1", "port" => {self.app_port} )) ) }}']
         if self.sign_in:
             conf = self.out / "lighttpd-auth.conf"
             conf.write_text(replace_vars(
@@ -1115,37 +1159,92 @@ class Rig:
         self.stop()
 
 
-def demo(port, server="lighttpd"):
-    """make demo: the rig, for a person, until Ctrl-C."""
+DEMO_OWNERS = ("backend", "web_server", "browser")
+
+
+def demo(port, server="lighttpd", owner="backend"):
+    """make demo: the rig, for a person, until Ctrl-C.  OWNER says whose
+    links they are ([identity] owner): backend, the sample web app's users
+    (demo/app.py signs them in, its backend names them); web_server, the
+    users the web server signs in (HTTP Basic); browser, each browser's."""
     os.environ.setdefault("ISC_TEST_OUT", str(ROOT / "run"))
     global OUT
     OUT = Path(os.environ["ISC_TEST_OUT"])
     import secrets
-    password = secrets.token_urlsafe(9)
-    backend_key = secrets.token_urlsafe(32)
+    if owner not in DEMO_OWNERS:
+        sys.exit(f"make demo OWNER={owner}: one of {', '.join(DEMO_OWNERS)}")
     lighttpd = server.startswith("lighttpd")
+    if owner == "backend" and not lighttpd:
+        sys.exit("make demo OWNER=backend: the sample web app runs behind "
+                 "lighttpd only")
+    users = {u: secrets.token_urlsafe(9) for u in ("alice", "bob", "admin")}
+    backend_key = secrets.token_urlsafe(32)
+    people = {u: users[u] for u in ("alice", "bob")}
+    # The admin page: the web server signs the operator in.
+    admin = lighttpd or owner == "web_server"
     rig = Rig("demo", port=port, server=server, start=False, mock_tls=False,
-              admin_auth={"admin": password} if lighttpd else None,
-              ini={"admin": {"users": "admin"}} if lighttpd else None)
+              admin_auth={"admin": users["admin"]}
+              if lighttpd and owner != "web_server" else None,
+              sign_in=users if owner == "web_server" else None,
+              sample_app=people if owner == "backend" else None,
+              ini={"identity": {"owner": owner},
+                   **({"admin": {"users": "admin"}} if admin else {})})
     rig.settings["app"]["backend_key_file"] = rig.secret_file(
         "backend.key", backend_key + "\n")
     rig.write_config()
     rig.start_server()
+    # InsureSign's tokens are JWTs: the admin page shows what they say.
+    rig.mock.config(jwt=True)
+    signed = " or ".join(f"{u} (password {p})" for u, p in people.items())
     admin = (f"{rig.url(BASE + '/admin')}   (user admin, password "
-             f"{password})" if lighttpd else "(lighttpd only in the demo)")
-    print(f"""
-insuresign-connect demo is running.
+             f"{users['admin']})" if admin else "(lighttpd only in the demo)")
+    curl = f"curl -H 'Authorization: Bearer {backend_key}'"
+    if owner == "backend":
+        what = f"""  Open  {rig.url('/app/')}   the sample web app (demo/app.py)
+        Sign in as {signed}.
+        Each connects their own InsureSign account; sign out, and the
+        other one, on the same browser, is not connected.
+  Admin {admin}
+        both links, by user name
 
-  Open  {rig.url('/account')}   (the sample web app's account page)
+  What the sample app's backend asks, by hand:
+    {curl} \\
+         -d user=alice {rig.url(BASE + '/connect-tickets')}
+    {curl} {rig.url(BASE + '/links/alice')}
+    {curl} \\
+         -H 'X-InsureSign-User: alice' {rig.url(BASE + '/token')}"""
+    elif owner == "web_server":
+        what = f"""  Open  {rig.url('/account')}   the sample web app's account page
+        The web server asks who you are (HTTP Basic, conf/lighttpd-auth.conf
+        or conf/apache-auth-basic.conf): {signed}.
+        A browser keeps those until it quits: be the other user in a
+        private window.
+  Admin {admin}
+        both links, by user name
+
+  What your backend would ask:
+    {curl} {rig.url(BASE + '/links/alice')}
+    {curl} \\
+         -H 'X-InsureSign-User: alice' {rig.url(BASE + '/token')}"""
+    else:
+        what = f"""  Open  {rig.url('/account')}   (the sample web app's account page)
         {rig.url(BASE + '/connect')}   (the program's own Connect page)
   Admin {admin}
 
-  The mock InsureSign at {rig.mock.url} shows an Approve / Deny page.
   Once connected, what your backend would do (the session is the value of
   the insuresign_session cookie in your browser):
-    curl -H 'Authorization: Bearer {backend_key}' \\
-         -H 'X-InsureSign-Session: <session>' {rig.url(BASE + '/token')}
+    {curl} \\
+         -H 'X-InsureSign-Session: <session>' {rig.url(BASE + '/token')}"""
+    others = " or ".join(f"make demo OWNER={o}" for o in DEMO_OWNERS
+                         if o != owner)
+    print(f"""
+insuresign-connect demo is running: [identity] owner = {owner}.
+
+{what}
+
+  The mock InsureSign at {rig.mock.url} shows an Approve / Deny page.
   Files, logs and the token store are under {rig.out}.
+  The other ways links can belong: {others}.
   Ctrl-C stops everything this started.
 """, flush=True)
     stop = []
@@ -1161,7 +1260,10 @@ insuresign-connect demo is running.
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "demo":
-        demo(int(sys.argv[2]) if len(sys.argv) > 2 else 8080,
-             sys.argv[3] if len(sys.argv) > 3 else "lighttpd")
+        words = [a for a in sys.argv[2:] if not a.startswith("--owner=")]
+        owners = [a[8:] for a in sys.argv[2:] if a.startswith("--owner=")]
+        demo(int(words[0]) if words else 8080,
+             words[1] if len(words) > 1 else "lighttpd",
+             owners[-1] if owners and owners[-1] else "backend")
     else:
         print(__doc__)
