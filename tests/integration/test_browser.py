@@ -2,7 +2,9 @@
 chromedriver's W3C WebDriver API, does what a person does: connects from the
 sample account page (/account) with the mock InsureSign's consent page,
 disconnects (there, and on the program's own Connect page), and deletes a
-link from the admin page.
+link from the admin page; and, with links that belong to the web app's
+users ([identity] owner = backend, the sample web app demo/app.py), two
+people share one browser and one of them uses a second.
 
 Screenshots of every step go to tests/out/HeadlessChromium/screenshots/
 (NN-step.png), chromedriver's log next to them.  Chromium talks to loopback
@@ -22,7 +24,8 @@ import subprocess
 import time
 import unittest
 
-from rig import BASE, Rig, certs, free_port, port_open, wait_for
+from rig import BACKEND_KEY, BASE, Rig, certs, free_port, port_open, \
+    wait_for
 
 CHROMIUM = os.environ.get("ISC_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("ISC_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -111,6 +114,14 @@ class WebDriver:
         if not found:
             raise WebDriverError("no such element", css)
         self.call("POST", f"/element/{found[0]}/click")
+
+    def type(self, css, text):
+        """Types TEXT into the first match, after clearing it."""
+        found = self.find_all(css)
+        if not found:
+            raise WebDriverError("no such element", css)
+        self.call("POST", f"/element/{found[0]}/clear")
+        self.call("POST", f"/element/{found[0]}/value", {"text": text})
 
     def wait(self, css, pattern=".", timeout=10):
         """Polls until css matches an element whose text matches pattern;
@@ -364,6 +375,99 @@ class HeadlessChromium(unittest.TestCase):
                          "Disconnected from InsureSign.")
         self.assertEqual(self.rig.records(), [])
         self.assert_clean_console()
+
+
+class SharedBrowser(unittest.TestCase):
+    """[identity] owner = backend: the sample web app signs its users in
+    with a form and out again, and its backend names them to the program.
+    Alice connects and signs out; Bob signs in on the same browser, whose
+    cookies (the program's too) stay, and is not connected; Alice, on a
+    second browser profile, is."""
+
+    USERS = {"alice": "alice-password", "bob": "bob-password"}
+
+    @classmethod
+    def setUpClass(cls):
+        for p in (CHROMIUM, CHROMEDRIVER):
+            if not os.access(p, os.X_OK):
+                raise AssertionError(f"{p} not found: Debian's chromium "
+                                     "and chromium-driver (Makefile DEB_TEST)")
+        cls.rig = Rig(cls.__name__, backend_key=True, sample_app=cls.USERS,
+                      ini={"identity": {"owner": "backend"}})
+        cls.addClassCleanup(cls.rig.stop)
+        cls.shots_dir = cls.rig.out / "screenshots"
+        cls.shots = 0
+        args = chromium_args(certs() / "server.pem")
+        cls.browsers = []
+        for name in ("first", "second"):
+            (cls.rig.out / name).mkdir()
+            cls.browsers.append(WebDriver(cls.rig.out / name, args))
+            cls.addClassCleanup(cls.browsers[-1].quit)
+
+    def shot(self, b, name):
+        SharedBrowser.shots += 1
+        b.screenshot(self.shots_dir / f"{self.shots:02d}-{name}.png")
+
+    def wait(self, b, css, pattern=".", name="waiting"):
+        try:
+            return b.wait(css, pattern)
+        except TimeoutError as e:
+            self.shot(b, f"{name}-timed-out")
+            raise AssertionError(str(e)) from None
+
+    def sign_in(self, b, user):
+        b.get(self.rig.url("/app/account"))
+        self.wait(b, "h1", "^Sign in$", "sign-in-page")
+        b.type("#name", user)
+        b.type("#password", self.USERS[user])
+        b.click("#sign-in")
+        self.wait(b, "#user", f"^{user}$", "signed-in")
+        return self.wait(b, "#insuresign-state", ".", "state")
+
+    def test_one_browser_two_users_and_a_second_browser(self):
+        first, second = self.browsers
+        self.rig.mock.config(jwt=True)
+        self.assertEqual(self.sign_in(first, "alice"), "Not connected.")
+        self.shot(first, "alice-not-connected")
+        first.click("#connect")
+        self.wait(first, "#approve", "Approve", "consent-page")
+        first.type("#account", "alice@insuresign.test")
+        first.click("#approve")
+        self.wait(first, "#notice", "^Connected to InsureSign.$", "back")
+        since = self.wait(first, "#insuresign-state", "^Connected since ")
+        self.assertEqual(first.url, self.rig.url(
+            "/app/account?insuresign=connected"))
+        self.shot(first, "alice-connected")
+        first.click("#logout")
+        self.wait(first, "h1", "^Sign in$", "signed-out")
+        # Everything of the program's stays in this browser ...
+        cookies = {c["name"] for c in first.call("GET", "/cookie")}
+        self.assertIn("insuresign_session", cookies)
+        self.assertNotIn("demo_session", cookies)
+
+        # ... and Bob, signed in on it, is not connected.
+        self.assertEqual(self.sign_in(first, "bob"), "Not connected.")
+        self.assertTrue(first.shown("#connect"))
+        self.shot(first, "bob-not-connected")
+        r = self.rig.browser().request("GET", self.rig.url(BASE + "/token"),
+                                       headers={
+                                           "Authorization":
+                                           "Bearer " + BACKEND_KEY,
+                                           "X-InsureSign-User": "bob"})
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"], "not_connected")
+
+        # Alice, on another browser: the same link.
+        self.assertEqual(self.sign_in(second, "alice"), since)
+        self.shot(second, "alice-second-browser")
+        self.assertEqual(len(self.rig.records()), 1)
+        self.assertEqual(self.rig.mock.stats()["code_requests"], 1)
+        for b in (first, second):
+            bad = [e["message"] for e in b.console()
+                   if "Content Security Policy" in e["message"] or
+                   e["level"] == "SEVERE" and
+                   "/favicon.ico " not in e["message"]]
+            self.assertEqual(bad, [])
 
 
 if __name__ == "__main__":

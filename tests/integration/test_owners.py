@@ -13,18 +13,23 @@ import hmac
 import json
 import os
 import re
+import signal
 import struct
+import subprocess
+import sys
 import time
 import unittest
 import urllib.parse
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from rig import BACKEND_KEY, BASE, Rig
+from rig import BACKEND_KEY, BASE, OUT, ROOT, Browser, Rig, free_port
 
 # The web app's users, as the web server's htpasswd file holds them.
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "Alice": "Alice-pw",
-         "zo\u00eb@example.com": "zoe-pw", "admin": "admin-pw"}
+         "zo\u00eb@example.com": "zoe-pw", "admin": "admin-pw",
+         # A name the web server takes and a user id cannot be.
+         "u" * 256: "long-pw"}
 ZOE = "zo\u00eb@example.com"
 TICKET_TTL = 300        # src/ticket.h
 
@@ -211,6 +216,34 @@ class WebServerMode(WebServerBasics):
         self.assertIn("Not connected", page.text)
         self.assertEqual(self.user_token("bob").status, 404)
         self.assertEqual(self.user_token("alice").status, 200)
+
+    def test_a_signed_in_name_that_is_no_user_id(self):
+        b = self.browser("u" * 256)
+        r = self.status(b)
+        self.assertEqual((r.status, r.json()["error"]), (400, "bad_user"))
+        self.assertIn("REMOTE_USER is not a user id", r.json()["message"])
+        for path in ("/connect", "/connect/start"):
+            r = b.get(self.url(path))
+            self.assertEqual(r.status, 400)
+            self.assertIn("Your user name cannot be used", r.text)
+        self.assertIn("REMOTE_USER refused: a user id is 1 to 255 bytes",
+                      self.program_log())
+        self.assertEqual(self.rig.mock.stats()["authorize_requests"], 0)
+
+    def test_a_link_that_needs_reconnecting(self):
+        self.link_expiring(self.browser("alice"))
+        self.rig.mock.config(error="invalid_grant")
+        r = self.user_token("alice")
+        self.assertEqual((r.status, r.json()["error"]),
+                         (409, "needs_reconnect"))
+        link = self.api("GET", "/links/alice").json()
+        self.assertEqual((link["connected"], link["needs_reconnect"],
+                          link["expires_at"], link["refreshable"],
+                          link["last_refresh_result"]),
+                         (False, True, None, False, "invalid_grant"))
+        page = self.browser("alice").get(self.url("/connect")).text
+        self.assertIn("Needs reconnecting.", page)
+        self.assertIn("Reconnect to InsureSign", page)
 
     def test_disconnect_takes_the_signed_in_users_token(self):
         alice, bob = self.browser("alice"), self.browser("bob")
@@ -881,6 +914,93 @@ class Switch(OwnersTest):
         self.assertEqual(r.returncode, 1)
         self.assertRegex(r.stdout, r"(?m)^error +\[identity\] owner = "
                          r"backend: set \[app\] backend_key_file")
+
+
+class Demo(unittest.TestCase):
+    """make demo, as a person uses it: two users of the sample web app
+    each link their own InsureSign account, and the admin page names both
+    (tests/rig.py demo, the way the Makefile starts it)."""
+
+    def start(self, owner):
+        port = free_port()
+        env = dict(os.environ, ISC_TEST_OUT=str(OUT / f"Demo-{owner}"))
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests/rig.py"), "demo", str(port),
+             f"--owner={owner}"], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+
+        def stop():
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.communicate(timeout=30)[0].strip(),
+                             "stopped.")
+        self.addCleanup(stop)
+        banner = ""
+        while "Ctrl-C stops" not in banner:
+            line = proc.stdout.readline()
+            self.assertTrue(line, "the demo ended: " + banner)
+            banner += line
+        self.origin = f"http://127.0.0.1:{port}"
+        self.passwords = dict(re.findall(r"(\w+) \(password (\S+)\)",
+                                         banner))
+        self.passwords["admin"] = re.search(
+            r"\(user admin, password (\S+)\)", banner).group(1)
+        self.mock = re.search(r"The mock InsureSign at (\S+) ",
+                              banner).group(1)
+        return banner
+
+    def mock_config(self, **switches):
+        Browser().request("POST", self.mock + "/_mock/config",
+                          body=json.dumps(switches))
+
+    def approve(self, b, start, user):
+        """From the program's 302 to InsureSign, back to the app."""
+        self.assertEqual(start.status, 302, start.text)
+        self.mock_config(auto_approve=True,
+                         account=f"{user}@insuresign.test")
+        cb = b.get(b.get(start.location).location)
+        self.assertEqual(cb.status, 303, cb.text)
+        return b.follow(cb)
+
+    def admin_sees_both(self):
+        b = Browser()
+        b.sign_in(self.origin, "admin", self.passwords["admin"])
+        page = b.get(self.origin + BASE + "/admin?sort=user").text
+        owners = re.findall(r"</code></a></td><td>([^<]*)</td>", page)
+        self.assertEqual(owners, ["alice", "bob"])
+        record = re.search(r'href="(/insuresign/admin/record\?id=\w+)"',
+                           page).group(1)
+        page = b.get(self.origin + record).text
+        self.assertIn("<dt>email</dt><dd>alice@insuresign.test</dd>", page)
+
+    def test_backend_mode_the_default(self):
+        banner = self.start("backend")
+        self.assertIn("the sample web app (demo/app.py)", banner)
+        self.assertIn("make demo OWNER=browser", banner)
+        for user in ("alice", "bob"):
+            b = Browser()
+            r = b.post(self.origin + "/app/login", {
+                "name": user, "password": self.passwords[user]},
+                follow=True)
+            self.assertIn("Not connected.", r.text)
+            csrf = re.search(r'name="csrf" value="(\w+)"', r.text).group(1)
+            ticket = b.post(self.origin + "/app/connect", {"csrf": csrf})
+            page = self.approve(b, b.get(ticket.location), user)
+            self.assertIn(f'id="user">{user}</strong>', page.text)
+            self.assertIn("Connected since", page.text)
+        self.admin_sees_both()
+
+    def test_web_server_mode(self):
+        self.start("web_server")
+        for user in ("alice", "bob"):
+            b = Browser()
+            b.sign_in(self.origin, user, self.passwords[user])
+            self.assertEqual(b.get(self.origin + "/account").status, 200)
+            page = self.approve(b, b.get(
+                self.origin + BASE + "/connect/start?return_to=/account"),
+                user)
+            self.assertEqual(page.url, self.origin +
+                             "/account?insuresign=connected")
+        self.admin_sees_both()
 
 
 if __name__ == "__main__":
