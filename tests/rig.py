@@ -706,6 +706,14 @@ class Rig:
         if self.run_user:
             os.chown(path, *self.run_user)
 
+    def apache_sign_in(self):
+        """The Apache sign-in as the site includes it: the shipped
+        conf/apache-auth-basic.conf, its Define lines set."""
+        return replace_defines(
+            (ROOT / "conf/apache-auth-basic.conf").read_text(), {
+                "INSURESIGN_BASE": BASE, "INSURESIGN_PAGES": "/account",
+                "INSURESIGN_USERS": self.htpasswd()})
+
     def htpasswd(self):
         """The sign_in users as an htpasswd file (apr1, which lighttpd and
         Apache both read), readable by the web server's user."""
@@ -871,10 +879,7 @@ class Rig:
         if self.sign_in:
             # The site includes one file: the program's, then the sign-in.
             auth = self.out / "apache-auth-basic.conf"
-            auth.write_text(replace_defines(
-                (ROOT / "conf/apache-auth-basic.conf").read_text(), {
-                    "INSURESIGN_BASE": BASE, "INSURESIGN_PAGES": "/account",
-                    "INSURESIGN_USERS": self.htpasswd()}))
+            auth.write_text(self.apache_sign_in())
             both = self.out / "apache-include.conf"
             both.write_text(f'Include "{self.out / conf_name}"\n'
                             f'Include "{auth}"\n')

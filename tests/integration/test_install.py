@@ -184,7 +184,8 @@ class Install(unittest.TestCase):
 
 
 APACHE_MODULES = ("mpm_event", "authz_core", "alias", "mime", "env",
-                  "fcgid", "proxy", "proxy_fcgi", "cgid")
+                  "fcgid", "proxy", "proxy_fcgi", "cgid", "auth_basic",
+                  "authn_core", "authn_file", "authz_user", "auth_openidc")
 
 
 class Snippets(unittest.TestCase):
@@ -241,15 +242,22 @@ class Snippets(unittest.TestCase):
                       found)
 
     def test_shipped_confs_parse(self):
+        auth = (ROOT / "conf/apache-auth-basic.conf").read_text()
         for name in ("apache-fcgid.conf", "apache-cgi.conf",
                      "apache-proxy-fcgi.conf"):
-            r = self.apache_t((ROOT / "conf" / name).read_text())
-            self.assertEqual(r.returncode, 0, name + r.stdout + r.stderr)
+            for extra in ("", auth):    # the sign-in goes after any
+                r = self.apache_t((ROOT / "conf" / name).read_text() +
+                                  extra)
+                self.assertEqual(r.returncode, 0,
+                                 name + r.stdout + r.stderr)
+        auth = (ROOT / "conf/lighttpd-auth.conf").read_text()
         for name in ("lighttpd.conf", "lighttpd-socket.conf"):
-            text = (ROOT / "conf" / name).read_text().replace(
-                "/var/log/lighttpd/", f"{self.tmp}/")
-            r = self.lighttpd_tt(text)
-            self.assertEqual(r.returncode, 0, name + r.stdout + r.stderr)
+            for extra in ("", auth):
+                text = ((ROOT / "conf" / name).read_text() + extra).replace(
+                    "/var/log/lighttpd/", f"{self.tmp}/")
+                r = self.lighttpd_tt(text)
+                self.assertEqual(r.returncode, 0,
+                                 name + r.stdout + r.stderr)
 
     def test_the_install_packages_are_the_makefiles(self):
         # The README's apt-get line cannot drift from what make needs.

@@ -23,7 +23,8 @@ import urllib.parse
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from rig import BACKEND_KEY, BASE, OUT, ROOT, Browser, Rig, free_port
+from rig import (APACHE_MODULES, BACKEND_KEY, BASE, OUT, ROOT, Browser, Rig,
+                 free_port)
 
 # The web app's users, as the web server's htpasswd file holds them.
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "Alice": "Alice-pw",
@@ -76,6 +77,7 @@ class OwnersTest(unittest.TestCase):
     server = "lighttpd"
     owner = "web_server"
     extra = {}
+    rig_class = Rig
 
     @classmethod
     def setUpClass(cls):
@@ -83,9 +85,10 @@ class OwnersTest(unittest.TestCase):
                "admin": {"users": "admin"}}
         for section, keys in cls.extra.items():
             ini.setdefault(section, {}).update(keys)
-        cls.rig = Rig(cls.__name__, server=cls.server, backend_key=True,
-                      sign_in=USERS if cls.owner == "web_server" else None,
-                      ini=ini, start=False)
+        cls.rig = cls.rig_class(cls.__name__, server=cls.server,
+                                backend_key=True,
+                                sign_in=USERS if cls.owner == "web_server"
+                                else None, ini=ini, start=False)
         cls.addClassCleanup(cls.rig.stop)
         cls.rig.settings["app"]["audit_log"] = cls.rig.out / "audit.log"
         cls.rig.write_config()
@@ -545,6 +548,44 @@ class WebServerLighttpd(WebServerMode, OwnersTest):
 
 class WebServerApacheFcgid(WebServerMode, OwnersTest):
     server = "apache-fcgid"
+
+
+class OidcRig(Rig):
+    """Apache signing users in with the README's mod_auth_openidc lines
+    in place of conf/apache-auth-basic.conf."""
+
+    def apache_sign_in(self):
+        readme = (ROOT / "README.md").read_text()
+        block, = [b for b in re.findall(r"(?ms)^```apache\n(.*?)^```", readme)
+                  if "OIDCRemoteUserClaim" in b]
+        return (f'LoadModule auth_openidc_module '
+                f'"{APACHE_MODULES / "mod_auth_openidc.so"}"\n' + block)
+
+
+class OpenIdConnect(OwnersTest):
+    """The README's mod_auth_openidc lines, started by a real Apache (its
+    post-config checks run only at a start; no provider answers here)."""
+
+    server = "apache-fcgid"
+    rig_class = OidcRig
+
+    def test_the_readmes_mod_auth_openidc_lines(self):
+        # The module, not the program, answers on the signed-in paths ...
+        for path in (BASE + "/status", "/account"):
+            r = self.rig.browser().get(self.rig.url(path), nav=False)
+            self.assertEqual(r.status, 401, path)
+            self.assertNotIn("json", r.header("Content-Type"))
+        r = self.rig.browser().get(self.url("/connect"))
+        self.assertEqual(r.status, 500)     # it cannot reach the provider
+        self.assertIn("could not retrieve metadata from url: https://"
+                      "accounts.example.com/", self.rig.logs())
+        # ... and the program on the backend's, with the key only.
+        for path in ("/token", "/links/alice"):
+            r = self.api("GET", path, key=None)
+            self.assertEqual((r.status, r.json()["error"]),
+                             (401, "unauthorized"), path)
+        r = self.api("GET", "/links/alice")
+        self.assertEqual((r.status, r.json()["error"]), (404, "not_connected"))
 
 
 class WebServerApacheProxyFcgi(WebServerBasics, OwnersTest):
