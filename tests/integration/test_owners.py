@@ -935,7 +935,15 @@ class Switch(OwnersTest):
             finally:
                 settings.update(saved)
                 self.rig.write_config()
-        r = check()
+        # The example config's [identity], as it is shipped.
+        example = (ROOT / "conf/insuresign-connect.ini.example").read_text()
+        section = re.search(r"(?ms)^\[identity\]\n(.*?)^\[", example)
+        shipped = dict(re.findall(r"(?m)^(\w+)\s*=\s*(\S+)$",
+                                  section.group(1)))
+        self.assertEqual(shipped, {"owner": "browser",
+                                   "ignore_case": "false"})
+        r = check(**shipped)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertRegex(r.stdout, r"(?m)^ok +\[identity\] owner = browser: "
                          "a link belongs to one browser's session cookie$")
         r = check(session={"issue_cookie": "false",
