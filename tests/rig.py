@@ -673,6 +673,8 @@ class Rig:
             # would set.
             self.admin_auth = admin_auth
             self.sign_in = sign_in
+            # The web app's pages the sign-in covers, beside the base path.
+            self.sign_in_pages = "/account"
             self.sample_app = sample_app
             if sample_app:
                 self.app_port = free_port()
@@ -711,7 +713,8 @@ class Rig:
         conf/apache-auth-basic.conf, its Define lines set."""
         return replace_defines(
             (ROOT / "conf/apache-auth-basic.conf").read_text(), {
-                "INSURESIGN_BASE": BASE, "INSURESIGN_PAGES": "/account",
+                "INSURESIGN_BASE": BASE,
+                "INSURESIGN_PAGES": self.sign_in_pages,
                 "INSURESIGN_USERS": self.htpasswd()})
 
     def htpasswd(self):
@@ -838,7 +841,7 @@ class Rig:
             conf = self.out / "lighttpd-auth.conf"
             conf.write_text(replace_vars(
                 (ROOT / "conf/lighttpd-auth.conf").read_text(), {
-                    "insuresign_pages": "/account",
+                    "insuresign_pages": self.sign_in_pages,
                     "insuresign_users": self.htpasswd()}))
             lines.append(f'include "{conf}"')
         extra.write_text("\n".join(lines) + "\n")

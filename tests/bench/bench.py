@@ -119,7 +119,7 @@ HELLO_CONF = """
 # make bench: the ceiling, a trivial libfcgi responder, in the same server
 # with the same settings as the program.
 fastcgi.server += (
-	"/hello" => ((
+	"{prefix}" => ((
 		"bin-path"    => "{hello}",
 		"socket"      => "{socket}",
 		"max-procs"   => 2,
@@ -130,6 +130,9 @@ fastcgi.server += (
 
 
 class BenchRig(Rig):
+    # A second ceiling, /open-hello, outside the web server's sign-in.
+    open_hello = False
+
     def start_lighttpd(self, conf_name, values):
         """conf/lighttpd.conf as shipped, with two changes in the bench's
         copy only: max-procs 2, not 4 (two workers for this two-core
@@ -138,7 +141,11 @@ class BenchRig(Rig):
         text, n = re.subn(r'("max-procs"\s*=>\s*)\d+', r"\g<1>2", text)
         if n != 1:
             raise RuntimeError(f"conf/{conf_name}: no max-procs to set")
-        text += HELLO_CONF.format(hello=HELLO, socket=self.out / "hello.sock")
+        text += HELLO_CONF.format(prefix="/hello", hello=HELLO,
+                                  socket=self.out / "hello.sock")
+        if self.open_hello:
+            text += HELLO_CONF.format(prefix="/open-hello", hello=HELLO,
+                                      socket=self.out / "open-hello.sock")
         copy = self.out / f"bench-{conf_name}"
         copy.write_text(text)
         # An absolute name: the rig reads it, fills in the variables and
@@ -295,10 +302,14 @@ def run_flows(rig, n, concurrency, mock_conns):
 # -- the phases ---------------------------------------------------------
 
 def configure(rig):
-    """Turns /token on; returns the backend key."""
+    """Turns /token on; returns the backend key.  The callback limits
+    ([limits]) out of the way: the flows below come from one address, far
+    faster than people connect."""
     backend_key = "bench-backend-key-" + os.urandom(16).hex()
     rig.settings["app"]["backend_key_file"] = rig.secret_file(
         "backend.key", backend_key + "\n")
+    rig.settings["limits"] = {"callbacks_per_address": 1000000,
+                              "callbacks_per_minute": 1000000}
     rig.write_config()
     return backend_key
 
@@ -306,6 +317,72 @@ def configure(rig):
 def check(cond, what):
     if not cond:
         raise RuntimeError(what)
+
+
+def throughput(rig, name, path, headers, ref_path, ref_headers, target):
+    """PATH against the ceiling REF_PATH, measured before and after it."""
+    base = f"http://127.0.0.1:{rig.port}"
+    ref1 = wrk(base + ref_path, ref_headers)
+    got = wrk(base + path, headers)
+    ref2 = wrk(base + ref_path, ref_headers)
+    ref = [(a + b) / 2 for a, b in zip(ref1, ref2)]
+    figure(f"{name}.throughput", got[0], "req/s", ref_path[1:], ref[0],
+           target=f"ratio >= {target}", met=got[0] / ref[0] >= target,
+           note_text=f"{ref_path[1:]}: mean of {ref1[0]:,.0f} before and "
+           f"{ref2[0]:,.0f} after")
+    figure(f"{name}.latency.p50", got[1], "ms", ref_path[1:], ref[1])
+    figure(f"{name}.latency.p99", got[2], "ms", ref_path[1:], ref[2])
+
+
+def phase_users(rig, backend_key):
+    """/status and /token where links belong to the web app's users
+    ([identity] owner = web_server): lighttpd's mod_auth signs alice in
+    (conf/lighttpd-auth.conf as shipped: HTTP Basic, its cache on), and
+    the program answers for REMOTE_USER.  /status is measured against
+    /hello behind the same sign-in; /token, which the backend calls
+    outside it with the backend key and X-InsureSign-User, against
+    /open-hello."""
+    password = "bench-" + os.urandom(8).hex()
+    rig.settings["identity"] = {"owner": "web_server"}
+    rig.sign_in = {"alice": password}
+    rig.sign_in_pages = "/hello"
+    rig.open_hello = True
+    rig.write_config()
+    try:
+        rig.restart_server()
+        users_figures(rig, backend_key, password)
+    finally:
+        # The CGI cold start after this reads the same ini: browser mode.
+        del rig.settings["identity"]
+        rig.write_config()
+
+
+def users_figures(rig, backend_key, password):
+    browser = rig.browser()
+    browser.sign_in(rig.origin, "alice", password)
+    cb = rig.connect(browser)
+    check(cb.status == 303, f"connect as alice: {cb.status} {cb.text[:200]}")
+    signed = {"Authorization": browser.auth[f"127.0.0.1:{rig.port}"]}
+    token_h = {"Authorization": f"Bearer {backend_key}",
+               "X-InsureSign-User": "alice"}
+    c = Client(rig.port)
+    for path, h, ok in (
+            (BASE + "/status", signed,
+             lambda b: json.loads(b).get("connected") is True),
+            (BASE + "/token", token_h,
+             lambda b: "access_token" in json.loads(b)),
+            ("/hello", signed, lambda b: len(b) == 60),
+            ("/open-hello", {}, lambda b: len(b) == 60)):
+        r, body = c.get(path, h)
+        check(r.status == 200 and ok(body), f"{path}: {r.status} "
+              f"{body[:200]!r}")
+    r, body = c.get("/hello", {})
+    check(r.status == 401, f"/hello without signing in: {r.status}")
+    c.close()
+    throughput(rig, "users.status", BASE + "/status", signed, "/hello",
+               signed, 0.85)
+    throughput(rig, "users.token", BASE + "/token", token_h, "/open-hello",
+               {}, 0.80)
 
 
 def phase_web(rig, backend_key):
@@ -690,14 +767,24 @@ def main():
     note(f"{os.cpu_count()} cores, load average {load[0]:.2f} at start "
          "(a shared machine: the figures move with its load, the ratios "
          f"less); {lv.stdout.split()[0] if lv.stdout else 'lighttpd'}")
-    # `bench.py store` (or web): one part only, while working on it.
+    # `bench.py store` (or web, or users: web_server mode's figures
+    # alone): one part only, while working on it.
     parts = sys.argv[1:] or ["web", "store"]
+    if parts == ["users"]:
+        rig = BenchRig("bench", start=False)
+        try:
+            backend_key = configure(rig)
+            rig.start_server()
+            phase_users(rig, backend_key)
+        finally:
+            rig.stop()
     if "web" in parts:
         rig = BenchRig("bench", start=False)
         try:
             backend_key = configure(rig)
             rig.start_server()
             sid, memory, after_flows = phase_web(rig, backend_key)
+            phase_users(rig, backend_key)
         finally:
             rig.stop()
         phase_cold(rig.ini, sid)
