@@ -23,8 +23,8 @@ import urllib.parse
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from rig import (APACHE_MODULES, BACKEND_KEY, BASE, OUT, ROOT, Browser, Rig,
-                 free_port)
+from rig import (APACHE_MODULES, BACKEND_KEY, BASE, NAVIGATE, OUT, ROOT,
+                 Browser, Rig, free_port)
 
 # The web app's users, as the web server's htpasswd file holds them.
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "Alice": "Alice-pw",
@@ -52,15 +52,17 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def seal_ticket(key_file, user, return_to, expires):
+def seal_ticket(key_file, user, return_to, expires, plain=None):
     """A connect ticket sealed as ticket.c seals one (key id, IV, AES-256-GCM
     of nonce, expiry, user and return_to), with whatever expiry the test
-    needs: how a test holds a ticket older than it could wait for."""
+    needs: how a test holds a ticket older than it could wait for.  PLAIN:
+    other plaintext, sealed just as well."""
     kid = subkey(key_file, b"insuresign-connect key id")[:4]
     key = subkey(key_file, b"insuresign-connect cookie v1")
     u, r = user.encode(), return_to.encode()
-    plain = (os.urandom(16) + struct.pack(">q", expires) + bytes([len(u)]) +
-             u + bytes([len(r)]) + r)
+    if plain is None:
+        plain = (os.urandom(16) + struct.pack(">q", expires) +
+                 bytes([len(u)]) + u + bytes([len(r)]) + r)
     iv = os.urandom(12)
     sealed = AESGCM(key).encrypt(iv, plain, b"insuresign-connect ticket v1")
     return b64url(kid + iv + sealed)
@@ -143,6 +145,19 @@ class OwnersTest(unittest.TestCase):
     def program_log(self):
         return "\n".join(line for line in self.rig.logs().splitlines()
                          if "insuresign-connect[" in line)
+
+    def broken_store(self):
+        """The store made readable by others for a while: every use of it
+        is refused (store_file.c checks its mode at each use)."""
+        rig = self
+
+        class Broken:
+            def __enter__(self):
+                os.chmod(rig.rig.store, 0o755)
+
+            def __exit__(self, *exc):
+                os.chmod(rig.rig.store, 0o700)
+        return Broken()
 
     def link_expiring(self, b, seconds=30):
         """Connects B with an access token that is due at once."""
@@ -234,6 +249,14 @@ class WebServerMode(WebServerBasics):
         self.assertEqual(self.rig.mock.stats()["authorize_requests"], 0)
 
     def test_a_link_that_needs_reconnecting(self):
+        # An expired token InsureSign will not refresh: 502 for the user.
+        self.link_expiring(self.browser("bob"), seconds=1)
+        time.sleep(1.5)
+        self.rig.mock.config(error="invalid_client")
+        r = self.user_token("bob")
+        self.assertEqual((r.status, r.json()["error"]),
+                         (502, "invalid_client"))
+        self.rig.mock.reset(keep_grants=True)
         self.link_expiring(self.browser("alice"))
         self.rig.mock.config(error="invalid_grant")
         r = self.user_token("alice")
@@ -259,7 +282,11 @@ class WebServerMode(WebServerBasics):
         for b, csrf in ((alice, bob_csrf), (bob, alice_csrf)):
             r = b.post(self.url("/disconnect"), {"csrf": csrf},
                        headers=origin)
+            self.assertEqual((r.status, r.json()["error"]), (403, "csrf"))
+            r = b.post(self.url("/disconnect"), {"csrf": csrf},
+                       headers=dict(NAVIGATE, **origin))
             self.assertEqual(r.status, 403)
+            self.assertIn("did not come from your account page", r.text)
         self.assertEqual(len(self.rig.records()), 2)
         r = alice.post(self.url("/disconnect"), {"csrf": alice_csrf},
                        headers=origin)
@@ -393,6 +420,29 @@ class WebServerMode(WebServerBasics):
         r = self.browser("alice").get(self.url("/connect/ticket?t=abc"))
         self.assertEqual(r.status, 404)
         self.assertEqual(self.rig.records(), [])
+
+    def test_a_store_that_cannot_be_used(self):
+        b = self.browser("alice")
+        self.rig.connect(b)
+        csrf = self.status(b).json()["csrf_token"]
+        with self.broken_store():
+            r = self.status(b)
+            self.assertEqual((r.status, r.json()["error"]),
+                             (503, "store_unavailable"))
+            self.assertEqual(b.get(self.url("/connect")).status, 503)
+            for method in ("GET", "DELETE"):
+                r = self.api(method, "/links/alice")
+                self.assertEqual((r.status, r.json()["error"]),
+                                 (503, "store_unavailable"), method)
+            r = self.user_token("alice")
+            self.assertEqual((r.status, r.json()["error"]),
+                             (503, "store_unavailable"))
+            for headers in ({}, NAVIGATE):
+                r = b.post(self.url("/disconnect"), {"csrf": csrf},
+                           headers=dict(headers, Origin=self.rig.origin))
+                self.assertEqual(r.status, 503)
+            self.assertIn("Temporarily unavailable", r.text)
+        self.assertTrue(self.status(b).json()["connected"])
 
     def test_fifty_token_requests_by_user_one_refresh(self):
         self.link_expiring(self.browser("alice"))
@@ -696,7 +746,16 @@ class BackendMode:
                               now + TICKET_TTL + 3600),
                   seal_ticket(other, "alice", "/account", now + 100),
                   seal_ticket(key, "alice", "/account", now + 100)[:-2] + "AA",
-                  "A" * 80, "not*base64"):
+                  "A" * 80, "AAAA", "not*base64",
+                  # Sealed right, but not a ticket's shape inside.
+                  seal_ticket(key, "", "", 0, plain=b"short"),
+                  seal_ticket(key, "", "", 0, plain=os.urandom(16) +
+                              struct.pack(">q", now + 100) + b"\0\0"),
+                  seal_ticket(key, "", "", 0, plain=os.urandom(16) +
+                              struct.pack(">q", now + 100) + b"\x05ab"),
+                  seal_ticket(key, "", "", 0, plain=os.urandom(16) +
+                              struct.pack(">q", now + 100) +
+                              b"\x01a\x01/x")):
             r = opens(t)
             self.assertEqual(r.status, 403, t)
             self.assertIn("This link is not valid", r.text)
@@ -717,6 +776,8 @@ class BackendMode:
                          .status, 400)
         for body, ctype in (("{", "application/json"),
                             ('{"user": 7}', "application/json"),
+                            ('{"user": "a", "return_to": 7}',
+                             "application/json"),
                             ('["alice"]', "application/json"),
                             ("return_to=/account", "application/"
                              "x-www-form-urlencoded"),
@@ -741,6 +802,20 @@ class BackendMode:
                    headers={"Origin": self.rig.origin})
         self.assertEqual(r.status, 404)
         self.assertEqual(self.rig.mock.stats()["authorize_requests"], 0)
+
+    def test_a_ticket_outlives_a_store_outage(self):
+        url = self.ticket_url("alice")
+        b = self.rig.browser()
+        # A script cannot use it: a navigation must.
+        r = b.get(url, nav=False)
+        self.assertEqual((r.status, r.json()["error"]),
+                         (401, "navigation_required"))
+        with self.broken_store():
+            r = b.get(url)
+            self.assertEqual(r.status, 503)
+            self.assertIn("Temporarily unavailable", r.text)
+        # Not spent while the store could not say it was.
+        self.assertEqual(b.get(url).status, 302)
 
     def test_a_ticket_from_another_site_asks_first(self):
         url = self.ticket_url("alice")
@@ -769,16 +844,20 @@ class Switch(OwnersTest):
 
     owner = "browser"
 
-    def configure(self, sign_in=False, session=None, **identity):
+    def configure(self, sign_in=False, session=None, key=True, **identity):
         """[identity] and [session] as given (the rest default), the web
-        server's sign-in on or off; restarts only when that changes
-        anything."""
+        server's sign-in on or off, the backend key set or not; restarts
+        only when that changes anything."""
         identity.setdefault("owner", "browser")
-        want = (identity, sign_in, session)
+        want = (identity, sign_in, session, key)
         if getattr(self.rig, "switch_state", None) == want:
             return
+        if not hasattr(self.rig, "key_file"):
+            self.rig.key_file = self.rig.settings["app"]["backend_key_file"]
         self.rig.settings["identity"] = dict(identity)
         self.rig.settings["session"] = dict(session or {})
+        self.rig.settings["app"]["backend_key_file"] = (
+            self.rig.key_file if key else None)
         self.rig.sign_in = USERS if sign_in else None
         self.rig.write_config()
         self.rig.restart_server()
@@ -831,9 +910,22 @@ class Switch(OwnersTest):
         self.assertEqual(self.rig.mock.stats()["authorize_requests"], 0)
         self.assertEqual(len(self.rig.records()), 1)
 
+    def test_the_backend_api_is_off_without_a_key(self):
+        for owner in ("web_server", "backend"):
+            self.configure(owner=owner, key=False)
+            for method, path in (("GET", "/links/alice"),
+                                 ("DELETE", "/links/alice"),
+                                 ("POST", "/connect-tickets"),
+                                 ("GET", "/token")):
+                r = self.api(method, path)
+                self.assertEqual((r.status, r.json()["error"]),
+                                 (404, "not_found"), path)
+                self.assertIn("[app] backend_key_file", r.json()["message"])
+
     def test_switching_never_hands_a_browsers_link_to_a_user(self):
         b, sid = self.link_a_browser()
-        old = self.rig.records()[0].name
+        other, _ = self.rig.link()
+        old, older = sorted(p.name for p in self.rig.records())
         self.configure(owner="web_server", sign_in=True)
         # Bob signs in on the browser that holds the linked cookie.
         b.sign_in(self.rig.origin, "bob", USERS["bob"])
@@ -850,11 +942,17 @@ class Switch(OwnersTest):
                       "browser session</td>", admin)
         self.assertRegex(self.rig.cli("list").stdout,
                          rf"(?m)^{old[:12]}  \(browser\)")
-        # Bob connects: his own link beside it.
+        # Bob connects: his own link beside them.
         self.assertEqual(self.rig.connect(b).status, 303)
+        bob = record_name(self.rig.key, "user:bob")
         self.assertEqual(sorted(p.name for p in self.rig.records()),
-                         sorted([old, record_name(self.rig.key,
-                                                  "user:bob")]))
+                         sorted([old, older, bob]))
+        # By user: bob's, then the browsers' (no user to sort by).
+        page = self.browser("admin").get(self.url("/admin?sort=user")).text
+        self.assertEqual(re.findall(r"<code>(\w{12})</code></a></td><td"
+                                    r"[^>]*>([^<]*)</td>", page)[0],
+                         (bob[:12], "bob"))
+        self.assertEqual(page.count("browser session</td>"), 2)
         self.assertIn("deleted", self.rig.cli("delete", old[:12]).stdout)
         self.assertTrue(self.status(b).json()["connected"])
 
