@@ -903,11 +903,16 @@ class Switch(OwnersTest):
             self.assertEqual(r.status, 401)
             self.assertIn("Please sign in first", r.text)
             self.assertIn('<a href="/login">Sign in</a>', r.text)
+        # A callback with no user at all: stale, nothing exchanged.
+        r = b.get(self.url("/callback?code=abc&state=" + "A" * 43))
+        self.assertEqual(r.status, 403)
+        self.assertIn("This sign-in is not valid here", r.text)
         self.configure(owner="web_server")
         r = b.get(self.url("/connect"))
         self.assertEqual(r.status, 401)
         self.assertIn('<a href="/account">Back to your account</a>', r.text)
         self.assertEqual(self.rig.mock.stats()["authorize_requests"], 0)
+        self.assertEqual(self.codes(), 0)
         self.assertEqual(len(self.rig.records()), 1)
 
     def test_the_backend_api_is_off_without_a_key(self):
