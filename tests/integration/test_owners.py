@@ -74,19 +74,17 @@ def quote(user):
 
 class OwnersTest(unittest.TestCase):
     """One rig per class: SERVER, [identity] OWNER, the web server's
-    sign-in for web_server mode, the backend key, the mock's JWTs."""
+    sign-in (USERS) in web_server mode, the backend key, admin for
+    [admin] users."""
 
     server = "lighttpd"
     owner = "web_server"
-    extra = {}
     rig_class = Rig
 
     @classmethod
     def setUpClass(cls):
         ini = {"identity": {"owner": cls.owner},
                "admin": {"users": "admin"}}
-        for section, keys in cls.extra.items():
-            ini.setdefault(section, {}).update(keys)
         cls.rig = cls.rig_class(cls.__name__, server=cls.server,
                                 backend_key=True,
                                 sign_in=USERS if cls.owner == "web_server"
@@ -149,14 +147,14 @@ class OwnersTest(unittest.TestCase):
     def broken_store(self):
         """The store made readable by others for a while: every use of it
         is refused (store_file.c checks its mode at each use)."""
-        rig = self
+        store = self.rig.store
 
         class Broken:
             def __enter__(self):
-                os.chmod(rig.rig.store, 0o755)
+                os.chmod(store, 0o755)
 
             def __exit__(self, *exc):
-                os.chmod(rig.rig.store, 0o700)
+                os.chmod(store, 0o700)
         return Broken()
 
     def link_expiring(self, b, seconds=30):
