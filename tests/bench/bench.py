@@ -319,11 +319,24 @@ def check(cond, what):
         raise RuntimeError(what)
 
 
+CPU_NOTE = ("utime+stime of the 2 workers / requests answered: the "
+            "program's own cost, which the machine's load moves far less "
+            "than a throughput")
+
+
+def wrk_cpu(rig, url, headers):
+    """wrk's figures, and the workers' CPU per request in microseconds."""
+    pids = rig.worker_pids()
+    cpu0 = workers_cpu(pids)
+    got = wrk(url, headers)
+    return got, (workers_cpu(pids) - cpu0) / (got[0] * WRK_SECONDS) * 1e6
+
+
 def throughput(rig, name, path, headers, ref_path, ref_headers, target):
     """PATH against the ceiling REF_PATH, measured before and after it."""
     base = f"http://127.0.0.1:{rig.port}"
     ref1 = wrk(base + ref_path, ref_headers)
-    got = wrk(base + path, headers)
+    got, cpu = wrk_cpu(rig, base + path, headers)
     ref2 = wrk(base + ref_path, ref_headers)
     ref = [(a + b) / 2 for a, b in zip(ref1, ref2)]
     figure(f"{name}.throughput", got[0], "req/s", ref_path[1:], ref[0],
@@ -332,6 +345,7 @@ def throughput(rig, name, path, headers, ref_path, ref_headers, target):
            f"{ref2[0]:,.0f} after")
     figure(f"{name}.latency.p50", got[1], "ms", ref_path[1:], ref[1])
     figure(f"{name}.latency.p99", got[2], "ms", ref_path[1:], ref[2])
+    figure(f"{name}.cpu_per_request", cpu, "us", note_text=CPU_NOTE)
 
 
 def phase_users(rig, backend_key):
@@ -439,8 +453,8 @@ def phase_web(rig, backend_key):
     # shared, and its load drifts; the reference is their mean.
     base = f"http://127.0.0.1:{rig.port}"
     hello1 = wrk(base + "/hello", status_h)
-    status = wrk(base + BASE + "/status", status_h)
-    token = wrk(base + BASE + "/token", token_h)
+    status, status_cpu = wrk_cpu(rig, base + BASE + "/status", status_h)
+    token, token_cpu = wrk_cpu(rig, base + BASE + "/token", token_h)
     hello2 = wrk(base + "/hello", status_h)
     hello = [(a + b) / 2 for a, b in zip(hello1, hello2)]
     figure("hello.throughput", hello[0], "req/s",
@@ -450,10 +464,13 @@ def phase_web(rig, backend_key):
            target="ratio >= 0.85", met=status[0] / hello[0] >= 0.85)
     figure("status.latency.p50", status[1], "ms", "hello", hello[1])
     figure("status.latency.p99", status[2], "ms", "hello", hello[2])
+    figure("status.cpu_per_request", status_cpu, "us",
+           note_text=CPU_NOTE)
     figure("token.throughput", token[0], "req/s", "hello", hello[0],
            target="ratio >= 0.80", met=token[0] / hello[0] >= 0.80)
     figure("token.latency.p50", token[1], "ms", "hello", hello[1])
     figure("token.latency.p99", token[2], "ms", "hello", hello[2])
+    figure("token.cpu_per_request", token_cpu, "us", note_text=CPU_NOTE)
 
     # 2. Connect flows.  A few first, so that both workers have loaded
     # libcurl and hold a connection; then the mock's counters from zero.
