@@ -15,6 +15,7 @@ struct app {
 	struct http *http;
 	char *backend_key; /* [app] backend_key_file; NULL: /token is off */
 	char *admin_key;   /* [admin] key_file */
+	char *metrics_key; /* [metrics] key_file */
 	struct shared_file limits; /* limit.c's table, mapped on first use */
 };
 

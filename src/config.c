@@ -29,6 +29,7 @@ enum type {
 	T_COOKIE, /* RFC 6265 cookie-name token */
 	T_USER,	  /* REMOTE_USER value */
 	T_ADDR,	  /* IPv4 or IPv6 address */
+	T_NET,	  /* an address, or a network: address/prefix length */
 };
 
 struct keydef {
@@ -129,6 +130,12 @@ static const struct keydef keys[] = {
 	  .off = OFF(admin_users) },
 	{ .section = "admin", .key = "key_file", .type = T_FILE,
 	  .off = OFF(admin_key_file) },
+	{ .section = "metrics", .key = "key_file", .type = T_FILE,
+	  .off = OFF(metrics_key_file) },
+	{ .section = "metrics", .key = "allow", .type = T_NET, .list = 1,
+	  .off = OFF(metrics_allow) },
+	{ .section = "log", .key = "format", .type = T_ENUM, .def = "text",
+	  .off = OFF(log_format), .choices = "text|json" },
 };
 /* clang-format on */
 
@@ -145,6 +152,8 @@ static const char *const expected[] = {
 	[T_COOKIE] = "a cookie name (letters, digits, - and _)",
 	[T_USER] = "a user name without spaces or commas",
 	[T_ADDR] = "IP addresses such as 127.0.0.1 or ::1",
+	[T_NET] = "IP addresses or networks such as 127.0.0.1, ::1 or "
+		  "10.0.0.0/8",
 };
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
@@ -307,6 +316,8 @@ valid_item(enum type t, const char *v)
 	case T_ADDR:
 		return inet_pton(AF_INET, v, a) == 1 ||
 		       inet_pton(AF_INET6, v, a) == 1;
+	case T_NET:
+		return policy_network_valid(v);
 	default:
 		return 0;
 	}
@@ -451,8 +462,8 @@ check_unknown(dictionary *d, char *err, size_t len)
 		if (!known_section(sec)) {
 			seterr(err, len,
 			       "unknown section [%s] (expected insuresign, "
-			       "http, app, session, store, limits, identity "
-			       "or admin)",
+			       "http, app, session, store, limits, identity, "
+			       "admin, metrics, log, refresh or events)",
 			       sec);
 			return -1;
 		}

@@ -16,6 +16,7 @@ struct strlist {
 enum environment { ENV_PRODUCTION, ENV_LEGACY, ENV_LAB };
 enum secure_mode { SECURE_AUTO, SECURE_ALWAYS, SECURE_NEVER };
 /* [identity] owner: who a link belongs to (see owner.h). */
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 enum owner_source {
 	OWNER_FROM_BROWSER,
 	OWNER_FROM_WEB_SERVER,
@@ -78,6 +79,13 @@ struct config {
 	/* [admin] */
 	struct strlist admin_users;
 	char *admin_key_file;
+
+	/* [metrics] */
+	char *metrics_key_file;
+	struct strlist metrics_allow;
+
+	/* [log] */
+	enum log_format log_format;
 };
 
 /*

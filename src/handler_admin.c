@@ -37,10 +37,7 @@ static int
 authorize(struct app *app, const struct request *req, struct response *res,
 	  char *who, size_t len)
 {
-	const struct strlist *users = &app->cfg.admin_users;
-	size_t i;
-
-	if (users->n == 0 && app->admin_key == NULL) {
+	if (app->cfg.admin_users.n == 0 && app->admin_key == NULL) {
 		page_error(
 			res, &app->cfg, 403, "Admin page not enabled",
 			"It is off until you say who may use it: list the "
@@ -50,16 +47,8 @@ authorize(struct app *app, const struct request *req, struct response *res,
 			NULL, NULL);
 		return 0;
 	}
-	if (req->remote_user != NULL)
-		for (i = 0; i < users->n; i++)
-			if (strcmp(req->remote_user, users->v[i]) == 0) {
-				snprintf(who, len, "%s", req->remote_user);
-				return 1;
-			}
-	if (policy_bearer(req, app->admin_key)) {
-		snprintf(who, len, "bearer-key");
+	if (policy_admin(&app->cfg, req, app->admin_key, who, len))
 		return 1;
-	}
 	if (app->admin_key != NULL)
 		res_header(res, "WWW-Authenticate",
 			   "Bearer realm=\"insuresign-connect admin\"");

@@ -153,6 +153,33 @@ setup(struct http *h)
 	return 0;
 }
 
+/* What a libcurl result means to us. */
+static enum http_rc
+classify(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return HTTP_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		return HTTP_TIMEOUT;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		return HTTP_TOO_BIG;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+		return HTTP_TLS;
+	default:
+		return HTTP_NETWORK;
+	}
+}
+
 static const char *
 http_rc_name(enum http_rc rc)
 {
@@ -273,34 +300,10 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	lib.easy_setopt(h->curl, CURLOPT_WRITEDATA, reply);
 	h->errbuf[0] = '\0';
 	cc = lib.easy_perform(h->curl);
-	switch (cc) {
-	case CURLE_OK:
+	rc = classify(cc);
+	if (rc == HTTP_OK)
 		lib.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE,
 				 &reply->status);
-		rc = HTTP_OK;
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		rc = HTTP_TIMEOUT;
-		break;
-	case CURLE_WRITE_ERROR:
-	case CURLE_FILESIZE_EXCEEDED:
-		rc = HTTP_TOO_BIG;
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-		rc = HTTP_TLS;
-		break;
-	default:
-		rc = HTTP_NETWORK;
-		break;
-	}
 	if (rc != HTTP_OK)
 		log_warn("%s: %s: %s (%s)", __func__, url,
 			 h->errbuf[0] != '\0' ? h->errbuf
@@ -324,4 +327,41 @@ void
 http_reply_free(struct http_reply *reply)
 {
 	buf_free(&reply->body);
+}
+
+enum http_rc
+http_probe(const struct config *cfg, const char *url, char *err, size_t len)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	enum http_rc rc;
+	CURLcode cc;
+	CURL *c;
+
+	if (http_load(err, len) == -1)
+		return HTTP_INTERNAL;
+	c = lib.easy_init();
+	if (c == NULL) {
+		snprintf(err, len, "out of memory");
+		return HTTP_INTERNAL;
+	}
+	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file != NULL)
+		lib.easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	/* Connect (and shake hands) only: no request is sent. */
+	lib.easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout);
+	lib.easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->connect_timeout);
+	lib.easy_setopt(c, CURLOPT_URL, url);
+	cc = lib.easy_perform(c);
+	rc = classify(cc);
+	if (rc != HTTP_OK)
+		snprintf(err, len, "%s (%s)",
+			 errbuf[0] != '\0' ? errbuf : lib.easy_strerror(cc),
+			 http_rc_name(rc));
+	lib.easy_cleanup(c);
+	return rc;
 }

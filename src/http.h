@@ -52,4 +52,12 @@ enum http_rc http_post_form(struct http *h, const char *url,
 			    struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
 
+/*
+ * Can url's server be reached: a TCP connection and, for https, a TLS
+ * handshake verified as for a request, then closed; no request is sent
+ * (for /readyz: never a token request).  On failure err says why.
+ */
+enum http_rc http_probe(const struct config *cfg, const char *url, char *err,
+			size_t len);
+
 #endif

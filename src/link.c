@@ -5,6 +5,7 @@
 
 #include "listing.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
@@ -34,6 +35,8 @@ load(struct app *app, const char *name, struct record *r)
 		rc = STORE_ERROR;
 	}
 	buf_free(&raw);
+	if (rc == STORE_ERROR)
+		metrics_count(METRIC_STORE_READ_ERRORS);
 	return rc == STORE_OK	      ? LINK_OK
 	       : rc == STORE_NOTFOUND ? LINK_NONE
 				      : LINK_STORE_ERROR;
@@ -51,6 +54,8 @@ save(struct app *app, const char *name, struct record *r, long long now)
 		     ? store_save(app->store, name, raw.data, raw.len)
 		     : STORE_ERROR;
 	buf_free(&raw);
+	if (rc != STORE_OK)
+		metrics_count(METRIC_STORE_WRITE_ERRORS);
 	return rc == STORE_OK ? LINK_OK : LINK_STORE_ERROR;
 }
 

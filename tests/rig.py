@@ -441,6 +441,85 @@ class Mock:
         self.log_file.close()
 
 
+class Prometheus:
+    """A real Prometheus server (Debian's prometheus) on loopback that
+    scrapes TARGET's PATH every second with a bearer key from KEY_FILE,
+    and its HTTP query API (https://prometheus.io/docs/prometheus/latest/
+    querying/api/)."""
+
+    def __init__(self, out, target_port, path, key_file):
+        self.dir = out / "prometheus"
+        subprocess.run(["rm", "-rf", str(self.dir)], check=True)
+        self.dir.mkdir(parents=True)
+        self.port = free_port()
+        conf = self.dir / "prometheus.yml"
+        conf.write_text(f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: insuresign-connect
+    metrics_path: {path}
+    authorization:
+      credentials_file: {key_file}
+    static_configs:
+      - targets: ["127.0.0.1:{target_port}"]
+""")
+        self.log_file = open(self.dir / "prometheus.log", "wb")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={conf}",
+             f"--storage.tsdb.path={self.dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self.log_file)
+        try:
+            wait_for(lambda: self._ready() or self.proc.poll() is not None,
+                     timeout=30, what="prometheus to start")
+            if self.proc.poll() is not None:
+                raise RuntimeError("prometheus did not start: see "
+                                   f"{self.dir}/prometheus.log")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _get(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def _ready(self):
+        try:
+            return self._get("/-/ready")[0] == 200
+        except OSError:
+            return False
+
+    def query(self, promql):
+        """The instant vector of PROMQL now: {frozenset(labels): value}."""
+        status, body = self._get("/api/v1/query?" + urllib.parse.urlencode(
+            {"query": promql}))
+        data = json.loads(body)
+        if status != 200 or data.get("status") != "success":
+            raise RuntimeError(f"prometheus: {promql}: {status} {body!r}")
+        return {frozenset((k, v) for k, v in r["metric"].items()
+                          if k not in ("job", "instance", "__name__")):
+                float(r["value"][1]) for r in data["data"]["result"]}
+
+    def targets(self):
+        return json.loads(self._get("/api/v1/targets")[1])["data"]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+
+
 def replace_vars(text, values):
     """Sets `var.NAME = ...` lines of a lighttpd config (the shipped ones)."""
     for name, value in values.items():

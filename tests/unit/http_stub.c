@@ -142,3 +142,14 @@ http_reply_free(struct http_reply *reply)
 {
 	buf_free(&reply->body);
 }
+
+enum http_rc
+http_probe(const struct config *cfg, const char *url, char *err, size_t len)
+{
+	STUB_CHECK(cfg != NULL && url != NULL);
+	/* The network replies of the table refuse; the rest connect. */
+	if (replies[http_stub_reply % HTTP_STUB_REPLIES].rc == HTTP_OK)
+		return HTTP_OK;
+	snprintf(err, len, "stub: no connection");
+	return replies[http_stub_reply % HTTP_STUB_REPLIES].rc;
+}

@@ -1,0 +1,329 @@
+"""Operations (issue 15): /metrics for Prometheus, /healthz and /readyz,
+refresh ahead of need, JSON log lines, and signed events to the web app,
+for real: lighttpd with 4 workers (conf/lighttpd.conf's max-procs), the
+mock InsureSign, a real Prometheus, and a webhook receiver.
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+from rig import BASE, Prometheus, Rig, wait_for
+
+METRICS_KEY = "metrics-key-0123456789abcdefghijklmnopqrstuvwxyz"
+ADMIN_KEY = "admin-key-0123456789abcdefghijklmnopqrstuvwxyz0"
+PREFIX = "insuresign_connect_"
+
+
+def parse_exposition(text):
+    """{(name, frozenset(labels)): value} of a text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\S+)', line)
+        assert m, line
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+class OpsTest(unittest.TestCase):
+    """One lighttpd (4 workers) + program + mock for the whole class."""
+
+    extra = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(cls.__name__, ini=cls.extra, backend_key=True,
+                      start=False)
+        cls.addClassCleanup(cls.rig.stop)
+        cls.metrics_key = cls.rig.secret_file("metrics.key",
+                                              METRICS_KEY + "\n")
+        cls.rig.settings.setdefault("metrics", {}).setdefault(
+            "key_file", cls.metrics_key)
+        cls.rig.settings["admin"] = {"key_file": cls.rig.secret_file(
+            "admin.key", ADMIN_KEY + "\n")}
+        cls.rig.write_config()
+        cls.rig.start_server()
+
+    def setUp(self):
+        self.rig.mock.reset()
+        for r in self.rig.records():
+            r.unlink()
+
+    def get(self, path, key=None, source=None, headers=None):
+        h = dict(headers or {})
+        if key:
+            h["Authorization"] = "Bearer " + key
+        return self.rig.browser(source=source).get(
+            self.rig.url(BASE + path), nav=False, headers=h)
+
+    def metrics(self):
+        r = self.get("/metrics", key=METRICS_KEY)
+        self.assertEqual(r.status, 200, r.text)
+        return parse_exposition(r.text)
+
+    def value(self, name, **labels):
+        return self.metrics().get(
+            (PREFIX + name, frozenset(labels.items())), 0)
+
+
+class Metrics(OpsTest):
+
+    def test_the_exposition_passes_promtool(self):
+        self.rig.link()
+        r = self.get("/metrics", key=METRICS_KEY)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"),
+                         "text/plain; version=0.0.4; charset=utf-8")
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        p = subprocess.run(["promtool", "check", "metrics"], input=r.body,
+                           capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        m = parse_exposition(r.text)
+        # Each family by its conventional name, never a user's value.
+        for name, _ in m:
+            self.assertTrue(name.startswith(PREFIX), name)
+        self.assertGreaterEqual(m[(PREFIX + "connects_completed_total",
+                                   frozenset())], 1)
+        self.assertIn((PREFIX + "token_endpoint_duration_seconds_count",
+                       frozenset({("grant", "authorization_code")})), m)
+        # The gauges are read at most every 5 s.
+        wait_for(lambda: self.value("links", state="connected") == 1,
+                 timeout=10, what="the links gauge")
+        # Label values are words of ours: no token, no session.
+        for t in self.rig.mock.tokens()["access_tokens"]:
+            self.assertNotIn(t, r.text)
+
+    def test_who_may_read_them(self):
+        self.assertEqual(self.get("/metrics").status, 401)
+        r = self.get("/metrics", key="wrong" * 10)
+        self.assertEqual(r.status, 401)
+        self.assertIn("Bearer", r.header("WWW-Authenticate"))
+        self.assertEqual(self.get("/metrics", key=METRICS_KEY).status, 200)
+        # The admin's key is the operator's: it reads them too.
+        self.assertEqual(self.get("/metrics", key=ADMIN_KEY).status, 200)
+        # The backend key is not a metrics key.
+        self.assertEqual(self.get("/metrics", key=rig_backend_key()).status,
+                         401)
+
+    def test_counts_survive_a_worker_killed_with_kill_9(self):
+        before = self.value("requests_total", route="/status")
+        for _ in range(20):
+            self.get("/status")
+        for pid in self.rig.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        # lighttpd starts new workers; the counts were in the file.
+        wait_for(lambda: self.get("/healthz").status == 200, timeout=30,
+                 what="lighttpd to start new workers")
+        self.assertGreaterEqual(
+            self.value("requests_total", route="/status"), before + 20)
+
+
+def rig_backend_key():
+    import rig
+    return rig.BACKEND_KEY
+
+
+class MetricsAccess(OpsTest):
+    """[metrics] allow: Prometheus by its address, no key."""
+
+    extra = {"metrics": {"allow": "127.0.0.1, ::1/128"}}
+
+    def test_allowed_addresses_and_no_others(self):
+        self.assertEqual(self.get("/metrics").status, 200)
+        # 127.0.0.2 is loopback too, but not on the list.
+        self.assertEqual(self.get("/metrics", source="127.0.0.2").status, 401)
+        self.assertEqual(self.get("/metrics", source="127.0.0.2",
+                                  key=METRICS_KEY).status, 200)
+
+
+class MetricsOff(unittest.TestCase):
+
+    def test_never_open_by_default(self):
+        with Rig(type(self).__name__) as rig:
+            r = rig.browser().get(rig.url(BASE + "/metrics"), nav=False)
+            self.assertEqual(r.status, 403)
+            self.assertIn("[metrics] key_file", r.text)
+            self.assertNotIn(PREFIX, r.text)
+
+
+class PrometheusScrapes(OpsTest):
+    """A real Prometheus scrapes the four workers' sum."""
+
+    extra = {"insuresign": {"refresh_backoff": 0}}
+
+    def test_the_sum_of_four_workers(self):
+        prom = Prometheus(self.rig.out, self.rig.port, BASE + "/metrics",
+                          self.metrics_key)
+        self.addCleanup(prom.stop)
+        base = {k: v for k, v in self.metrics().items()}
+
+        def grew(name, **labels):
+            return base.get((PREFIX + name, frozenset(labels.items())), 0)
+
+        # A known sequence: 3 links made; 1 denied; 2 stale callbacks;
+        # a refresh that works and one that fails; 40 /status; /token
+        # answers of each kind.
+        made = [self.rig.link(expires_in=30) for _ in range(3)]
+        b = self.rig.browser()
+        auth = b.get(self.rig.url(BASE + "/connect/start")).location
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(auth).query))
+        r = b.get(q["redirect_uri"] + "?" + urllib.parse.urlencode(
+            {"state": q["state"], "error": "access_denied"}))
+        self.assertEqual(r.status, 303)
+        for _ in range(2):
+            self.assertEqual(b.get(q["redirect_uri"] + "?code=x&state=" +
+                                   "y" * 43).status, 403)
+        self.assertEqual(self.rig.token(made[0][1]).status, 200)  # refresh
+        self.rig.mock.config(status=500, fault_grant="refresh_token")
+        self.assertEqual(self.rig.token(made[1][1]).status, 200)  # old one
+        self.rig.mock.config(status=None, fault_grant=None)
+        self.assertEqual(self.rig.token("A" * 43).status, 404)
+        self.assertEqual(self.rig.token(made[2][1], key=None).status, 401)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: self.get("/status"), range(40)))
+        self.assertEqual(len(self.rig.worker_pids()), 4)
+
+        want = {
+            'connects_started_total': grew("connects_started_total") + 4,
+            'connects_completed_total':
+                grew("connects_completed_total") + 3,
+            'connects_failed_total{reason="denied"}':
+                grew("connects_failed_total", reason="denied") + 1,
+            'connects_failed_total{reason="state"}':
+                grew("connects_failed_total", reason="state") + 2,
+            'code_exchanges_total{result="ok"}':
+                grew("code_exchanges_total", result="ok") + 3,
+            'refreshes_total{result="ok"}':
+                grew("refreshes_total", result="ok") + 1,
+            'refreshes_total{result="server_error"}':
+                grew("refreshes_total", result="server_error") + 1,
+            'token_requests_total{result="ok"}':
+                grew("token_requests_total", result="ok") + 2,
+            'token_requests_total{result="not_connected"}':
+                grew("token_requests_total", result="not_connected") + 1,
+            'token_requests_total{result="unauthorized"}':
+                grew("token_requests_total", result="unauthorized") + 1,
+            'requests_total{route="/status"}':
+                grew("requests_total", route="/status") + 40,
+            'token_endpoint_duration_seconds_count{grant="refresh_token"}':
+                grew("token_endpoint_duration_seconds_count",
+                     grant="refresh_token") + 2,
+            'links{state="connected"}': 2,
+            'links{state="refresh_failing"}': 1,
+        }
+
+        def seen():
+            got = {}
+            for q in want:
+                v = prom.query(PREFIX + q)
+                got[q] = next(iter(v.values())) if len(v) == 1 else None
+            return got
+        try:
+            wait_for(lambda: seen() == want, timeout=30,
+                     what="prometheus to scrape the expected values")
+        except TimeoutError:
+            self.assertEqual(seen(), want)
+        # Every scrape answered, whichever worker took it.
+        health = [t["health"] for t in prom.targets()["activeTargets"]]
+        self.assertEqual(health, ["up"])
+
+
+class Health(OpsTest):
+
+    def test_healthz_is_open_and_says_nothing_more(self):
+        r = self.get("/healthz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"status": "ok"})
+        self.assertEqual(self.rig.browser().request(
+            "HEAD", self.rig.url(BASE + "/healthz")).status, 200)
+
+    def test_readyz_looks_once_for_everyone_and_never_asks_for_a_token(self):
+        time.sleep(5)                       # what an earlier test found
+        self.rig.mock.reset()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: self.get("/readyz"),
+                                    range(20)))
+        self.assertEqual({r.status for r in answers}, {200})
+        self.assertEqual(answers[0].json(), {"status": "ready",
+                                             "failed": []})
+        stats = self.rig.mock.stats()
+        # One connection (with a TLS handshake) for the first look, one
+        # for this stats call; the other 19 took the shared finding.
+        self.assertLessEqual(stats["tcp_connections"], 2)
+        self.assertGreaterEqual(stats["tcp_connections"], 1)
+        self.assertEqual(stats["tls_failures"], 0)
+        self.assertEqual(stats["token_requests"], 0)
+
+    def test_the_admin_sees_every_check_now(self):
+        r = self.get("/readyz", key=ADMIN_KEY)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["details"], {
+            "store": "ok", "store_key": "ok", "state_dir": "ok",
+            "token_endpoint": "ok"})
+        os.chmod(self.rig.store, 0o755)
+        try:
+            r = self.get("/readyz", key=ADMIN_KEY)
+        finally:
+            os.chmod(self.rig.store, 0o700)
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json()["failed"], ["store"])
+        self.assertIn("mode 0755, expected 0700",
+                      r.json()["details"]["store"])
+        self.assertEqual(self.get("/readyz", key=ADMIN_KEY).status, 200)
+
+
+class NotReady(unittest.TestCase):
+    """A token endpoint nobody answers at, and one whose certificate the
+    program does not trust."""
+
+    def test_an_unreachable_token_endpoint(self):
+        with Rig(type(self).__name__, start=False) as rig:
+            from rig import free_port
+            rig.settings["insuresign"]["token_url"] = \
+                f"http://127.0.0.1:{free_port()}/oauth2/token"
+            rig.settings["admin"] = {"key_file": rig.secret_file(
+                "admin.key", ADMIN_KEY + "\n")}
+            rig.write_config()
+            rig.start_server()
+            r = rig.browser().get(rig.url(BASE + "/readyz"), nav=False)
+            self.assertEqual(r.status, 503)
+            self.assertEqual(r.json(), {"status": "not_ready",
+                                        "failed": ["token_endpoint"]})
+            r = rig.browser().get(rig.url(BASE + "/readyz"), nav=False,
+                                  headers={"Authorization":
+                                           "Bearer " + ADMIN_KEY})
+            self.assertEqual(r.status, 503)
+            self.assertRegex(r.json()["details"]["token_endpoint"],
+                             r"(?i)connect.*\(network_error\)")
+            # Alive all the same.
+            self.assertEqual(rig.browser().get(
+                rig.url(BASE + "/healthz"), nav=False).status, 200)
+
+    def test_an_untrusted_certificate(self):
+        with Rig(type(self).__name__, start=False) as rig:
+            from rig import Mock
+            bad = Mock(rig.out, [rig.redirect_uri], cert="selfsigned",
+                       name="mock-selfsigned")
+            self.addCleanup(bad.stop)
+            rig.settings["insuresign"]["token_url"] = \
+                bad.url + "/oauth2/token"
+            rig.write_config()
+            rig.start_server()
+            r = rig.browser().get(rig.url(BASE + "/readyz"), nav=False)
+            self.assertEqual(r.status, 503)
+            self.assertEqual(r.json()["failed"], ["token_endpoint"])
+            self.assertEqual(bad.stats()["tls_failures"], 1)
+            self.assertEqual(bad.stats()["token_requests"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
