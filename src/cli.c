@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ahead.h"
 #include "app.h"
 #include "keyring.h"
 #include "link.h"
@@ -351,6 +352,33 @@ cmd_gc(int argc, char **argv, const struct cli_opts *o)
 	return 0;
 }
 
+/* Refresh ahead of need, from a timer (ahead.h); says what it did. */
+static int
+cmd_refresh_due(int argc, char **argv, const struct cli_opts *o)
+{
+	struct ahead_result r;
+	struct app app;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if (open_app(&app, o, "refresh-due") == -1)
+		return 1;
+	rc = ahead_run(&app, (long long)time(NULL), &r);
+	app_close(&app);
+	if (rc == -1)
+		return fail("refresh-due", "cannot read the store");
+	printf("refreshed %ld of %ld link%s due; %ld failed, %ld need a "
+	       "reconnect, %ld skipped (refreshed meanwhile, or backing "
+	       "off)\n",
+	       r.refreshed, r.due, r.due == 1 ? "" : "s", r.failed, r.reconnect,
+	       r.skipped);
+	if (r.stopped)
+		return fail("refresh-due", "stopped: the token endpoint "
+					   "keeps failing (see the log line)");
+	return 0;
+}
+
 static int
 cmd_rekey(int argc, char **argv, const struct cli_opts *o)
 {
@@ -428,6 +456,7 @@ static const struct command commands[] = {
 	{ "refresh", cmd_refresh, 1, "refresh ID | --user ID", 1 },
 	{ "delete", cmd_delete, 1, "delete ID | --user ID", 1 },
 	{ "gc", cmd_gc, 0, "gc", 1 },
+	{ "refresh-due", cmd_refresh_due, 0, "refresh-due", 1 },
 	{ "rekey", cmd_rekey, 0, "rekey", 1 },
 	{ "keygen", cmd_keygen, 1, "keygen FILE", 0 },
 	{ "check-config", cmd_check_config, 0, "check-config", 1 },

@@ -80,6 +80,12 @@ struct config {
 	struct strlist admin_users;
 	char *admin_key_file;
 
+	/* [refresh] */
+	unsigned refresh_ahead;
+	unsigned refresh_touch_hours;
+	unsigned refresh_used_within_days;
+	unsigned refresh_per_second;
+
 	/* [metrics] */
 	char *metrics_key_file;
 	struct strlist metrics_allow;

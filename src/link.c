@@ -9,6 +9,8 @@
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
+/* The longest a failing link's back-off grows to (seconds). */
+#define BACKOFF_MAX 3600
 
 int
 link_due(const struct record_meta *m, long long now, unsigned margin)
@@ -142,6 +144,24 @@ apply_tokens(struct record *r, const struct oauth_tokens *t, long long now,
 	r->meta.last_refresh = now;
 	r->meta.last_error = REFRESH_OK;
 	r->meta.backoff_until = 0;
+	r->failures = 0;
+}
+
+/*
+ * How long a link waits after its n-th failure in a row: [insuresign]
+ * refresh_backoff, doubled at each failure up to an hour (or up to
+ * refresh_backoff, if that is longer), so that a link that keeps failing
+ * costs InsureSign a request an hour.
+ */
+static long long
+backoff(unsigned base, int n)
+{
+	long long cap = base > BACKOFF_MAX ? base : BACKOFF_MAX;
+	long long d = base;
+
+	while (--n > 0 && d < cap)
+		d *= 2;
+	return d < cap ? d : cap;
 }
 
 /* What the record keeps of what the token endpoint did. */
@@ -213,16 +233,41 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		log_error("token endpoint rejected our client credentials "
 			  "(invalid_client): check [insuresign] client_id and "
 			  "client_secret");
-	r->meta.backoff_until = now + app->cfg.refresh_backoff;
+	if (r->failures < 1000)
+		r->failures++;
+	r->meta.backoff_until =
+		now + backoff(app->cfg.refresh_backoff, r->failures);
 	save(app, name, r, now);
 	audit("refresh_failed", name, "kind=%s", refresh_error_name(*why));
 	return LINK_UNAVAILABLE;
 }
 
+/* When a refresh is due: always (forced), within margin seconds of the
+ * access token's expiry, or touch seconds after the last (0: never);
+ * tried says whether the token endpoint was asked. */
+struct when {
+	int force;
+	unsigned margin;
+	unsigned touch;
+	int tried;
+};
+
+static int
+due(const struct record_meta *m, long long now, const struct when *w)
+{
+	long long last =
+		m->last_refresh > m->created ? m->last_refresh : m->created;
+
+	return w->force || link_due(m, now, w->margin) ||
+	       (w->touch > 0 && m->status == RECORD_CONNECTED &&
+		now - last >= (long long)w->touch);
+}
+
 static enum link_rc
-refresh(struct app *app, const char *name, long long now, int force,
+refresh(struct app *app, const char *name, long long now, struct when *w,
 	struct record *r, enum refresh_error *why)
 {
+	int force = w->force;
 	struct store_lock lock;
 	enum link_rc rc;
 
@@ -236,12 +281,13 @@ refresh(struct app *app, const char *name, long long now, int force,
 		rc = LINK_RECONNECT;
 		goto out;
 	}
-	if (!force && !link_due(&r->meta, now, app->cfg.refresh_margin))
+	if (!due(&r->meta, now, w))
 		goto out;
 	if (!force && now < r->meta.backoff_until) {
 		*why = r->meta.last_error;
 		rc = LINK_UNAVAILABLE;
 	} else {
+		w->tried = 1;
 		rc = refresh_locked(app, name, r, now, why);
 	}
 	/* A refresh that failed, or was not tried for want of a writable
@@ -276,6 +322,7 @@ enum link_rc
 link_token(struct app *app, const struct owner *o, long long now,
 	   struct record *r, enum refresh_error *why)
 {
+	struct when when = { 0, app->cfg.refresh_margin, 0, 0 };
 	char name[RECORD_NAME_LEN + 1];
 	enum link_rc rc;
 
@@ -293,11 +340,11 @@ link_token(struct app *app, const struct owner *o, long long now,
 		return LINK_OK;
 	}
 	record_free(r);
-	rc = refresh(app, name, now, 0, r, why);
+	rc = refresh(app, name, now, &when, r, why);
 	/* Moved meanwhile (rekey renames records): look it up once more. */
 	if (rc == LINK_NONE && link_get(app, o, name, r) == LINK_OK) {
 		record_free(r);
-		rc = refresh(app, name, now, 0, r, why);
+		rc = refresh(app, name, now, &when, r, why);
 	}
 	return rc;
 }
@@ -306,8 +353,29 @@ enum link_rc
 link_refresh(struct app *app, const char *name, long long now, struct record *r,
 	     enum refresh_error *why)
 {
+	struct when forced = { 1, 0, 0, 0 };
+
 	*why = REFRESH_OK;
-	return refresh(app, name, now, 1, r, why);
+	return refresh(app, name, now, &forced, r, why);
+}
+
+enum link_rc
+link_refresh_ahead(struct app *app, const char *name, long long now,
+		   unsigned ahead, unsigned touch, int *tried,
+		   enum refresh_error *why)
+{
+	struct when when = { 0, ahead, touch, 0 };
+	struct record r;
+	enum link_rc rc;
+
+	*why = REFRESH_OK;
+	rc = refresh(app, name, now, &when, &r, why);
+	/* A web request that refreshed it first was seen under the lock:
+	 * then it was no longer due, and not tried. */
+	*tried = when.tried;
+	if (rc == LINK_OK)
+		record_free(&r);
+	return rc;
 }
 
 enum link_rc

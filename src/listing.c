@@ -25,10 +25,14 @@ visit(void *ctx, const char *name, const unsigned char *head, size_t len)
 		l->v = p;
 		l->cap = cap;
 	}
-	e = &l->v[l->n++];
+	e = &l->v[l->n];
 	memcpy(e->name, name, RECORD_NAME_LEN + 1);
 	e->user = NULL;
 	e->readable = record_read_meta(head, len, &e->meta) == 0;
+	/* A tombstone is no link: its events wait in it (event.h). */
+	if (e->readable && e->meta.status == RECORD_DELETED)
+		return 0;
+	l->n++;
 	e->health = listing_health(&e->meta, l->now);
 	return 0;
 }

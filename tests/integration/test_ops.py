@@ -325,5 +325,126 @@ class NotReady(unittest.TestCase):
             self.assertEqual(bad.stats()["token_requests"], 0)
 
 
+class RefreshAhead(OpsTest):
+    """insuresign-connect refresh-due, as the timer runs it."""
+
+    extra = {"insuresign": {"refresh_backoff": 2}}
+
+    def refresh_due(self, check=True):
+        return self.rig.cli("refresh-due", check=check)
+
+    def refreshes(self):
+        return self.rig.mock.token_requests("refresh_token")
+
+    def test_near_expiry_refreshed_once_despite_a_token_burst(self):
+        # Due for the web requests too (margin 60 s): both race for it.
+        links = [self.rig.link(expires_in=30) for _ in range(3)]
+        fresh = self.rig.link()                 # an hour: not due
+        self.rig.mock.config(delay=0.5, fault_grant="refresh_token")
+        cmd = subprocess.Popen(
+            [str(self.rig_program()), "refresh-due", "--config",
+             str(self.rig.ini)], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True)
+        with concurrent.futures.ThreadPoolExecutor(30) as pool:
+            burst = list(pool.map(
+                lambda i: self.rig.token(links[i % 3][1]), range(60)))
+        out = cmd.communicate(timeout=60)[0]
+        self.assertEqual(cmd.returncode, 0, out)
+        self.assertEqual({r.status for r in burst}, {200})
+        # One refresh per link, whoever won each race.
+        self.assertEqual(self.refreshes(), 3)
+        used = [e["params"]["refresh_token"] for e in
+                self.rig.mock.log(grant_type="refresh_token")]
+        self.assertEqual(len(set(used)), 3)
+        self.assertRegex(out, r"^refreshed [0-3] of 3 links due; 0 failed")
+        # The fresh link was left alone, and a second run has nothing.
+        out = self.refresh_due().stdout
+        self.assertEqual(out, "refreshed 0 of 0 links due; 0 failed, 0 "
+                         "need a reconnect, 0 skipped (refreshed "
+                         "meanwhile, or backing off)\n")
+        self.assertEqual(self.refreshes(), 3)
+        self.assertEqual(self.rig.token(fresh[1]).status, 200)
+        self.assertEqual(self.refreshes(), 3)
+
+    def test_within_the_window_before_any_request_would(self):
+        b, sid = self.rig.link(expires_in=600)  # 10 min: /token waits
+        self.assertEqual(self.rig.token(sid).status, 200)
+        self.assertEqual(self.refreshes(), 0)
+        self.assertIn("refreshed 1 of 1 link due", self.refresh_due().stdout)
+        self.assertEqual(self.refreshes(), 1)
+        t = self.rig.token(sid).json()
+        self.assertGreater(t["expires_in"], 3500)
+        self.assertEqual(t["access_token"],
+                         self.rig.mock.tokens()["access_tokens"][-1])
+
+    def test_a_failing_endpoint_backs_off_then_recovers(self):
+        for _ in range(3):
+            self.rig.link(expires_in=600)
+        self.rig.mock.config(status=500, fault_grant="refresh_token")
+        out = self.refresh_due().stdout
+        self.assertIn("refreshed 0 of 3 links due; 3 failed", out)
+        self.assertEqual(self.refreshes(), 3)
+        # Backing off (2 s after the first failure): nothing is asked.
+        self.assertIn("of 0 links due", self.refresh_due().stdout)
+        self.assertEqual(self.refreshes(), 3)
+        time.sleep(2.2)
+        self.assertIn("3 failed", self.refresh_due().stdout)
+        self.assertEqual(self.refreshes(), 6)
+        # The second failure doubles it: 4 s.
+        time.sleep(2.2)
+        self.assertIn("of 0 links due", self.refresh_due().stdout)
+        self.assertEqual(self.refreshes(), 6)
+        self.rig.mock.config(status=None, fault_grant=None)
+        time.sleep(2)
+        self.assertIn("refreshed 3 of 3 links due; 0 failed",
+                      self.refresh_due().stdout)
+        self.assertEqual(self.refreshes(), 9)
+
+    def test_the_run_stops_when_insuresign_keeps_failing(self):
+        for _ in range(5):
+            self.rig.link(expires_in=600)
+        self.rig.mock.config(status=503, fault_grant="refresh_token")
+        r = self.refresh_due(check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refreshed 0 of 5 links due; 3 failed", r.stdout)
+        self.assertIn("stopped: the token endpoint keeps failing",
+                      r.stderr)
+        self.assertIn("2 links wait for the next run", r.stderr)
+        self.assertEqual(self.refreshes(), 3)
+
+    def test_the_rate_limit(self):
+        self.rig.settings["refresh"] = {"per_second": 4}
+        self.rig.write_config()
+        try:
+            for _ in range(5):
+                self.rig.link(expires_in=600)
+            t0 = time.monotonic()
+            self.assertIn("refreshed 5 of 5", self.refresh_due().stdout)
+            # Four a second: the fifth starts a second after the first.
+            self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+            times = [e["time"] for e in
+                     self.rig.mock.log(grant_type="refresh_token")]
+            self.assertGreaterEqual(times[-1] - times[0], 0.95)
+        finally:
+            del self.rig.settings["refresh"]
+            self.rig.write_config()
+
+    def test_conf_has_a_timer_and_a_cron_line(self):
+        from rig import ROOT
+        timer = (ROOT / "conf/insuresign-connect-refresh.timer").read_text()
+        self.assertIn("OnCalendar=", timer)
+        service = (ROOT /
+                   "conf/insuresign-connect-refresh.service").read_text()
+        self.assertIn(" refresh-due ", service)
+        cron = (ROOT / "conf/insuresign-connect.cron").read_text()
+        self.assertRegex(cron,
+                         r"(?m)^[0-9*/]+ .*/insuresign-connect refresh-due ")
+
+    @staticmethod
+    def rig_program():
+        from rig import PROGRAM
+        return PROGRAM
+
+
 if __name__ == "__main__":
     unittest.main()
