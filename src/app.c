@@ -46,6 +46,7 @@ app_open(struct app *app, const char *config_path, char *err, size_t len)
 {
 	memset(app, 0, sizeof(*app));
 	shared_init(&app->limits);
+	shared_init(&app->outbox);
 	if (config_load(&app->cfg, config_path, err, len) == -1)
 		return -1;
 	if (keyring_load(&app->keys, &app->cfg, err, len) == -1)
@@ -63,6 +64,11 @@ app_open(struct app *app, const char *config_path, char *err, size_t len)
 	if (app->cfg.metrics_key_file != NULL &&
 	    read_bearer_key("[metrics] key_file", app->cfg.metrics_key_file,
 			    app->cfg.store_dir, &app->metrics_key, err,
+			    len) == -1)
+		goto err;
+	if (app->cfg.events_secret_file != NULL &&
+	    read_bearer_key("[events] secret_file", app->cfg.events_secret_file,
+			    app->cfg.store_dir, &app->events_secret, err,
 			    len) == -1)
 		goto err;
 	log_set_format(app->cfg.log_format);
@@ -91,12 +97,14 @@ void
 app_close(struct app *app)
 {
 	shared_close(&app->limits);
+	shared_close(&app->outbox);
 	metrics_close();
 	store_close(app->store);
 	http_free(app->http);
 	secret_free(app->backend_key);
 	secret_free(app->admin_key);
 	secret_free(app->metrics_key);
+	secret_free(app->events_secret);
 	keyring_wipe(&app->keys);
 	config_free(&app->cfg);
 	memset(app, 0, sizeof(*app));

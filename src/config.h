@@ -86,6 +86,16 @@ struct config {
 	unsigned refresh_used_within_days;
 	unsigned refresh_per_second;
 
+	/* [events] */
+	char *events_url;
+	char *events_secret_file;
+	struct strlist events_types;
+	unsigned events_timeout;
+	unsigned events_retry_min;
+	unsigned events_retry_for;
+	int events_from_workers;
+	char *events_ca_file;
+
 	/* [metrics] */
 	char *metrics_key_file;
 	struct strlist metrics_allow;

@@ -56,9 +56,7 @@ handle_metrics(struct app *app, const struct request *req, struct response *res)
 			   sizeof(err)) == -1) {
 		log_error("metrics: %s", err);
 		buf_reset(&res->body);
-		res->status = 503;
-		res->type = "text/plain; charset=utf-8";
-		buf_printf(&res->body, "metrics unavailable: %s\n", err);
+		res_json_error(res, 503, "metrics_unavailable", err);
 		return;
 	}
 	res->status = 200;

@@ -2,7 +2,9 @@
 #include "link.h"
 
 #include <string.h>
+#include <time.h>
 
+#include "event.h"
 #include "listing.h"
 #include "log.h"
 #include "metrics.h"
@@ -19,8 +21,9 @@ link_due(const struct record_meta *m, long long now, unsigned margin)
 	       m->expires_at - (long long)margin <= now;
 }
 
+/* The record as stored, a tombstone (RECORD_DELETED) too. */
 static enum link_rc
-load(struct app *app, const char *name, struct record *r)
+load_any(struct app *app, const char *name, struct record *r)
 {
 	struct buf raw;
 	int rc;
@@ -42,6 +45,19 @@ load(struct app *app, const char *name, struct record *r)
 	return rc == STORE_OK	      ? LINK_OK
 	       : rc == STORE_NOTFOUND ? LINK_NONE
 				      : LINK_STORE_ERROR;
+}
+
+/* A link: a tombstone is none (its events wait in it, for outbox.c). */
+static enum link_rc
+load(struct app *app, const char *name, struct record *r)
+{
+	enum link_rc rc = load_any(app, name, r);
+
+	if (rc == LINK_OK && r->meta.status == RECORD_DELETED) {
+		record_free(r);
+		rc = LINK_NONE;
+	}
+	return rc;
 }
 
 static enum link_rc
@@ -68,6 +84,67 @@ link_get_name(struct app *app, const char *name, struct record *r)
 }
 
 enum link_rc
+link_read(struct app *app, const char *name, struct record *r)
+{
+	return load_any(app, name, r);
+}
+
+enum link_rc
+link_write(struct app *app, const char *name, struct record *r)
+{
+	/* Sending events changes no link: its time of last change stays,
+	 * for gc. */
+	return save(app, name, r, r->meta.updated);
+}
+
+/*
+ * Ends the record name (its lock held): with link.deleted wanted, a
+ * tombstone that keeps the owner and the events, written in place of
+ * the link in one write (outbox.c sends them, then removes it); else, or
+ * when the record cannot be read, a plain delete.  STORE_OK,
+ * STORE_NOTFOUND (no link: nothing done), or STORE_ERROR.
+ */
+static int
+bury(struct app *app, const char *name, const char *reason, long long now)
+{
+	struct record r;
+	enum link_rc rc;
+
+	if (!event_wanted(app, EVENT_LINK_DELETED))
+		return store_delete(app->store, name);
+	rc = load_any(app, name, &r);
+	if (rc == LINK_NONE)
+		return STORE_NOTFOUND;
+	if (rc != LINK_OK) /* unreadable: whose it was is unknown */
+		return store_delete(app->store, name);
+	if (r.meta.status == RECORD_DELETED) {
+		record_free(&r);
+		return STORE_NOTFOUND;
+	}
+	record_set(&r.access_token, NULL);
+	record_set(&r.refresh_token, NULL);
+	record_set(&r.scope, NULL);
+	r.meta.status = RECORD_DELETED;
+	r.meta.expires_at = 0;
+	r.meta.backoff_until = 0;
+	rc = event_queue(app, &r, name, EVENT_LINK_DELETED, reason, now) == 0
+		     ? save(app, name, &r, now)
+		     : LINK_STORE_ERROR;
+	record_free(&r);
+	return rc == LINK_OK ? STORE_OK : STORE_ERROR;
+}
+
+/* How a deletion's who reads in its event: the user, the web app's
+ * backend, or the operator (by name, key or command line). */
+static const char *
+deleted_by(const char *who)
+{
+	return strcmp(who, "user") == 0 || strcmp(who, "backend") == 0
+		       ? who
+		       : "admin";
+}
+
+enum link_rc
 link_get(struct app *app, const struct owner *o, char *name, struct record *r)
 {
 	enum link_rc rc = LINK_NONE;
@@ -86,8 +163,9 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 	    const struct oauth_tokens *t, long long now)
 {
 	char name[RECORD_NAME_LEN + 1], gone[RECORD_NAME_LEN + 1];
+	const char *again = NULL;
 	struct store_lock lock;
-	struct record r;
+	struct record r, prior;
 	enum link_rc rc = LINK_STORE_ERROR;
 	size_t i;
 
@@ -96,6 +174,15 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 	owner_record_name(&app->keys.keys[0], o, name);
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
+	/* Events still waiting in this owner's last record (a tombstone,
+	 * or the link it had) come first: in order, none lost. */
+	if (load_any(app, name, &prior) == LINK_OK) {
+		if (prior.meta.status != RECORD_DELETED)
+			again = "reconnected";
+		r.events = prior.events;
+		prior.events = NULL;
+		record_free(&prior);
+	}
 	r.meta.status = RECORD_CONNECTED;
 	r.meta.created = now;
 	r.meta.last_used = now;
@@ -103,7 +190,8 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 	if (record_set(&r.access_token, t->access_token) == -1 ||
 	    record_set(&r.refresh_token, t->refresh_token) == -1 ||
 	    record_set(&r.token_type, t->token_type) == -1 ||
-	    record_set(&r.scope, t->scope) == -1)
+	    record_set(&r.scope, t->scope) == -1 ||
+	    event_queue(app, &r, name, EVENT_LINK_CREATED, again, now) == -1)
 		goto err;
 	rc = save(app, name, &r, now);
 err:
@@ -122,7 +210,7 @@ err:
 			owner_record_name(&app->keys.keys[i], old, gone);
 			if (store_lock(app->store, gone, &lock) != STORE_OK)
 				continue;
-			if (store_delete(app->store, gone) == STORE_OK)
+			if (bury(app, gone, "replaced", now) == STORE_OK)
 				audit("replaced", gone, "by=%.12s", name);
 			store_unlock(&lock);
 		}
@@ -197,6 +285,8 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	if (r->refresh_token == NULL) {
 		*why = REFRESH_INVALID_GRANT;
 		r->meta.status = RECORD_NEEDS_RECONNECT;
+		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
+			    "no_refresh_token", now);
 		save(app, name, r, now);
 		audit("needs_reconnect", name, "reason=no_refresh_token");
 		return LINK_RECONNECT;
@@ -208,6 +298,11 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	log_info("refresh %.12s: starting", name);
 	if (oauth_refresh(app->http, &app->cfg, r->refresh_token, &t, &res) ==
 	    OAUTH_OK) {
+		/* Back after failing: the web app may want to know. */
+		if (r->meta.last_error != REFRESH_OK)
+			event_queue(app, r, name, EVENT_LINK_RECOVERED,
+				    refresh_error_name(r->meta.last_error),
+				    now);
 		apply_tokens(r, &t, now, &failed);
 		oauth_tokens_free(&t);
 		if (failed)
@@ -219,12 +314,14 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		return rc;
 	}
 	*why = refresh_error_of(res.rc);
-	r->meta.last_error = *why;
 	if (*why == REFRESH_INVALID_GRANT) {
 		/* The grant is gone: drop the tokens, keep the record. */
+		r->meta.last_error = *why;
 		record_set(&r->access_token, NULL);
 		record_set(&r->refresh_token, NULL);
 		r->meta.status = RECORD_NEEDS_RECONNECT;
+		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
+			    "invalid_grant", now);
 		save(app, name, r, now);
 		audit("needs_reconnect", name, "reason=invalid_grant");
 		return LINK_RECONNECT;
@@ -233,6 +330,11 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		log_error("token endpoint rejected our client credentials "
 			  "(invalid_client): check [insuresign] client_id and "
 			  "client_secret");
+	/* The first failure of a run of them: one event, not one a try. */
+	if (r->meta.last_error == REFRESH_OK)
+		event_queue(app, r, name, EVENT_LINK_REFRESH_FAILED,
+			    refresh_error_name(*why), now);
+	r->meta.last_error = *why;
 	if (r->failures < 1000)
 		r->failures++;
 	r->meta.backoff_until =
@@ -389,7 +491,12 @@ link_delete(struct app *app, const char *name, const char *who)
 
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
-	rc = load(app, name, &r);
+	rc = load_any(app, name, &r);
+	if (rc == LINK_OK && r.meta.status == RECORD_DELETED) {
+		record_free(&r); /* gone already: its events wait */
+		store_unlock(&lock);
+		return LINK_NONE;
+	}
 	/* A record we cannot read is still deleted on request. */
 	if (rc == LINK_OK && app->cfg.revocation_url != NULL &&
 	    r.refresh_token != NULL) {
@@ -403,7 +510,7 @@ link_delete(struct app *app, const char *name, const char *who)
 	}
 	if (rc == LINK_OK)
 		record_free(&r);
-	src = store_delete(app->store, name);
+	src = bury(app, name, deleted_by(who), (long long)time(NULL));
 	store_unlock(&lock);
 	if (src == STORE_NOTFOUND)
 		return LINK_NONE;
@@ -458,8 +565,8 @@ link_gc(struct app *app, long long now,
 		if (store_load(app->store, e->name, &raw) == STORE_OK &&
 		    record_read_meta((unsigned char *)raw.data, raw.len, &m) ==
 			    0 &&
-		    stale(&m, cutoff) &&
-		    store_delete(app->store, e->name) == STORE_OK) {
+		    m.status != RECORD_DELETED && stale(&m, cutoff) &&
+		    bury(app, e->name, "gc", now) == STORE_OK) {
 			why = m.status == RECORD_NEEDS_RECONNECT
 				      ? "needs_reconnect"
 				      : "idle";

@@ -56,7 +56,17 @@ enum link_rc link_refresh_ahead(struct app *app, const char *name,
 				long long now, unsigned ahead, unsigned touch,
 				int *tried, enum refresh_error *why);
 
-/* Revokes (when configured) and deletes; who is logged in the audit. */
+/*
+ * For the outbox (outbox.c), with the record's lock held: the record as
+ * stored, a tombstone too (link_get_name says LINK_NONE for one), and
+ * written back as it is.
+ */
+enum link_rc link_read(struct app *app, const char *name, struct record *r);
+enum link_rc link_write(struct app *app, const char *name, struct record *r);
+
+/* Revokes (when configured) and deletes; who is logged in the audit.  With
+ * link.deleted wanted ([events]), a tombstone holds the event until it is
+ * sent. */
 enum link_rc link_delete(struct app *app, const char *name, const char *who);
 
 /*

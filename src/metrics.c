@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "event.h"
 #include "handler.h"
 #include "listing.h"
 #include "shared.h"
@@ -34,6 +35,8 @@ struct histogram {
 struct gauges {
 	long long at;
 	unsigned long long links[HEALTH__MAX];
+	unsigned long long events, events_dead;
+	long long events_oldest;
 };
 
 /* The file's layout; a new layout gets a new magic, and starts at 0. */
@@ -273,41 +276,29 @@ requests(struct buf *b)
 	       get(METRIC_STORE_WRITE_ERRORS));
 }
 
-static const char *const event_names[EVENT__MAX] = {
-	[EVENT_LINK_CREATED] = "link.created",
-	[EVENT_LINK_DELETED] = "link.deleted",
-	[EVENT_LINK_REFRESH_FAILED] = "link.refresh_failed",
-	[EVENT_LINK_NEEDS_RECONNECT] = "link.needs_reconnect",
-	[EVENT_LINK_RECOVERED] = "link.recovered",
-};
-
 static void
 events(struct buf *b)
 {
-	static const char *const failures[DELIVERY__MAX] = {
-		[DELIVERY_REJECTED] = "rejected",
-		[DELIVERY_SERVER_ERROR] = "server_error",
-		[DELIVERY_TIMEOUT] = "timeout",
-		[DELIVERY_NETWORK] = "network_error",
-		[DELIVERY_TLS] = "tls_error",
-	};
 	int i;
 
 	family(b, "events_queued_total", "counter",
 	       "Events written to the outbox, by type.");
 	for (i = 0; i < EVENT__MAX; i++)
-		series(b, "events_queued_total", "type", event_names[i],
+		series(b, "events_queued_total", "type",
+		       event_type_name((enum event_type)i),
 		       get(METRIC_EVENTS_QUEUED + i));
 	family(b, "events_delivered_total", "counter",
 	       "Events the web app's receiver took (2xx), by type.");
 	for (i = 0; i < EVENT__MAX; i++)
-		series(b, "events_delivered_total", "type", event_names[i],
+		series(b, "events_delivered_total", "type",
+		       event_type_name((enum event_type)i),
 		       get(METRIC_EVENTS_DELIVERED + i));
 	family(b, "event_delivery_failures_total", "counter",
 	       "Attempts to deliver an event that failed, by reason.");
 	for (i = 0; i < DELIVERY__MAX; i++)
 		series(b, "event_delivery_failures_total", "reason",
-		       failures[i], get(METRIC_EVENT_FAILURES + i));
+		       event_failure_name((enum delivery_failure)i),
+		       get(METRIC_EVENT_FAILURES + i));
 	family(b, "events_undeliverable_total", "counter",
 	       "Events given up on after [events] retry_for.");
 	series(b, "events_undeliverable_total", NULL, NULL,
@@ -381,6 +372,9 @@ read_gauges(struct app *app, long long now, struct gauges *g)
 	for (i = 0; i < l.n; i++)
 		if (l.v[i].readable)
 			g->links[l.v[i].health]++;
+	g->events = l.events;
+	g->events_dead = l.events_dead;
+	g->events_oldest = l.events_oldest;
 	listing_free(&l);
 	g->at = now;
 	return 0;
@@ -431,5 +425,17 @@ metrics_render(struct app *app, long long now, struct buf *out, char *err,
 	       "no refresh token).");
 	for (i = 0; i < HEALTH__MAX; i++)
 		series(out, "links", "state", states[i], g.links[i]);
+	family(out, "outbox_events", "gauge",
+	       "Events waiting to be sent to the web app.");
+	series(out, "outbox_events", NULL, NULL, g.events);
+	family(out, "outbox_oldest_age_seconds", "gauge",
+	       "How long the oldest event waiting has waited (0: none).");
+	series(out, "outbox_oldest_age_seconds", NULL, NULL,
+	       g.events_oldest > 0 && now > g.events_oldest
+		       ? (unsigned long long)(now - g.events_oldest)
+		       : 0);
+	family(out, "outbox_undeliverable_events", "gauge",
+	       "Events given up on, kept in their records to be seen.");
+	series(out, "outbox_undeliverable_events", NULL, NULL, g.events_dead);
 	return out->failed ? -1 : 0;
 }

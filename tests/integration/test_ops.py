@@ -14,7 +14,7 @@ import time
 import unittest
 import urllib.parse
 
-from rig import BASE, Prometheus, Rig, wait_for
+from rig import BASE, PROGRAM, Prometheus, Receiver, Rig, wait_for
 
 METRICS_KEY = "metrics-key-0123456789abcdefghijklmnopqrstuvwxyz"
 ADMIN_KEY = "admin-key-0123456789abcdefghijklmnopqrstuvwxyz0"
@@ -50,8 +50,13 @@ class OpsTest(unittest.TestCase):
             "key_file", cls.metrics_key)
         cls.rig.settings["admin"] = {"key_file": cls.rig.secret_file(
             "admin.key", ADMIN_KEY + "\n")}
+        cls.configure()
         cls.rig.write_config()
         cls.rig.start_server()
+
+    @classmethod
+    def configure(cls):
+        """More settings, before the server starts."""
 
     def setUp(self):
         self.rig.mock.reset()
@@ -444,6 +449,282 @@ class RefreshAhead(OpsTest):
     def rig_program():
         from rig import PROGRAM
         return PROGRAM
+
+
+SECRET = "events-secret-0123456789abcdefghijklmnopqrstuvw"
+
+
+class EventsTest(OpsTest):
+    """[events] url: a receiver in the test, checking every signature."""
+
+    events = {}
+
+    @classmethod
+    def configure(cls):
+        cls.receiver = Receiver(SECRET)
+        cls.addClassCleanup(cls.receiver.stop)
+        cls.rig.settings["events"] = dict({
+            "url": cls.receiver.url,
+            "secret_file": cls.rig.secret_file("events.secret",
+                                               SECRET + "\n"),
+            "retry_min": 1, "timeout": 2}, **cls.events)
+
+    def setUp(self):
+        super().setUp()
+        r = self.receiver
+        r.unhang()
+        if r.server is None:
+            r.up()
+        r.status = 204
+        with r.lock:
+            r.attempts.clear()
+            r.deliveries.clear()
+            r.bad.clear()
+
+    def tearDown(self):
+        self.assertEqual(self.receiver.bad, [])
+
+    def delivered(self, n, timeout=15, poke=False):
+        """Waits for N deliveries (POKE: running deliver as the timer
+        would); returns them."""
+        def enough():
+            if poke:
+                self.rig.cli("deliver", check=False)
+            return len(self.receiver.events()) >= n
+        wait_for(enough, timeout=timeout, what=f"{n} deliveries")
+        return self.receiver.events()
+
+    def tombstones(self):
+        """The records' names whose head says deleted (docs/STORE.md)."""
+        return {p.name for p in self.rig.records()
+                if p.read_bytes()[8] == 3}
+
+    def disconnect(self, b):
+        csrf = b.get(self.rig.url(BASE + "/status"),
+                     nav=False).json()["csrf_token"]
+        r = b.post(self.rig.url(BASE + "/disconnect"), {"csrf": csrf})
+        self.assertEqual(r.status, 204)
+
+
+class Events(EventsTest):
+
+    def test_a_links_life_in_events_signed_and_in_order(self):
+        b, sid = self.rig.link(expires_in=30)
+        [created] = self.delivered(1)
+        record = self.rig.records()[0].name
+        self.assertEqual(created["type"], "link.created")
+        self.assertEqual(created["record"], record)
+        self.assertEqual(created["owner"], {"kind": "browser"})
+        self.assertIsNone(created["reason"])
+        self.assertRegex(created["id"], r"^evt_[0-9a-f]{32}$")
+        self.assertRegex(created["created_at"], r"Z$")
+        # A refresh that fails, fails again (no second event), works.
+        self.rig.mock.config(status=500, fault_grant="refresh_token")
+        self.assertEqual(self.rig.token(sid).status, 200)
+        time.sleep(1.1)                     # refresh_backoff is 30 s:
+        self.rig.cli("refresh", record[:12], check=False)   # forced
+        self.rig.mock.config(status=None, fault_grant=None)
+        self.rig.cli("refresh", record[:12])
+        # The grant gone, then the user's own disconnect.
+        self.rig.mock.config(error="invalid_grant",
+                             fault_grant="refresh_token")
+        self.rig.cli("refresh", record[:12], check=False)
+        self.rig.mock.config(error=None, fault_grant=None)
+        self.disconnect(b)
+        got = self.delivered(5, poke=True)
+        time.sleep(0.5)
+        self.rig.cli("deliver")
+        got = self.receiver.events()
+        self.assertEqual([(e["type"], e["reason"]) for e in got], [
+            ("link.created", None),
+            ("link.refresh_failed", "server_error"),
+            ("link.recovered", "server_error"),
+            ("link.needs_reconnect", "invalid_grant"),
+            ("link.deleted", "user")])
+        self.assertEqual({e["record"] for e in got}, {record})
+        self.assertEqual(len({e["id"] for e in got}), 5)
+        # Never a token, a code or the session id.
+        text = json.dumps(got)
+        for t in (self.rig.mock.tokens()["access_tokens"] +
+                  self.rig.mock.tokens()["refresh_tokens"] + [sid]):
+            self.assertNotIn(t, text)
+        # The tombstone went with its last event.
+        wait_for(lambda: self.rig.records() == [], timeout=10,
+                 what="the tombstone to go")
+        m = self.metrics()
+        self.assertGreaterEqual(m[(PREFIX + "events_delivered_total",
+                                   frozenset({("type", "link.deleted")}))],
+                                1)
+
+    def test_the_receiver_down_then_up(self):
+        self.receiver.down()
+        links = [self.rig.link() for _ in range(3)]
+        self.disconnect(links[0][0])
+        self.rig.cli("delete", next(
+            p.name for p in self.rig.records()
+            if p.name not in self.tombstones())[:12])
+        # Each attempt refused: nothing arrived, nothing lost.
+        r = self.rig.cli("deliver", "--all", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the receiver cannot be reached", r.stderr)
+        self.assertEqual(self.receiver.events(), [])
+        self.assertEqual(len(self.rig.records()), 3)    # two tombstones
+        wait_for(lambda: self.value("outbox_events") == 5, timeout=10,
+                 what="the outbox gauge")
+        self.assertGreater(self.value("event_delivery_failures_total",
+                                      reason="network_error"), 0)
+        time.sleep(2)
+        self.receiver.up()
+        got = self.delivered(5, poke=True)
+        time.sleep(1)
+        self.rig.cli("deliver")
+        got = self.receiver.events()
+        # Every event once by id (at least once: a retry of one that
+        # arrived would repeat its id), and each link's in order.
+        self.assertEqual(len(got), 5)
+        self.assertEqual(len({e["id"] for e in got}), 5)
+        by_record = {}
+        for e in got:
+            by_record.setdefault(e["record"], []).append(e["type"])
+        self.assertEqual(sorted(by_record.values()), sorted([
+            ["link.created", "link.deleted"],
+            ["link.created", "link.deleted"],
+            ["link.created"]]))
+        self.assertIn("user", [e["reason"] for e in got
+                               if e["type"] == "link.deleted"])
+        self.assertIn("admin", [e["reason"] for e in got
+                                if e["type"] == "link.deleted"])
+        self.assertEqual(len(self.rig.records()), 1)
+        wait_for(lambda: self.value("outbox_events") == 0, timeout=10,
+                 what="the outbox to empty")
+
+    def test_a_failing_or_hanging_receiver_delays_no_request(self):
+        b, sid = self.rig.link()
+        self.delivered(1)
+
+        def timed(n=60):
+            times = []
+            for i in range(n):
+                t0 = time.monotonic()
+                path = "/status" if i % 2 else "/token"
+                r = (b.get(self.rig.url(BASE + path), nav=False)
+                     if path == "/status" else self.rig.token(sid))
+                times.append(time.monotonic() - t0)
+                self.assertEqual(r.status, 200)
+            times.sort()
+            return times[len(times) // 2], times[int(len(times) * 0.9)]
+        base = timed()
+        for mode in ("500", "hang"):
+            with self.subTest(mode=mode):
+                if mode == "hang":
+                    self.receiver.hang()
+                else:
+                    self.receiver.status = 500
+                # Events keep coming: a deliverer is at work throughout.
+                for _ in range(3):
+                    self.rig.link()
+                if mode == "hang":
+                    self.assertTrue(self.receiver.hanging.wait(10))
+                got = timed()
+                self.assertLess(got[0], base[0] + 0.005, (base, got))
+                self.assertLess(got[1], base[1] + 0.010, (base, got))
+                self.receiver.unhang()
+                self.receiver.status = 204
+        # Then all of them arrive.
+        self.delivered(7, poke=True)
+
+    def test_kill_9_between_the_change_and_the_delivery(self):
+        self.receiver.hang()
+        b, sid = self.rig.link()
+        self.assertTrue(self.receiver.hanging.wait(10))
+        # The worker's deliverer is waiting on the receiver: kill it,
+        # and every worker, as a crash would.
+        killed = []
+        for pid in self.deliverers() + self.rig.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        self.assertTrue(killed)
+        self.receiver.unhang()
+        record = self.rig.records()[0].name
+        wait_for(lambda: self.rig.cli("deliver", check=False) and [
+            e for e in self.receiver.events() if e["record"] == record],
+            timeout=15, what="the event to arrive")
+        got = [e for e in self.receiver.events() if e["record"] == record]
+        self.assertEqual(got[0]["type"], "link.created")
+        # Sent again after the crash, under its own id: at least once.
+        self.assertEqual({e["id"] for e in got}, {got[0]["id"]})
+        self.rig.cli("deliver")
+        self.assertEqual(self.value("outbox_events"), 0)
+
+    def deliverers(self):
+        """The program's detached processes of this rig (a worker's
+        deliverer): in a session of their own, below init."""
+        found = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                exe = os.readlink(f"/proc/{d}/exe").removesuffix(
+                    " (deleted)")
+                env = open(f"/proc/{d}/environ", "rb").read()
+            except OSError:
+                continue
+            if exe == str(PROGRAM.resolve()) and \
+                    str(self.rig.ini).encode() in env and \
+                    int(d) not in self.rig.worker_pids():
+                found.append(int(d))
+        return found
+
+
+class EventsGivenUp(EventsTest):
+
+    events = {"retry_for": 2}
+
+    def test_undeliverable_events_are_shown_then_sent_on_request(self):
+        self.receiver.status = 400
+        b, sid = self.rig.link()
+        record = self.rig.records()[0].name
+        wait_for(lambda: len(self.receiver.attempts) >= 1, timeout=10,
+                 what="a first attempt")
+        time.sleep(2.5)
+        self.rig.cli("deliver")
+        self.assertEqual(self.receiver.events(), [])
+        wait_for(lambda: self.value("outbox_undeliverable_events") == 1,
+                 timeout=10, what="the gauge of undeliverable events")
+        self.assertEqual(self.value("events_undeliverable_total"), 1)
+        self.assertEqual(self.value("outbox_events"), 0)
+        # The admin sees it: in the totals, and on the link's page.
+        r = self.get("/admin?format=json", key=ADMIN_KEY)
+        self.assertEqual(r.json()["totals"]["events_undeliverable"], 1)
+        r = self.get("/admin/record?id=" + record + "&format=json",
+                     key=ADMIN_KEY)
+        ev = r.json()["events"]
+        self.assertEqual(ev["waiting"], [])
+        self.assertEqual(ev["undeliverable"][0]["type"], "link.created")
+        self.assertEqual(ev["undeliverable"][0]["last_error"], "rejected")
+        page = self.get("/admin/record?id=" + record, key=ADMIN_KEY).text
+        self.assertIn("link.created", page)
+        self.assertIn("given up", page)
+        # The receiver mended: deliver --all sends it now.
+        self.receiver.status = 204
+        self.assertIn("sent 1 event", self.rig.cli("deliver",
+                                                    "--all").stdout)
+        self.assertEqual([e["type"] for e in self.receiver.events()],
+                         ["link.created"])
+
+
+class EventTypes(EventsTest):
+
+    events = {"types": "link.deleted"}
+
+    def test_only_the_types_asked_for(self):
+        b, sid = self.rig.link()
+        self.disconnect(b)
+        got = self.delivered(1)
+        time.sleep(0.5)
+        self.rig.cli("deliver")
+        self.assertEqual([e["type"] for e in self.receiver.events()],
+                         ["link.deleted"])
 
 
 if __name__ == "__main__":
