@@ -37,7 +37,8 @@ DEB_BUILD := gcc make pkg-config libfcgi-dev libcurl4-openssl-dev \
 	     libcjson-dev libiniparser-dev libssl-dev
 DEB_DEMO  := lighttpd openssl python3 ca-certificates
 DEB_TEST  := apache2 libapache2-mod-fcgid curl mandoc valgrind clang \
-	     libclang-rt-14-dev chromium chromium-driver wrk clang-format gcovr
+	     libclang-rt-14-dev chromium chromium-driver wrk clang-format gcovr \
+	     prometheus php-cli nodejs
 
 .PHONY: all unit asan cov coverage deps deps-demo test demo install uninstall \
 	clean bench fuzz fuzz-build fuzz-replay fuzz-seeds loadtest format \

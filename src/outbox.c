@@ -148,11 +148,29 @@ send_event(struct app *app, struct http *h, const struct event *ev,
 struct run {
 	struct app *app;
 	struct http *http;
+	long long begun; /* the run's now, from the caller */
+	double start;	 /* CLOCK_MONOTONIC then */
 	int all;
 	long long earliest; /* the next time a waiting event is due */
 	int server_errors;  /* 5xx in a row */
 	struct outbox_result *res;
 };
+
+static double
+monotonic(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Now, in the run's time (the caller's now, and what passed since). */
+static long long
+clock_of(const struct run *run)
+{
+	return run->begun + (long long)(monotonic() - run->start);
+}
 
 static void
 earliest(struct run *run, long long t)
@@ -193,7 +211,7 @@ put_back(struct run *run, const char *name, struct record *r, long long now)
 static int
 take(struct run *run, const char *name, int *revive, struct event *ev)
 {
-	long long now = (long long)time(NULL);
+	long long now = clock_of(run);
 	struct store_lock lock;
 	struct record r;
 	int got = 0;
@@ -225,7 +243,7 @@ static enum settled
 settle(struct run *run, const char *name, const struct event *ev, int sent,
        enum delivery_failure why)
 {
-	long long now = (long long)time(NULL);
+	long long now = clock_of(run);
 	struct store_lock lock;
 	enum settled st = SETTLED_GONE;
 	struct record r;
@@ -255,6 +273,7 @@ deliver_link(struct run *run, const char *name)
 	struct event ev;
 
 	while (take(run, name, &revive, &ev)) {
+		/* The signature's t is the wall clock's: the receiver's is. */
 		sent = send_event(run->app, run->http, &ev,
 				  (long long)time(NULL), &why);
 		st = settle(run, name, &ev, sent, why);
@@ -348,7 +367,7 @@ outbox_deliver(struct app *app, long long now, int all,
 	       struct outbox_result *res)
 {
 	struct scan scan = { NULL, 0, 0, all, 0 };
-	struct run run = { app, NULL, all, 0, 0, res };
+	struct run run = { app, NULL, now, monotonic(), all, 0, 0, res };
 	unsigned long long queued = 0;
 	struct hint *h;
 	size_t i;
@@ -372,7 +391,7 @@ outbox_deliver(struct app *app, long long now, int all,
 	run.http = http_new_with(&app->cfg, app->cfg.events_timeout,
 				 app->cfg.events_ca_file);
 	for (i = 0; run.http != NULL && i < scan.n && !res->stopped; i++) {
-		if ((long long)time(NULL) - now >= RUN_MAX ||
+		if (clock_of(&run) - now >= RUN_MAX ||
 		    deliver_link(&run, scan.v[i].name) == -1) {
 			res->stopped = 1;
 			log_warn("events: %s: stopping this run; %zu link%s "
@@ -389,10 +408,10 @@ outbox_deliver(struct app *app, long long now, int all,
 	if (h != NULL) {
 		/* Queued meanwhile: due now.  Stopped: try again soon. */
 		if (res->stopped)
-			earliest(&run, (long long)time(NULL) +
-					       app->cfg.events_retry_min);
+			earliest(&run,
+				 clock_of(&run) + app->cfg.events_retry_min);
 		if (atomic_load(&h->queued) != queued)
-			earliest(&run, (long long)time(NULL));
+			earliest(&run, clock_of(&run));
 		atomic_store(&h->due, run.earliest);
 	}
 	if (locked)

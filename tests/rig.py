@@ -458,6 +458,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.attempts = []      # every request: (id, answered status)
         self.deliveries = []    # the 2xx ones: the parsed bodies
+        self.raw = []           # ... and as they came: (signature, body)
         self.bad = []           # what failed a check, and why
         self.status = 204
         self.release = threading.Event()
@@ -504,6 +505,7 @@ class Receiver:
                 if 200 <= status <= 299:
                     with rec.lock:
                         rec.deliveries.append(event)
+                        rec.raw.append((sig, body))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

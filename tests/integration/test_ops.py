@@ -727,5 +727,68 @@ class EventTypes(EventsTest):
                          ["link.deleted"])
 
 
+class ReadmeReceivers(EventsTest):
+    """The README's signature checks, run as they are written, on a real
+    delivery: they take it, and refuse a changed body, an old t (a
+    replay) and a header that is no signature."""
+
+    HARNESS = {
+        "python": ("py", ["python3"], """
+import sys
+print(insuresign_verify(open(sys.argv[1], "rb").read().strip(),
+                        sys.argv[2], open(sys.argv[3], "rb").read()))
+"""),
+        "php": ("php", ["php"], """
+echo insuresign_verify(trim(file_get_contents($argv[1])), $argv[2],
+                       file_get_contents($argv[3])) ? "True" : "False";
+"""),
+        "js": ("js", ["node"], """
+const fs = require("fs");
+console.log(insuresignVerify(fs.readFileSync(process.argv[2], "utf8").trim(),
+  process.argv[3], fs.readFileSync(process.argv[4])) ? "True" : "False");
+"""),
+    }
+
+    def snippets(self):
+        from rig import ROOT
+        readme = (ROOT / "README.md").read_text()
+        return dict(re.findall(r"```(python|php|js)\n(.*?)```", readme,
+                               re.S))
+
+    def test_each_check_takes_a_real_delivery_and_refuses_a_forgery(self):
+        import hashlib
+        import hmac
+        import shutil
+        self.rig.link()
+        self.delivered(1)
+        sig, body = self.receiver.raw[0]
+        old = str(int(time.time()) - 3600)
+        replay = "t=%s,v1=%s" % (old, hmac.new(
+            SECRET.encode(), old.encode() + b"." + body,
+            hashlib.sha256).hexdigest())
+        cases = [(sig, body, "True"),
+                 (sig, body.replace(b"link.created", b"link.deleted"),
+                  "False"),
+                 (replay, body, "False"),
+                 ("nonsense", body, "False")]
+        code = self.snippets()
+        self.assertEqual(set(code), {"python", "php", "js"})
+        secret = self.rig.out / "events.secret"
+        for lang, (ext, run, harness) in self.HARNESS.items():
+            if shutil.which(run[0]) is None:
+                self.fail(f"{run[0]} is not installed (make deps)")
+            src = self.rig.out / f"verify.{ext}"
+            src.write_text(("<?php\n" if lang == "php" else "") +
+                           code[lang] + harness)
+            for i, (header, data, want) in enumerate(cases):
+                with self.subTest(lang=lang, case=i):
+                    f = self.rig.out / "body"
+                    f.write_bytes(data)
+                    r = subprocess.run([*run, str(src), str(secret), header,
+                                        str(f)], capture_output=True,
+                                       text=True, timeout=30)
+                    self.assertEqual(r.stdout.strip(), want, r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
