@@ -150,6 +150,26 @@ class MetricsAccess(OpsTest):
                                   key=METRICS_KEY).status, 200)
 
 
+class MetricsUnderCgi(unittest.TestCase):
+    """Apache running the program as plain CGI: each request a process of
+    its own, and every one adds to the same counts."""
+
+    def test_every_cgi_run_adds_to_the_same_counts(self):
+        with Rig(type(self).__name__, server="cgi", ini={
+                "metrics": {"allow": "127.0.0.1"}}) as rig:
+            def status_count():
+                r = rig.browser().get(rig.url(BASE + "/metrics"),
+                                      nav=False)
+                self.assertEqual(r.status, 200, r.text)
+                return parse_exposition(r.text).get(
+                    (PREFIX + "requests_total",
+                     frozenset({("route", "/status")})), 0)
+            before = status_count()
+            for _ in range(5):
+                rig.browser().get(rig.url(BASE + "/status"), nav=False)
+            self.assertEqual(status_count(), before + 5)
+
+
 class MetricsOff(unittest.TestCase):
 
     def test_never_open_by_default(self):
@@ -508,6 +528,8 @@ class EventsTest(OpsTest):
 
 class Events(EventsTest):
 
+    extra = {"insuresign": {"refresh_backoff": 2}}
+
     def test_a_links_life_in_events_signed_and_in_order(self):
         b, sid = self.rig.link(expires_in=30)
         [created] = self.delivered(1)
@@ -655,6 +677,27 @@ class Events(EventsTest):
         self.assertEqual({e["id"] for e in got}, {got[0]["id"]})
         self.rig.cli("deliver")
         self.assertEqual(self.value("outbox_events"), 0)
+
+    def test_refresh_due_backs_off_then_recovers_with_its_event(self):
+        b, sid = self.rig.link(expires_in=600)
+        record = self.rig.records()[0].name
+        self.rig.mock.config(status=503, fault_grant="refresh_token")
+        self.assertIn("1 failed", self.rig.cli("refresh-due").stdout)
+        # Backing off (2 s): the next runs do not ask.
+        for _ in range(3):
+            self.assertIn("of 0 links due", self.rig.cli(
+                "refresh-due").stdout)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 1)
+        self.rig.mock.config(status=None, fault_grant=None)
+        time.sleep(2.1)
+        self.assertIn("refreshed 1 of 1", self.rig.cli("refresh-due").stdout)
+        self.assertEqual(self.rig.mock.token_requests("refresh_token"), 2)
+        got = [e for e in self.delivered(3, poke=True)
+               if e["record"] == record]
+        self.assertEqual([(e["type"], e["reason"]) for e in got], [
+            ("link.created", None),
+            ("link.refresh_failed", "server_error"),
+            ("link.recovered", "server_error")])
 
     def deliverers(self):
         """The program's detached processes of this rig (a worker's
