@@ -9,7 +9,6 @@
 #include "codec.h"
 #include "crypto.h"
 #include "log.h"
-#include "outbox.h"
 #include "timefmt.h"
 
 static const char *const type_names[EVENT__MAX] = {
@@ -212,8 +211,9 @@ event_queue(struct app *app, struct record *r, const char *name,
 		goto err;
 	metrics_count(METRIC_EVENTS_QUEUED + (int)t);
 	audit("event_queued", name, "type=%s id=%s", type_names[t], id);
-	/* Written by the caller in a moment: the workers may send it. */
-	outbox_wake(app, now);
+	/* The caller's write wakes the workers (link.c), not this: a
+	 * deliverer started now would not find it yet. */
+	r->events_queued = 1;
 	rc = 0;
 err:
 	if (rc == -1)

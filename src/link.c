@@ -8,6 +8,7 @@
 #include "listing.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
@@ -74,6 +75,10 @@ save(struct app *app, const char *name, struct record *r, long long now)
 	buf_free(&raw);
 	if (rc != STORE_OK)
 		metrics_count(METRIC_STORE_WRITE_ERRORS);
+	/* Written with a new event: the workers may send it from now. */
+	if (rc == STORE_OK && r->events_queued)
+		outbox_wake(app, now);
+	r->events_queued = 0;
 	return rc == STORE_OK ? LINK_OK : LINK_STORE_ERROR;
 }
 
@@ -110,7 +115,7 @@ bury(struct app *app, const char *name, const char *reason, long long now)
 	struct record r;
 	enum link_rc rc;
 
-	if (!event_wanted(app, EVENT_LINK_DELETED))
+	if (app->cfg.events_url == NULL)
 		return store_delete(app->store, name);
 	rc = load_any(app, name, &r);
 	if (rc == LINK_NONE)
@@ -120,6 +125,11 @@ bury(struct app *app, const char *name, const char *reason, long long now)
 	if (r.meta.status == RECORD_DELETED) {
 		record_free(&r);
 		return STORE_NOTFOUND;
+	}
+	/* No event for this, and none waiting: nothing to keep. */
+	if (!event_wanted(app, EVENT_LINK_DELETED) && r.meta.events == 0) {
+		record_free(&r);
+		return store_delete(app->store, name);
 	}
 	record_set(&r.access_token, NULL);
 	record_set(&r.refresh_token, NULL);

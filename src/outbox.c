@@ -41,16 +41,24 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics take a lock");
 static struct hint *
 hint(struct app *app)
 {
+	static long long tried; /* a broken state dir: asked once a minute */
+	long long now = (long long)time(NULL);
 	char err[512];
 	struct hint *h;
 
 	if (app->outbox.mem != NULL)
 		return app->outbox.mem;
+	if (tried != 0 && now - tried < 60 && now >= tried)
+		return NULL;
 	if (shared_open(&app->outbox, app->cfg.state_dir, FILE_NAME,
 			sizeof(struct hint), err, sizeof(err)) == -1) {
-		log_error("events: %s", err);
+		tried = now;
+		log_error("events: %s (until it is fixed, only the deliver "
+			  "timer sends events)",
+			  err);
 		return NULL;
 	}
+	tried = 0;
 	h = app->outbox.mem;
 	if (memcmp(h->magic, magic, sizeof(magic)) != 0) {
 		/* A new file: nothing is known to be due yet (the next run

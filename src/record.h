@@ -64,9 +64,10 @@ struct record {
 	char *refresh_token;
 	char *token_type;
 	char *scope;
-	int failures; /* refreshes failed in a row (for the back-off) */
-	char *events; /* the outbox: JSON that event.c reads and writes */
-	int old_key;  /* opened with an old key: rewrite under the new one */
+	int failures;	   /* refreshes failed in a row (for the back-off) */
+	char *events;	   /* the outbox: JSON that event.c reads and writes */
+	int events_queued; /* one was queued since it was read (not stored) */
+	int old_key; /* opened with an old key: rewrite under the new one */
 };
 
 /* Seals r under the current key; the file name is bound in (AEAD data). */

@@ -107,6 +107,18 @@ class Metrics(OpsTest):
         for t in self.rig.mock.tokens()["access_tokens"]:
             self.assertNotIn(t, r.text)
 
+    def test_a_store_that_cannot_be_read_is_a_503_not_a_guess(self):
+        time.sleep(5)                   # the gauges an earlier scrape read
+        os.chmod(self.rig.store, 0o755)
+        try:
+            r = self.get("/metrics", key=METRICS_KEY)
+        finally:
+            os.chmod(self.rig.store, 0o700)
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json()["error"], "metrics_unavailable")
+        self.assertIn("the store cannot be read", r.json()["message"])
+        self.assertEqual(self.get("/metrics", key=METRICS_KEY).status, 200)
+
     def test_who_may_read_them(self):
         self.assertEqual(self.get("/metrics").status, 401)
         r = self.get("/metrics", key="wrong" * 10)
@@ -287,6 +299,14 @@ class Health(OpsTest):
         self.assertGreaterEqual(stats["tcp_connections"], 1)
         self.assertEqual(stats["tls_failures"], 0)
         self.assertEqual(stats["token_requests"], 0)
+
+    def test_without_the_shared_file_each_worker_looks_itself(self):
+        os.chmod(self.rig.state, 0o755)
+        try:
+            r = self.get("/readyz")
+        finally:
+            os.chmod(self.rig.state, 0o700)
+        self.assertEqual(r.status, 200, r.text)
 
     def test_the_admin_sees_every_check_now(self):
         r = self.get("/readyz", key=ADMIN_KEY)

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -456,6 +457,183 @@ an_outbox_holds_at_most_its_max(void)
 	record_free(&r);
 }
 
+static void
+each_way_a_delivery_fails(void)
+{
+	static const struct {
+		enum http_rc rc;
+		long status;
+		int stops;
+	} cases[] = {
+		{ HTTP_TIMEOUT, 0, 1 }, { HTTP_TLS, 0, 1 },
+		{ HTTP_NETWORK, 0, 1 }, { HTTP_TOO_BIG, 0, 0 },
+		{ HTTP_OK, 302, 0 },	{ HTTP_OK, 404, 0 },
+		{ HTTP_OK, 503, 0 },
+	};
+	struct outbox_result res;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fresh();
+		make_link(&alice, NOW, 3600);
+		http_stub_event_rc = cases[i].rc;
+		http_stub_event_status = cases[i].status;
+		CHECK(outbox_deliver(&app, NOW, 0, &res) == 0);
+		CHECK(res.sent == 0 && res.failed == 1);
+		CHECK(res.stopped == cases[i].stops);
+		CHECK_STR(waiting(&alice), "link.created");
+	}
+}
+
+static void
+server_errors_in_a_row_end_the_run(void)
+{
+	struct outbox_result res;
+	struct owner o[4];
+	char id[8];
+	const char *why;
+	int i;
+
+	fresh();
+	for (i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "user%d", i);
+		owner_user(&app.cfg, id, &o[i], &why);
+		make_link(&o[i], NOW, 3600);
+	}
+	http_stub_event_status = 500;
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == 0);
+	/* Three links' first events: then the receiver is taken for down. */
+	CHECK(res.stopped && res.failed == 3 && http_stub_events == 3);
+	CHECK(res.waiting == 4);
+}
+
+static void
+a_tombstone_of_given_up_events_goes_after_max_idle_days(void)
+{
+	struct outbox_result res;
+	struct record r;
+
+	fresh();
+	app.cfg.events_retry_for = 1;
+	make_link(&alice, NOW, 3600);
+	CHECK(link_delete(&app, name_of(&alice), "user") == LINK_OK);
+	http_stub_event_status = 400;
+	CHECK(outbox_deliver(&app, NOW + 10, 0, &res) == 0);
+	CHECK(res.given_up == 2 && res.waiting == 0);
+	r = stored(&alice);
+	CHECK(r.meta.status == RECORD_DELETED && r.meta.events_dead == 2);
+	record_free(&r);
+	/* Kept to be seen... */
+	CHECK(outbox_deliver(&app, NOW + 86400, 0, &res) == 0);
+	r = stored(&alice);
+	CHECK(r.meta.status == RECORD_DELETED);
+	record_free(&r);
+	/* ... for max_idle_days after its last change. */
+	CHECK(outbox_deliver(&app, NOW + 10 + 90 * 86400LL, 0, &res) == 0);
+	r = stored(&alice);
+	CHECK(r.meta.status == 0);
+	CHECK(http_stub_events == 2);
+}
+
+static void
+an_unreadable_outbox_is_no_event(void)
+{
+	static char junk[] = "not json", array[] = "[]";
+	struct record r;
+	struct event ev;
+
+	memset(&r, 0, sizeof(r));
+	r.events = junk;
+	CHECK(event_first(&r, &ev) == -1);
+	CHECK(event_settle(&app, &r, "evt_x", 1, DELIVERY_REJECTED, NOW) ==
+	      SETTLED_GONE);
+	CHECK(event_retry_all(&r, NOW) == 0);
+	CHECK(event_outbox_json(&r) == NULL);
+	r.events = array;
+	CHECK(event_first(&r, &ev) == -1);
+	r.events = NULL;
+	CHECK(event_first(&r, &ev) == 0);
+	CHECK(event_retry_all(&r, NOW) == 0);
+	CHECK(event_outbox_json(&r) == NULL);
+	CHECK(event_type_of("link.nothing") == -1);
+	CHECK_STR(event_type_name(EVENT__MAX), "unknown");
+	CHECK_STR(event_failure_name(DELIVERY__MAX), "unknown");
+	CHECK_STR(event_failure_name(DELIVERY_TLS), "tls_error");
+}
+
+static void
+given_up_events_kept_are_at_most_their_max(void)
+{
+	struct record r;
+	struct event ev;
+	int i;
+
+	fresh();
+	make_link(&alice, NOW, 3600);
+	r = stored(&alice);
+	for (i = 0; i < EVENT_DEAD_MAX + 4; i++)
+		event_queue(&app, &r, name_of(&alice), EVENT_LINK_RECOVERED,
+			    NULL, NOW);
+	while (event_first(&r, &ev) == 1) {
+		event_settle(&app, &r, ev.id, 0, DELIVERY_REJECTED,
+			     NOW + 86400);
+		event_free(&ev);
+	}
+	CHECK(r.meta.events == 0 && r.meta.events_dead == EVENT_DEAD_MAX);
+	record_free(&r);
+}
+
+/* The workers' way: a detached deliverer, which the store shows the
+ * work of (its counters are its own). */
+static void
+a_worker_hands_due_events_to_a_detached_deliverer(void)
+{
+	struct record r;
+	int i;
+
+	fresh();
+	app.cfg.events_from_workers = 1;
+	make_link(&alice, (long long)time(NULL), 3600);
+	r = stored(&alice);
+	CHECK(r.meta.events == 1);
+	record_free(&r);
+	outbox_after_request(&app, -1);
+	for (i = 0; i < 200; i++) {
+		r = stored(&alice);
+		if (r.meta.events == 0)
+			break;
+		record_free(&r);
+		usleep(25000);
+	}
+	CHECK(r.meta.events == 0);
+	record_free(&r);
+	/* Nothing due now: a request starts nothing. */
+	make_link(&browser, (long long)time(NULL), 3600);
+	app.cfg.events_from_workers = 0;
+	outbox_after_request(&app, -1);
+	app.cfg.events_url = NULL;
+	outbox_after_request(&app, -1);
+	usleep(200000);
+	CHECK_STR(waiting(&browser), "link.created");
+}
+
+/* Last: a broken state dir is not tried again for a minute. */
+static void
+without_the_state_dir_the_timer_still_delivers(void)
+{
+	struct outbox_result res;
+
+	fresh();
+	make_link(&alice, NOW, 3600);
+	shared_close(&app.outbox);
+	chmod(app.cfg.state_dir, 0755);
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == 0);
+	CHECK(res.sent == 1);
+	app.cfg.events_from_workers = 1;
+	outbox_after_request(&app, -1); /* no hint: nothing, quietly */
+	chmod(app.cfg.state_dir, 0700);
+}
+
 int
 main(void)
 {
@@ -482,6 +660,13 @@ main(void)
 	RUN(retries_double_then_give_up_after_retry_for);
 	RUN(the_receiver_down_ends_the_run_and_undeliverable_ones_are_kept);
 	RUN(an_outbox_holds_at_most_its_max);
+	RUN(each_way_a_delivery_fails);
+	RUN(server_errors_in_a_row_end_the_run);
+	RUN(a_tombstone_of_given_up_events_goes_after_max_idle_days);
+	RUN(an_unreadable_outbox_is_no_event);
+	RUN(given_up_events_kept_are_at_most_their_max);
+	RUN(a_worker_hands_due_events_to_a_detached_deliverer);
+	RUN(without_the_state_dir_the_timer_still_delivers);
 	shared_close(&app.outbox);
 	store_close(app.store);
 	http_free(app.http);
