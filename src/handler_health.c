@@ -82,8 +82,8 @@ look(struct app *app, char why[CHECK__MAX][256])
 	}
 	if (!metrics_shared(why[CHECK_STATE], sizeof(why[0])))
 		failed |= 1u << CHECK_STATE;
-	if (http_probe(&app->cfg, app->cfg.token_url, why[CHECK_TOKEN],
-		       sizeof(why[0])) != HTTP_OK)
+	if (http_probe(&app->cfg, app->cfg.token_url, app->cfg.ca_file,
+		       why[CHECK_TOKEN], sizeof(why[0])) != HTTP_OK)
 		failed |= 1u << CHECK_TOKEN;
 	return failed;
 }

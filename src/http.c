@@ -359,7 +359,8 @@ http_reply_free(struct http_reply *reply)
 }
 
 enum http_rc
-http_probe(const struct config *cfg, const char *url, char *err, size_t len)
+http_probe(const struct config *cfg, const char *url, const char *ca_file,
+	   char *err, size_t len)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	enum http_rc rc;
@@ -377,8 +378,8 @@ http_probe(const struct config *cfg, const char *url, char *err, size_t len)
 	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file != NULL)
-		lib.easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+	if (ca_file != NULL)
+		lib.easy_setopt(c, CURLOPT_CAINFO, ca_file);
 	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
 	/* Connect (and shake hands) only: no request is sent. */
 	lib.easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);

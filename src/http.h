@@ -67,7 +67,7 @@ void http_reply_free(struct http_reply *reply);
  * handshake verified as for a request, then closed; no request is sent
  * (for /readyz: never a token request).  On failure err says why.
  */
-enum http_rc http_probe(const struct config *cfg, const char *url, char *err,
-			size_t len);
+enum http_rc http_probe(const struct config *cfg, const char *url,
+			const char *ca_file, char *err, size_t len);
 
 #endif

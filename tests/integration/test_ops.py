@@ -698,6 +698,16 @@ class Events(EventsTest):
         self.rig.cli("deliver")
         self.assertEqual(self.value("outbox_events"), 0)
 
+    def test_check_config_says_whether_the_receiver_can_be_reached(self):
+        out = self.rig.cli("check-config").stdout
+        self.assertRegex(out, r"(?m)^ok +\[events\] url http://127\.0\.0\.1"
+                         r":\d+/events: reachable")
+        self.receiver.down()
+        r = self.rig.cli("check-config")    # a warning, not an error
+        self.assertRegex(r.stdout, r"(?m)^warning +\[events\] url .* "
+                         r"cannot be reached now: .*network_error.*; events "
+                         r"wait in their links' records until it can$")
+
     def test_refresh_due_backs_off_then_recovers_with_its_event(self):
         b, sid = self.rig.link(expires_in=600)
         record = self.rig.records()[0].name

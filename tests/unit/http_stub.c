@@ -144,8 +144,10 @@ http_reply_free(struct http_reply *reply)
 }
 
 enum http_rc
-http_probe(const struct config *cfg, const char *url, char *err, size_t len)
+http_probe(const struct config *cfg, const char *url, const char *ca_file,
+	   char *err, size_t len)
 {
+	(void)ca_file;
 	STUB_CHECK(cfg != NULL && url != NULL);
 	/* The network replies of the table refuse; the rest connect. */
 	if (replies[http_stub_reply % HTTP_STUB_REPLIES].rc == HTTP_OK)
