@@ -800,6 +800,40 @@ class EventTypes(EventsTest):
                          ["link.deleted"])
 
 
+class JsonLogs(OpsTest):
+    """[log] format = json: every line the program writes is one JSON
+    object, audit lines with their words as members, and no secret."""
+
+    extra = {"log": {"format": "json"},
+             "app": {"audit_log": None}}
+
+    def test_every_line_is_one_json_object(self):
+        b, sid = self.rig.link(expires_in=30)
+        self.rig.mock.config(status=500, fault_grant="refresh_token")
+        self.rig.token(sid)
+        log = self.rig.out / "lighttpd-breakage.log"
+        lines = [ln for ln in log.read_text().splitlines() if ln]
+        objs = [json.loads(ln) for ln in lines]
+        self.assertTrue(objs)
+        for o in objs:
+            self.assertRegex(o["time"], r"^\d{4}-\d\d-\d\dT.*Z$")
+            self.assertIn(o["level"], ("error", "warning", "info", "audit"))
+            self.assertIsInstance(o["pid"], int)
+            self.assertIn("event", o)
+        linked = [o for o in objs if o["event"] == "linked"]
+        self.assertEqual(len(linked), 1)
+        self.assertRegex(linked[0]["record"], r"^[0-9a-f]{12}$")
+        self.assertEqual(linked[0]["refresh_token"], "yes")
+        failed = [o for o in objs if o["event"] == "refresh_failed"]
+        self.assertEqual(failed[0]["kind"], "server_error")
+        self.assertTrue(any(o["event"] == "log" and "token endpoint" in
+                            o["message"] for o in objs))
+        text = log.read_text()
+        for t in (self.rig.mock.tokens()["access_tokens"] +
+                  self.rig.mock.tokens()["refresh_tokens"] + [sid]):
+            self.assertNotIn(t, text)
+
+
 class ReadmeReceivers(EventsTest):
     """The README's signature checks, run as they are written, on a real
     delivery: they take it, and refuse a changed body, an old t (a
