@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ahead.h"
@@ -151,6 +152,55 @@ a_run_stops_after_failures_in_a_row(void)
 }
 
 static void
+each_transient_failure_counts_toward_stopping(void)
+{
+	static const unsigned kinds[] = { HTTP_STUB_NETWORK,
+					  HTTP_STUB_INVALID_CLIENT,
+					  HTTP_STUB_SERVER_ERROR };
+	struct ahead_result r;
+	size_t i;
+	char c;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		fresh();
+		/* The same expiry for all: sorted by name then. */
+		for (c = 'A'; c < 'F'; c++)
+			link_at(c, NOW, 600);
+		http_stub_reply = kinds[i];
+		CHECK(ahead_run(&app, NOW, &r) == 0);
+		CHECK(r.stopped && r.failed == AHEAD_GIVE_UP);
+	}
+	/* A bad reply is the link's own trouble: the run goes on. */
+	fresh();
+	for (c = 'A'; c < 'F'; c++)
+		link_at(c, NOW, 600);
+	http_stub_reply = HTTP_STUB_TRUNCATED;
+	CHECK(ahead_run(&app, NOW, &r) == 0);
+	CHECK(!r.stopped && r.failed == 5);
+}
+
+static void
+a_run_keeps_to_per_second(void)
+{
+	struct ahead_result r;
+	struct timespec t0, t1;
+	char c;
+
+	fresh();
+	app.cfg.refresh_per_second = 4;
+	for (c = 'A'; c < 'F'; c++)
+		link_at(c, NOW, 600);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(ahead_run(&app, NOW, &r) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(r.refreshed == 5);
+	/* The fifth starts a second after the first. */
+	CHECK((t1.tv_sec - t0.tv_sec) * 1000 +
+		      (t1.tv_nsec - t0.tv_nsec) / 1000000 >=
+	      1000);
+}
+
+static void
 a_grant_gone_is_counted_and_not_a_reason_to_stop(void)
 {
 	struct ahead_result r;
@@ -193,6 +243,8 @@ main(void)
 	RUN(idle_links_wait_for_their_next_request);
 	RUN(touch_hours_uses_an_idle_refresh_token);
 	RUN(a_run_stops_after_failures_in_a_row);
+	RUN(each_transient_failure_counts_toward_stopping);
+	RUN(a_run_keeps_to_per_second);
 	RUN(a_grant_gone_is_counted_and_not_a_reason_to_stop);
 	RUN(an_unreadable_store_is_an_error);
 	store_close(app.store);

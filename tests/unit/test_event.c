@@ -490,7 +490,7 @@ server_errors_in_a_row_end_the_run(void)
 {
 	struct outbox_result res;
 	struct owner o[4];
-	char id[8];
+	char id[32];
 	const char *why;
 	int i;
 
@@ -555,6 +555,27 @@ an_unreadable_outbox_is_no_event(void)
 	CHECK(event_first(&r, &ev) == 0);
 	CHECK(event_retry_all(&r, NOW) == 0);
 	CHECK(event_outbox_json(&r) == NULL);
+	/* Entries of the wrong shape: never an event to send. */
+	{
+		static char no_id[] =
+			"{\"waiting\":[{\"type\":\"link.created\","
+			"\"body\":\"{}\"}]}";
+		static char bad_type[] =
+			"{\"waiting\":[{\"id\":\"evt_1\","
+			"\"type\":\"link.x\",\"body\":\"{}\"}]}";
+		static char no_body[] = "{\"waiting\":[{\"id\":\"evt_1\","
+					"\"type\":\"link.created\"}]}";
+
+		r.events = no_id;
+		CHECK(event_first(&r, &ev) == -1);
+		r.events = bad_type;
+		CHECK(event_first(&r, &ev) == -1);
+		r.events = no_body;
+		CHECK(event_first(&r, &ev) == -1);
+		CHECK(event_settle(&app, &r, "evt_2", 1, DELIVERY_REJECTED,
+				   NOW) == SETTLED_GONE);
+		r.events = NULL;
+	}
 	CHECK(event_type_of("link.nothing") == -1);
 	CHECK_STR(event_type_name(EVENT__MAX), "unknown");
 	CHECK_STR(event_failure_name(DELIVERY__MAX), "unknown");
