@@ -668,8 +668,10 @@ class Events(EventsTest):
                 if mode == "hang":
                     self.assertTrue(self.receiver.hanging.wait(10))
                 got = timed()
+                # The median within a few ms of it; the 90th percentile
+                # within a scheduler's hiccup (2 cores, shared).
                 self.assertLess(got[0], base[0] + 0.005, (base, got))
-                self.assertLess(got[1], base[1] + 0.010, (base, got))
+                self.assertLess(got[1], base[1] + 0.020, (base, got))
                 self.receiver.unhang()
                 self.receiver.status = 204
         # Then all of them arrive.
