@@ -38,7 +38,8 @@ DEB_BUILD := gcc make pkg-config libfcgi-dev libcurl4-openssl-dev \
 DEB_DEMO  := lighttpd openssl python3 ca-certificates
 DEB_TEST  := apache2 libapache2-mod-fcgid curl mandoc valgrind clang \
 	     libclang-rt-14-dev chromium chromium-driver wrk clang-format gcovr \
-	     python3-cryptography libapache2-mod-auth-openidc
+	     python3-cryptography libapache2-mod-auth-openidc prometheus \
+	     php-cli nodejs
 
 .PHONY: all unit asan cov coverage deps deps-demo test demo install uninstall \
 	clean bench fuzz fuzz-build fuzz-replay fuzz-seeds loadtest format \

@@ -7,6 +7,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "fileowner.h"
+#include "metrics.h"
 #include "secretfile.h"
 
 /* A bearer key: one line of at least 32 characters that may follow
@@ -45,6 +46,7 @@ app_open(struct app *app, const char *config_path, char *err, size_t len)
 {
 	memset(app, 0, sizeof(*app));
 	shared_init(&app->limits);
+	shared_init(&app->outbox);
 	if (config_load(&app->cfg, config_path, err, len) == -1)
 		return -1;
 	if (keyring_load(&app->keys, &app->cfg, err, len) == -1)
@@ -59,11 +61,26 @@ app_open(struct app *app, const char *config_path, char *err, size_t len)
 			    app->cfg.store_dir, &app->admin_key, err,
 			    len) == -1)
 		goto err;
+	if (app->cfg.metrics_key_file != NULL &&
+	    read_bearer_key("[metrics] key_file", app->cfg.metrics_key_file,
+			    app->cfg.store_dir, &app->metrics_key, err,
+			    len) == -1)
+		goto err;
+	if (app->cfg.events_secret_file != NULL &&
+	    read_bearer_key("[events] secret_file", app->cfg.events_secret_file,
+			    app->cfg.store_dir, &app->events_secret, err,
+			    len) == -1)
+		goto err;
+	log_set_format(app->cfg.log_format);
 	if (audit_open(app->cfg.audit_log) == -1) {
 		snprintf(err, len, "[app] audit_log = \"%s\": cannot open it",
 			 app->cfg.audit_log);
 		goto err;
 	}
+	/* Counts then go to this process alone: the self-check and
+	 * /metrics say why. */
+	(void)metrics_open(app->cfg.state_dir, err, len);
+	err[0] = '\0';
 	app->store = store_open(&app->cfg);
 	app->http = http_new(&app->cfg);
 	if (app->store == NULL || app->http == NULL) {
@@ -80,10 +97,14 @@ void
 app_close(struct app *app)
 {
 	shared_close(&app->limits);
+	shared_close(&app->outbox);
+	metrics_close();
 	store_close(app->store);
 	http_free(app->http);
 	secret_free(app->backend_key);
 	secret_free(app->admin_key);
+	secret_free(app->metrics_key);
+	secret_free(app->events_secret);
 	keyring_wipe(&app->keys);
 	config_free(&app->cfg);
 	memset(app, 0, sizeof(*app));

@@ -13,8 +13,11 @@ struct app {
 	struct keyring keys;
 	struct store *store;
 	struct http *http;
-	char *backend_key; /* [app] backend_key_file; NULL: /token is off */
-	char *admin_key;   /* [admin] key_file */
+	char *backend_key;   /* [app] backend_key_file; NULL: /token is off */
+	char *admin_key;     /* [admin] key_file */
+	char *metrics_key;   /* [metrics] key_file */
+	char *events_secret; /* [events] secret_file */
+	struct shared_file outbox; /* outbox.c's hint, mapped on first use */
 	struct shared_file limits; /* limit.c's table, mapped on first use */
 };
 

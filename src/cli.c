@@ -10,10 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ahead.h"
 #include "app.h"
 #include "keyring.h"
 #include "link.h"
 #include "listing.h"
+#include "outbox.h"
 #include "fileowner.h"
 #include "selfcheck.h"
 #include "session.h"
@@ -351,6 +353,64 @@ cmd_gc(int argc, char **argv, const struct cli_opts *o)
 	return 0;
 }
 
+/* Refresh ahead of need, from a timer (ahead.h); says what it did. */
+static int
+cmd_refresh_due(int argc, char **argv, const struct cli_opts *o)
+{
+	struct ahead_result r;
+	struct app app;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if (open_app(&app, o, "refresh-due") == -1)
+		return 1;
+	rc = ahead_run(&app, (long long)time(NULL), &r);
+	app_close(&app);
+	if (rc == -1)
+		return fail("refresh-due", "cannot read the store");
+	printf("refreshed %ld of %ld link%s due; %ld failed, %ld need a "
+	       "reconnect, %ld skipped (refreshed meanwhile, or backing "
+	       "off)\n",
+	       r.refreshed, r.due, r.due == 1 ? "" : "s", r.failed, r.reconnect,
+	       r.skipped);
+	if (r.stopped)
+		return fail("refresh-due", "stopped: the token endpoint "
+					   "keeps failing (see the log line)");
+	return 0;
+}
+
+/* Sends the events that are due (outbox.h), from a timer; --all: every
+ * one waiting or given up on, now. */
+static int
+cmd_deliver(int argc, char **argv, const struct cli_opts *o)
+{
+	struct outbox_result r;
+	struct app app;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if (open_app(&app, o, "deliver") == -1)
+		return 1;
+	if (app.cfg.events_url == NULL) {
+		app_close(&app);
+		return fail("deliver", "events are off: set [events] url and "
+				       "secret_file");
+	}
+	rc = outbox_deliver(&app, (long long)time(NULL), o->all, &r);
+	app_close(&app);
+	if (rc == -1)
+		return fail("deliver", "cannot read the store");
+	printf("sent %ld event%s, %ld failed (retried later), %ld given up; "
+	       "%ld waiting\n",
+	       r.sent, r.sent == 1 ? "" : "s", r.failed, r.given_up, r.waiting);
+	if (r.stopped)
+		return fail("deliver", "stopped: the receiver cannot be "
+				       "reached (see the log line)");
+	return 0;
+}
+
 static int
 cmd_rekey(int argc, char **argv, const struct cli_opts *o)
 {
@@ -428,6 +488,8 @@ static const struct command commands[] = {
 	{ "refresh", cmd_refresh, 1, "refresh ID | --user ID", 1 },
 	{ "delete", cmd_delete, 1, "delete ID | --user ID", 1 },
 	{ "gc", cmd_gc, 0, "gc", 1 },
+	{ "refresh-due", cmd_refresh_due, 0, "refresh-due", 1 },
+	{ "deliver", cmd_deliver, 0, "deliver [--all]", 1 },
 	{ "rekey", cmd_rekey, 0, "rekey", 1 },
 	{ "keygen", cmd_keygen, 1, "keygen FILE", 0 },
 	{ "check-config", cmd_check_config, 0, "check-config", 1 },

@@ -7,6 +7,7 @@ struct cli_opts {
 	const char *session; /* --session VALUE */
 	const char *user;    /* --user ID: a web app's user's link */
 	int json;	     /* --json */
+	int all;	     /* --all */
 };
 
 /* Exit status: 0 ok, 1 error, 2 usage. */

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <iniparser.h>
 
+#include "event.h"
 #include "fileowner.h"
 #include "policy.h"
 #include "secretfile.h"
@@ -29,6 +30,8 @@ enum type {
 	T_COOKIE, /* RFC 6265 cookie-name token */
 	T_USER,	  /* REMOTE_USER value */
 	T_ADDR,	  /* IPv4 or IPv6 address */
+	T_NET,	  /* an address, or a network: address/prefix length */
+	T_EVENT,  /* an event's type: link.created, ... */
 };
 
 struct keydef {
@@ -129,6 +132,37 @@ static const struct keydef keys[] = {
 	  .off = OFF(admin_users) },
 	{ .section = "admin", .key = "key_file", .type = T_FILE,
 	  .off = OFF(admin_key_file) },
+	{ .section = "refresh", .key = "ahead", .type = T_UINT, .def = "900",
+	  .off = OFF(refresh_ahead), .max = 86400 },
+	{ .section = "refresh", .key = "touch_hours", .type = T_UINT,
+	  .def = "0", .off = OFF(refresh_touch_hours), .max = 8760 },
+	{ .section = "refresh", .key = "used_within_days", .type = T_UINT,
+	  .def = "7", .off = OFF(refresh_used_within_days), .max = 36500 },
+	{ .section = "refresh", .key = "per_second", .type = T_UINT,
+	  .def = "5", .off = OFF(refresh_per_second), .min = 1, .max = 1000 },
+	{ .section = "events", .key = "url", .type = T_URL,
+	  .off = OFF(events_url) },
+	{ .section = "events", .key = "secret_file", .type = T_FILE,
+	  .off = OFF(events_secret_file) },
+	{ .section = "events", .key = "types", .type = T_EVENT, .list = 1,
+	  .off = OFF(events_types) },
+	{ .section = "events", .key = "timeout", .type = T_UINT, .def = "5",
+	  .off = OFF(events_timeout), .min = 1, .max = 60 },
+	{ .section = "events", .key = "retry_min", .type = T_UINT,
+	  .def = "10", .off = OFF(events_retry_min), .min = 1, .max = 3600 },
+	{ .section = "events", .key = "retry_for", .type = T_UINT,
+	  .def = "86400", .off = OFF(events_retry_for), .min = 1,
+	  .max = 2592000 },
+	{ .section = "events", .key = "from_workers", .type = T_BOOL,
+	  .def = "true", .off = OFF(events_from_workers) },
+	{ .section = "events", .key = "ca_file", .type = T_FILE,
+	  .off = OFF(events_ca_file) },
+	{ .section = "metrics", .key = "key_file", .type = T_FILE,
+	  .off = OFF(metrics_key_file) },
+	{ .section = "metrics", .key = "allow", .type = T_NET, .list = 1,
+	  .off = OFF(metrics_allow) },
+	{ .section = "log", .key = "format", .type = T_ENUM, .def = "text",
+	  .off = OFF(log_format), .choices = "text|json" },
 };
 /* clang-format on */
 
@@ -145,6 +179,11 @@ static const char *const expected[] = {
 	[T_COOKIE] = "a cookie name (letters, digits, - and _)",
 	[T_USER] = "a user name without spaces or commas",
 	[T_ADDR] = "IP addresses such as 127.0.0.1 or ::1",
+	[T_NET] = "IP addresses or networks such as 127.0.0.1, ::1 or "
+		  "10.0.0.0/8",
+	[T_EVENT] = "event types: link.created, link.deleted, "
+		    "link.refresh_failed, link.needs_reconnect, "
+		    "link.recovered",
 };
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
@@ -307,6 +346,10 @@ valid_item(enum type t, const char *v)
 	case T_ADDR:
 		return inet_pton(AF_INET, v, a) == 1 ||
 		       inet_pton(AF_INET6, v, a) == 1;
+	case T_NET:
+		return policy_network_valid(v);
+	case T_EVENT:
+		return event_type_of(v) >= 0;
 	default:
 		return 0;
 	}
@@ -451,8 +494,8 @@ check_unknown(dictionary *d, char *err, size_t len)
 		if (!known_section(sec)) {
 			seterr(err, len,
 			       "unknown section [%s] (expected insuresign, "
-			       "http, app, session, store, limits, identity "
-			       "or admin)",
+			       "http, app, session, store, limits, identity, "
+			       "admin, metrics, log, refresh or events)",
 			       sec);
 			return -1;
 		}
@@ -605,6 +648,12 @@ check_together(struct config *cfg, char *err, size_t len)
 	}
 	if (set_endpoints(cfg) == -1) {
 		seterr(err, len, "out of memory");
+		return -1;
+	}
+	if (cfg->events_url != NULL && cfg->events_secret_file == NULL) {
+		seterr(err, len,
+		       "[events] secret_file: missing, and required with "
+		       "[events] url (the key events are signed with)");
 		return -1;
 	}
 	return 0;

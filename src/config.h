@@ -16,6 +16,7 @@ struct strlist {
 enum environment { ENV_PRODUCTION, ENV_LEGACY, ENV_LAB };
 enum secure_mode { SECURE_AUTO, SECURE_ALWAYS, SECURE_NEVER };
 /* [identity] owner: who a link belongs to (see owner.h). */
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 enum owner_source {
 	OWNER_FROM_BROWSER,
 	OWNER_FROM_WEB_SERVER,
@@ -78,6 +79,29 @@ struct config {
 	/* [admin] */
 	struct strlist admin_users;
 	char *admin_key_file;
+
+	/* [refresh] */
+	unsigned refresh_ahead;
+	unsigned refresh_touch_hours;
+	unsigned refresh_used_within_days;
+	unsigned refresh_per_second;
+
+	/* [events] */
+	char *events_url;
+	char *events_secret_file;
+	struct strlist events_types;
+	unsigned events_timeout;
+	unsigned events_retry_min;
+	unsigned events_retry_for;
+	int events_from_workers;
+	char *events_ca_file;
+
+	/* [metrics] */
+	char *metrics_key_file;
+	struct strlist metrics_allow;
+
+	/* [log] */
+	enum log_format log_format;
 };
 
 /*

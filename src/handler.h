@@ -11,6 +11,8 @@ typedef void (*handler)(struct app *app, const struct request *req,
 
 /* route.c: path -> handler. */
 void route(struct app *app, const struct request *req, struct response *res);
+/* The name requests to route i are counted under (metrics.c), or NULL. */
+const char *route_label(size_t i);
 
 /* handler_connect.c */
 void handle_connect(struct app *app, const struct request *req,
@@ -43,5 +45,13 @@ void handle_admin_refresh(struct app *app, const struct request *req,
 			  struct response *res);
 void handle_admin_delete(struct app *app, const struct request *req,
 			 struct response *res);
+/* handler_health.c */
+void handle_healthz(struct app *app, const struct request *req,
+		    struct response *res);
+void handle_readyz(struct app *app, const struct request *req,
+		   struct response *res);
+/* handler_metrics.c */
+void handle_metrics(struct app *app, const struct request *req,
+		    struct response *res);
 
 #endif

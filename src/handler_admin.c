@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "html.h"
 #include "jwt.h"
 #include "link.h"
@@ -37,10 +38,7 @@ static int
 authorize(struct app *app, const struct request *req, struct response *res,
 	  char *who, size_t len)
 {
-	const struct strlist *users = &app->cfg.admin_users;
-	size_t i;
-
-	if (users->n == 0 && app->admin_key == NULL) {
+	if (app->cfg.admin_users.n == 0 && app->admin_key == NULL) {
 		page_error(
 			res, &app->cfg, 403, "Admin page not enabled",
 			"It is off until you say who may use it: list the "
@@ -50,16 +48,8 @@ authorize(struct app *app, const struct request *req, struct response *res,
 			NULL, NULL);
 		return 0;
 	}
-	if (req->remote_user != NULL)
-		for (i = 0; i < users->n; i++)
-			if (strcmp(req->remote_user, users->v[i]) == 0) {
-				snprintf(who, len, "%s", req->remote_user);
-				return 1;
-			}
-	if (policy_bearer(req, app->admin_key)) {
-		snprintf(who, len, "bearer-key");
+	if (policy_admin(&app->cfg, req, app->admin_key, who, len))
 		return 1;
-	}
 	if (app->admin_key != NULL)
 		res_header(res, "WWW-Authenticate",
 			   "Bearer realm=\"insuresign-connect admin\"");
@@ -377,6 +367,11 @@ list_json(struct response *res, const struct listing *l, size_t first,
 	cJSON_AddNumberToObject(tot, "refresh_failing", (double)t->failing);
 	cJSON_AddNumberToObject(tot, "expiring_within_hour",
 				(double)t->expiring_hour);
+	/* The outbox (event.h): what waits for the web app's receiver. */
+	cJSON_AddNumberToObject(tot, "events_waiting", (double)l->events);
+	cJSON_AddNumberToObject(tot, "events_undeliverable",
+				(double)l->events_dead);
+	timefmt_json(tot, "events_oldest", l->events_oldest);
 	cJSON_AddNumberToObject(o, "page", (double)v->page);
 	cJSON_AddNumberToObject(o, "per_page", PER_PAGE);
 	cJSON_AddNumberToObject(o, "matching", (double)l->n);
@@ -435,6 +430,12 @@ handle_admin_list(struct app *app, const struct request *req,
 	     "</strong> refresh failing</li><li><strong>%zu</strong> expiring "
 	     "in the next hour</li></ul>\n",
 	     t.connected, t.reconnect, t.failing, t.expiring_hour);
+	if (app->cfg.events_url != NULL || l.events + l.events_dead > 0)
+		html(b,
+		     "<ul class=\"totals\"><li><strong>%llu</strong> events "
+		     "waiting for the web app</li><li><strong>%llu</strong> "
+		     "given up (see their links)</li></ul>\n",
+		     l.events, l.events_dead);
 	html(b,
 	     "<form class=\"card\" method=\"get\" action=\"%s/admin\">\n"
 	     "<label>Record id starts with <input name=\"q\" size=\"14\" "
@@ -579,6 +580,50 @@ claim_value(struct buf *b, const char *name, const cJSON *v)
  * the user linked and what the token may do.  Not verified, and never the
  * token or its signature.
  */
+/* A row an event of the outbox: its type, when, tries, last failure. */
+static void
+event_rows(struct buf *b, const cJSON *list, const char *state)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, list)
+	{
+		const char *last = cJSON_GetStringValue(
+			cJSON_GetObjectItem(e, "last_error"));
+
+		html(b,
+		     "<tr><td>%s</td><td>%s</td><td>%s</td><td>%d</td>"
+		     "<td>%s</td><td><code>%s</code></td></tr>\n",
+		     cJSON_GetStringValue(cJSON_GetObjectItem(e, "type")),
+		     state,
+		     cJSON_GetStringValue(cJSON_GetObjectItem(e, "created_at")),
+		     (int)cJSON_GetNumberValue(cJSON_GetObjectItem(e, "tries")),
+		     last != NULL ? last : "-",
+		     cJSON_GetStringValue(cJSON_GetObjectItem(e, "id")));
+	}
+}
+
+/* The events of this link still to be sent, or given up on. */
+static void
+events_card(struct buf *b, const struct record *r)
+{
+	cJSON *o = event_outbox_json(r);
+
+	if (o == NULL)
+		return;
+	html(b, "<div class=\"card\">\n<h2>Events for the web app</h2>\n"
+		"<table>\n<thead><tr><th scope=\"col\">Event</th>"
+		"<th scope=\"col\">State</th><th scope=\"col\">Queued</th>"
+		"<th scope=\"col\">Tries</th><th scope=\"col\">Last "
+		"failure</th><th scope=\"col\">Id</th></tr></thead>\n"
+		"<tbody>\n");
+	event_rows(b, cJSON_GetObjectItem(o, "waiting"), "waiting");
+	event_rows(b, cJSON_GetObjectItem(o, "undeliverable"),
+		   "given up: insuresign-connect deliver --all sends it again");
+	html(b, "</tbody>\n</table>\n</div>\n");
+	cJSON_Delete(o);
+}
+
 static void
 token_card(struct buf *b, const char *token)
 {
@@ -711,6 +756,7 @@ handle_admin_record(struct app *app, const struct request *req,
 		    1);
 	html(b, "</p>\n</div>\n");
 	token_card(b, r.access_token);
+	events_card(b, &r);
 	html(b, "<div class=\"card\">\n<h2>Audit trail</h2>\n");
 	if (app->cfg.audit_log == NULL)
 		html(b, "<p class=\"mute\">The audit trail goes to the web "

@@ -13,6 +13,7 @@
 #include "limit.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "page.h"
 #include "policy.h"
@@ -60,6 +61,7 @@ stale(struct app *app, struct response *res, const struct identity *who,
 	char name[RECORD_NAME_LEN + 1], url[URL_LEN];
 	struct record r;
 
+	metrics_count(METRIC_CONNECTS_FAILED + CONNECT_STATE);
 	if (who->owner.id[0] != '\0' &&
 	    link_get(app, &who->owner, name, &r) == LINK_OK) {
 		int connected = r.meta.status == RECORD_CONNECTED;
@@ -100,6 +102,9 @@ refused(struct app *app, const struct request *req, struct response *res,
 	struct buf msg;
 
 	log_warn("callback: InsureSign answered error=%s", e->val);
+	metrics_count(METRIC_CONNECTS_FAILED +
+		      (strcmp(e->val, "access_denied") == 0 ? CONNECT_DENIED
+							    : CONNECT_REFUSED));
 	if (strcmp(e->val, "access_denied") == 0) {
 		policy_return_url(p->return_to, "denied", url, sizeof(url));
 		res_redirect(res, 303, url);
@@ -123,6 +128,7 @@ busy(struct app *app, struct response *res, const struct pending *p,
 {
 	char secs[16];
 
+	metrics_count(METRIC_CONNECTS_FAILED + CONNECT_RATE_LIMITED);
 	log_warn("callback: refused: %s",
 		 why == LIMIT_ADDRESS ? "too many from this address this minute"
 		 : why == LIMIT_TOTAL ? "too many from everyone this minute"
@@ -139,6 +145,7 @@ busy(struct app *app, struct response *res, const struct pending *p,
 static void
 unavailable(struct app *app, struct response *res, const struct pending *p)
 {
+	metrics_count(METRIC_CONNECTS_FAILED + CONNECT_STORE);
 	page_error(res, &app->cfg, 503, "Temporarily unavailable",
 		   "Your InsureSign account cannot be saved right now, so it "
 		   "was not connected. Nothing was changed. Please try again "
@@ -196,6 +203,7 @@ exchange_failed(struct app *app, struct response *res,
 {
 	char url[URL_LEN];
 
+	metrics_count(METRIC_CONNECTS_FAILED + CONNECT_EXCHANGE + (int)why->rc);
 	log_error("callback: code exchange failed: %s (HTTP %ld%s%s)",
 		  oauth_rc_name(why->rc), why->status,
 		  *oauth_error_detail(why) != '\0' ? ", error=" : "",
@@ -274,6 +282,7 @@ redeem(struct app *app, const struct request *req, struct response *res,
 	}
 	if (who->session.is_new)
 		session_set_cookie(&app->cfg, req, res, &who->session);
+	metrics_count(METRIC_CONNECTS_COMPLETED);
 	policy_return_url(p->return_to, "connected", url, sizeof(url));
 	res_redirect(res, 303, url);
 }

@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "page.h"
 #include "policy.h"
@@ -217,6 +218,7 @@ authorize(struct app *app, const struct request *req, struct response *res,
 	}
 	if (who->session.is_new)
 		session_set_cookie(&app->cfg, req, res, &who->session);
+	metrics_count(METRIC_CONNECTS_STARTED);
 	res_redirect(res, 302, url.data);
 	buf_free(&url);
 	explicit_bzero(&set, sizeof(set));

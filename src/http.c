@@ -14,6 +14,8 @@
 
 struct http {
 	const struct config *cfg;
+	unsigned timeout;    /* seconds, for a whole request */
+	const char *ca_file; /* NULL: libcurl's bundle */
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -87,10 +89,19 @@ http_load(char *err, size_t len)
 struct http *
 http_new(const struct config *cfg)
 {
+	return http_new_with(cfg, cfg->timeout, cfg->ca_file);
+}
+
+struct http *
+http_new_with(const struct config *cfg, unsigned timeout, const char *ca_file)
+{
 	struct http *h = calloc(1, sizeof(*h));
 
-	if (h != NULL)
+	if (h != NULL) {
 		h->cfg = cfg;
+		h->timeout = timeout;
+		h->ca_file = ca_file;
+	}
 	return h;
 }
 
@@ -139,18 +150,49 @@ setup(struct http *h)
 	/* RFC 6749 section 10.9: verify the server, always. */
 	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file != NULL)
-		lib.easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
-	/* A 3xx from a token endpoint is an error, never followed. */
+	if (h->ca_file != NULL)
+		lib.easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	/* A 3xx is an answer, never followed (a token endpoint's, an
+	 * error; a receiver's, not a 2xx). */
 	lib.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout);
-	lib.easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->timeout);
+	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+			(long)(cfg->connect_timeout < h->timeout
+				       ? cfg->connect_timeout
+				       : h->timeout));
+	lib.easy_setopt(c, CURLOPT_TIMEOUT, (long)h->timeout);
 	lib.easy_setopt(c, CURLOPT_MAXFILESIZE, (long)HTTP_REPLY_MAX);
 	lib.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	lib.easy_setopt(c, CURLOPT_USERAGENT, "insuresign-connect/1");
 	lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	return 0;
+}
+
+/* What a libcurl result means to us. */
+static enum http_rc
+classify(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return HTTP_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		return HTTP_TIMEOUT;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		return HTTP_TOO_BIG;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+		return HTTP_TLS;
+	default:
+		return HTTP_NETWORK;
+	}
 }
 
 static const char *
@@ -230,42 +272,57 @@ enum http_rc
 http_post_form(struct http *h, const char *url, const char *authorization,
 	       const char *body, struct http_reply *reply)
 {
+	char auth[1024];
+	const char *headers[] = {
+		auth,
+		"Content-Type: application/x-www-form-urlencoded",
+		"Accept: application/json",
+		NULL,
+	};
+	enum http_rc rc;
+
+	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: %s",
+			     authorization) >= sizeof(auth)) {
+		memset(reply, 0, sizeof(*reply));
+		buf_init(&reply->body, HTTP_REPLY_MAX);
+		return HTTP_INTERNAL;
+	}
+	rc = http_post(h, url, headers, body, reply);
+	explicit_bzero(auth, sizeof(auth));
+	return rc;
+}
+
+enum http_rc
+http_post(struct http *h, const char *url, const char *const *lines,
+	  const char *body, struct http_reply *reply)
+{
 	struct curl_slist *headers = NULL, *tmp;
-	char auth[1024], host[256], why[256];
+	char host[256], why[256];
 	enum http_rc rc = HTTP_INTERNAL;
 	CURLcode cc;
+	size_t i;
 
 	memset(reply, 0, sizeof(*reply));
 	buf_init(&reply->body, HTTP_REPLY_MAX);
 	if (setup(h) == -1)
 		return HTTP_INTERNAL;
 	/* config.c checked the URL; libcurl's own reading has the last word
-	 * before the client's credentials go anywhere. */
+	 * before any credentials go anywhere. */
 	if (http_check_url(url, host, sizeof(host), why, sizeof(why)) == -1) {
 		log_error("%s: %s: %s: refused", __func__, url, why);
 		return HTTP_INTERNAL;
 	}
-	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: %s",
-			     authorization) >= sizeof(auth))
-		return HTTP_INTERNAL;
-	tmp = lib.slist_append(headers, auth);
-	if (tmp == NULL)
-		goto err;
-	headers = tmp;
-	tmp = lib.slist_append(headers, "Content-Type: "
-					"application/x-www-form-urlencoded");
-	if (tmp == NULL)
-		goto err;
-	headers = tmp;
-	tmp = lib.slist_append(headers, "Accept: application/json");
-	if (tmp == NULL)
-		goto err;
-	headers = tmp;
 	/* No "Expect: 100-continue" round trip for a small body. */
 	tmp = lib.slist_append(headers, "Expect:");
 	if (tmp == NULL)
 		goto err;
 	headers = tmp;
+	for (i = 0; lines[i] != NULL; i++) {
+		tmp = lib.slist_append(headers, lines[i]);
+		if (tmp == NULL)
+			goto err;
+		headers = tmp;
+	}
 
 	lib.easy_setopt(h->curl, CURLOPT_URL, url);
 	lib.easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
@@ -273,45 +330,20 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	lib.easy_setopt(h->curl, CURLOPT_WRITEDATA, reply);
 	h->errbuf[0] = '\0';
 	cc = lib.easy_perform(h->curl);
-	switch (cc) {
-	case CURLE_OK:
+	rc = classify(cc);
+	if (rc == HTTP_OK)
 		lib.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE,
 				 &reply->status);
-		rc = HTTP_OK;
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		rc = HTTP_TIMEOUT;
-		break;
-	case CURLE_WRITE_ERROR:
-	case CURLE_FILESIZE_EXCEEDED:
-		rc = HTTP_TOO_BIG;
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-		rc = HTTP_TLS;
-		break;
-	default:
-		rc = HTTP_NETWORK;
-		break;
-	}
 	if (rc != HTTP_OK)
 		log_warn("%s: %s: %s (%s)", __func__, url,
 			 h->errbuf[0] != '\0' ? h->errbuf
 					      : lib.easy_strerror(cc),
 			 http_rc_name(rc));
 err:
-	/* The headers hold the client credentials: wipe before freeing. */
+	/* The headers may hold credentials: wipe before freeing. */
 	for (tmp = headers; tmp != NULL; tmp = tmp->next)
 		explicit_bzero(tmp->data, strlen(tmp->data));
 	lib.slist_free_all(headers);
-	explicit_bzero(auth, sizeof(auth));
 	/* The body pointer must not outlive the caller's buffer. */
 	if (h->curl != NULL)
 		lib.easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
@@ -324,4 +356,42 @@ void
 http_reply_free(struct http_reply *reply)
 {
 	buf_free(&reply->body);
+}
+
+enum http_rc
+http_probe(const struct config *cfg, const char *url, const char *ca_file,
+	   char *err, size_t len)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	enum http_rc rc;
+	CURLcode cc;
+	CURL *c;
+
+	if (http_load(err, len) == -1)
+		return HTTP_INTERNAL;
+	c = lib.easy_init();
+	if (c == NULL) {
+		snprintf(err, len, "out of memory");
+		return HTTP_INTERNAL;
+	}
+	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_file != NULL)
+		lib.easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	/* Connect (and shake hands) only: no request is sent. */
+	lib.easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout);
+	lib.easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->connect_timeout);
+	lib.easy_setopt(c, CURLOPT_URL, url);
+	cc = lib.easy_perform(c);
+	rc = classify(cc);
+	if (rc != HTTP_OK)
+		snprintf(err, len, "%s (%s)",
+			 errbuf[0] != '\0' ? errbuf : lib.easy_strerror(cc),
+			 http_rc_name(rc));
+	lib.easy_cleanup(c);
+	return rc;
 }

@@ -29,6 +29,9 @@ struct http;
  * only ever answers /status never loads a CA bundle.
  */
 struct http *http_new(const struct config *cfg);
+/* Another server's client ([events] url's): its own timeout and CA. */
+struct http *http_new_with(const struct config *cfg, unsigned timeout,
+			   const char *ca_file);
 void http_free(struct http *h);
 
 /*
@@ -46,10 +49,25 @@ int http_load(char *err, size_t len);
 int http_check_url(const char *url, char *host, size_t len, char *err,
 		   size_t errlen);
 
+/* POST body with these header lines (NULL-terminated), and no others but
+ * libcurl's own; redirects not followed.  A reply of any status is
+ * HTTP_OK. */
+enum http_rc http_post(struct http *h, const char *url,
+		       const char *const *headers, const char *body,
+		       struct http_reply *reply);
+
 /* POST an application/x-www-form-urlencoded body; redirects not followed. */
 enum http_rc http_post_form(struct http *h, const char *url,
 			    const char *authorization, const char *body,
 			    struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
+
+/*
+ * Can url's server be reached: a TCP connection and, for https, a TLS
+ * handshake verified as for a request, then closed; no request is sent
+ * (for /readyz: never a token request).  On failure err says why.
+ */
+enum http_rc http_probe(const struct config *cfg, const char *url,
+			const char *ca_file, char *err, size_t len);
 
 #endif

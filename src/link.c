@@ -2,12 +2,18 @@
 #include "link.h"
 
 #include <string.h>
+#include <time.h>
 
+#include "event.h"
 #include "listing.h"
 #include "log.h"
+#include "metrics.h"
+#include "outbox.h"
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
+/* The longest a failing link's back-off grows to (seconds). */
+#define BACKOFF_MAX 3600
 
 int
 link_due(const struct record_meta *m, long long now, unsigned margin)
@@ -16,8 +22,9 @@ link_due(const struct record_meta *m, long long now, unsigned margin)
 	       m->expires_at - (long long)margin <= now;
 }
 
+/* The record as stored, a tombstone (RECORD_DELETED) too. */
 static enum link_rc
-load(struct app *app, const char *name, struct record *r)
+load_any(struct app *app, const char *name, struct record *r)
 {
 	struct buf raw;
 	int rc;
@@ -34,9 +41,24 @@ load(struct app *app, const char *name, struct record *r)
 		rc = STORE_ERROR;
 	}
 	buf_free(&raw);
+	if (rc == STORE_ERROR)
+		metrics_count(METRIC_STORE_READ_ERRORS);
 	return rc == STORE_OK	      ? LINK_OK
 	       : rc == STORE_NOTFOUND ? LINK_NONE
 				      : LINK_STORE_ERROR;
+}
+
+/* A link: a tombstone is none (its events wait in it, for outbox.c). */
+static enum link_rc
+load(struct app *app, const char *name, struct record *r)
+{
+	enum link_rc rc = load_any(app, name, r);
+
+	if (rc == LINK_OK && r->meta.status == RECORD_DELETED) {
+		record_free(r);
+		rc = LINK_NONE;
+	}
+	return rc;
 }
 
 static enum link_rc
@@ -51,6 +73,12 @@ save(struct app *app, const char *name, struct record *r, long long now)
 		     ? store_save(app->store, name, raw.data, raw.len)
 		     : STORE_ERROR;
 	buf_free(&raw);
+	if (rc != STORE_OK)
+		metrics_count(METRIC_STORE_WRITE_ERRORS);
+	/* Written with a new event: the workers may send it from now. */
+	if (rc == STORE_OK && r->events_queued)
+		outbox_wake(app, now);
+	r->events_queued = 0;
 	return rc == STORE_OK ? LINK_OK : LINK_STORE_ERROR;
 }
 
@@ -58,6 +86,72 @@ enum link_rc
 link_get_name(struct app *app, const char *name, struct record *r)
 {
 	return load(app, name, r);
+}
+
+enum link_rc
+link_read(struct app *app, const char *name, struct record *r)
+{
+	return load_any(app, name, r);
+}
+
+enum link_rc
+link_write(struct app *app, const char *name, struct record *r)
+{
+	/* Sending events changes no link: its time of last change stays,
+	 * for gc. */
+	return save(app, name, r, r->meta.updated);
+}
+
+/*
+ * Ends the record name (its lock held): with link.deleted wanted, a
+ * tombstone that keeps the owner and the events, written in place of
+ * the link in one write (outbox.c sends them, then removes it); else, or
+ * when the record cannot be read, a plain delete.  STORE_OK,
+ * STORE_NOTFOUND (no link: nothing done), or STORE_ERROR.
+ */
+static int
+bury(struct app *app, const char *name, const char *reason, long long now)
+{
+	struct record r;
+	enum link_rc rc;
+
+	if (app->cfg.events_url == NULL)
+		return store_delete(app->store, name);
+	rc = load_any(app, name, &r);
+	if (rc == LINK_NONE)
+		return STORE_NOTFOUND;
+	if (rc != LINK_OK) /* unreadable: whose it was is unknown */
+		return store_delete(app->store, name);
+	if (r.meta.status == RECORD_DELETED) {
+		record_free(&r);
+		return STORE_NOTFOUND;
+	}
+	/* No event for this, and none waiting: nothing to keep. */
+	if (!event_wanted(app, EVENT_LINK_DELETED) && r.meta.events == 0) {
+		record_free(&r);
+		return store_delete(app->store, name);
+	}
+	record_set(&r.access_token, NULL);
+	record_set(&r.refresh_token, NULL);
+	record_set(&r.scope, NULL);
+	r.meta.status = RECORD_DELETED;
+	r.meta.expires_at = 0;
+	r.meta.backoff_until = 0;
+	rc = event_queue(app, &r, name, EVENT_LINK_DELETED, reason, now) == 0
+		     ? save(app, name, &r, now)
+		     : LINK_STORE_ERROR;
+	record_free(&r);
+	return rc == LINK_OK ? STORE_OK : STORE_ERROR;
+}
+
+/* How a deletion's who reads in its event: the user, the web app's
+ * backend, or the operator (by name, key or command line). */
+static const char *
+deleted_by(const char *who)
+{
+	return strcmp(who, "user") == 0 || strcmp(who, "backend") == 0
+		       ? who
+		       : "admin";
 }
 
 enum link_rc
@@ -79,8 +173,9 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 	    const struct oauth_tokens *t, long long now)
 {
 	char name[RECORD_NAME_LEN + 1], gone[RECORD_NAME_LEN + 1];
+	const char *again = NULL;
 	struct store_lock lock;
-	struct record r;
+	struct record r, prior;
 	enum link_rc rc = LINK_STORE_ERROR;
 	size_t i;
 
@@ -89,6 +184,15 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 	owner_record_name(&app->keys.keys[0], o, name);
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
+	/* Events still waiting in this owner's last record (a tombstone,
+	 * or the link it had) come first: in order, none lost. */
+	if (load_any(app, name, &prior) == LINK_OK) {
+		if (prior.meta.status != RECORD_DELETED)
+			again = "reconnected";
+		r.events = prior.events;
+		prior.events = NULL;
+		record_free(&prior);
+	}
 	r.meta.status = RECORD_CONNECTED;
 	r.meta.created = now;
 	r.meta.last_used = now;
@@ -96,7 +200,8 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 	if (record_set(&r.access_token, t->access_token) == -1 ||
 	    record_set(&r.refresh_token, t->refresh_token) == -1 ||
 	    record_set(&r.token_type, t->token_type) == -1 ||
-	    record_set(&r.scope, t->scope) == -1)
+	    record_set(&r.scope, t->scope) == -1 ||
+	    event_queue(app, &r, name, EVENT_LINK_CREATED, again, now) == -1)
 		goto err;
 	rc = save(app, name, &r, now);
 err:
@@ -115,7 +220,7 @@ err:
 			owner_record_name(&app->keys.keys[i], old, gone);
 			if (store_lock(app->store, gone, &lock) != STORE_OK)
 				continue;
-			if (store_delete(app->store, gone) == STORE_OK)
+			if (bury(app, gone, "replaced", now) == STORE_OK)
 				audit("replaced", gone, "by=%.12s", name);
 			store_unlock(&lock);
 		}
@@ -137,6 +242,24 @@ apply_tokens(struct record *r, const struct oauth_tokens *t, long long now,
 	r->meta.last_refresh = now;
 	r->meta.last_error = REFRESH_OK;
 	r->meta.backoff_until = 0;
+	r->failures = 0;
+}
+
+/*
+ * How long a link waits after its n-th failure in a row: [insuresign]
+ * refresh_backoff, doubled at each failure up to an hour (or up to
+ * refresh_backoff, if that is longer), so that a link that keeps failing
+ * costs InsureSign a request an hour.
+ */
+static long long
+backoff(unsigned base, int n)
+{
+	long long cap = base > BACKOFF_MAX ? base : BACKOFF_MAX;
+	long long d = base;
+
+	while (--n > 0 && d < cap)
+		d *= 2;
+	return d < cap ? d : cap;
 }
 
 /* What the record keeps of what the token endpoint did. */
@@ -172,6 +295,8 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	if (r->refresh_token == NULL) {
 		*why = REFRESH_INVALID_GRANT;
 		r->meta.status = RECORD_NEEDS_RECONNECT;
+		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
+			    "no_refresh_token", now);
 		save(app, name, r, now);
 		audit("needs_reconnect", name, "reason=no_refresh_token");
 		return LINK_RECONNECT;
@@ -183,6 +308,11 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	log_info("refresh %.12s: starting", name);
 	if (oauth_refresh(app->http, &app->cfg, r->refresh_token, &t, &res) ==
 	    OAUTH_OK) {
+		/* Back after failing: the web app may want to know. */
+		if (r->meta.last_error != REFRESH_OK)
+			event_queue(app, r, name, EVENT_LINK_RECOVERED,
+				    refresh_error_name(r->meta.last_error),
+				    now);
 		apply_tokens(r, &t, now, &failed);
 		oauth_tokens_free(&t);
 		if (failed)
@@ -194,12 +324,14 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		return rc;
 	}
 	*why = refresh_error_of(res.rc);
-	r->meta.last_error = *why;
 	if (*why == REFRESH_INVALID_GRANT) {
 		/* The grant is gone: drop the tokens, keep the record. */
+		r->meta.last_error = *why;
 		record_set(&r->access_token, NULL);
 		record_set(&r->refresh_token, NULL);
 		r->meta.status = RECORD_NEEDS_RECONNECT;
+		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
+			    "invalid_grant", now);
 		save(app, name, r, now);
 		audit("needs_reconnect", name, "reason=invalid_grant");
 		return LINK_RECONNECT;
@@ -208,16 +340,46 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		log_error("token endpoint rejected our client credentials "
 			  "(invalid_client): check [insuresign] client_id and "
 			  "client_secret");
-	r->meta.backoff_until = now + app->cfg.refresh_backoff;
+	/* The first failure of a run of them: one event, not one a try. */
+	if (r->meta.last_error == REFRESH_OK)
+		event_queue(app, r, name, EVENT_LINK_REFRESH_FAILED,
+			    refresh_error_name(*why), now);
+	r->meta.last_error = *why;
+	if (r->failures < 1000)
+		r->failures++;
+	r->meta.backoff_until =
+		now + backoff(app->cfg.refresh_backoff, r->failures);
 	save(app, name, r, now);
 	audit("refresh_failed", name, "kind=%s", refresh_error_name(*why));
 	return LINK_UNAVAILABLE;
 }
 
+/* When a refresh is due: always (forced), within margin seconds of the
+ * access token's expiry, or touch seconds after the last (0: never);
+ * tried says whether the token endpoint was asked. */
+struct when {
+	int force;
+	unsigned margin;
+	unsigned touch;
+	int tried;
+};
+
+static int
+due(const struct record_meta *m, long long now, const struct when *w)
+{
+	long long last =
+		m->last_refresh > m->created ? m->last_refresh : m->created;
+
+	return w->force || link_due(m, now, w->margin) ||
+	       (w->touch > 0 && m->status == RECORD_CONNECTED &&
+		now - last >= (long long)w->touch);
+}
+
 static enum link_rc
-refresh(struct app *app, const char *name, long long now, int force,
+refresh(struct app *app, const char *name, long long now, struct when *w,
 	struct record *r, enum refresh_error *why)
 {
+	int force = w->force;
 	struct store_lock lock;
 	enum link_rc rc;
 
@@ -231,12 +393,13 @@ refresh(struct app *app, const char *name, long long now, int force,
 		rc = LINK_RECONNECT;
 		goto out;
 	}
-	if (!force && !link_due(&r->meta, now, app->cfg.refresh_margin))
+	if (!due(&r->meta, now, w))
 		goto out;
 	if (!force && now < r->meta.backoff_until) {
 		*why = r->meta.last_error;
 		rc = LINK_UNAVAILABLE;
 	} else {
+		w->tried = 1;
 		rc = refresh_locked(app, name, r, now, why);
 	}
 	/* A refresh that failed, or was not tried for want of a writable
@@ -271,6 +434,7 @@ enum link_rc
 link_token(struct app *app, const struct owner *o, long long now,
 	   struct record *r, enum refresh_error *why)
 {
+	struct when when = { 0, app->cfg.refresh_margin, 0, 0 };
 	char name[RECORD_NAME_LEN + 1];
 	enum link_rc rc;
 
@@ -288,11 +452,11 @@ link_token(struct app *app, const struct owner *o, long long now,
 		return LINK_OK;
 	}
 	record_free(r);
-	rc = refresh(app, name, now, 0, r, why);
+	rc = refresh(app, name, now, &when, r, why);
 	/* Moved meanwhile (rekey renames records): look it up once more. */
 	if (rc == LINK_NONE && link_get(app, o, name, r) == LINK_OK) {
 		record_free(r);
-		rc = refresh(app, name, now, 0, r, why);
+		rc = refresh(app, name, now, &when, r, why);
 	}
 	return rc;
 }
@@ -301,8 +465,29 @@ enum link_rc
 link_refresh(struct app *app, const char *name, long long now, struct record *r,
 	     enum refresh_error *why)
 {
+	struct when forced = { 1, 0, 0, 0 };
+
 	*why = REFRESH_OK;
-	return refresh(app, name, now, 1, r, why);
+	return refresh(app, name, now, &forced, r, why);
+}
+
+enum link_rc
+link_refresh_ahead(struct app *app, const char *name, long long now,
+		   unsigned ahead, unsigned touch, int *tried,
+		   enum refresh_error *why)
+{
+	struct when when = { 0, ahead, touch, 0 };
+	struct record r;
+	enum link_rc rc;
+
+	*why = REFRESH_OK;
+	rc = refresh(app, name, now, &when, &r, why);
+	/* A web request that refreshed it first was seen under the lock:
+	 * then it was no longer due, and not tried. */
+	*tried = when.tried;
+	if (rc == LINK_OK)
+		record_free(&r);
+	return rc;
 }
 
 enum link_rc
@@ -316,7 +501,12 @@ link_delete(struct app *app, const char *name, const char *who)
 
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
-	rc = load(app, name, &r);
+	rc = load_any(app, name, &r);
+	if (rc == LINK_OK && r.meta.status == RECORD_DELETED) {
+		record_free(&r); /* gone already: its events wait */
+		store_unlock(&lock);
+		return LINK_NONE;
+	}
 	/* A record we cannot read is still deleted on request. */
 	if (rc == LINK_OK && app->cfg.revocation_url != NULL &&
 	    r.refresh_token != NULL) {
@@ -330,7 +520,7 @@ link_delete(struct app *app, const char *name, const char *who)
 	}
 	if (rc == LINK_OK)
 		record_free(&r);
-	src = store_delete(app->store, name);
+	src = bury(app, name, deleted_by(who), (long long)time(NULL));
 	store_unlock(&lock);
 	if (src == STORE_NOTFOUND)
 		return LINK_NONE;
@@ -385,8 +575,8 @@ link_gc(struct app *app, long long now,
 		if (store_load(app->store, e->name, &raw) == STORE_OK &&
 		    record_read_meta((unsigned char *)raw.data, raw.len, &m) ==
 			    0 &&
-		    stale(&m, cutoff) &&
-		    store_delete(app->store, e->name) == STORE_OK) {
+		    m.status != RECORD_DELETED && stale(&m, cutoff) &&
+		    bury(app, e->name, "gc", now) == STORE_OK) {
 			why = m.status == RECORD_NEEDS_RECONNECT
 				      ? "needs_reconnect"
 				      : "idle";

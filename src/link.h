@@ -45,7 +45,28 @@ enum link_rc link_token(struct app *app, const struct owner *o, long long now,
 enum link_rc link_refresh(struct app *app, const char *name, long long now,
 			  struct record *r, enum refresh_error *why);
 
-/* Revokes (when configured) and deletes; who is logged in the audit. */
+/*
+ * Refresh ahead of need (refresh-due): refreshes name when its access
+ * token expires within ahead seconds, or when its refresh token was last
+ * used touch seconds ago or more (0: never), unless it is backing off.
+ * Single flight with the web requests: decided again under the lock.
+ * *tried says whether the token endpoint was asked (why: how it went).
+ */
+enum link_rc link_refresh_ahead(struct app *app, const char *name,
+				long long now, unsigned ahead, unsigned touch,
+				int *tried, enum refresh_error *why);
+
+/*
+ * For the outbox (outbox.c), with the record's lock held: the record as
+ * stored, a tombstone too (link_get_name says LINK_NONE for one), and
+ * written back as it is.
+ */
+enum link_rc link_read(struct app *app, const char *name, struct record *r);
+enum link_rc link_write(struct app *app, const char *name, struct record *r);
+
+/* Revokes (when configured) and deletes; who is logged in the audit.  With
+ * link.deleted wanted ([events]), a tombstone holds the event until it is
+ * sent. */
 enum link_rc link_delete(struct app *app, const char *name, const char *who);
 
 /*

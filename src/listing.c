@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "jwt.h"
 #include "timefmt.h"
 
@@ -25,10 +26,22 @@ visit(void *ctx, const char *name, const unsigned char *head, size_t len)
 		l->v = p;
 		l->cap = cap;
 	}
-	e = &l->v[l->n++];
+	e = &l->v[l->n];
 	memcpy(e->name, name, RECORD_NAME_LEN + 1);
 	e->user = NULL;
 	e->readable = record_read_meta(head, len, &e->meta) == 0;
+	if (e->readable && e->meta.events + e->meta.events_dead > 0) {
+		l->events += (unsigned long long)e->meta.events;
+		l->events_dead += (unsigned long long)e->meta.events_dead;
+		if (e->meta.events > 0 &&
+		    (l->events_oldest == 0 ||
+		     e->meta.events_oldest < l->events_oldest))
+			l->events_oldest = e->meta.events_oldest;
+	}
+	/* A tombstone is no link: its events wait in it (event.h). */
+	if (e->readable && e->meta.status == RECORD_DELETED)
+		return 0;
+	l->n++;
 	e->health = listing_health(&e->meta, l->now);
 	return 0;
 }
@@ -39,6 +52,8 @@ listing_load(struct store *s, long long now, struct listing *l)
 	l->v = NULL;
 	l->n = l->cap = 0;
 	l->now = now;
+	l->events = l->events_dead = 0;
+	l->events_oldest = 0;
 	if (store_list(s, RECORD_HEAD_LEN, visit, l) != 0) {
 		listing_free(l);
 		return -1;
@@ -231,11 +246,17 @@ cJSON *
 listing_detail_json(const struct listing_entry *e, const struct record *r,
 		    long long now)
 {
-	cJSON *o = listing_json(e, r, now);
+	cJSON *o = listing_json(e, r, now), *ev;
 
-	if (o != NULL)
-		cJSON_AddItemToObject(o, "token",
-				      jwt_describe(r->access_token));
+	if (o == NULL)
+		return NULL;
+	cJSON_AddItemToObject(o, "token", jwt_describe(r->access_token));
+	/* Its events still to be sent, or given up on (event.h). */
+	ev = event_outbox_json(r);
+	if (ev != NULL)
+		cJSON_AddItemToObject(o, "events", ev);
+	else
+		cJSON_AddNullToObject(o, "events");
 	return o;
 }
 

@@ -40,6 +40,10 @@ struct listing {
 	struct listing_entry *v;
 	size_t n, cap;
 	long long now;
+	/* The outbox of every record, tombstones too (event.h): events
+	 * waiting, given up on, and the oldest waiting's time (0: none). */
+	unsigned long long events, events_dead;
+	long long events_oldest;
 };
 
 enum listing_sort {

@@ -12,6 +12,101 @@
 #include "timefmt.h"
 
 static int audit_fd = STDERR_FILENO;
+static enum log_format format = LOG_FORMAT_TEXT;
+
+void
+log_set_format(enum log_format f)
+{
+	format = f;
+}
+
+/* A JSON string's contents (RFC 8259 section 7), cut to fit; returns the
+ * new end.  Bytes >= 0x80 pass as they are: our words are ASCII. */
+static size_t
+json_escape(char *out, size_t at, size_t cap, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n && at + 7 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			out[at++] = '\\';
+			out[at++] = (char)c;
+		} else if (c < 0x20) {
+			memcpy(out + at, "\\u00", 4);
+			out[at + 4] = hex[c >> 4];
+			out[at + 5] = hex[c & 15];
+			at += 6;
+		} else {
+			out[at++] = (char)c;
+		}
+	}
+	return at;
+}
+
+static size_t
+json_member(char *out, size_t at, size_t cap, const char *name, const char *v,
+	    size_t n)
+{
+	int k;
+
+	if (at + 64 > cap)
+		return at; /* no room for another member: cut here */
+	k = snprintf(out + at, cap - at, ",\"%s\":\"", name);
+	if (k < 0 || (size_t)k >= cap - at - 8)
+		return at;
+	at = json_escape(out, at + (size_t)k, cap - 2, v, n);
+	out[at++] = '"';
+	return at;
+}
+
+/*
+ * One JSON object a line: time, level, event; then an audit line's
+ * "record" and its "key=value" words as members (reason=, by=, ...), or a
+ * log line's text as "message".
+ */
+static void
+emit_json(int fd, const char *level, const char *event, const char *record,
+	  const char *text)
+{
+	char line[2048], when[TIME_LEN];
+	size_t at, cap = sizeof(line) - 2;
+	const char *p = text, *eq;
+	int k;
+
+	timefmt_iso((long long)time(NULL), when);
+	k = snprintf(line, cap, "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%d",
+		     when, level, (int)getpid());
+	if (k < 0 || (size_t)k >= cap)
+		return;
+	at = json_member(line, (size_t)k, cap, "event", event, strlen(event));
+	if (record == NULL) {
+		at = json_member(line, at, cap, "message", text, strlen(text));
+	} else {
+		at = json_member(line, at, cap, "record", record,
+				 strnlen(record, 12));
+		while (*p != '\0') {
+			size_t n = strcspn(p, " ");
+			char name[32];
+
+			eq = memchr(p, '=', n);
+			if (eq != NULL && (size_t)(eq - p) < sizeof(name) &&
+			    eq > p) {
+				memcpy(name, p, (size_t)(eq - p));
+				name[eq - p] = '\0';
+				at = json_member(line, at, cap, name, eq + 1,
+						 n - (size_t)(eq - p) - 1);
+			}
+			p += n;
+			p += strspn(p, " ");
+		}
+	}
+	line[at++] = '}';
+	line[at++] = '\n';
+	(void)!write(fd, line, at);
+}
 
 /*
  * One write(2) per line, so lines from concurrent workers never interleave
@@ -47,10 +142,17 @@ void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error: ", "warning: ", "" };
+	static const char *const levels[] = { "error", "warning", "info" };
+	char text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	emit(STDERR_FILENO, 1, names[level], fmt, ap);
+	if (format == LOG_FORMAT_JSON) {
+		vsnprintf(text, sizeof(text), fmt, ap);
+		emit_json(STDERR_FILENO, levels[level], "log", NULL, text);
+	} else {
+		emit(STDERR_FILENO, 1, names[level], fmt, ap);
+	}
 	va_end(ap);
 }
 
@@ -76,9 +178,17 @@ audit_open(const char *path)
 void
 audit(const char *event, const char *record, const char *fmt, ...)
 {
-	char prefix[160], when[TIME_LEN];
+	char prefix[160], when[TIME_LEN], text[1024];
 	va_list ap;
 
+	if (format == LOG_FORMAT_JSON) {
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+		emit_json(audit_fd, "audit", event,
+			  record != NULL ? record : "-", text);
+		return;
+	}
 	timefmt_iso((long long)time(NULL), when);
 	snprintf(prefix, sizeof(prefix), "audit: %s %s record=%.12s ", when,
 		 event, record != NULL ? record : "-");

@@ -4,7 +4,17 @@
 
 #include <stddef.h>
 
+#include "config.h"
+
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO };
+
+/*
+ * [log] format: text lines (the default), or one JSON object a line for
+ * log shippers: {"time", "level", "event", "record", "reason", ...}; a
+ * log line's text is its "message", an audit line's key=value pairs its
+ * members.  Never a secret, in either: the same words go in both.
+ */
+void log_set_format(enum log_format f);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -30,8 +30,8 @@ usage(FILE *f)
 		"[--trust-remote-user]\n"
 		"       %s COMMAND [--config FILE] [ARGS]\n"
 		"commands: list [--json], show ID, token --session VALUE, "
-		"refresh ID,\n          delete ID, gc, rekey, keygen FILE, "
-		"check-config\n"
+		"refresh ID,\n          delete ID, gc, refresh-due, deliver "
+		"[--all], rekey,\n          keygen FILE, check-config\n"
 		"          (show, token, refresh, delete: --user ID in place "
 		"of "
 		"ID or --session)\n"
@@ -112,11 +112,12 @@ main(int argc, char **argv)
 		{ "session", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct listen_opts lo = { NULL, 2, 0, SERVE_TIMEOUT, 0660, NULL, 0 };
-	struct cli_opts opts = { NULL, NULL, NULL, 0 };
+	struct cli_opts opts = { NULL, NULL, NULL, 0, 0 };
 	unsigned long long n;
 	int c, rc;
 
@@ -173,6 +174,9 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			opts.json = 1;
+			break;
+		case 'a':
+			opts.all = 1;
 			break;
 		case 'h':
 			usage(stdout);

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "log.h"
+#include "metrics.h"
 #include "text.h"
 #include "url.h"
 #include "codec.h"
@@ -168,11 +170,23 @@ err:
 	return r->rc;
 }
 
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static enum oauth_rc
-post(struct http *h, const struct config *cfg, const char *url,
-     const struct buf *body, struct oauth_tokens *t, struct oauth_result *r)
+post(struct http *h, const struct config *cfg, enum metric_call call,
+     const char *url, const struct buf *body, struct oauth_tokens *t,
+     struct oauth_result *r)
 {
 	struct http_reply reply;
+	struct timespec t0;
 	struct buf auth;
 	enum http_rc hrc;
 
@@ -185,7 +199,9 @@ post(struct http *h, const struct config *cfg, const char *url,
 		r->rc = OAUTH_NETWORK;
 		return r->rc;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hrc = http_post_form(h, url, auth.data, body->data, &reply);
+	metrics_observe(call, seconds_since(&t0));
 	buf_free(&auth);
 	if (hrc != HTTP_OK) {
 		r->rc = hrc == HTTP_TIMEOUT   ? OAUTH_TIMEOUT
@@ -237,8 +253,9 @@ oauth_exchange(struct http *h, const struct config *cfg, const char *code,
 		buf_adds(&body, "&code_verifier=");
 		url_encode_form(&body, verifier);
 	}
-	rc = post(h, cfg, cfg->token_url, &body, t, r);
+	rc = post(h, cfg, CALL_EXCHANGE, cfg->token_url, &body, t, r);
 	buf_free(&body);
+	metrics_count(METRIC_EXCHANGES + (int)rc);
 	return rc;
 }
 
@@ -256,8 +273,9 @@ oauth_refresh(struct http *h, const struct config *cfg,
 	url_encode_form(&body, cfg->client_id);
 	buf_adds(&body, "&refresh_token=");
 	url_encode_form(&body, refresh_token);
-	rc = post(h, cfg, cfg->token_url, &body, t, r);
+	rc = post(h, cfg, CALL_REFRESH, cfg->token_url, &body, t, r);
 	buf_free(&body);
+	metrics_count(METRIC_REFRESHES + (int)rc);
 	return rc;
 }
 
@@ -272,7 +290,7 @@ oauth_revoke(struct http *h, const struct config *cfg,
 	buf_adds(&body, "token=");
 	url_encode_form(&body, refresh_token);
 	buf_adds(&body, "&token_type_hint=refresh_token");
-	rc = post(h, cfg, cfg->revocation_url, &body, NULL, r);
+	rc = post(h, cfg, CALL_REVOKE, cfg->revocation_url, &body, NULL, r);
 	buf_free(&body);
 	return rc;
 }

@@ -1,10 +1,12 @@
 /* What a request may do, decided in one place.  See policy.h. */
 #include "policy.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "text.h"
 
 #define UNRESERVED                                                       \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" \
@@ -137,4 +139,101 @@ policy_bearer(const struct request *req, const char *key)
 {
 	return req->bearer != NULL && key != NULL &&
 	       crypto_streq(req->bearer, key);
+}
+
+int
+policy_admin(const struct config *cfg, const struct request *req,
+	     const char *admin_key, char *who, size_t len)
+{
+	size_t i;
+
+	if (req->remote_user != NULL)
+		for (i = 0; i < cfg->admin_users.n; i++)
+			if (strcmp(req->remote_user, cfg->admin_users.v[i]) ==
+			    0) {
+				snprintf(who, len, "%s", req->remote_user);
+				return 1;
+			}
+	if (policy_bearer(req, admin_key)) {
+		snprintf(who, len, "bearer-key");
+		return 1;
+	}
+	return 0;
+}
+
+/* An address as 16 bytes (IPv4 as ::ffff:a.b.c.d, RFC 4291 section
+ * 2.5.5.2, so that both spellings of one meet); its family's bits. */
+static int
+address(const char *s, unsigned char a[16], unsigned *bits)
+{
+	unsigned char v4[4];
+
+	if (inet_pton(AF_INET6, s, a) == 1) {
+		*bits = 128;
+		if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+			*bits = 32;
+		return 0;
+	}
+	if (inet_pton(AF_INET, s, v4) != 1)
+		return -1;
+	memcpy(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+	memcpy(a + 12, v4, 4);
+	*bits = 32;
+	return 0;
+}
+
+/* An item of an address list: the network's 16 bytes and prefix length
+ * (counted from the 16 bytes' start). */
+static int
+network(const char *item, unsigned char a[16], unsigned *prefix)
+{
+	char host[64];
+	unsigned long long n;
+	unsigned bits;
+	size_t k = strcspn(item, "/");
+
+	if (k >= sizeof(host))
+		return -1;
+	memcpy(host, item, k);
+	host[k] = '\0';
+	if (address(host, a, &bits) == -1)
+		return -1;
+	if (item[k] == '\0')
+		n = bits;
+	else if (parse_uint(item + k + 1, 0, bits, &n) == -1)
+		return -1;
+	*prefix = 128 - bits + (unsigned)n;
+	return 0;
+}
+
+int
+policy_network_valid(const char *item)
+{
+	unsigned char a[16];
+	unsigned prefix;
+
+	return network(item, a, &prefix) == 0;
+}
+
+int
+policy_address_in(const struct strlist *list, const char *addr)
+{
+	unsigned char a[16], net[16];
+	unsigned bits, prefix, i;
+	size_t k;
+
+	if (address(addr, a, &bits) == -1)
+		return 0;
+	for (k = 0; k < list->n; k++) {
+		if (network(list->v[k], net, &prefix) == -1)
+			continue;
+		for (i = 0; i < prefix / 8 && net[i] == a[i]; i++)
+			;
+		if (i < prefix / 8)
+			continue;
+		if (prefix % 8 == 0 ||
+		    ((net[i] ^ a[i]) & (0xff00 >> (prefix % 8) & 0xff)) == 0)
+			return 1;
+	}
+	return 0;
 }

@@ -50,4 +50,18 @@ void policy_public_origin(const struct config *cfg, char *out, size_t len);
 /* The request carries this bearer key (compared in constant time). */
 int policy_bearer(const struct request *req, const char *key);
 
+/*
+ * The operator: a REMOTE_USER named in [admin] users, or the admin bearer
+ * key (admin_key, NULL when there is none).  who gets a name for the
+ * audit trail.
+ */
+int policy_admin(const struct config *cfg, const struct request *req,
+		 const char *admin_key, char *who, size_t len);
+
+/* The client's address is one of list's ("192.0.2.7", "2001:db8::1"), or
+ * in one of its networks ("10.0.0.0/8", "2001:db8::/32"). */
+int policy_address_in(const struct strlist *list, const char *addr);
+/* One such list item is well formed. */
+int policy_network_valid(const char *item);
+
 #endif

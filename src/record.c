@@ -21,6 +21,26 @@ put64(unsigned char *p, long long v)
 	}
 }
 
+/* A time in four bytes: seconds until 2106 (0: none). */
+static void
+put32(unsigned char *p, long long v)
+{
+	unsigned long long u = v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffff : v;
+
+	p[0] = (unsigned char)(u >> 24);
+	p[1] = (unsigned char)(u >> 16);
+	p[2] = (unsigned char)(u >> 8);
+	p[3] = (unsigned char)u;
+}
+
+static long long
+get32(const unsigned char *p)
+{
+	return (long long)((unsigned long long)p[0] << 24 |
+			   (unsigned long long)p[1] << 16 |
+			   (unsigned long long)p[2] << 8 | p[3]);
+}
+
 static long long
 get64(const unsigned char *p)
 {
@@ -44,7 +64,10 @@ write_head(const struct key *k, const struct record_meta *m, unsigned char *h)
 	h[11] = (unsigned char)m->owner_kind;
 	h[12] = (unsigned char)(m->token_len >> 8);
 	h[13] = (unsigned char)m->token_len;
+	h[14] = (unsigned char)(m->events > 255 ? 255 : m->events);
+	h[15] = (unsigned char)(m->events_dead > 255 ? 255 : m->events_dead);
 	memcpy(h + 16, m->fingerprint, 4);
+	put32(h + 20, m->events_oldest);
 	put64(h + 24, m->created);
 	put64(h + 32, m->updated);
 	put64(h + 40, m->expires_at);
@@ -66,6 +89,9 @@ record_read_meta(const unsigned char *h, size_t len, struct record_meta *m)
 	m->has_refresh = h[10] & 1;
 	m->owner_kind = h[11];
 	m->token_len = (unsigned)h[12] << 8 | h[13];
+	m->events = h[14];
+	m->events_dead = h[15];
+	m->events_oldest = get32(h + 20);
 	memcpy(m->fingerprint, h + 16, 4);
 	m->fingerprint[4] = '\0';
 	for (i = 0; i < 4; i++)
@@ -78,7 +104,8 @@ record_read_meta(const unsigned char *h, size_t len, struct record_meta *m)
 	m->last_used = get64(h + 56);
 	m->backoff_until = get64(h + 64);
 	if ((m->status != RECORD_CONNECTED &&
-	     m->status != RECORD_NEEDS_RECONNECT) ||
+	     m->status != RECORD_NEEDS_RECONNECT &&
+	     m->status != RECORD_DELETED) ||
 	    m->last_error >= REFRESH__MAX ||
 	    (m->owner_kind != OWNER_BROWSER && m->owner_kind != OWNER_USER))
 		return -1;
@@ -123,6 +150,11 @@ record_seal(const struct keyring *kr, const char *name, struct record *r,
 	add_string(o, "refresh_token", r->refresh_token);
 	add_string(o, "token_type", r->token_type);
 	add_string(o, "scope", r->scope);
+	if (r->failures > 0)
+		cJSON_AddNumberToObject(o, "failures", r->failures);
+	/* event.c's own JSON, whole; NULL (no events) adds nothing. */
+	if (r->events != NULL)
+		cJSON_AddRawToObject(o, "events", r->events);
 	plain = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (plain == NULL)
@@ -158,6 +190,35 @@ take_string(const cJSON *o, const char *name, char **out)
 	if (!cJSON_IsString(v))
 		return -1;
 	*out = strdup(v->valuestring);
+	return *out == NULL ? -1 : 0;
+}
+
+static int
+take_failures(const cJSON *o, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "failures");
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e6)
+		return -1;
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+/* The outbox as JSON text, for event.c (an object, or absent). */
+static int
+take_events(const cJSON *o, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "events");
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsObject(v))
+		return -1;
+	*out = cJSON_PrintUnformatted(v);
 	return *out == NULL ? -1 : 0;
 }
 
@@ -212,7 +273,9 @@ record_open(const struct keyring *kr, const char *name,
 	    take_string(o, "access_token", &r->access_token) == -1 ||
 	    take_string(o, "refresh_token", &r->refresh_token) == -1 ||
 	    take_string(o, "token_type", &r->token_type) == -1 ||
-	    take_string(o, "scope", &r->scope) == -1)
+	    take_string(o, "scope", &r->scope) == -1 ||
+	    take_failures(o, &r->failures) == -1 ||
+	    take_events(o, &r->events) == -1)
 		goto err;
 	rc = 0;
 err:
@@ -247,6 +310,12 @@ record_free(struct record *r)
 	secret_free(r->refresh_token);
 	secret_free(r->token_type);
 	secret_free(r->scope);
+	/* An event names its owner: wiped as the owner is. */
+	if (r->events != NULL)
+		explicit_bzero(r->events, strlen(r->events));
+	cJSON_free(r->events);
+	r->events = NULL;
+	r->failures = 0;
 	r->access_token = r->refresh_token = NULL;
 	r->token_type = r->scope = NULL;
 }

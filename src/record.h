@@ -15,7 +15,12 @@
 #define RECORD_HEAD_LEN 72 /* magic, key id, metadata: readable, no key */
 #define RECORD_MAX	(64 * 1024)
 
-enum record_status { RECORD_CONNECTED = 1, RECORD_NEEDS_RECONNECT = 2 };
+/* RECORD_DELETED: a tombstone, kept while its events wait (event.h). */
+enum record_status {
+	RECORD_CONNECTED = 1,
+	RECORD_NEEDS_RECONNECT = 2,
+	RECORD_DELETED = 3
+};
 
 /* Why the last refresh failed; 0 when it did not.  Stored as one byte. */
 enum refresh_error {
@@ -46,6 +51,10 @@ struct record_meta {
 	long long last_refresh;
 	long long last_used;
 	long long backoff_until;
+	/* The outbox (event.h): events waiting, given up on, the oldest. */
+	int events;
+	int events_dead;
+	long long events_oldest;
 };
 
 struct record {
@@ -55,6 +64,9 @@ struct record {
 	char *refresh_token;
 	char *token_type;
 	char *scope;
+	int failures;	   /* refreshes failed in a row (for the back-off) */
+	char *events;	   /* the outbox: JSON that event.c reads and writes */
+	int events_queued; /* one was queued since it was read (not stored) */
 	int old_key; /* opened with an old key: rewrite under the new one */
 };
 

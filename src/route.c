@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "nitems.h"
 #include "page.h"
 
@@ -43,7 +44,21 @@ static const struct route routes[] = {
 	{ "/admin/refresh", POST, handle_admin_refresh },
 	{ "/admin/delete", POST, handle_admin_delete },
 	{ "/style.css", GET, handle_style },
+	{ "/metrics", GET, handle_metrics },
+	{ "/healthz", GET, handle_healthz },
+	{ "/readyz", GET, handle_readyz },
 };
+
+/* Requests are counted by route, the last slot for no route at all. */
+_Static_assert(nitems(routes) < METRIC_ROUTES, "metrics.h: more routes");
+
+const char *
+route_label(size_t i)
+{
+	if (i < nitems(routes))
+		return routes[i].path[0] != '\0' ? routes[i].path : "base_path";
+	return i == METRIC_ROUTES - 1 ? "other" : NULL;
+}
 
 static int
 matches(const struct route *r, const char *path)
@@ -75,6 +90,8 @@ route(struct app *app, const struct request *req, struct response *res)
 	for (i = 0; req->path != NULL && i < nitems(routes) && r == NULL; i++)
 		if (matches(&routes[i], req->path))
 			r = &routes[i];
+	metrics_count(METRIC_REQUESTS +
+		      (r != NULL ? (int)(r - routes) : METRIC_ROUTES - 1));
 	if (r == NULL) {
 		page_error(res, &app->cfg, 404, "Not found",
 			   "There is no page at this address.", NULL, NULL);
@@ -93,4 +110,6 @@ route(struct app *app, const struct request *req, struct response *res)
 		return;
 	}
 	r->fn(app, req, res);
+	if (r->fn == handle_token)
+		metrics_count_token(res->status);
 }

@@ -177,5 +177,22 @@ selfcheck(const struct app *app, int resolve, check_report report)
 	}
 	if (ai != NULL)
 		freeaddrinfo(ai);
+	/* Events wait in the outbox while it cannot be reached: a warning. */
+	if (cfg->events_url != NULL) {
+		if (http_probe(cfg, cfg->events_url, cfg->events_ca_file, want,
+			       sizeof(want)) == HTTP_OK) {
+			snprintf(msg, sizeof(msg),
+				 "[events] url %s: reachable (TCP, TLS)",
+				 cfg->events_url);
+			report(CHECK_OK, msg);
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "[events] url %s cannot be reached now: %s; "
+				 "events wait in their links' records until it "
+				 "can",
+				 cfg->events_url, want);
+			report(CHECK_WARN, msg);
+		}
+	}
 	return errors;
 }

@@ -22,6 +22,7 @@
 #include "handler.h"
 #include "listener.h"
 #include "log.h"
+#include "outbox.h"
 #include "page.h"
 #include "pool.h"
 #include "request.h"
@@ -256,6 +257,9 @@ take(const struct server *s, FCGX_Request *fr, struct response *res,
 		FCGX_Finish_r(fr);
 	}
 	deadline_stop();
+	/* The answer is gone: events may be sent now, by another process. */
+	if (rc == 0)
+		outbox_after_request(s->app, s->sock);
 	pool_idle();
 	if (rc == 0 || rc == -EAGAIN || rc == -EINTR)
 		return 0;

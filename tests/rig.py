@@ -456,6 +456,195 @@ class Mock:
         self.log_file.close()
 
 
+class Receiver:
+    """The web app's event receiver ([events] url), in a thread of the
+    test: it checks every delivery's InsureSign-Connect-Signature against
+    SECRET (HMAC-SHA256 of "t.body"), and records it.  Switches: status
+    (what it answers), hang (never answers until released), and down()
+    / up() (its port refuses connections, then listens again)."""
+
+    def __init__(self, secret, port=None):
+        import hashlib
+        import hmac
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.secret = secret.encode()
+        self.port = port or free_port()
+        self.lock = threading.Lock()
+        self.attempts = []      # every request: (id, answered status)
+        self.deliveries = []    # the 2xx ones: the parsed bodies
+        self.raw = []           # ... and as they came: (signature, body)
+        self.bad = []           # what failed a check, and why
+        self.status = 204
+        self.release = threading.Event()
+        self.release.set()
+        self.hanging = threading.Event()    # a request is waiting now
+        rec = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                sig = self.headers.get("InsureSign-Connect-Signature", "")
+                m = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", sig)
+                want = m and hmac.new(rec.secret, m.group(1).encode() +
+                                      b"." + body,
+                                      hashlib.sha256).hexdigest()
+                try:
+                    event = json.loads(body)
+                except ValueError:
+                    event = None
+                with rec.lock:
+                    if not m or not hmac.compare_digest(want, m.group(2)):
+                        rec.bad.append(("signature", sig, body))
+                    elif abs(int(m.group(1)) - time.time()) > 300:
+                        rec.bad.append(("old t", sig, body))
+                    if event is None or self.headers.get(
+                            "InsureSign-Connect-Event-Id") != event["id"]:
+                        rec.bad.append(("id", sig, body))
+                    if self.headers.get("Content-Type") != \
+                            "application/json":
+                        rec.bad.append(("type", sig, body))
+                    status = rec.status
+                    rec.attempts.append((event and event["id"], status,
+                                         rec.release.is_set()))
+                if not rec.release.is_set():
+                    rec.hanging.set()
+                    rec.release.wait(60)
+                    self.close_connection = True
+                    return
+                if 200 <= status <= 299:
+                    with rec.lock:
+                        rec.deliveries.append(event)
+                        rec.raw.append((sig, body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server_class = ThreadingHTTPServer
+        self._handler = Handler
+        self.server = None
+        self.url = f"http://127.0.0.1:{self.port}/events"
+        self.up()
+
+    def up(self):
+        import threading
+        self.server = self._server_class(("127.0.0.1", self.port),
+                                         self._handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def down(self):
+        """Stops listening: connections are refused."""
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def hang(self):
+        self.hanging.clear()
+        self.release.clear()
+
+    def unhang(self):
+        self.release.set()
+
+    def ids(self):
+        with self.lock:
+            return [e["id"] for e in self.deliveries]
+
+    def events(self):
+        with self.lock:
+            return list(self.deliveries)
+
+    def stop(self):
+        self.release.set()
+        self.down()
+
+
+class Prometheus:
+    """A real Prometheus server (Debian's prometheus) on loopback that
+    scrapes TARGET's PATH every second with a bearer key from KEY_FILE,
+    and its HTTP query API (https://prometheus.io/docs/prometheus/latest/
+    querying/api/)."""
+
+    def __init__(self, out, target_port, path, key_file):
+        self.dir = out / "prometheus"
+        subprocess.run(["rm", "-rf", str(self.dir)], check=True)
+        self.dir.mkdir(parents=True)
+        self.port = free_port()
+        conf = self.dir / "prometheus.yml"
+        conf.write_text(f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: insuresign-connect
+    metrics_path: {path}
+    authorization:
+      credentials_file: {key_file}
+    static_configs:
+      - targets: ["127.0.0.1:{target_port}"]
+""")
+        self.log_file = open(self.dir / "prometheus.log", "wb")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={conf}",
+             f"--storage.tsdb.path={self.dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self.log_file)
+        try:
+            wait_for(lambda: self._ready() or self.proc.poll() is not None,
+                     timeout=30, what="prometheus to start")
+            if self.proc.poll() is not None:
+                raise RuntimeError("prometheus did not start: see "
+                                   f"{self.dir}/prometheus.log")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _get(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    def _ready(self):
+        try:
+            return self._get("/-/ready")[0] == 200
+        except OSError:
+            return False
+
+    def query(self, promql):
+        """The instant vector of PROMQL now: {frozenset(labels): value}."""
+        status, body = self._get("/api/v1/query?" + urllib.parse.urlencode(
+            {"query": promql}))
+        data = json.loads(body)
+        if status != 200 or data.get("status") != "success":
+            raise RuntimeError(f"prometheus: {promql}: {status} {body!r}")
+        return {frozenset((k, v) for k, v in r["metric"].items()
+                          if k not in ("job", "instance", "__name__")):
+                float(r["value"][1]) for r in data["data"]["result"]}
+
+    def targets(self):
+        return json.loads(self._get("/api/v1/targets")[1])["data"]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+
+
 def replace_vars(text, values):
     """Sets `var.NAME = ...` lines of a lighttpd config (the shipped ones)."""
     for name, value in values.items():

@@ -349,7 +349,7 @@ class BearerKey(AdminTest):
         self.assertEqual(detail["token_type"], "Bearer")
         self.assertEqual(listed["records"][0], cli_list[0])
         self.assertEqual(set(shown) - set(cli_list[0]),
-                         {"token_type", "scope", "token"})
+                         {"token_type", "scope", "token", "events"})
 
     def test_values_are_escaped(self):
         self.rig.mock.config(members={"scope": "<script>alert(1)</script>",
@@ -381,7 +381,10 @@ class BearerKey(AdminTest):
         self.assertEqual(j["totals"], {"connected": 121,
                                        "needs_reconnect": 1,
                                        "refresh_failing": 1,
-                                       "expiring_within_hour": 0})
+                                       "expiring_within_hour": 0,
+                                       "events_waiting": 0,
+                                       "events_undeliverable": 0,
+                                       "events_oldest": None})
         j3 = self.get("/admin?format=json&page=3", self.auth()).json()
         self.assertEqual([r["id"] for r in j3["records"]],
                          names[100:] + [gone, failing])

@@ -7,6 +7,8 @@
 #ifndef HTTP_STUB_H
 #define HTTP_STUB_H
 
+#include "http.h"
+
 /* The canned replies, by index (the fuzz corpora's flag bits use them). */
 enum http_stub_reply {
 	HTTP_STUB_EXCHANGE,	  /* 200, a rotating refresh_token */
@@ -32,6 +34,11 @@ extern unsigned long http_stub_calls;
 /* The last call's URL and form body (truncated to fit). */
 extern char http_stub_url[512];
 extern char http_stub_body[4096];
+/* The event receiver (http_post): its answer, and what it got. */
+extern long http_stub_event_status;
+extern enum http_rc http_stub_event_rc;
+extern unsigned long http_stub_events;
+extern char http_stub_event_headers[3][512];
 /* Called during each call, before it answers (NULL: nothing). */
 extern void (*http_stub_during)(void);
 

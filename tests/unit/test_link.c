@@ -341,6 +341,17 @@ expired_token_in_backoff_is_unavailable(void)
 	CHECK(r.access_token == NULL);
 }
 
+/* SID's record name (under the current key). */
+static const char *
+name_of(const struct record *r)
+{
+	static char name[RECORD_NAME_LEN + 1];
+
+	(void)r;
+	owner_record_name(&app.keys.keys[0], &own1, name);
+	return name;
+}
+
 /* SID's stored record, as the next request would read it. */
 static struct record
 stored(void)
@@ -476,6 +487,98 @@ a_failed_refresh_backs_off_and_keeps_handing_out_a_valid_token(void)
 	CHECK_STR(r.access_token, HTTP_STUB_AT);
 	CHECK(r.meta.backoff_until == 0 && r.meta.last_error == REFRESH_OK);
 	record_free(&r);
+}
+
+static void
+the_backoff_doubles_with_each_failure_in_a_row_up_to_an_hour(void)
+{
+	static const long long waits[] = { 30,	60,   120,  240, 480,
+					   960, 1920, 3600, 3600 };
+	enum refresh_error why;
+	struct record r;
+	long long t = NOW;
+	size_t i;
+
+	fresh();
+	CHECK(create(SID, NULL, rt, 30) == LINK_OK);
+	http_stub_reply = HTTP_STUB_SERVER_ERROR;
+	for (i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+		link_token(&app, &own1, t, &r, &why);
+		record_free(&r);
+		r = stored();
+		CHECK(r.meta.backoff_until == t + waits[i]);
+		CHECK(r.failures == (int)i + 1);
+		t = r.meta.backoff_until;
+		record_free(&r);
+	}
+	CHECK(http_stub_calls == sizeof(waits) / sizeof(waits[0]));
+	/* A success starts the count again. */
+	http_stub_reply = HTTP_STUB_REFRESH;
+	CHECK(link_token(&app, &own1, t, &r, &why) == LINK_OK);
+	record_free(&r);
+	r = stored();
+	CHECK(r.failures == 0 && r.meta.backoff_until == 0);
+	record_free(&r);
+}
+
+static void
+ahead_refreshes_within_the_window_and_only_when_still_due(void)
+{
+	enum refresh_error why;
+	struct record r;
+	int tried;
+
+	fresh();
+	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
+	r = stored();
+	/* Not within 900 s of expiry yet: nothing asked. */
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 2699, 900, 0, &tried,
+				 &why) == LINK_OK);
+	CHECK(!tried && http_stub_calls == 0);
+	http_stub_reply = HTTP_STUB_REFRESH;
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 2700, 900, 0, &tried,
+				 &why) == LINK_OK);
+	CHECK(tried && why == REFRESH_OK && http_stub_calls == 1);
+	/* Fresh now (a web request would have found it so too). */
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 2701, 900, 0, &tried,
+				 &why) == LINK_OK);
+	CHECK(!tried && http_stub_calls == 1);
+	record_free(&r);
+}
+
+static void
+ahead_touches_a_refresh_token_unused_for_touch_seconds(void)
+{
+	enum refresh_error why;
+	struct record r;
+	int tried;
+
+	fresh();
+	CHECK(create(SID, NULL, rt, 100000) == LINK_OK);
+	r = stored();
+	http_stub_reply = HTTP_STUB_REFRESH;
+	/* An access token good for a day more is not within 60 s... */
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 7199, 60, 7200,
+				 &tried, &why) == LINK_OK);
+	CHECK(!tried);
+	/* ... but two hours after it was made, its refresh token is used. */
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 7200, 60, 7200,
+				 &tried, &why) == LINK_OK);
+	CHECK(tried && http_stub_calls == 1);
+	/* Two hours after that last use, again; never sooner (the stub's
+	 * refresh gives an hour: the margin is 60 s). */
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 7200 + 3539, 60, 7200,
+				 &tried, &why) == LINK_OK);
+	CHECK(!tried);
+	record_free(&r);
+	/* A link that needs a reconnect has nothing to touch. */
+	http_stub_reply = HTTP_STUB_INVALID_GRANT;
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 14400, 60, 7200,
+				 &tried, &why) == LINK_RECONNECT);
+	CHECK(tried);
+	CHECK(link_refresh_ahead(&app, name_of(&r), NOW + 30000, 60, 7200,
+				 &tried, &why) == LINK_RECONNECT);
+	CHECK(!tried && http_stub_calls == 2);
 }
 
 static void
@@ -884,6 +987,9 @@ main(void)
 	RUN(a_link_that_needs_a_reconnect_is_not_refreshed_even_by_force);
 	RUN(a_failed_refresh_backs_off_and_keeps_handing_out_a_valid_token);
 	RUN(a_failed_refresh_of_an_expired_token_is_unavailable);
+	RUN(the_backoff_doubles_with_each_failure_in_a_row_up_to_an_hour);
+	RUN(ahead_refreshes_within_the_window_and_only_when_still_due);
+	RUN(ahead_touches_a_refresh_token_unused_for_touch_seconds);
 	RUN(each_endpoint_failure_is_stored_in_the_records_words);
 	RUN(a_forced_refresh_ignores_the_margin_and_the_backoff);
 	RUN(single_flight_the_second_worker_waits_and_takes_the_new_token);

@@ -164,6 +164,65 @@ bearer_compares_the_whole_key(void)
 	CHECK(!policy_bearer(&req, NULL)); /* the key is off */
 }
 
+static void
+admin_is_a_listed_user_or_the_admin_key(void)
+{
+	static char alice[] = "alice";
+	static char *users[] = { alice };
+	char who[64];
+
+	memset(&req, 0, sizeof(req));
+	cfg.admin_users.v = users;
+	cfg.admin_users.n = 1;
+	CHECK(!policy_admin(&cfg, &req, "k0123", who, sizeof(who)));
+	req.remote_user = "bob";
+	CHECK(!policy_admin(&cfg, &req, "k0123", who, sizeof(who)));
+	req.remote_user = "alice";
+	CHECK(policy_admin(&cfg, &req, NULL, who, sizeof(who)));
+	CHECK_STR(who, "alice");
+	req.remote_user = NULL;
+	req.bearer = "k0123";
+	CHECK(policy_admin(&cfg, &req, "k0123", who, sizeof(who)));
+	CHECK_STR(who, "bearer-key");
+	CHECK(!policy_admin(&cfg, &req, NULL, who, sizeof(who)));
+	cfg.admin_users.n = 0;
+}
+
+static void
+addresses_and_networks(void)
+{
+	static char a1[] = "192.0.2.7", a2[] = "10.0.0.0/8",
+		    a3[] = "2001:db8::/32", a4[] = "198.51.100.0/25",
+		    a5[] = "::1";
+	static char *items[] = { a1, a2, a3, a4, a5 };
+	struct strlist l = { items, 5 };
+
+	CHECK(policy_address_in(&l, "192.0.2.7"));
+	CHECK(policy_address_in(&l, "::ffff:192.0.2.7")); /* the same one */
+	CHECK(!policy_address_in(&l, "192.0.2.8"));
+	CHECK(policy_address_in(&l, "10.255.1.2"));
+	CHECK(!policy_address_in(&l, "11.0.0.1"));
+	CHECK(policy_address_in(&l, "2001:db8:ffff::1"));
+	CHECK(!policy_address_in(&l, "2001:db9::1"));
+	CHECK(policy_address_in(&l, "198.51.100.127"));
+	CHECK(!policy_address_in(&l, "198.51.100.128")); /* past the /25 */
+	CHECK(policy_address_in(&l, "::1"));
+	CHECK(!policy_address_in(&l, "::2"));
+	CHECK(!policy_address_in(&l, ""));
+	CHECK(!policy_address_in(&l, "not an address"));
+	CHECK(policy_network_valid("0.0.0.0/0"));
+	CHECK(policy_network_valid("::/0"));
+	CHECK(policy_network_valid("2001:db8::1/128"));
+	CHECK(!policy_network_valid("10.0.0.0/33"));
+	CHECK(!policy_network_valid("10.0.0.0/"));
+	CHECK(!policy_network_valid("10.0.0.0/8x"));
+	CHECK(!policy_network_valid("2001:db8::/129"));
+	CHECK(!policy_network_valid("example.com"));
+	CHECK(!policy_network_valid(
+		"1111:2222:3333:4444:5555:6666:7777:8888:9999:0000:1111:2222"
+		"/64"));
+}
+
 int
 main(void)
 {
@@ -177,5 +236,7 @@ main(void)
 	RUN(origin_null_needs_fetch_site_same_origin);
 	RUN(came_from_fetch_metadata_first_then_referer);
 	RUN(bearer_compares_the_whole_key);
+	RUN(admin_is_a_listed_user_or_the_admin_key);
+	RUN(addresses_and_networks);
 	return DONE();
 }
