@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include <string.h>
+#include <time.h>
 
 #include "identity.h"
 #include "link.h"
@@ -67,7 +68,8 @@ handle_status(struct app *app, const struct request *req, struct response *res)
 		session_set_cookie(&app->cfg, req, res, &who.session);
 	/* For the page's Disconnect button (same origin: it can read it). */
 	if (irc == IDENTITY_OK) {
-		session_csrf(&app->keys.keys[0], who.binding, csrf);
+		session_token(&app->keys.keys[0], "disconnect", who.binding,
+			      (long long)time(NULL), csrf);
 		cJSON_AddStringToObject(o, "csrf_token", csrf);
 	}
 out:
@@ -97,8 +99,9 @@ handle_disconnect(struct app *app, const struct request *req,
 	 * of another's (or of no one's) is refused. */
 	if (!policy_same_origin(&app->cfg, req) ||
 	    req->form[PARAM_CSRF].state != FIELD_OK ||
-	    !session_csrf_ok(&app->keys, who.binding,
-			     req->form[PARAM_CSRF].val)) {
+	    !session_token_ok(&app->keys, "disconnect", who.binding,
+			      (long long)time(NULL),
+			      req->form[PARAM_CSRF].val)) {
 		if (request_wants_html(req))
 			page_error(
 				res, &app->cfg, 403, "Not allowed",

@@ -70,7 +70,8 @@ disconnect_form(struct buf *b, const struct app *app,
 {
 	char csrf[CSRF_LEN + 1];
 
-	session_csrf(&app->keys.keys[0], who->binding, csrf);
+	session_token(&app->keys.keys[0], "disconnect", who->binding,
+		      (long long)time(NULL), csrf);
 	html(b,
 	     "<form class=\"inline\" method=\"post\" action=\"%s/disconnect\">"
 	     "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"

@@ -165,7 +165,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	owner_browser(FUZZ_SID, &sid_owner);
 	owner_record_name(&apps[0].keys.keys[0], &sid_owner, sid_name);
-	session_csrf(&apps[0].keys.keys[0], FUZZ_SID, sid_csrf);
+	session_token(&apps[0].keys.keys[0], "disconnect", FUZZ_SID, time(NULL),
+		      sid_csrf);
 	/* The admin's tokens of this hour (session_token). */
 	session_token(&apps[0].keys.keys[0], "admin", "alice", time(NULL),
 		      alice_csrf);
