@@ -143,14 +143,17 @@ static int
 resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
 	char *name)
 {
-	long long now = (long long)time(NULL);
-	const struct listing_entry *e;
+	struct listing_query q = { .now = (long long)time(NULL),
+				   .health = -1,
+				   .sort = SORT_CONNECTED,
+				   .prefix = argv[0],
+				   .limit = 2 };
 	struct listing l;
 	struct owner owner;
 	struct record r;
 	const char *prefix = argv[0], *why;
 	enum link_rc rc;
-	int n;
+	size_t n;
 
 	if (o->user != NULL) {
 		if (owner_user(&app->cfg, o->user, &owner, &why) == -1)
@@ -167,11 +170,11 @@ resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
 	    !hex_valid(prefix, strlen(prefix)))
 		return fail(cmd, "expected a record id (at least 4 of its hex "
 				 "digits, as `list` shows) or --user ID");
-	if (listing_load(app->store, now, &l) == -1)
+	if (store_query(app->store, &q, &l) != STORE_OK)
 		return fail(cmd, "cannot read the store");
-	e = listing_find(&l, prefix, &n);
-	if (e != NULL)
-		memcpy(name, e->name, RECORD_NAME_LEN + 1);
+	n = l.matching;
+	if (n == 1)
+		memcpy(name, l.v[0].name, RECORD_NAME_LEN + 1);
 	listing_free(&l);
 	if (n == 0)
 		return fail(cmd, "no record has that id");
