@@ -16,6 +16,7 @@
 #include "link.h"
 #include "listing.h"
 #include "outbox.h"
+#include "migrate.h"
 #include "fileowner.h"
 #include "selfcheck.h"
 #include "session.h"
@@ -475,12 +476,92 @@ cmd_check_config(int argc, char **argv, const struct cli_opts *o)
 	return 0;
 }
 
+static int
+backend_named(const char *s, enum store_backend *out)
+{
+	if (strcmp(s, "file") == 0)
+		*out = STORE_BACKEND_FILE;
+	else if (strcmp(s, "redis") == 0)
+		*out = STORE_BACKEND_REDIS;
+	else
+		return -1;
+	return 0;
+}
+
+/* Both stores usable, said as check-config says it. */
+static int
+stores_ready(struct store *from, struct store *to)
+{
+	char msg[1024];
+	struct store *s[2] = { from, to };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (store_check(s[i], msg, sizeof(msg)) == -1)
+			return fail("migrate", msg);
+	return 0;
+}
+
+/* migrate FROM TO: what it did, and whether every copy reads back. */
+static int
+cmd_migrate(int argc, char **argv, const struct cli_opts *o)
+{
+	enum store_backend which[2];
+	struct store *from = NULL, *to = NULL;
+	struct migrate_counts n;
+	char err[1024];
+	struct app app;
+	int rc = 1;
+
+	(void)argc;
+	if (backend_named(argv[0], &which[0]) == -1 ||
+	    backend_named(argv[1], &which[1]) == -1 || which[0] == which[1])
+		return fail("migrate", "expected `migrate file redis` or "
+				       "`migrate redis file`");
+	if (open_app(&app, o, "migrate") == -1)
+		return 1;
+	from = store_open(&app.cfg, which[0], err, sizeof(err));
+	to = from != NULL ? store_open(&app.cfg, which[1], err, sizeof(err))
+			  : NULL;
+	if (to == NULL) {
+		fail("migrate", err);
+		goto out;
+	}
+	if (stores_ready(from, to) != 0)
+		goto out;
+	if (migrate(&app, from, to, (long long)time(NULL), &n) == -1) {
+		fail("migrate", "cannot read the store to copy from (see the "
+				"log line)");
+		goto out;
+	}
+	printf("migrate %s -> %s: %ld link%s: copied %ld, already there %ld, "
+	       "newer there %ld (kept), idle %ld (left for gc), unreadable "
+	       "%ld, gone meanwhile %ld, failed %ld\n",
+	       argv[0], argv[1], n.links, n.links == 1 ? "" : "s", n.copied,
+	       n.same, n.newer, n.idle, n.unreadable, n.gone, n.failed);
+	printf("verified %ld of %ld: each read back from %s and opened with "
+	       "the store key\n",
+	       n.verified, n.copied + n.same + n.newer, argv[1]);
+	if (n.failed > 0 || n.mismatched > 0)
+		fail("migrate", "not every link was copied (see the log "
+				"lines): run it again");
+	else
+		rc = 0;
+out:
+	store_close(from);
+	store_close(to);
+	app_close(&app);
+	return rc;
+}
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct cli_opts *o);
 	int nargs; /* exactly this many operands */
 	const char *usage;
-	int store; /* uses the store: run as its owner */
+	/* Runs as the store's owner: 1 uses the configured store, 2 the
+	 * file store whichever is configured. */
+	int store;
 };
 
 static const struct command commands[] = {
@@ -496,6 +577,7 @@ static const struct command commands[] = {
 	{ "rekey", cmd_rekey, 0, "rekey", 1 },
 	{ "keygen", cmd_keygen, 1, "keygen FILE", 0 },
 	{ "check-config", cmd_check_config, 0, "check-config", 1 },
+	{ "migrate", cmd_migrate, 2, "migrate file redis | redis file", 2 },
 };
 
 /*
@@ -516,7 +598,9 @@ refuse_root(const struct command *c, int argc, char **argv,
 	if (geteuid() != 0 || !c->store ||
 	    config_load(&cfg, config_path(o->config), err, sizeof(err)) == -1)
 		return 0; /* not root, or the command says what is wrong */
-	if (stat(cfg.store_dir, &st) == 0 && st.st_uid != 0) {
+	/* Redis's store has no files to lock the web server out of. */
+	if ((c->store == 2 || cfg.store_backend == STORE_BACKEND_FILE) &&
+	    stat(cfg.store_dir, &st) == 0 && st.st_uid != 0) {
 		fileowner_user(st.st_uid, user);
 		fprintf(stderr,
 			"insuresign-connect %s: the store %s belongs to %s: "

@@ -541,7 +541,9 @@ evalsha(const struct redis_store *s, struct cmd *c, enum script which,
 {
 	cmd_init(c);
 	args(c, "EVALSHA");
-	args(c, s->sha[which]);
+	/* Its 40 hex digits are known once connected (SCRIPT LOAD), maybe
+	 * only when this command is sent: the length is theirs already. */
+	arg(c, s->sha[which], 40);
 	argn(c, 7, nkeys);
 }
 
