@@ -343,16 +343,27 @@ cmd_gc(int argc, char **argv, const struct cli_opts *o)
 	if (open_app(&app, o, "gc") == -1)
 		return 1;
 	gc_removed = 0;
+	/* First: reading the list removes (and would not count) the index
+	 * entries of links Redis expired. */
+	temps = link_gc_temp_files(&app);
 	kept = link_gc(&app, now, print_removed);
 	if (kept == -1) {
 		app_close(&app);
 		return fail("gc", "cannot read the store");
 	}
-	temps = link_gc_temp_files(&app);
-	printf("kept %ld link%s (used in the last %u days), removed "
-	       "%ld; removed %ld stray temp file%s\n",
-	       kept, kept == 1 ? "" : "s", app.cfg.max_idle_days, gc_removed,
-	       temps > 0 ? temps : 0, temps == 1 ? "" : "s");
+	if (temps < 0)
+		temps = 0;
+	printf("kept %ld link%s (used in the last %u days), removed %ld; ",
+	       kept, kept == 1 ? "" : "s", app.cfg.max_idle_days, gc_removed);
+	/* Redis expires idle links itself (TTL); what is left to us is
+	 * their index entries. */
+	if (strcmp(store_kind(app.store), "redis") == 0)
+		printf("removed %ld index %s of %s Redis expired\n", temps,
+		       temps == 1 ? "entry" : "entries",
+		       temps == 1 ? "a link" : "links");
+	else
+		printf("removed %ld stray temp file%s\n", temps,
+		       temps == 1 ? "" : "s");
 	app_close(&app);
 	return 0;
 }
@@ -529,7 +540,8 @@ cmd_migrate(int argc, char **argv, const struct cli_opts *o)
 	}
 	if (stores_ready(from, to) != 0)
 		goto out;
-	if (migrate(&app, from, to, (long long)time(NULL), &n) == -1) {
+	if (migrate(&app, from, to, app.cfg.store_backend == which[1],
+		    (long long)time(NULL), &n) == -1) {
 		fail("migrate", "cannot read the store to copy from (see the "
 				"log line)");
 		goto out;

@@ -26,7 +26,7 @@ opens(struct app *app, const char *name, const struct buf *raw)
  * can come between our read and our write. */
 static enum outcome
 copy_locked(struct app *app, struct store *from, struct store *to,
-	    const char *name, long long cutoff)
+	    const char *name, int to_live, long long cutoff)
 {
 	struct record_meta mf, mt;
 	struct buf f, t;
@@ -58,7 +58,8 @@ copy_locked(struct app *app, struct store *from, struct store *to,
 		rc = SAME;
 	} else if (src == STORE_OK &&
 		   record_read_meta((unsigned char *)t.data, t.len, &mt) == 0 &&
-		   mt.updated > mf.updated) {
+		   (mt.updated > mf.updated ||
+		    (mt.updated == mf.updated && to_live))) {
 		rc = NEWER; /* written there since: the site moved already */
 	} else if (src != STORE_ERROR &&
 		   store_save(to, name, f.data, f.len) == STORE_OK) {
@@ -72,7 +73,7 @@ out:
 
 static enum outcome
 copy(struct app *app, struct store *from, struct store *to, const char *name,
-     long long cutoff)
+     int to_live, long long cutoff)
 {
 	struct store_lock lf, lt;
 	enum outcome rc = FAILED;
@@ -81,7 +82,7 @@ copy(struct app *app, struct store *from, struct store *to, const char *name,
 	if (store_lock(from, name, &lf) != STORE_OK)
 		return FAILED;
 	if (store_lock(to, name, &lt) == STORE_OK) {
-		rc = copy_locked(app, from, to, name, cutoff);
+		rc = copy_locked(app, from, to, name, to_live, cutoff);
 		store_unlock(&lt);
 	}
 	store_unlock(&lf);
@@ -119,8 +120,8 @@ verify(struct app *app, struct store *from, struct store *to, const char *name)
 }
 
 int
-migrate(struct app *app, struct store *from, struct store *to, long long now,
-	struct migrate_counts *n)
+migrate(struct app *app, struct store *from, struct store *to, int to_live,
+	long long now, struct migrate_counts *n)
 {
 	long long cutoff = now - (long long)app->cfg.max_idle_days * 86400;
 	enum outcome *done;
@@ -137,7 +138,7 @@ migrate(struct app *app, struct store *from, struct store *to, long long now,
 	}
 	n->links = (long)l.n;
 	for (i = 0; i < l.n; i++) {
-		done[i] = copy(app, from, to, l.v[i].name, cutoff);
+		done[i] = copy(app, from, to, l.v[i].name, to_live, cutoff);
 		n->copied += done[i] == COPIED;
 		n->same += done[i] == SAME;
 		n->newer += done[i] == NEWER;

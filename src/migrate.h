@@ -25,11 +25,12 @@ struct migrate_counts {
 /*
  * Copies, record by record under both stores' locks, every record of
  * from that to lacks or holds an older version of (by its head's
- * "updated"); then reads each one back from to.  Safe to run again, and
- * while the site serves from either store.  Returns 0, or -1 when a
- * store could not be read at all.
+ * "updated", in seconds; in the same second, the store the site serves
+ * from, to_live or not, has the one to keep); then reads each one back
+ * from to.  Safe to run again, and while the site serves from either
+ * store.  Returns 0, or -1 when a store could not be read at all.
  */
-int migrate(struct app *app, struct store *from, struct store *to,
+int migrate(struct app *app, struct store *from, struct store *to, int to_live,
 	    long long now, struct migrate_counts *n);
 
 #endif
