@@ -80,7 +80,8 @@ static const char save_lua[] =
  * prefixes), KEYS[2] "soon" (see below), KEYS[3..5] every record by
  * created, expires_at and last_refresh, and KEYS[6..17] the same three
  * for each health (enum health order).  INDEX files a name under its
- * health, UNINDEX removes it.
+ * health (a name is in a health's three indexes or in none of them: the
+ * first tells), UNINDEX removes it.
  *
  * A health changes with the clock in one way only: a link without a
  * refresh token becomes expiring an hour before its token expires.
@@ -88,15 +89,17 @@ static const char save_lua[] =
  * whose moment has passed, before each query (each link moves once).
  */
 static const char index_lua[] =
-	"local n = ARGV[1] "
-	"for i = 6, 17 do redis.call('ZREM', KEYS[i], n) end "
-	"redis.call('ZREM', KEYS[2], n) "
+	"local n, h = ARGV[1], tonumber(ARGV[2]) "
+	"for c = 0, 3 do "
+	"if c ~= h and redis.call('ZSCORE', KEYS[6 + 3 * c], n) then "
+	"for i = 0, 2 do redis.call('ZREM', KEYS[6 + 3 * c + i], n) end "
+	"end end "
 	"redis.call('ZADD', KEYS[1], 0, n) "
-	"local h = 6 + 3 * tonumber(ARGV[2]) "
 	"for i = 0, 2 do "
 	"redis.call('ZADD', KEYS[3 + i], ARGV[3 + i], n) "
-	"redis.call('ZADD', KEYS[h + i], ARGV[3 + i], n) end "
-	"if ARGV[6] ~= '' then redis.call('ZADD', KEYS[2], ARGV[6], n) end "
+	"redis.call('ZADD', KEYS[6 + 3 * h + i], ARGV[3 + i], n) end "
+	"if ARGV[6] ~= '' then redis.call('ZADD', KEYS[2], ARGV[6], n) "
+	"else redis.call('ZREM', KEYS[2], n) end "
 	"return 1";
 static const char unindex_lua[] =
 	"for i = 1, 17 do redis.call('ZREM', KEYS[i], ARGV[1]) end "

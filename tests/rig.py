@@ -652,18 +652,21 @@ class RedisError(Exception):
 class Redis:
     """A redis-server of the rig's own (Debian's), in DIR: on a unix socket
     there, and on a loopback port too when tcp=True; appendonly on (a
-    restart keeps every link), maxmemory-policy noeviction, a password
+    restart keeps every link; off: only what SAVE wrote, as make bench
+    keeps its million links), maxmemory-policy noeviction, a password
     when given.  The config is DIR/redis.conf, its log DIR/redis.log.
 
     command() speaks RESP itself (no client library on the test
     machine): enough for the tests' SCAN, GET, CONFIG and the like."""
 
-    def __init__(self, out, name="redis", password=None, tcp=False):
+    def __init__(self, out, name="redis", password=None, tcp=False,
+                 appendonly=True, start_timeout=10):
         self.dir = out / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.socket = self.dir / "redis.sock"
         self.port = free_port() if tcp else 0
         self.password = password
+        self.start_timeout = start_timeout   # loading a big dump.rdb
         self.proc = None
         self.log = self.dir / "redis.log"
         self.conf = self.dir / "redis.conf"
@@ -672,7 +675,8 @@ class Redis:
                  # is in the rig's own directory, on a test machine.
                  "unixsocketperm 777", f"port {self.port}",
                  "bind 127.0.0.1", "protected-mode yes",
-                 "appendonly yes", "appendfsync everysec", 'save ""',
+                 f"appendonly {'yes' if appendonly else 'no'}",
+                 "appendfsync everysec", 'save ""',
                  "maxmemory-policy noeviction", f"logfile {self.log}",
                  "daemonize no"]
         if password:
@@ -693,6 +697,7 @@ class Redis:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(lambda: self._answers() or self.proc.poll() is not None,
+                     timeout=self.start_timeout,
                      what="redis-server to listen")
             if self.proc.poll() is not None:
                 raise RuntimeError("redis-server did not start: " +
