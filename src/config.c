@@ -289,7 +289,8 @@ config_redis_addr(const char *v, char *host, size_t len, unsigned *port)
 	if (!printable(v) || strchr(v, ' ') != NULL)
 		return -1;
 	if (strncmp(v, "unix:", 5) == 0) {
-		if (v[5] != '/' || strlen(v + 5) >= len)
+		/* sun_path holds 108 bytes, its NUL included. */
+		if (v[5] != '/' || strlen(v + 5) >= len || strlen(v + 5) > 107)
 			return -1;
 		snprintf(host, len, "%s", v + 5);
 		*port = 0;

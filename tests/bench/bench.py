@@ -567,6 +567,7 @@ def phase_web_redis(rig, backend_key):
         figure("redis.token.vs_file", token[0] / file_token, "ratio",
                note_text="the same for /token")
     pids = rig.worker_pids()
+    check(pids, "no workers of this program found (rebuilt meanwhile?)")
     clients = rig.redis.clients()
     per = [clients.get(p, 0) for p in pids]
     figure("redis.connections_per_worker", max(per), "connections",
