@@ -330,6 +330,35 @@ print_removed(const char *name, const char *why)
 	gc_removed++;
 }
 
+/*
+ * Redis expires idle links itself (their TTL is max_idle_days from their
+ * last use): what is left to gc is their index entries, removed as they
+ * are read, a thousand names at a time; the links kept are the indexes'
+ * totals.  Nothing is held in memory for every link.
+ */
+static int
+gc_redis(struct app *app, long long now)
+{
+	struct listing_query q = { .now = now,
+				   .health = -1,
+				   .sort = SORT_CONNECTED,
+				   .prefix = "",
+				   .limit = 1 };
+	struct listing l;
+	long gone, kept;
+
+	gone = link_gc_temp_files(app);
+	if (gone < 0 || store_query(app->store, &q, &l) != STORE_OK)
+		return fail("gc", "cannot read the store");
+	kept = (long)(l.totals.connected + l.totals.reconnect);
+	listing_free(&l);
+	printf("kept %ld link%s (Redis expires those unused for %u days); "
+	       "removed %ld index %s of %s Redis expired\n",
+	       kept, kept == 1 ? "" : "s", app->cfg.max_idle_days, gone,
+	       gone == 1 ? "entry" : "entries", gone == 1 ? "a link" : "links");
+	return 0;
+}
+
 /* What it did, even when that is nothing: cron mails and timers show it. */
 static int
 cmd_gc(int argc, char **argv, const struct cli_opts *o)
@@ -337,33 +366,28 @@ cmd_gc(int argc, char **argv, const struct cli_opts *o)
 	long long now = (long long)time(NULL);
 	struct app app;
 	long kept, temps;
+	int rc = 0;
 
 	(void)argc;
 	(void)argv;
 	if (open_app(&app, o, "gc") == -1)
 		return 1;
+	if (strcmp(store_kind(app.store), "redis") == 0) {
+		rc = gc_redis(&app, now);
+		app_close(&app);
+		return rc;
+	}
 	gc_removed = 0;
-	/* First: reading the list removes (and would not count) the index
-	 * entries of links Redis expired. */
-	temps = link_gc_temp_files(&app);
 	kept = link_gc(&app, now, print_removed);
 	if (kept == -1) {
 		app_close(&app);
 		return fail("gc", "cannot read the store");
 	}
-	if (temps < 0)
-		temps = 0;
-	printf("kept %ld link%s (used in the last %u days), removed %ld; ",
-	       kept, kept == 1 ? "" : "s", app.cfg.max_idle_days, gc_removed);
-	/* Redis expires idle links itself (TTL); what is left to us is
-	 * their index entries. */
-	if (strcmp(store_kind(app.store), "redis") == 0)
-		printf("removed %ld index %s of %s Redis expired\n", temps,
-		       temps == 1 ? "entry" : "entries",
-		       temps == 1 ? "a link" : "links");
-	else
-		printf("removed %ld stray temp file%s\n", temps,
-		       temps == 1 ? "" : "s");
+	temps = link_gc_temp_files(&app);
+	printf("kept %ld link%s (used in the last %u days), removed "
+	       "%ld; removed %ld stray temp file%s\n",
+	       kept, kept == 1 ? "" : "s", app.cfg.max_idle_days, gc_removed,
+	       temps > 0 ? temps : 0, temps == 1 ? "" : "s");
 	app_close(&app);
 	return 0;
 }

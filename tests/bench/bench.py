@@ -992,8 +992,9 @@ def phase_redis_store():
                            capture_output=True, text=True, timeout=1200)
         check(r.returncode == 0, f"gc (redis): {r.stderr}")
         figure("redis.gc.seconds", time.monotonic() - t0, "s",
-               note_text=f"{big:,} links: every head read (in batches of "
-               "1,000 names), none idle; Redis expires idle links itself")
+               note_text=f"{big:,} links: every index entry checked against "
+               "its record (1,000 names a round trip), none gone; Redis "
+               "expires idle links itself")
     finally:
         redis.stop()
 

@@ -536,7 +536,8 @@ class Gc(unittest.TestCase):
             # As if its TTL ran out: its index entries stay until read.
             r.redis.command("DEL", f"isc:r:{{{names[0]}}}")
             out = r.cli("gc").stdout
-            self.assertIn("kept 2 links", out)
+            self.assertIn("kept 2 links (Redis expires those unused for 3 "
+                          "days)", out)
             self.assertIn("removed 1 index entry of a link Redis expired",
                           out)
             self.assertEqual(r.redis.command("ZCARD", "isc:{i}:all:c"), 2)
