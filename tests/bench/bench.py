@@ -888,6 +888,39 @@ def ensure_redis(redis, ini, size):
     return took
 
 
+def phase_migrate(redis, key):
+    """`migrate file redis` of the admin page's file store (ADMIN_SIZE
+    links), into database 1 of the bench's Redis, emptied after."""
+    if not (STORES / f"{ADMIN_SIZE}.made").exists():
+        note(f"no file store of {ADMIN_SIZE:,} links (bench.py store makes "
+             "it): migrate not measured")
+        return
+    ini = STORES / "migrate.ini"
+    ini.write_text("\n".join([
+        "[insuresign]", "client_id = bench", "client_secret = bench-secret",
+        "redirect_uri = http://127.0.0.1/insuresign/callback",
+        "[store]", f"dir = {STORES / str(ADMIN_SIZE)}",
+        f"redis = {redis.address}", "redis_database = 1",
+        f"key_file = {key}"]) + "\n")
+    ini.chmod(0o600)
+    t0 = time.monotonic()
+    r = subprocess.run([str(PROGRAM), "migrate", "file", "redis", "--config",
+                        str(ini)], capture_output=True, text=True,
+                       timeout=3600)
+    seconds = time.monotonic() - t0
+    try:
+        check(r.returncode == 0, f"migrate: {r.stdout} {r.stderr[-2000:]}")
+        m = re.search(r"(\d+) links?: copied (\d+)", r.stdout)
+        check(m and int(m.group(2)) == ADMIN_SIZE, f"migrate: {r.stdout}")
+    finally:
+        subprocess.run(["redis-cli", "-s", str(redis.socket), "-n", "1",
+                        "FLUSHDB"], capture_output=True, check=True)
+    figure("redis.migrate", ADMIN_SIZE / seconds, "links/s",
+           note_text=f"`migrate file redis` of {ADMIN_SIZE:,} links in "
+           f"{seconds:.0f} s, one process: each copied under both stores' "
+           "locks, then read back and opened with the key")
+
+
 def phase_redis_store():
     """A million links in Redis: memory, the admin page, reads, refreshes
     per second, gc."""
@@ -987,6 +1020,7 @@ def phase_redis_store():
                f"unlock) without the token request; Redis used "
                f"{busy:.0%} of a core, so one Redis core sustains "
                f"~{rate / busy:,.0f}/s")
+        phase_migrate(redis, key)
         t0 = time.monotonic()
         r = subprocess.run([str(PROGRAM), "gc", "--config", str(ini)],
                            capture_output=True, text=True, timeout=1200)
