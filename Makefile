@@ -67,7 +67,8 @@ build:
 # fuzzers link the same stub).
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
-UNIT_HDRS := tests/unit/unit.h tests/unit/testkeys.h tests/unit/http_stub.h
+UNIT_HDRS := tests/unit/unit.h tests/unit/testkeys.h tests/unit/http_stub.h \
+	     tests/unit/redis_server.h
 UNIT_LIB  := $(filter-out build/http.o,$(LIBOBJS)) build/tests/http_stub.o
 
 unit: $(UNIT_BINS)

@@ -258,7 +258,8 @@ listing_select(struct listing *l, const struct listing_query *q,
 			free(l->v[i].user);
 			l->v[i].user = NULL;
 		}
-	memmove(l->v, l->v + first, (end - first) * sizeof(*l->v));
+	if (first > 0) /* and so l->v is not NULL */
+		memmove(l->v, l->v + first, (end - first) * sizeof(*l->v));
 	l->n = end - first;
 }
 

@@ -568,6 +568,13 @@ redis_open(const struct config *cfg, char *err, size_t len)
 	/* A connection Redis closed must be an error, not the end of the
 	 * process (serve.c ignores SIGPIPE too; the command line did not). */
 	signal(SIGPIPE, SIG_IGN);
+	if (cfg->redis == NULL) {
+		/* backend = file, and migrate asked for Redis. */
+		snprintf(err, len,
+			 "[store] redis: not set (host:port or "
+			 "unix:/path of the Redis to use)");
+		goto err;
+	}
 	snprintf(s->where, sizeof(s->where), "%s", cfg->redis);
 	if (config_redis_addr(cfg->redis, s->host, sizeof(s->host), &s->port) ==
 	    -1) {

@@ -467,6 +467,22 @@ class Migration(unittest.TestCase):
                                       nav=False).json()["connected"])
             self.assertEqual(refreshes(r), asked + 1)
 
+    def test_migrate_says_what_it_cannot_do(self):
+        with Rig("MigrationRefused", start=False) as r:
+            def fails(*args):
+                out = r.cli("migrate", *args, check=False)
+                self.assertEqual(out.returncode, 1, out.stdout)
+                return out.stderr
+            self.assertIn("expected `migrate file redis` or `migrate redis "
+                          "file`", fails("file", "file"))
+            self.assertIn("[store] redis: not set", fails("file", "redis"))
+            r.settings["store"]["redis"] = f"unix:{r.out}/no-redis.sock"
+            r.write_config()
+            self.assertIn("no-redis.sock: cannot connect",
+                          fails("redis", "file"))
+            self.assertEqual(r.cli("migrate", "file", check=False)
+                             .returncode, 2)
+
     def test_admin_views_are_the_same_on_both_stores(self):
         admin_key = "admin-key-" + "x" * 40
         with Rig("MigrationAdmin", backend_key=True) as r:

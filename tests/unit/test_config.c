@@ -516,9 +516,9 @@ static void
 redis_addresses_are_checked(void)
 {
 	static const char *const bad[] = {
-		"localhost",	 "localhost:",	    "localhost:0",
+		"localhost",	   "localhost:",    "localhost:0",
 		"localhost:70000", "unix:relative", "::1:6379",
-		"[::1]",	 ":6379",	    "host name:6379",
+		"[::1]",	   ":6379",	    "host name:6379",
 	};
 	char text[256], host[256];
 	unsigned port;
@@ -532,8 +532,7 @@ redis_addresses_are_checked(void)
 	CHECK(config_redis_addr("10.0.0.5:6379", host, sizeof(host), &port) ==
 		      0 &&
 	      strcmp(host, "10.0.0.5") == 0 && port == 6379);
-	CHECK(config_redis_addr("[::1]:6380", host, sizeof(host), &port) ==
-		      0 &&
+	CHECK(config_redis_addr("[::1]:6380", host, sizeof(host), &port) == 0 &&
 	      strcmp(host, "::1") == 0 && port == 6380);
 	CHECK(config_redis_addr("unix:/run/redis.sock", host, sizeof(host),
 				&port) == 0 &&

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_ops.h"
 #include "unit.h"
 
 static char top[] = "/tmp/isc-unit-XXXXXX";
@@ -756,6 +757,29 @@ store_of_another_user_names_both_and_the_fix(void)
 	CHECK(chmod(top, 0700) == 0);
 }
 
+/* At most STORE_HELD_MAX locks at once, each let go by its unlock. */
+static void
+locks_held_at_once_are_bounded(void)
+{
+	struct store_lock l[STORE_HELD_MAX + 1];
+	char names[STORE_HELD_MAX + 1][65];
+	int i;
+
+	fresh();
+	for (i = 0; i <= STORE_HELD_MAX; i++) {
+		char shard[3] = { '1', (char)('0' + i), '\0' };
+
+		name_of(names[i], shard, 'e');
+	}
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
+	CHECK(store_lock(st, names[i], &l[i]) == STORE_ERROR);
+	store_unlock(&l[0]);
+	CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
+	for (i = 1; i <= STORE_HELD_MAX; i++)
+		store_unlock(&l[i]);
+}
+
 int
 main(void)
 {
@@ -784,6 +808,7 @@ main(void)
 	RUN(store_dir_fixed_while_running_works_again);
 	RUN(missing_store_dir_is_an_error_not_notfound);
 	RUN(store_check_refuses_a_symlinked_dir);
+	RUN(locks_held_at_once_are_bounded);
 	RUN(sweep_removes_temp_files_nobody_is_writing);
 	RUN(store_dir_swapped_after_its_check_is_never_used);
 	RUN(sweep_leaves_short_temp_names_alone);

@@ -20,108 +20,19 @@
 #include "listing.h"
 #include "log.h"
 #include "store.h"
+#include "store_ops.h"
+#include "redis_server.h"
 #include "testkeys.h"
 #include "unit.h"
 
 #define NOW ((long long)time(NULL))
 
 static char top[] = "/tmp/isc-unit-redis-XXXXXX";
-static char sock[128], addr[160], serverlog[128], pwfile[128];
-static pid_t server = -1;
+static char addr[200], pwfile[128];
 static struct config cfg;
 static struct keyring keys;
 static struct store *st;
 static char prefix[] = "t:";
-
-/* redis-server on top/redis.sock; more arguments (a password) in extra. */
-static int
-start_server(const char *extra_name, const char *extra_value)
-{
-	char dir[160];
-	redisContext *c;
-	int i;
-
-	snprintf(dir, sizeof(dir), "%s", top);
-	fflush(stdout);
-	server = fork();
-	if (server == 0) {
-		int fd = open("/dev/null", O_RDWR);
-
-		dup2(fd, 0);
-		dup2(fd, 1);
-		execlp("redis-server", "redis-server", "--port", "0",
-		       "--unixsocket", sock, "--dir", dir, "--save", "",
-		       "--appendonly", "no", "--logfile", serverlog,
-		       extra_name != NULL ? extra_name : "--loglevel",
-		       extra_value != NULL ? extra_value : "notice",
-		       (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 500; i++) {
-		c = redisConnectUnix(sock);
-		if (c != NULL && c->err == 0) {
-			redisFree(c);
-			return 0;
-		}
-		if (c != NULL)
-			redisFree(c);
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void
-stop_server(void)
-{
-	if (server > 0) {
-		kill(server, SIGCONT);
-		kill(server, SIGTERM);
-		waitpid(server, NULL, 0);
-	}
-	server = -1;
-}
-
-/* A command to the server, as its operator would give it. */
-static long long
-admin(const char *fmt, ...)
-{
-	redisContext *c = redisConnectUnix(sock);
-	redisReply *r = NULL;
-	long long v = -1;
-	va_list ap;
-
-	if (c == NULL || c->err != 0)
-		goto out;
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
-		v = r->integer;
-	else if (r != NULL && r->type != REDIS_REPLY_ERROR)
-		v = 0;
-out:
-	if (r != NULL)
-		freeReplyObject(r);
-	if (c != NULL)
-		redisFree(c);
-	return v;
-}
-
-/* The server's string value of key, into out ("" if none). */
-static void
-admin_get(const char *key, char *out, size_t len)
-{
-	redisContext *c = redisConnectUnix(sock);
-	redisReply *r = c != NULL ? redisCommand(c, "GET %s", key) : NULL;
-
-	out[0] = '\0';
-	if (r != NULL && r->type == REDIS_REPLY_STRING)
-		snprintf(out, len, "%.*s", (int)r->len, r->str);
-	if (r != NULL)
-		freeReplyObject(r);
-	if (c != NULL)
-		redisFree(c);
-}
 
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
@@ -171,9 +82,9 @@ fresh(void)
 	char err[512];
 
 	store_close(st);
-	admin("REPLICAOF NO ONE");
-	admin("CONFIG SET maxmemory 0");
-	admin("FLUSHALL");
+	redis_admin("REPLICAOF NO ONE");
+	redis_admin("CONFIG SET maxmemory 0");
+	redis_admin("FLUSHALL");
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.redis = addr;
 	cfg.redis_prefix = prefix;
@@ -250,7 +161,7 @@ save_load_delete(void)
 	CHECK(b.len == sizeof(data) && memcmp(b.data, data, b.len) == 0);
 	/* The layout docs/STORE.md gives: prefix, kind, the name as tag. */
 	snprintf(key, sizeof(key), "EXISTS t:r:{%s}", name);
-	CHECK(admin(key) == 1);
+	CHECK(redis_admin(key) == 1);
 	CHECK(store_delete(st, name) == STORE_OK);
 	CHECK(store_delete(st, name) == STORE_NOTFOUND);
 	buf_free(&b);
@@ -272,12 +183,12 @@ record_expires_when_idle(void)
 	CHECK(save_record(name, NOW - 86400, NOW + 3600, 1, RECORD_CONNECTED,
 			  0) == STORE_OK);
 	snprintf(k, sizeof(k), "PTTL t:r:{%s}", name);
-	ttl = admin(k);
+	ttl = redis_admin(k);
 	CHECK(ttl > 89LL * 86400 * 1000 - 60000 && ttl <= 89LL * 86400 * 1000);
 	/* Long idle already: kept a minute, not forever, not at once. */
 	CHECK(save_record(name, NOW - 200 * 86400LL, NOW, 1, RECORD_CONNECTED,
 			  0) == STORE_OK);
-	ttl = admin(k);
+	ttl = redis_admin(k);
 	CHECK(ttl > 50000 && ttl <= 60000);
 }
 
@@ -311,7 +222,7 @@ lock_is_exclusive_across_processes(void)
 	close(p[1]);
 	CHECK(read(p[0], &c, 1) == 1);
 	snprintf(k, sizeof(k), "t:l:{%s}", name);
-	admin_get(k, holder, sizeof(holder));
+	redis_get(k, holder, sizeof(holder));
 	CHECK(strlen(holder) == 32); /* a random owner token */
 	t0 = (long long)time(NULL) * 1000;
 	CHECK(store_lock(st, name, &l) == STORE_OK);
@@ -320,7 +231,7 @@ lock_is_exclusive_across_processes(void)
 	      waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	store_unlock(&l);
-	admin_get(k, holder, sizeof(holder));
+	redis_get(k, holder, sizeof(holder));
 	CHECK(holder[0] == '\0');
 	(void)t0;
 	close(p[0]);
@@ -358,7 +269,7 @@ dead_holders_lock_lapses(void)
 	waitpid(pid, NULL, 0);
 	snprintf(k, sizeof(k), "PTTL t:l:{%s}", name);
 	/* [http] timeout 1 s, 3 commands of 300 ms, 2 s: 3.9 s. */
-	CHECK(admin(k) > 3000 && admin(k) <= 3900);
+	CHECK(redis_admin(k) > 3000 && redis_admin(k) <= 3900);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	CHECK(store_lock(st, name, &l) == STORE_OK);
 	clock_gettime(CLOCK_MONOTONIC, &b);
@@ -378,7 +289,7 @@ lock_held_too_long_gives_up(void)
 	fresh();
 	name_of(name, 'e');
 	snprintf(k, sizeof(k), "SET t:l:{%s} someone-else PX 60000", name);
-	CHECK(admin(k) == 0);
+	CHECK(redis_admin(k) == 0);
 	CHECK(store_lock(st, name, &l) == STORE_ERROR);
 	CHECK(logged("still held after 4900 ms: giving up") == 1);
 }
@@ -396,7 +307,7 @@ save_refused_once_the_lock_is_anothers(void)
 	CHECK(store_lock(st, name, &l) == STORE_OK);
 	CHECK(store_save(st, name, "mine", 4) == STORE_OK);
 	snprintf(k, sizeof(k), "SET t:l:{%s} another-holder", name);
-	CHECK(admin(k) == 0);
+	CHECK(redis_admin(k) == 0);
 	CHECK(store_save(st, name, "late", 4) == STORE_ERROR);
 	CHECK(logged("its lock passed to another holder") == 1);
 	buf_init(&b, 64);
@@ -406,7 +317,7 @@ save_refused_once_the_lock_is_anothers(void)
 	/* Ours no more: unlocking leaves the other holder's lock. */
 	store_unlock(&l);
 	snprintf(k, sizeof(k), "EXISTS t:l:{%s}", name);
-	CHECK(admin(k) == 1);
+	CHECK(redis_admin(k) == 1);
 }
 
 static void
@@ -419,7 +330,7 @@ spend_once(void)
 	CHECK(store_spend(st, name, NOW + 600) == STORE_OK);
 	CHECK(store_spend(st, name, NOW + 600) == STORE_EXISTS);
 	snprintf(k, sizeof(k), "PTTL t:s:{%s}", name);
-	CHECK(admin(k) > 590000 && admin(k) <= 600000);
+	CHECK(redis_admin(k) > 590000 && redis_admin(k) <= 600000);
 	CHECK(store_writable(st) == STORE_OK);
 }
 
@@ -564,16 +475,16 @@ entries_of_expired_records_are_skipped_and_swept(void)
 	memset(name + 2, 'a', RECORD_NAME_LEN - 2);
 	name[RECORD_NAME_LEN] = '\0';
 	snprintf(k, sizeof(k), "DEL t:r:{%s}", name);
-	CHECK(admin(k) == 1);
+	CHECK(redis_admin(k) == 1);
 	CHECK(query(&l, -1, SORT_CONNECTED, "", 0, 5) == STORE_OK);
 	CHECK(l.n == 5 && l.matching == 11 && strcmp(l.v[0].name, name) != 0);
 	listing_free(&l);
 	name[1] = '1';
 	snprintf(k, sizeof(k), "DEL t:r:{%s}", name);
-	CHECK(admin(k) == 1);
+	CHECK(redis_admin(k) == 1);
 	CHECK(store_sweep(st) == 1);
 	CHECK(store_sweep(st) == 0);
-	CHECK(admin("ZCARD t:{i}:all:c") == 10);
+	CHECK(redis_admin("ZCARD t:{i}:all:c") == 10);
 	CHECK(listing_load(st, NOW, &l) == 0 && l.n == 10);
 	listing_free(&l);
 }
@@ -591,15 +502,15 @@ down_then_back(void)
 	fresh();
 	name_of(name, '2');
 	CHECK(store_save(st, name, "kept", 4) == STORE_OK);
-	admin("SAVE");
-	stop_server();
+	redis_admin("SAVE");
+	redis_stop();
 	buf_init(&b, 64);
 	for (i = 0; i < 5; i++)
 		CHECK(store_load(st, name, &b) == STORE_ERROR);
 	CHECK(store_lock(st, name, &l) == STORE_ERROR);
 	CHECK(store_writable(st) == STORE_ERROR);
 	CHECK(logged("cannot connect") == 1);
-	CHECK(start_server(NULL, NULL) == 0);
+	CHECK(redis_start(top) == 0);
 	/* One second at most of failing fast, then it tries again. */
 	usleep(1100000);
 	CHECK(store_load(st, name, &b) == STORE_OK);
@@ -619,14 +530,14 @@ restart_between_calls_is_no_error(void)
 	fresh();
 	name_of(name, '3');
 	CHECK(store_save(st, name, "kept", 4) == STORE_OK);
-	admin("SAVE");
-	stop_server();
-	CHECK(start_server(NULL, NULL) == 0);
+	redis_admin("SAVE");
+	redis_stop();
+	CHECK(redis_start(top) == 0);
 	buf_init(&b, 64);
 	CHECK(store_load(st, name, &b) == STORE_OK);
 	CHECK(logged("error") == 0);
 	/* Its scripts flushed: loaded again, the call succeeds. */
-	admin("SCRIPT FLUSH");
+	redis_admin("SCRIPT FLUSH");
 	CHECK(store_spend(st, name, NOW + 60) == STORE_OK);
 	CHECK(logged("error") == 0);
 	buf_free(&b);
@@ -641,7 +552,7 @@ out_of_memory_refuses_writes_not_reads(void)
 	fresh();
 	name_of(name, '4');
 	CHECK(store_save(st, name, "kept", 4) == STORE_OK);
-	admin("CONFIG SET maxmemory 1");
+	redis_admin("CONFIG SET maxmemory 1");
 	CHECK(store_writable(st) == STORE_ERROR);
 	CHECK(store_save(st, name, "lost", 4) == STORE_ERROR);
 	CHECK(logged("out of memory (maxmemory)") == 1);
@@ -649,7 +560,7 @@ out_of_memory_refuses_writes_not_reads(void)
 	CHECK(store_load(st, name, &b) == STORE_OK);
 	CHECK(b.len == 4 && memcmp(b.data, "kept", 4) == 0);
 	buf_free(&b);
-	admin("CONFIG SET maxmemory 0");
+	redis_admin("CONFIG SET maxmemory 0");
 	CHECK(store_writable(st) == STORE_OK);
 }
 
@@ -660,11 +571,11 @@ read_only_replica_refuses_writes(void)
 
 	fresh();
 	name_of(name, '6');
-	admin("REPLICAOF 127.0.0.1 1");
+	redis_admin("REPLICAOF 127.0.0.1 1");
 	CHECK(store_writable(st) == STORE_ERROR);
 	CHECK(store_spend(st, name, NOW + 60) == STORE_ERROR);
 	CHECK(logged("a read-only replica") == 1);
-	admin("REPLICAOF NO ONE");
+	redis_admin("REPLICAOF NO ONE");
 	CHECK(store_writable(st) == STORE_OK);
 }
 
@@ -681,12 +592,12 @@ slow_redis_times_out(void)
 	fresh();
 	name_of(name, '7');
 	CHECK(store_writable(st) == STORE_OK); /* connected */
-	kill(server, SIGSTOP);
+	kill(redis_pid, SIGSTOP);
 	buf_init(&buf, 64);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	CHECK(store_load(st, name, &buf) == STORE_ERROR);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	kill(server, SIGCONT);
+	kill(redis_pid, SIGCONT);
 	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 	CHECK(ms >= 250 && ms < 1500);
 	CHECK(logged("no answer within 300 ms ([store] redis_timeout_ms)") ==
@@ -731,23 +642,44 @@ check_says_what_is_wrong(void)
 	fresh();
 	CHECK(check_with(NULL, msg, sizeof(msg)) == 1);
 	CHECK(strstr(msg, "appendonly is off") != NULL);
-	admin("CONFIG SET appendonly yes");
+	redis_admin("CONFIG SET appendonly yes");
 	CHECK(check_with(NULL, msg, sizeof(msg)) == 0);
 	CHECK(strstr(msg, "Redis 7") != NULL &&
 	      strstr(msg, "a probe key written and deleted") != NULL);
-	admin("CONFIG SET maxmemory-policy allkeys-lru");
+	redis_admin("CONFIG SET maxmemory-policy allkeys-lru");
 	CHECK(check_with(NULL, msg, sizeof(msg)) == 1);
 	CHECK(strstr(msg, "may evict links") != NULL);
-	admin("CONFIG SET maxmemory-policy noeviction");
+	redis_admin("CONFIG SET maxmemory-policy noeviction");
 	CHECK(check_with("a-password\n", msg, sizeof(msg)) == -1);
 	CHECK(strstr(msg, "no password set") != NULL);
-	admin("CONFIG SET requirepass right-one");
+	redis_admin("CONFIG SET requirepass right-one");
 	CHECK(check_with(NULL, msg, sizeof(msg)) == -1);
 	CHECK(strstr(msg, "wants a password") != NULL);
 	CHECK(check_with("wrong-one\n", msg, sizeof(msg)) == -1);
 	CHECK(strstr(msg, "wrong password") != NULL);
 	CHECK(check_with("right-one\n", msg, sizeof(msg)) == 0);
 	CHECK(strstr(msg, "password accepted") != NULL);
+	/* An ACL user of its own (Redis 6). */
+	{
+		redisContext *c = redisConnectUnix(redis_sock);
+		redisReply *r = redisCommand(c, "AUTH right-one");
+
+		freeReplyObject(r);
+		r = redisCommand(c, "ACL SETUSER isc-test on >acl-pass ~t:* "
+				    "+@all");
+		freeReplyObject(r);
+		redisFree(c);
+	}
+	{
+		static char user[] = "isc-test";
+
+		cfg.redis_user = user;
+	}
+	CHECK(check_with("acl-pass\n", msg, sizeof(msg)) == 0);
+	CHECK(strstr(msg, "password accepted") != NULL);
+	CHECK(check_with("right-one\n", msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, "wrong password or user") != NULL);
+	cfg.redis_user = NULL;
 	/* A password file others may read is refused at open. */
 	fd = open(pwfile, O_WRONLY);
 	close(fd);
@@ -758,7 +690,7 @@ check_says_what_is_wrong(void)
 	      strstr(msg, "0600") != NULL);
 	cfg.redis_password_file = NULL;
 	{
-		redisContext *c = redisConnectUnix(sock);
+		redisContext *c = redisConnectUnix(redis_sock);
 		redisReply *r = redisCommand(c, "AUTH right-one");
 
 		freeReplyObject(r);
@@ -768,6 +700,11 @@ check_says_what_is_wrong(void)
 		freeReplyObject(r);
 		redisFree(c);
 	}
+	/* Full: the probe write says so. */
+	redis_admin("CONFIG SET maxmemory 1");
+	CHECK(check_with(NULL, msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, "cannot write a probe key: out of memory") != NULL);
+	redis_admin("CONFIG SET maxmemory 0");
 	snprintf(bad, sizeof(bad), "unix:%s/nothing.sock", top);
 	cfg.redis = bad;
 	CHECK(check_with(NULL, msg, sizeof(msg)) == -1);
@@ -785,6 +722,176 @@ check_says_what_is_wrong(void)
 	CHECK(logged("store: redis") == 0);
 }
 
+/* Every call, Redis down: STORE_ERROR (or -1), nothing else. */
+static void
+every_call_fails_cleanly_when_down(void)
+{
+	char name[65];
+	struct store_lock l;
+	struct listing li;
+	struct buf b;
+
+	fresh();
+	name_of(name, '8');
+	CHECK(save_record(name, NOW, NOW + 3600, 1, RECORD_CONNECTED, 0) ==
+	      STORE_OK);
+	redis_admin("SAVE");
+	redis_stop();
+	buf_init(&b, 64);
+	CHECK(store_load(st, name, &b) == STORE_ERROR);
+	CHECK(store_save(st, name, "x", 1) == STORE_ERROR);
+	CHECK(store_delete(st, name) == STORE_ERROR);
+	CHECK(store_lock(st, name, &l) == STORE_ERROR);
+	CHECK(store_writable(st) == STORE_ERROR);
+	CHECK(store_spend(st, name, NOW + 60) == STORE_ERROR);
+	CHECK(listing_load(st, NOW, &li) == -1);
+	CHECK(query(&li, -1, SORT_CONNECTED, "", 0, 10) == STORE_ERROR);
+	CHECK(store_sweep(st) == -1);
+	buf_free(&b);
+	CHECK(redis_start(top) == 0);
+	usleep(1100000);
+	CHECK(query(&li, -1, SORT_CONNECTED, "", 0, 10) == STORE_OK);
+	CHECK(li.n == 1);
+	listing_free(&li);
+}
+
+/* Keys that are not what we made them (another program's, say): each
+ * call that meets one fails, in Redis's words, and nothing else. */
+static void
+keys_of_another_type_are_clean_errors(void)
+{
+	char name[65], other[65], k[200];
+	struct listing l;
+	struct buf b;
+
+	fresh();
+	name_of(name, 'a');
+	name_of(other, 'b');
+	snprintf(k, sizeof(k), "RPUSH t:r:{%s} x", name);
+	CHECK(redis_admin(k) == 1);
+	buf_init(&b, 64);
+	CHECK(store_load(st, name, &b) == STORE_ERROR);
+	CHECK(logged("it answered: WRONGTYPE") == 1);
+	buf_free(&b);
+	/* Listed by the index, but not a string: the list fails. */
+	snprintf(k, sizeof(k), "ZADD t:{i}:id 0 %s", name);
+	CHECK(redis_admin(k) == 1);
+	CHECK(listing_load(st, NOW, &l) == -1);
+	CHECK(query(&l, -1, SORT_CONNECTED, name, 0, 10) == STORE_ERROR);
+	CHECK(redis_admin("SET t:{i}:all:c not-a-sorted-set") == 0);
+	CHECK(query(&l, -1, SORT_CONNECTED, "", 0, 10) == STORE_ERROR);
+	CHECK(store_delete(st, other) == STORE_ERROR);
+	CHECK(save_record(other, NOW, NOW + 3600, 1, RECORD_CONNECTED, 0) ==
+	      STORE_ERROR);
+}
+
+static void
+a_record_too_big_is_refused(void)
+{
+	char name[65], *cmd;
+	struct buf b;
+	size_t n = RECORD_MAX + 10;
+
+	fresh();
+	name_of(name, 'c');
+	cmd = malloc(n + 1);
+	memset(cmd, 'x', n);
+	cmd[n] = '\0';
+	{
+		redisContext *c = redisConnectUnix(redis_sock);
+		char k[100];
+		redisReply *r;
+
+		snprintf(k, sizeof(k), "t:r:{%s}", name);
+		r = redisCommand(c, "SET %s %s", k, cmd);
+		freeReplyObject(r);
+		redisFree(c);
+	}
+	free(cmd);
+	buf_init(&b, RECORD_MAX);
+	CHECK(store_load(st, name, &b) == STORE_ERROR);
+	CHECK(logged("not a record of ours, or too big: refused") == 1);
+	buf_free(&b);
+	CHECK(store_save(st, name, "x", RECORD_MAX + 1) == STORE_ERROR);
+}
+
+/* At most STORE_HELD_MAX locks at once; a store closed lets go of its. */
+static void
+locks_held_are_bounded_and_released_at_close(void)
+{
+	char names[STORE_HELD_MAX + 1][65], k[128];
+	struct store_lock l[STORE_HELD_MAX + 1];
+	int i;
+
+	fresh();
+	for (i = 0; i <= STORE_HELD_MAX; i++)
+		name_of(names[i], (char)('0' + i));
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
+	CHECK(store_lock(st, names[i], &l[i]) == STORE_ERROR);
+	CHECK(logged("locks held already") == 1);
+	snprintf(k, sizeof(k), "EXISTS t:l:{%s}", names[0]);
+	CHECK(redis_admin(k) == 1);
+	store_close(st);
+	st = NULL;
+	CHECK(redis_admin(k) == 0);
+	fresh();
+}
+
+static void
+bad_address_is_refused_at_open(void)
+{
+	struct config c;
+	char err[256], bad[] = "no-port-here";
+
+	memset(&c, 0, sizeof(c));
+	c.redis = bad;
+	c.redis_prefix = prefix;
+	CHECK(store_open(&c, STORE_BACKEND_REDIS, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "[store] redis = \"no-port-here\"") != NULL);
+}
+
+/* Heads are read as long as asked for, up to 512 bytes. */
+static int
+longest(void *ctx, const char *name, const unsigned char *head, size_t len)
+{
+	size_t *max = ctx;
+
+	(void)name;
+	(void)head;
+	if (len > *max)
+		*max = len;
+	return 0;
+}
+
+static void
+list_reads_at_most_512_bytes_a_head(void)
+{
+	char name[65];
+	size_t max = 0;
+
+	char token[1001];
+	struct record r;
+	struct buf b;
+
+	fresh();
+	name_of(name, 'd');
+	memset(&r, 0, sizeof(r));
+	memset(token, 'x', 1000);
+	token[1000] = '\0';
+	r.meta.status = RECORD_CONNECTED;
+	r.meta.created = r.meta.last_used = NOW;
+	r.meta.expires_at = NOW + 3600;
+	record_set(&r.access_token, token);
+	buf_init(&b, RECORD_MAX);
+	CHECK(record_seal(&keys, name, &r, &b) == 0 && b.len > 1000);
+	CHECK(store_save(st, name, b.data, b.len) == STORE_OK);
+	CHECK(store_list(st, 100000, longest, &max) == 0);
+	CHECK(max == 512);
+	record_free(&r);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -792,13 +899,11 @@ main(void)
 
 	if (mkdtemp(top) == NULL)
 		return 1;
-	snprintf(sock, sizeof(sock), "%s/redis.sock", top);
-	snprintf(addr, sizeof(addr), "unix:%s", sock);
-	snprintf(serverlog, sizeof(serverlog), "%s/redis.log", top);
+	snprintf(addr, sizeof(addr), "unix:%s/redis.sock", top);
 	snprintf(pwfile, sizeof(pwfile), "%s/password", top);
 	snprintf(errlog, sizeof(errlog), "%s/stderr", top);
 	test_keyring(&keys, 1);
-	if (start_server(NULL, NULL) == -1) {
+	if (redis_start(top) == -1) {
 		printf("not ok 1 - redis-server starts (is it installed? "
 		       "Debian's redis-server)\n1..1\n");
 		return 1;
@@ -817,10 +922,16 @@ main(void)
 	RUN(read_only_replica_refuses_writes);
 	RUN(slow_redis_times_out);
 	RUN(check_says_what_is_wrong);
+	RUN(keys_of_another_type_are_clean_errors);
+	RUN(a_record_too_big_is_refused);
+	RUN(locks_held_are_bounded_and_released_at_close);
+	RUN(bad_address_is_refused_at_open);
+	RUN(list_reads_at_most_512_bytes_a_head);
+	RUN(every_call_fails_cleanly_when_down);
 	RUN(restart_between_calls_is_no_error);
 	RUN(down_then_back);
 	store_close(st);
-	stop_server();
+	redis_stop();
 	rc = DONE();
 	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return rc;
