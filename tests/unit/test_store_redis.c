@@ -342,8 +342,8 @@ fill(int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "%02x", i);
-		memset(name + 2, 'a', RECORD_NAME_LEN - 2);
+		snprintf(name, sizeof(name), "%04x", i);
+		memset(name + 4, 'a', RECORD_NAME_LEN - 4);
 		name[RECORD_NAME_LEN] = '\0';
 		save_record(name, NOW - i * 60, NOW + 7200 + (i * 37) % 1000, 1,
 			    RECORD_CONNECTED, 0);
@@ -416,7 +416,7 @@ indexes_answer_as_a_scan_does(void)
 	      page.totals.failing == 1 && page.totals.expiring == 1);
 	listing_free(&page);
 	/* An id prefix, and the names of one exact owner. */
-	CHECK(query(&page, -1, SORT_CONNECTED, "0", 0, 50) == STORE_OK);
+	CHECK(query(&page, -1, SORT_CONNECTED, "001", 0, 50) == STORE_OK);
 	CHECK(page.matching == 16 && page.n == 16);
 	listing_free(&page);
 	{
@@ -471,15 +471,15 @@ entries_of_expired_records_are_skipped_and_swept(void)
 
 	fresh();
 	fill(12);
-	snprintf(name, sizeof(name), "%02x", 0);
-	memset(name + 2, 'a', RECORD_NAME_LEN - 2);
+	snprintf(name, sizeof(name), "%04x", 0);
+	memset(name + 4, 'a', RECORD_NAME_LEN - 4);
 	name[RECORD_NAME_LEN] = '\0';
 	snprintf(k, sizeof(k), "DEL t:r:{%s}", name);
 	CHECK(redis_admin(k) == 1);
 	CHECK(query(&l, -1, SORT_CONNECTED, "", 0, 5) == STORE_OK);
 	CHECK(l.n == 5 && l.matching == 11 && strcmp(l.v[0].name, name) != 0);
 	listing_free(&l);
-	name[1] = '1';
+	name[3] = '1';
 	snprintf(k, sizeof(k), "DEL t:r:{%s}", name);
 	CHECK(redis_admin(k) == 1);
 	CHECK(store_sweep(st) == 1);
@@ -722,6 +722,37 @@ check_says_what_is_wrong(void)
 	CHECK(logged("store: redis") == 0);
 }
 
+/* More names than one round trip reads (1,000): each read once, and
+ * every page of every view to be had, all of it at once too. */
+static void
+many_records_are_read_in_batches(void)
+{
+	struct listing l;
+	char prev[65] = "";
+	size_t i, sorted = 1;
+	int n = 1100;
+
+	fresh();
+	fill(n);
+	CHECK(listing_load(st, NOW, &l) == 0);
+	CHECK(l.n == (size_t)n);
+	for (i = 0; i < l.n; i++) {
+		sorted &= strcmp(prev, l.v[i].name) < 0;
+		memcpy(prev, l.v[i].name, sizeof(prev));
+	}
+	CHECK(sorted); /* in name order: none twice */
+	listing_free(&l);
+	CHECK(query(&l, -1, SORT_STATUS, "", 0, 0) == STORE_OK);
+	CHECK(l.n == (size_t)n && l.matching == (size_t)n);
+	listing_free(&l);
+	CHECK(query(&l, -1, SORT_EXPIRES, "", 1050, 0) == STORE_OK);
+	CHECK(l.n == 50);
+	listing_free(&l);
+	CHECK(query(&l, -1, SORT_STATUS, "", 1090, 50) == STORE_OK);
+	CHECK(l.n == 10);
+	listing_free(&l);
+}
+
 /* Every call, Redis down: STORE_ERROR (or -1), nothing else. */
 static void
 every_call_fails_cleanly_when_down(void)
@@ -927,6 +958,7 @@ main(void)
 	RUN(locks_held_are_bounded_and_released_at_close);
 	RUN(bad_address_is_refused_at_open);
 	RUN(list_reads_at_most_512_bytes_a_head);
+	RUN(many_records_are_read_in_batches);
 	RUN(every_call_fails_cleanly_when_down);
 	RUN(restart_between_calls_is_no_error);
 	RUN(down_then_back);
