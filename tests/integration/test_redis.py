@@ -365,6 +365,12 @@ class Settings(unittest.TestCase):
             self.assertIn("wrong password or user", logs)
             self.assertNotIn("the-right-password", logs)
             self.assertNotIn("not-it", logs)
+            self.set(redis=f"unix:{self.rig.out}/no-such.sock")
+            self.rig.restart_server()
+            r = b.get(self.rig.url(BASE + "/status"), nav=False)
+            self.assertEqual(r.status, 503)
+            self.assertRegex(self.rig.logs(), r"self-check: redis unix:\S+"
+                             r"/no-such.sock: cannot connect")
         finally:
             self.rig.settings["store"] = good
             self.rig.write_config()
