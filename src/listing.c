@@ -272,7 +272,9 @@ listing_last_active(const struct record_meta *m)
 		last = m->created;
 	if (m->last_refresh > last)
 		last = m->last_refresh;
-	if (m->status == RECORD_NEEDS_RECONNECT)
+	/* A link needing a reconnect, and a tombstone kept for its events
+	 * (event.h), count from their last change. */
+	if (m->status == RECORD_NEEDS_RECONNECT || m->status == RECORD_DELETED)
 		last = m->updated;
 	return last;
 }

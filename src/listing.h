@@ -114,7 +114,8 @@ void listing_select(struct listing *l, const struct listing_query *q,
 
 enum health listing_health(const struct record_meta *m, long long now);
 /* When a record was last used (linked, refreshed, handed out; for one
- * needing a reconnect, last written): idle expiry counts from there. */
+ * needing a reconnect, or a tombstone, last written): idle expiry counts
+ * from there. */
 long long listing_last_active(const struct record_meta *m);
 /* The entry a listing would hold for one record read with the key. */
 void listing_entry_of(struct listing_entry *e, const char *name,

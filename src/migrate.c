@@ -6,6 +6,7 @@
 
 #include "listing.h"
 #include "log.h"
+#include "store.h"
 
 enum outcome { COPIED, SAME, NEWER, IDLE, UNREADABLE, GONE, FAILED };
 
@@ -119,26 +120,50 @@ verify(struct app *app, struct store *from, struct store *to, const char *name)
 	return ok;
 }
 
+/* Every record's name, tombstones (event.h) and unreadable ones too. */
+struct names {
+	char (*v)[RECORD_NAME_LEN + 1];
+	size_t n, cap;
+};
+
+static int
+add_name(void *ctx, const char *name, const unsigned char *head, size_t len)
+{
+	struct names *l = ctx;
+
+	(void)head;
+	(void)len;
+	if (l->n == l->cap) {
+		size_t cap = l->cap == 0 ? 256 : l->cap * 2;
+		void *p = realloc(l->v, cap * sizeof(*l->v));
+
+		if (p == NULL)
+			return -1;
+		l->v = p;
+		l->cap = cap;
+	}
+	memcpy(l->v[l->n++], name, RECORD_NAME_LEN + 1);
+	return 0;
+}
+
 int
 migrate(struct app *app, struct store *from, struct store *to, int to_live,
 	long long now, struct migrate_counts *n)
 {
 	long long cutoff = now - (long long)app->cfg.max_idle_days * 86400;
+	struct names l = { NULL, 0, 0 };
 	enum outcome *done;
-	struct listing l;
 	size_t i;
 
 	memset(n, 0, sizeof(*n));
-	if (listing_load(from, now, &l) == -1)
-		return -1;
-	done = calloc(l.n + 1, sizeof(*done));
-	if (done == NULL) {
-		listing_free(&l);
+	if (store_list(from, 1, add_name, &l) != 0 ||
+	    (done = calloc(l.n + 1, sizeof(*done))) == NULL) {
+		free(l.v);
 		return -1;
 	}
 	n->links = (long)l.n;
 	for (i = 0; i < l.n; i++) {
-		done[i] = copy(app, from, to, l.v[i].name, to_live, cutoff);
+		done[i] = copy(app, from, to, l.v[i], to_live, cutoff);
 		n->copied += done[i] == COPIED;
 		n->same += done[i] == SAME;
 		n->newer += done[i] == NEWER;
@@ -149,12 +174,12 @@ migrate(struct app *app, struct store *from, struct store *to, int to_live,
 	}
 	for (i = 0; i < l.n; i++)
 		if (done[i] == COPIED || done[i] == SAME || done[i] == NEWER) {
-			if (verify(app, from, to, l.v[i].name))
+			if (verify(app, from, to, l.v[i]))
 				n->verified++;
 			else
 				n->mismatched++;
 		}
 	free(done);
-	listing_free(&l);
+	free(l.v);
 	return 0;
 }

@@ -10,7 +10,7 @@
 #include "app.h"
 
 struct migrate_counts {
-	long links;	 /* records in FROM */
+	long links;	 /* records in FROM, tombstones (event.h) too */
 	long copied;	 /* written to TO */
 	long same;	 /* TO had the same bytes already */
 	long newer;	 /* TO had a newer version (written since): kept */

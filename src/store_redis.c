@@ -50,7 +50,7 @@
 /* A record saved after it went idle still lives this long. */
 #define TTL_MIN_MS 60000
 #define BATCH	   1000 /* names per round trip when reading many */
-#define ARGS_MAX   32	/* INDEX: EVALSHA, 2, 17 keys, 6 values */
+#define ARGS_MAX   40	/* INDEX: EVALSHA, its SHA, 20 keys, 10 values */
 #define KEY_MAX	   (64 + 8 + RECORD_NAME_LEN)
 
 /*
@@ -69,6 +69,21 @@ static const char release_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"return redis.call('DEL', KEYS[1]) end "
 	"return 0";
+/* The outbox's part of INDEX and UNINDEX: n's counts are now ne, nd. */
+#define OUTBOX_LUA                                                          \
+	"local old = redis.call('HGET', KEYS[19], n) "                      \
+	"local oe, od = 0, 0 "                                              \
+	"if old then local a, b = string.match(old, '(%d+) (%d+)') "        \
+	"oe, od = tonumber(a), tonumber(b) end "                            \
+	"if ne ~= oe then redis.call('HINCRBY', KEYS[20], 'events', "       \
+	"ne - oe) end "                                                     \
+	"if nd ~= od then redis.call('HINCRBY', KEYS[20], 'dead', "         \
+	"nd - od) end "                                                     \
+	"if ne + nd > 0 then redis.call('HSET', KEYS[19], n, ne .. ' ' .. " \
+	"nd) elseif old then redis.call('HDEL', KEYS[19], n) end "          \
+	"if ne > 0 then redis.call('ZADD', KEYS[18], ARGV[9], n) "          \
+	"elseif oe > 0 then redis.call('ZREM', KEYS[18], n) end "
+
 static const char save_lua[] =
 	"local h = redis.call('GET', KEYS[2]) "
 	"if ARGV[3] ~= '' and h and h ~= ARGV[3] then return 0 end "
@@ -77,33 +92,41 @@ static const char save_lua[] =
 
 /*
  * The indexes, all in slot "i": KEYS[1] every name (score 0, for id
- * prefixes), KEYS[2] "soon" (see below), KEYS[3..5] every record by
- * created, expires_at and last_refresh, and KEYS[6..17] the same three
- * for each health (enum health order).  INDEX files a name under its
- * health (a name is in a health's three indexes or in none of them: the
- * first tells), UNINDEX removes it.
+ * prefixes and for lists of every record, tombstones too), KEYS[2]
+ * "soon" (see below), KEYS[3..5] every link by created, expires_at and
+ * last_refresh, and KEYS[6..17] the same three for each health (enum
+ * health order).  INDEX files a name under its health (a name is in a
+ * health's three indexes or in none of them: the first tells), or, for
+ * a tombstone (health -1: a deleted link kept for its events, event.h),
+ * under none; UNINDEX removes it.
  *
  * A health changes with the clock in one way only: a link without a
  * refresh token becomes expiring an hour before its token expires.
  * "soon" holds those links, scored by that moment; SOON moves the ones
  * whose moment has passed, before each query (each link moves once).
+ *
+ * The outbox, for the admin page and /metrics without reading every
+ * record: KEYS[18] the records with events waiting, by the oldest's
+ * time; KEYS[19] each such record's "waiting given-up" counts, so that
+ * KEYS[20] can keep the sums ("events", "dead") by difference.
  */
 static const char index_lua[] =
 	"local n, h = ARGV[1], tonumber(ARGV[2]) "
+	"local ne, nd = tonumber(ARGV[7]), tonumber(ARGV[8]) "
 	"for c = 0, 3 do "
 	"if c ~= h and redis.call('ZSCORE', KEYS[6 + 3 * c], n) then "
 	"for i = 0, 2 do redis.call('ZREM', KEYS[6 + 3 * c + i], n) end "
 	"end end "
 	"redis.call('ZADD', KEYS[1], 0, n) "
-	"for i = 0, 2 do "
+	"if h >= 0 then for i = 0, 2 do "
 	"redis.call('ZADD', KEYS[3 + i], ARGV[3 + i], n) "
 	"redis.call('ZADD', KEYS[6 + 3 * h + i], ARGV[3 + i], n) end "
+	"else for i = 3, 5 do redis.call('ZREM', KEYS[i], n) end end "
 	"if ARGV[6] ~= '' then redis.call('ZADD', KEYS[2], ARGV[6], n) "
-	"else redis.call('ZREM', KEYS[2], n) end "
-	"return 1";
+	"else redis.call('ZREM', KEYS[2], n) end " OUTBOX_LUA "return 1";
 static const char unindex_lua[] =
 	"for i = 1, 17 do redis.call('ZREM', KEYS[i], ARGV[1]) end "
-	"return 1";
+	"local n, ne, nd = ARGV[1], 0, 0 " OUTBOX_LUA "return 1";
 static const char soon_lua[] =
 	"local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', "
 	"'(' .. ARGV[1], 'LIMIT', 0, 500) "
@@ -124,11 +147,11 @@ static const char *const scripts[SCRIPTS] = {
 };
 
 /* The index keys, in the order the scripts name them. */
-#define INDEX_KEYS 17
+#define INDEX_KEYS 20
 static const char *const index_names[INDEX_KEYS] = {
-	"id",	"soon", "all:c", "all:e", "all:r", "h0:c",
-	"h0:e", "h0:r", "h1:c",	 "h1:e",  "h1:r",  "h2:c",
-	"h2:e", "h2:r", "h3:c",	 "h3:e",  "h3:r",
+	"id",	"soon", "all:c", "all:e", "all:r", "h0:c", "h0:e",
+	"h0:r", "h1:c", "h1:e",	 "h1:r",  "h2:c",  "h2:e", "h2:r",
+	"h3:c", "h3:e", "h3:r",	 "ev",	  "evs",   "tot",
 };
 
 struct redis_store {
@@ -161,7 +184,7 @@ struct cmd {
 	int argc;
 	const char *argv[ARGS_MAX];
 	size_t len[ARGS_MAX];
-	char num[8][24]; /* room for the numbers it carries */
+	char num[12][24]; /* room for the numbers it carries */
 };
 
 static struct redis_store *
@@ -200,7 +223,8 @@ args(struct cmd *c, const char *s)
 	arg(c, s, strlen(s));
 }
 
-/* A number argument, kept in the command's own room (slot 0 to 7). */
+/* A number argument, kept in the command's own room (slot 0 to 10;
+ * 11 is evalsha's). */
 static void
 argn(struct cmd *c, int slot, long long v)
 {
@@ -547,7 +571,7 @@ evalsha(const struct redis_store *s, struct cmd *c, enum script which,
 	/* Its 40 hex digits are known once connected (SCRIPT LOAD), maybe
 	 * only when this command is sent: the length is theirs already. */
 	arg(c, s->sha[which], 40);
-	argn(c, 7, nkeys);
+	argn(c, 11, nkeys);
 }
 
 /* -- open, close --------------------------------------------------------- */
@@ -687,15 +711,20 @@ index_cmd(const struct redis_store *s, struct cmd *c,
 	args(c, name);
 	if (m == NULL)
 		return;
+	/* A tombstone is no link: in no health's index (-1). */
 	h = listing_health(m, now);
-	argn(c, 0, (long long)h);
+	argn(c, 0, m->status == RECORD_DELETED ? -1 : (long long)h);
 	argn(c, 1, m->created);
 	argn(c, 2, m->expires_at);
 	argn(c, 3, m->last_refresh);
-	if (h == HEALTH_CONNECTED && !m->has_refresh)
+	if (m->status != RECORD_DELETED && h == HEALTH_CONNECTED &&
+	    !m->has_refresh)
 		argn(c, 4, m->expires_at - HEALTH_EXPIRING_WITHIN);
 	else
 		args(c, "");
+	argn(c, 5, m->events);
+	argn(c, 6, m->events_dead);
+	argn(c, 7, m->events_oldest);
 }
 
 /*
@@ -1045,10 +1074,12 @@ static int
 add_readable(void *ctx, const char *name, const unsigned char *head, size_t len)
 {
 	struct listing *l = ctx;
+	size_t n = l->n;
 
+	/* listing_add adds no tombstone (event.h), and one unreadable. */
 	if (listing_add(l, name, head, len) == -1)
 		return -1;
-	if (!l->v[l->n - 1].readable)
+	if (l->n > n && !l->v[l->n - 1].readable)
 		l->n--;
 	return 0;
 }
@@ -1078,13 +1109,31 @@ move_due(struct redis_store *s, long long now)
 	return STORE_OK;
 }
 
-/* The totals, and the sizes of each health's index, from ZCARDs. */
-static int
-totals(struct redis_store *s, struct listing_totals *t, long long count[5])
+/* An integer from a reply (a number, or a string of one), else 0. */
+static long long
+number(const redisReply *r)
 {
-	char keys[5][KEY_MAX];
-	struct cmd c[5];
-	redisReply *r[5];
+	unsigned long long v;
+
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	if (r->type == REDIS_REPLY_STRING &&
+	    parse_uint(r->str, 0, 1ULL << 62, &v) == 0)
+		return (long long)v;
+	return 0;
+}
+
+/*
+ * The totals into t, and the sizes of each health's index into count
+ * (ZCARDs); the outbox's sums and its oldest event into out.
+ */
+static int
+totals(struct redis_store *s, struct listing_totals *t, long long count[5],
+       struct listing *out)
+{
+	char keys[7][KEY_MAX];
+	struct cmd c[7];
+	redisReply *r[7];
 	int i, rc = STORE_OK;
 
 	/* all, then each health's "created" index. */
@@ -1094,23 +1143,43 @@ totals(struct redis_store *s, struct listing_totals *t, long long count[5])
 		args(&c[i], "ZCARD");
 		args(&c[i], keys[i]);
 	}
-	if (exchange(s, 5, c, r) != STORE_OK)
+	index_key(s, keys[5], 19);
+	cmd_init(&c[5]);
+	args(&c[5], "HMGET");
+	args(&c[5], keys[5]);
+	args(&c[5], "events");
+	args(&c[5], "dead");
+	index_key(s, keys[6], 17);
+	cmd_init(&c[6]);
+	args(&c[6], "ZRANGE");
+	args(&c[6], keys[6]);
+	args(&c[6], "0");
+	args(&c[6], "0");
+	args(&c[6], "WITHSCORES");
+	if (exchange(s, 7, c, r) != STORE_OK)
 		return STORE_ERROR;
-	for (i = 0; i < 5; i++) {
-		if (r[i]->type != REDIS_REPLY_INTEGER) {
+	for (i = 0; i < 7 && rc == STORE_OK; i++)
+		if (r[i]->type == REDIS_REPLY_ERROR ||
+		    (i < 5 && r[i]->type != REDIS_REPLY_INTEGER))
 			rc = reply_failed(s, r[i]);
-			break;
+		else if (i < 5)
+			count[i] = r[i]->integer;
+	if (rc == STORE_OK) {
+		t->reconnect = (size_t)count[1 + HEALTH_RECONNECT];
+		t->connected = (size_t)(count[0] - count[1 + HEALTH_RECONNECT]);
+		t->failing = (size_t)count[1 + HEALTH_FAILING];
+		t->expiring = (size_t)count[1 + HEALTH_EXPIRING];
+		if (r[5]->type == REDIS_REPLY_ARRAY && r[5]->elements == 2) {
+			out->events =
+				(unsigned long long)number(r[5]->element[0]);
+			out->events_dead =
+				(unsigned long long)number(r[5]->element[1]);
 		}
-		count[i] = r[i]->integer;
+		if (r[6]->type == REDIS_REPLY_ARRAY && r[6]->elements == 2)
+			out->events_oldest = number(r[6]->element[1]);
 	}
-	free_replies(r, 5);
-	if (rc != STORE_OK)
-		return rc;
-	t->reconnect = (size_t)count[1 + HEALTH_RECONNECT];
-	t->connected = (size_t)(count[0] - count[1 + HEALTH_RECONNECT]);
-	t->failing = (size_t)count[1 + HEALTH_FAILING];
-	t->expiring = (size_t)count[1 + HEALTH_EXPIRING];
-	return STORE_OK;
+	free_replies(r, 7);
+	return rc;
 }
 
 /* Names [start, stop] (ranks) of one index, newest first unless asc. */
@@ -1193,9 +1262,12 @@ redis_query(struct store *base, const struct listing_query *q,
 	 * Redis that is down fails the next call anyway. */
 	move_due(s, q->now);
 	for (tries = 0; tries < 3; tries++) {
+		struct listing sums;
+
 		gone = 0;
 		out->n = 0;
-		if (totals(s, &t, count) != STORE_OK)
+		listing_init(&sums, q->now);
+		if (totals(s, &t, count, &sums) != STORE_OK)
 			return STORE_ERROR;
 		if (q->names != NULL) {
 			/* An exact owner: a record or two, read by name. */
@@ -1224,6 +1296,11 @@ redis_query(struct store *base, const struct listing_query *q,
 		if (rc != STORE_OK)
 			return STORE_ERROR;
 		out->totals = t;
+		/* The page's records added their own events: the sums are
+		 * every record's. */
+		out->events = sums.events;
+		out->events_dead = sums.events_dead;
+		out->events_oldest = sums.events_oldest;
 		if (gone == 0)
 			break; /* else entries were removed: ask again */
 	}

@@ -497,10 +497,18 @@ class Migration(unittest.TestCase):
             r.settings["store"]["redis"] = r.redis.address
             r.settings["admin"] = {"key_file": r.secret_file(
                 "admin.key", admin_key + "\n")}
+            # Events for a receiver that is not there: they wait in the
+            # records (the outbox), and in the tombstone of a deleted one.
+            r.settings["events"] = {
+                "url": f"http://127.0.0.1:{rig.free_port()}/events",
+                "secret_file": r.secret_file("events.secret", "s" * 40),
+                "from_workers": False}
             r.write_config()
             r.restart_server()
             for _ in range(4):
                 r.link()
+            gone = r.records()[0].name
+            r.cli("delete", gone[:12])
             r.mock.config(omit=["refresh_token"], expires_in=600,
                           fault_grant="authorization_code")
             r.link()                        # expiring: no refresh token
@@ -513,8 +521,10 @@ class Migration(unittest.TestCase):
                           fault_grant="refresh_token")
             r.token(sid)                    # needs reconnect
             r.mock.reset(keep_grants=True)
-            self.assertIn("copied 7", r.cli("migrate", "file",
-                                             "redis").stdout)
+            # 6 links and the deleted one's tombstone, holding its
+            # link.deleted for the receiver.
+            self.assertIn("7 links: copied 7", r.cli("migrate", "file",
+                                                      "redis").stdout)
 
             def views():
                 out = {}
@@ -537,10 +547,14 @@ class Migration(unittest.TestCase):
             r.write_config()
             r.restart_server()
             on_redis = views()
-            self.assertEqual(on_files[""]["totals"],
-                             {"connected": 6, "needs_reconnect": 1,
-                              "refresh_failing": 1,
-                              "expiring_within_hour": 1})
+            self.assertEqual(on_files[""]["matching"], 6)
+            totals = dict(on_files[""]["totals"])
+            self.assertGreaterEqual(totals.pop("events_waiting"), 7)
+            self.assertIsNotNone(totals.pop("events_oldest"))
+            self.assertEqual(totals, {"connected": 5, "needs_reconnect": 1,
+                                      "refresh_failing": 1,
+                                      "expiring_within_hour": 1,
+                                      "events_undeliverable": 0})
             for q in on_files:
                 self.assertEqual(on_redis[q], on_files[q], q)
 

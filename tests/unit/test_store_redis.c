@@ -722,6 +722,89 @@ check_says_what_is_wrong(void)
 	CHECK(logged("store: redis") == 0);
 }
 
+/* A record with these outbox counts (event.h), under name. */
+static int
+save_outbox(const char *name, int status, int events, int dead,
+	    long long oldest)
+{
+	struct record r;
+	struct buf b;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.meta.status = status;
+	r.meta.created = r.meta.last_used = r.meta.updated = NOW - 60;
+	r.meta.expires_at = NOW + 3600;
+	r.meta.events = events;
+	r.meta.events_dead = dead;
+	r.meta.events_oldest = oldest;
+	record_set(&r.access_token, "eyJhbGciOi.access.token");
+	record_set(&r.refresh_token, "refresh-token");
+	buf_init(&b, RECORD_MAX);
+	rc = record_seal(&keys, name, &r, &b) == 0
+		     ? store_save(st, name, b.data, b.len)
+		     : STORE_ERROR;
+	record_free(&r);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+count_names(void *ctx, const char *name, const unsigned char *head, size_t len)
+{
+	(void)name;
+	(void)head;
+	(void)len;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* A tombstone (a deleted link kept for its events) is in no total and
+ * no page, but listed; the outbox's sums are kept as a scan finds them. */
+static void
+tombstones_and_the_outbox_sums(void)
+{
+	char a[65], b[65], t[65], k[128];
+	struct listing q, all;
+	int listed = 0;
+
+	fresh();
+	fill(5);
+	name_of(a, 'a');
+	name_of(b, 'b');
+	name_of(t, 'c');
+	CHECK(save_outbox(a, RECORD_CONNECTED, 2, 0, NOW - 100) == STORE_OK);
+	CHECK(save_outbox(b, RECORD_CONNECTED, 0, 3, 0) == STORE_OK);
+	CHECK(save_outbox(t, RECORD_DELETED, 1, 0, NOW - 500) == STORE_OK);
+	CHECK(query(&q, -1, SORT_STATUS, "", 0, 50) == STORE_OK);
+	CHECK(listing_load(st, NOW, &all) == 0);
+	CHECK(q.matching == 7 && q.n == 7 && q.totals.connected == 7);
+	CHECK(q.events == 3 && q.events_dead == 3 &&
+	      q.events_oldest == NOW - 500);
+	CHECK(all.n == 7 && all.events == q.events &&
+	      all.events_dead == q.events_dead &&
+	      all.events_oldest == q.events_oldest);
+	listing_free(&q);
+	listing_free(&all);
+	CHECK(store_list(st, RECORD_HEAD_LEN, count_names, &listed) == 0);
+	CHECK(listed == 8);
+	/* Found by its id, a tombstone is still no link. */
+	CHECK(query(&q, -1, SORT_CONNECTED, t, 0, 50) == STORE_OK);
+	CHECK(q.matching == 0 && q.n == 0 && q.events == 3);
+	listing_free(&q);
+	/* A tombstone lives max_idle_days from its last change. */
+	snprintf(k, sizeof(k), "PTTL t:r:{%s}", t);
+	CHECK(redis_admin(k) > 89LL * 86400 * 1000);
+	/* Sent: the sums follow the records. */
+	CHECK(save_outbox(a, RECORD_CONNECTED, 0, 0, 0) == STORE_OK);
+	CHECK(store_delete(st, t) == STORE_OK);
+	CHECK(query(&q, -1, SORT_STATUS, "", 0, 50) == STORE_OK);
+	CHECK(q.events == 0 && q.events_dead == 3 && q.events_oldest == 0);
+	listing_free(&q);
+	CHECK(redis_admin("ZCARD t:{i}:ev") == 0);
+	CHECK(redis_admin("HLEN t:{i}:evs") == 1);
+}
+
 /* More names than one round trip reads (1,000): each read once, and
  * every page of every view to be had, all of it at once too. */
 static void
@@ -958,6 +1041,7 @@ main(void)
 	RUN(locks_held_are_bounded_and_released_at_close);
 	RUN(bad_address_is_refused_at_open);
 	RUN(list_reads_at_most_512_bytes_a_head);
+	RUN(tombstones_and_the_outbox_sums);
 	RUN(many_records_are_read_in_batches);
 	RUN(every_call_fails_cleanly_when_down);
 	RUN(restart_between_calls_is_no_error);
