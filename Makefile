@@ -12,7 +12,7 @@ SYSCONF   ?= /etc/insuresign-connect
 PORT      ?= 8080
 
 CC        ?= cc
-PKGS      := fcgi libcurl libcjson libcrypto
+PKGS      := fcgi libcurl libcjson libcrypto hiredis
 OPTFLAGS  ?= -O2 -g
 WARNINGS  := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	     -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
@@ -24,7 +24,8 @@ CPPFLAGS  += -D_GNU_SOURCE -Isrc -I/usr/include/iniparser \
 CFLAGS    += $(OPTFLAGS) $(WARNINGS) $(HARDENING)
 LDFLAGS   += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 # libcurl is not linked: src/http.c loads it on first use (see there why).
-LDLIBS    += $(shell pkg-config --libs fcgi libcjson libcrypto 2>/dev/null) \
+LDLIBS    += $(shell pkg-config --libs fcgi libcjson libcrypto hiredis \
+		2>/dev/null) \
 	     -liniparser -ldl
 
 PROG      := cgi-bin/insuresign-connect.fcgi
@@ -34,12 +35,12 @@ LIBOBJS   := $(filter-out build/main.o,$(OBJS))
 
 # Debian packages: to build, to run the demo, and for the tests.
 DEB_BUILD := gcc make pkg-config libfcgi-dev libcurl4-openssl-dev \
-	     libcjson-dev libiniparser-dev libssl-dev
+	     libcjson-dev libiniparser-dev libssl-dev libhiredis-dev
 DEB_DEMO  := lighttpd openssl python3 ca-certificates
 DEB_TEST  := apache2 libapache2-mod-fcgid curl mandoc valgrind clang \
 	     libclang-rt-14-dev chromium chromium-driver wrk clang-format gcovr \
 	     python3-cryptography libapache2-mod-auth-openidc prometheus \
-	     php-cli nodejs
+	     php-cli nodejs redis-server
 
 .PHONY: all unit asan cov coverage deps deps-demo test demo install uninstall \
 	clean bench fuzz fuzz-build fuzz-replay fuzz-seeds loadtest format \
@@ -66,7 +67,8 @@ build:
 # fuzzers link the same stub).
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
-UNIT_HDRS := tests/unit/unit.h tests/unit/testkeys.h tests/unit/http_stub.h
+UNIT_HDRS := tests/unit/unit.h tests/unit/testkeys.h tests/unit/http_stub.h \
+	     tests/unit/redis_server.h
 UNIT_LIB  := $(filter-out build/http.o,$(LIBOBJS)) build/tests/http_stub.o
 
 unit: $(UNIT_BINS)

@@ -81,9 +81,11 @@ app_open(struct app *app, const char *config_path, char *err, size_t len)
 	 * /metrics say why. */
 	(void)metrics_open(app->cfg.state_dir, err, len);
 	err[0] = '\0';
-	app->store = store_open(&app->cfg);
+	app->store = store_open(&app->cfg, app->cfg.store_backend, err, len);
+	if (app->store == NULL)
+		goto err;
 	app->http = http_new(&app->cfg);
-	if (app->store == NULL || app->http == NULL) {
+	if (app->http == NULL) {
 		snprintf(err, len, "out of memory");
 		goto err;
 	}

@@ -16,6 +16,7 @@
 #include "link.h"
 #include "listing.h"
 #include "outbox.h"
+#include "migrate.h"
 #include "fileowner.h"
 #include "selfcheck.h"
 #include "session.h"
@@ -143,14 +144,17 @@ static int
 resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
 	char *name)
 {
-	long long now = (long long)time(NULL);
-	const struct listing_entry *e;
+	struct listing_query q = { .now = (long long)time(NULL),
+				   .health = -1,
+				   .sort = SORT_CONNECTED,
+				   .prefix = argv[0],
+				   .limit = 2 };
 	struct listing l;
 	struct owner owner;
 	struct record r;
 	const char *prefix = argv[0], *why;
 	enum link_rc rc;
-	int n;
+	size_t n;
 
 	if (o->user != NULL) {
 		if (owner_user(&app->cfg, o->user, &owner, &why) == -1)
@@ -167,11 +171,11 @@ resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
 	    !hex_valid(prefix, strlen(prefix)))
 		return fail(cmd, "expected a record id (at least 4 of its hex "
 				 "digits, as `list` shows) or --user ID");
-	if (listing_load(app->store, now, &l) == -1)
+	if (store_query(app->store, &q, &l) != STORE_OK)
 		return fail(cmd, "cannot read the store");
-	e = listing_find(&l, prefix, &n);
-	if (e != NULL)
-		memcpy(name, e->name, RECORD_NAME_LEN + 1);
+	n = l.matching;
+	if (n == 1)
+		memcpy(name, l.v[0].name, RECORD_NAME_LEN + 1);
 	listing_free(&l);
 	if (n == 0)
 		return fail(cmd, "no record has that id");
@@ -326,6 +330,35 @@ print_removed(const char *name, const char *why)
 	gc_removed++;
 }
 
+/*
+ * Redis expires idle links itself (their TTL is max_idle_days from their
+ * last use): what is left to gc is their index entries, removed as they
+ * are read, a thousand names at a time; the links kept are the indexes'
+ * totals.  Nothing is held in memory for every link.
+ */
+static int
+gc_redis(struct app *app, long long now)
+{
+	struct listing_query q = { .now = now,
+				   .health = -1,
+				   .sort = SORT_CONNECTED,
+				   .prefix = "",
+				   .limit = 1 };
+	struct listing l;
+	long gone, kept;
+
+	gone = link_gc_temp_files(app);
+	if (gone < 0 || store_query(app->store, &q, &l) != STORE_OK)
+		return fail("gc", "cannot read the store");
+	kept = (long)(l.totals.connected + l.totals.reconnect);
+	listing_free(&l);
+	printf("kept %ld link%s (Redis expires those unused for %u days); "
+	       "removed %ld index %s of %s Redis expired\n",
+	       kept, kept == 1 ? "" : "s", app->cfg.max_idle_days, gone,
+	       gone == 1 ? "entry" : "entries", gone == 1 ? "a link" : "links");
+	return 0;
+}
+
 /* What it did, even when that is nothing: cron mails and timers show it. */
 static int
 cmd_gc(int argc, char **argv, const struct cli_opts *o)
@@ -333,11 +366,17 @@ cmd_gc(int argc, char **argv, const struct cli_opts *o)
 	long long now = (long long)time(NULL);
 	struct app app;
 	long kept, temps;
+	int rc = 0;
 
 	(void)argc;
 	(void)argv;
 	if (open_app(&app, o, "gc") == -1)
 		return 1;
+	if (strcmp(store_kind(app.store), "redis") == 0) {
+		rc = gc_redis(&app, now);
+		app_close(&app);
+		return rc;
+	}
 	gc_removed = 0;
 	kept = link_gc(&app, now, print_removed);
 	if (kept == -1) {
@@ -472,12 +511,93 @@ cmd_check_config(int argc, char **argv, const struct cli_opts *o)
 	return 0;
 }
 
+static int
+backend_named(const char *s, enum store_backend *out)
+{
+	if (strcmp(s, "file") == 0)
+		*out = STORE_BACKEND_FILE;
+	else if (strcmp(s, "redis") == 0)
+		*out = STORE_BACKEND_REDIS;
+	else
+		return -1;
+	return 0;
+}
+
+/* Both stores usable, said as check-config says it. */
+static int
+stores_ready(struct store *from, struct store *to)
+{
+	char msg[1024];
+	struct store *s[2] = { from, to };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (store_check(s[i], msg, sizeof(msg)) == -1)
+			return fail("migrate", msg);
+	return 0;
+}
+
+/* migrate FROM TO: what it did, and whether every copy reads back. */
+static int
+cmd_migrate(int argc, char **argv, const struct cli_opts *o)
+{
+	enum store_backend which[2];
+	struct store *from = NULL, *to = NULL;
+	struct migrate_counts n;
+	char err[1024];
+	struct app app;
+	int rc = 1;
+
+	(void)argc;
+	if (backend_named(argv[0], &which[0]) == -1 ||
+	    backend_named(argv[1], &which[1]) == -1 || which[0] == which[1])
+		return fail("migrate", "expected `migrate file redis` or "
+				       "`migrate redis file`");
+	if (open_app(&app, o, "migrate") == -1)
+		return 1;
+	from = store_open(&app.cfg, which[0], err, sizeof(err));
+	to = from != NULL ? store_open(&app.cfg, which[1], err, sizeof(err))
+			  : NULL;
+	if (to == NULL) {
+		fail("migrate", err);
+		goto out;
+	}
+	if (stores_ready(from, to) != 0)
+		goto out;
+	if (migrate(&app, from, to, app.cfg.store_backend == which[1],
+		    (long long)time(NULL), &n) == -1) {
+		fail("migrate", "cannot read the store to copy from (see the "
+				"log line)");
+		goto out;
+	}
+	printf("migrate %s -> %s: %ld link%s: copied %ld, already there %ld, "
+	       "newer there %ld (kept), idle %ld (left for gc), unreadable "
+	       "%ld, gone meanwhile %ld, failed %ld\n",
+	       argv[0], argv[1], n.links, n.links == 1 ? "" : "s", n.copied,
+	       n.same, n.newer, n.idle, n.unreadable, n.gone, n.failed);
+	printf("verified %ld of %ld: each read back from %s and opened with "
+	       "the store key\n",
+	       n.verified, n.copied + n.same + n.newer, argv[1]);
+	if (n.failed > 0 || n.mismatched > 0)
+		fail("migrate", "not every link was copied (see the log "
+				"lines): run it again");
+	else
+		rc = 0;
+out:
+	store_close(from);
+	store_close(to);
+	app_close(&app);
+	return rc;
+}
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv, const struct cli_opts *o);
 	int nargs; /* exactly this many operands */
 	const char *usage;
-	int store; /* uses the store: run as its owner */
+	/* Runs as the store's owner: 1 uses the configured store, 2 the
+	 * file store whichever is configured. */
+	int store;
 };
 
 static const struct command commands[] = {
@@ -493,6 +613,7 @@ static const struct command commands[] = {
 	{ "rekey", cmd_rekey, 0, "rekey", 1 },
 	{ "keygen", cmd_keygen, 1, "keygen FILE", 0 },
 	{ "check-config", cmd_check_config, 0, "check-config", 1 },
+	{ "migrate", cmd_migrate, 2, "migrate file redis | redis file", 2 },
 };
 
 /*
@@ -513,7 +634,9 @@ refuse_root(const struct command *c, int argc, char **argv,
 	if (geteuid() != 0 || !c->store ||
 	    config_load(&cfg, config_path(o->config), err, sizeof(err)) == -1)
 		return 0; /* not root, or the command says what is wrong */
-	if (stat(cfg.store_dir, &st) == 0 && st.st_uid != 0) {
+	/* Redis's store has no files to lock the web server out of. */
+	if ((c->store == 2 || cfg.store_backend == STORE_BACKEND_FILE) &&
+	    stat(cfg.store_dir, &st) == 0 && st.st_uid != 0) {
 		fileowner_user(st.st_uid, user);
 		fprintf(stderr,
 			"insuresign-connect %s: the store %s belongs to %s: "

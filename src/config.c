@@ -32,6 +32,8 @@ enum type {
 	T_ADDR,	  /* IPv4 or IPv6 address */
 	T_NET,	  /* an address, or a network: address/prefix length */
 	T_EVENT,  /* an event's type: link.created, ... */
+	T_REDIS,  /* host:port or unix:/path */
+	T_PREFIX, /* a Redis key prefix */
 };
 
 struct keydef {
@@ -105,6 +107,8 @@ static const struct keydef keys[] = {
 	  .def = "true", .off = OFF(issue_cookie) },
 	{ .section = "session", .key = "secure", .type = T_ENUM, .def = "auto",
 	  .off = OFF(secure), .choices = "auto|always|never" },
+	{ .section = "store", .key = "backend", .type = T_ENUM,
+	  .def = "file", .off = OFF(store_backend), .choices = "file|redis" },
 	{ .section = "store", .key = "dir", .type = T_FILE,
 	  .def = "/var/lib/insuresign-connect/tokens", .off = OFF(store_dir) },
 	{ .section = "store", .key = "key_file", .type = T_FILE,
@@ -113,6 +117,21 @@ static const struct keydef keys[] = {
 	  .list = 1, .off = OFF(old_key_files) },
 	{ .section = "store", .key = "max_idle_days", .type = T_UINT,
 	  .def = "90", .off = OFF(max_idle_days), .min = 1, .max = 36500 },
+	{ .section = "store", .key = "redis", .type = T_REDIS,
+	  .off = OFF(redis) },
+	{ .section = "store", .key = "redis_database", .type = T_UINT,
+	  .def = "0", .off = OFF(redis_database), .max = 65535 },
+	{ .section = "store", .key = "redis_user", .type = T_USER,
+	  .off = OFF(redis_user) },
+	{ .section = "store", .key = "redis_password_file", .type = T_FILE,
+	  .off = OFF(redis_password_file) },
+	{ .section = "store", .key = "redis_prefix", .type = T_PREFIX,
+	  .def = "isc:", .off = OFF(redis_prefix) },
+	{ .section = "store", .key = "redis_connect_timeout_ms",
+	  .type = T_UINT, .def = "1000", .off = OFF(redis_connect_timeout),
+	  .min = 10, .max = 60000 },
+	{ .section = "store", .key = "redis_timeout_ms", .type = T_UINT,
+	  .def = "1000", .off = OFF(redis_timeout), .min = 10, .max = 60000 },
 	{ .section = "limits", .key = "exchanges_at_once", .type = T_UINT,
 	  .def = "4", .off = OFF(exchanges_at_once), .min = 1, .max = 256 },
 	{ .section = "limits", .key = "callbacks_per_address", .type = T_UINT,
@@ -184,6 +203,8 @@ static const char *const expected[] = {
 	[T_EVENT] = "event types: link.created, link.deleted, "
 		    "link.refresh_failed, link.needs_reconnect, "
 		    "link.recovered",
+	[T_REDIS] = "host:port, [v6]:port or unix:/path",
+	[T_PREFIX] = "1 to 64 printable characters without spaces, { or }",
 };
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
@@ -255,6 +276,41 @@ config_url_is_loopback(const char *url)
 		return (ntohl(a4.s_addr) >> 24) == 127;
 	if (inet_pton(AF_INET6, host, &a6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+int
+config_redis_addr(const char *v, char *host, size_t len, unsigned *port)
+{
+	unsigned long long p;
+	const char *colon;
+	size_t n;
+
+	if (!printable(v) || strchr(v, ' ') != NULL)
+		return -1;
+	if (strncmp(v, "unix:", 5) == 0) {
+		/* sun_path holds 108 bytes, its NUL included. */
+		if (v[5] != '/' || strlen(v + 5) >= len || strlen(v + 5) > 107)
+			return -1;
+		snprintf(host, len, "%s", v + 5);
+		*port = 0;
+		return 0;
+	}
+	colon = strrchr(v, ':');
+	if (colon == NULL || parse_uint(colon + 1, 1, 65535, &p) == -1)
+		return -1;
+	n = (size_t)(colon - v);
+	if (n >= 2 && v[0] == '[' && v[n - 1] == ']') {
+		v++;
+		n -= 2;
+	} else if (memchr(v, ':', n) != NULL || memchr(v, '[', n) != NULL) {
+		return -1; /* a v6 address goes in brackets */
+	}
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(host, v, n);
+	host[n] = '\0';
+	*port = (unsigned)p;
 	return 0;
 }
 
@@ -350,6 +406,16 @@ valid_item(enum type t, const char *v)
 		return policy_network_valid(v);
 	case T_EVENT:
 		return event_type_of(v) >= 0;
+	case T_REDIS: {
+		char host[256];
+		unsigned port;
+
+		return config_redis_addr(v, host, sizeof(host), &port) == 0;
+	}
+	case T_PREFIX:
+		/* A brace would start a hash tag (store_redis.c's own). */
+		return strlen(v) <= 64 && printable(v) &&
+		       strpbrk(v, " {}") == NULL;
 	default:
 		return 0;
 	}
@@ -645,6 +711,12 @@ check_together(struct config *cfg, char *err, size_t len)
 			return -1;
 		cfg->return_to_allowed.v[0] = strdup(cfg->return_to);
 		cfg->return_to_allowed.n = 1;
+	}
+	if (cfg->store_backend == STORE_BACKEND_REDIS && cfg->redis == NULL) {
+		seterr(err, len,
+		       "[store] redis: missing: with backend = redis, expected "
+		       "host:port or unix:/path");
+		return -1;
 	}
 	if (set_endpoints(cfg) == -1) {
 		seterr(err, len, "out of memory");

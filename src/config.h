@@ -15,6 +15,8 @@ struct strlist {
 /* Enums are numbered as their choices in config.c's key table. */
 enum environment { ENV_PRODUCTION, ENV_LEGACY, ENV_LAB };
 enum secure_mode { SECURE_AUTO, SECURE_ALWAYS, SECURE_NEVER };
+/* [store] backend: where records live (store.h). */
+enum store_backend { STORE_BACKEND_FILE, STORE_BACKEND_REDIS };
 /* [identity] owner: who a link belongs to (see owner.h). */
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 enum owner_source {
@@ -61,10 +63,18 @@ struct config {
 	enum secure_mode secure;
 
 	/* [store] */
+	enum store_backend store_backend;
 	char *store_dir;
 	char *key_file;
 	struct strlist old_key_files;
 	unsigned max_idle_days;
+	char *redis; /* "host:port" or "unix:/path" */
+	unsigned redis_database;
+	char *redis_user; /* an ACL user; NULL: the default user */
+	char *redis_password_file;
+	char *redis_prefix;		/* of every key, "isc:" */
+	unsigned redis_connect_timeout; /* milliseconds */
+	unsigned redis_timeout;		/* milliseconds, each command */
 
 	/* [limits] */
 	unsigned exchanges_at_once;
@@ -115,6 +125,12 @@ void config_free(struct config *cfg);
 /* Which file to read: --config, else $INSURESIGN_CONNECT_CONF, else the
  * default. */
 const char *config_path(const char *option);
+
+/*
+ * [store] redis: "unix:/path" gives the path in host and port 0;
+ * "host:port" or "[v6]:port" the host and the port.  -1 if neither.
+ */
+int config_redis_addr(const char *v, char *host, size_t len, unsigned *port);
 
 /* The host of an http(s) URL, without port or brackets; -1 if none. */
 int config_url_host(const char *url, char *host, size_t len);

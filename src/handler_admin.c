@@ -139,10 +139,6 @@ view_query(struct buf *q, const struct view *v, int sort,
 		buf_printf(q, "&page=%llu", page);
 }
 
-struct totals {
-	size_t connected, reconnect, failing, expiring_hour;
-};
-
 /*
  * Reads the user id of each entry from first to last (with the key: the
  * id is only inside the sealed record).  Unreadable records keep none.
@@ -164,76 +160,83 @@ owners(struct app *app, struct listing *l, size_t first, size_t last)
 	}
 }
 
-/* The user the view asks for, exactly: the record names its id has. */
-static int
-wanted_user(const struct app *app, const struct view *v, const char *name)
+/*
+ * The exact user the view asks for: the names its record has, one per
+ * key, into names (none for an id that is not a valid one).
+ */
+static size_t
+user_names(const struct app *app, const struct view *v,
+	   char names[KEYRING_MAX][RECORD_NAME_LEN + 1])
 {
-	char want[RECORD_NAME_LEN + 1];
 	struct owner o;
 	const char *why;
 	size_t i;
 
 	if (owner_user(&app->cfg, v->user, &o, &why) == -1)
 		return 0;
-	for (i = 0; i < app->keys.n; i++) {
-		owner_record_name(&app->keys.keys[i], &o, want);
-		if (strcmp(want, name) == 0)
-			return 1;
-	}
-	return 0;
+	for (i = 0; i < app->keys.n; i++)
+		owner_record_name(&app->keys.keys[i], &o, names[i]);
+	return app->keys.n;
 }
 
+/* A search by the start of a user id: read by owners() first. */
 static int
-matches(const struct app *app, const struct view *v,
-	const struct listing_entry *e)
+user_starts(const struct listing_entry *e, void *ctx)
 {
-	if ((v->filter >= 0 && (int)e->health != v->filter) ||
-	    strncmp(e->name, v->q, strlen(v->q)) != 0)
-		return 0;
-	if (v->user[0] == '\0')
-		return 1;
-	/* An exact id needs no key: it names its record.  A prefix needs
-	 * every user's id, read by owners() first. */
-	if (!v->prefix)
-		return wanted_user(app, v, e->name);
+	const struct view *v = ctx;
+
 	return e->user != NULL &&
 	       strncmp(e->user, v->user, strlen(v->user)) == 0;
 }
 
-/* Filters in place and counts; returns how many entries are kept. */
-static size_t
-select_entries(const struct app *app, struct listing *l, const struct view *v,
-	       struct totals *t)
+/*
+ * The page of v, asked of the store as one page (Redis answers it from
+ * its indexes) and again for the last page when v's is past it.  A
+ * search by the start of a user id, or a sort by user, needs every
+ * user's id, which only the sealed records hold: then every record is
+ * read (record_open is ~5 us a record), in either store.
+ */
+static int
+load_view(struct app *app, struct view *v, long long now, struct listing *l,
+	  size_t *pages)
 {
-	size_t i, kept = 0;
+	char names[KEYRING_MAX][RECORD_NAME_LEN + 1];
+	const char *name_of[KEYRING_MAX];
+	struct listing_query q = { .now = now,
+				   .health = v->filter,
+				   .sort = v->sort,
+				   .prefix = v->q,
+				   .limit = PER_PAGE };
+	int all = (v->user[0] != '\0' && v->prefix) || v->sort == SORT_USER;
+	size_t i;
 
-	memset(t, 0, sizeof(*t));
-	for (i = 0; i < l->n; i++) {
-		struct listing_entry *e = &l->v[i];
-
-		if (e->readable) {
-			if (e->meta.status == RECORD_CONNECTED)
-				t->connected++;
-			else
-				t->reconnect++;
-			if (e->health == HEALTH_FAILING)
-				t->failing++;
-			/* Only links that will lapse: InsureSign's access
-			 * tokens live an hour, so counting every token that
-			 * expires within one counted every link; a refresh
-			 * token renews them. */
-			if (e->health == HEALTH_EXPIRING)
-				t->expiring_hour++;
-		}
-		if (e->readable && matches(app, v, e)) {
-			l->v[kept++] = *e;
-		} else {
-			free(e->user);
-			e->user = NULL;
-		}
+	if (v->user[0] != '\0' && !v->prefix) {
+		q.nnames = user_names(app, v, names);
+		for (i = 0; i < q.nnames; i++)
+			name_of[i] = names[i];
+		q.names = name_of;
 	}
-	l->n = kept;
-	return kept;
+	for (;;) {
+		/* page is at most a million (request.c): no overflow. */
+		q.offset = (size_t)(v->page - 1) * PER_PAGE;
+		if (all) {
+			if (listing_load(app->store, now, l) == -1)
+				return -1;
+			owners(app, l, 0, l->n);
+			listing_select(l, &q,
+				       v->user[0] != '\0' ? user_starts : NULL,
+				       v);
+		} else if (store_query(app->store, &q, l) != STORE_OK) {
+			return -1;
+		}
+		*pages = l->matching == 0
+				 ? 1
+				 : (l->matching + PER_PAGE - 1) / PER_PAGE;
+		if (v->page <= *pages)
+			return 0;
+		v->page = *pages;
+		listing_free(l);
+	}
 }
 
 static void
@@ -352,10 +355,10 @@ notice(struct buf *b, const struct request *req)
 }
 
 static void
-list_json(struct response *res, const struct listing *l, size_t first,
-	  size_t last, const struct totals *t, const struct view *v,
+list_json(struct response *res, const struct listing *l, const struct view *v,
 	  long long now)
 {
+	const struct listing_totals *t = &l->totals;
 	cJSON *o = cJSON_CreateObject(), *a, *tot;
 	size_t i;
 
@@ -366,7 +369,7 @@ list_json(struct response *res, const struct listing *l, size_t first,
 	cJSON_AddNumberToObject(tot, "needs_reconnect", (double)t->reconnect);
 	cJSON_AddNumberToObject(tot, "refresh_failing", (double)t->failing);
 	cJSON_AddNumberToObject(tot, "expiring_within_hour",
-				(double)t->expiring_hour);
+				(double)t->expiring);
 	/* The outbox (event.h): what waits for the web app's receiver. */
 	cJSON_AddNumberToObject(tot, "events_waiting", (double)l->events);
 	cJSON_AddNumberToObject(tot, "events_undeliverable",
@@ -374,9 +377,9 @@ list_json(struct response *res, const struct listing *l, size_t first,
 	timefmt_json(tot, "events_oldest", l->events_oldest);
 	cJSON_AddNumberToObject(o, "page", (double)v->page);
 	cJSON_AddNumberToObject(o, "per_page", PER_PAGE);
-	cJSON_AddNumberToObject(o, "matching", (double)l->n);
+	cJSON_AddNumberToObject(o, "matching", (double)l->matching);
 	a = cJSON_AddArrayToObject(o, "records");
-	for (i = first; i < last; i++)
+	for (i = 0; i < l->n; i++)
 		cJSON_AddItemToArray(a, listing_json(&l->v[i], NULL, now));
 out:
 	res_json(res, 200, o);
@@ -389,35 +392,23 @@ handle_admin_list(struct app *app, const struct request *req,
 {
 	long long now = (long long)time(NULL);
 	struct buf *b = &res->body;
-	size_t first, last, i, pages;
+	size_t i, pages;
 	struct listing l;
-	struct totals t;
 	struct view v;
 	char who[128];
 
 	if (!authorize(app, req, res, who, sizeof(who)))
 		return;
 	read_view(req, &v);
-	if (listing_load(app->store, now, &l) == -1) {
+	if (load_view(app, &v, now, &l, &pages) == -1) {
 		page_error(res, &app->cfg, 503, "Store unavailable",
 			   "The token store cannot be read; the log says why.",
 			   NULL, NULL);
 		return;
 	}
-	/* Searching or sorting by user id reads every user's id; the rest
-	 * reads only the page's (record_open is ~5 us a record). */
-	if ((v.user[0] != '\0' && v.prefix) || v.sort == SORT_USER)
-		owners(app, &l, 0, l.n);
-	select_entries(app, &l, &v, &t);
-	listing_sort(&l, v.sort);
-	pages = l.n == 0 ? 1 : (l.n + PER_PAGE - 1) / PER_PAGE;
-	if (v.page > pages)
-		v.page = pages;
-	first = (size_t)(v.page - 1) * PER_PAGE;
-	last = first + PER_PAGE < l.n ? first + PER_PAGE : l.n;
-	owners(app, &l, first, last);
+	owners(app, &l, 0, l.n);
 	if (wants_json(req)) {
-		list_json(res, &l, first, last, &t, &v, now);
+		list_json(res, &l, &v, now);
 		listing_free(&l);
 		return;
 	}
@@ -429,7 +420,8 @@ handle_admin_list(struct app *app, const struct request *req,
 	     "<li><strong>%zu</strong> need reconnect</li><li><strong>%zu"
 	     "</strong> refresh failing</li><li><strong>%zu</strong> expiring "
 	     "in the next hour</li></ul>\n",
-	     t.connected, t.reconnect, t.failing, t.expiring_hour);
+	     l.totals.connected, l.totals.reconnect, l.totals.failing,
+	     l.totals.expiring);
 	if (app->cfg.events_url != NULL || l.events + l.events_dead > 0)
 		html(b,
 		     "<ul class=\"totals\"><li><strong>%llu</strong> events "
@@ -460,7 +452,7 @@ handle_admin_list(struct app *app, const struct request *req,
 	     "</select></label>\n<button type=\"submit\">Show</button></form>\n"
 	     "<table>\n<caption>Page %llu of %zu (%zu matching)</caption>\n"
 	     "<thead><tr><th scope=\"col\">Record</th>",
-	     v.page, pages, l.n);
+	     v.page, pages, l.matching);
 	sort_header(b, app, &v, SORT_USER, "Owner");
 	sort_header(b, app, &v, SORT_STATUS, "Status");
 	sort_header(b, app, &v, SORT_CONNECTED, "Connected since");
@@ -469,7 +461,7 @@ handle_admin_list(struct app *app, const struct request *req,
 	html(b, "<th scope=\"col\">Result</th><th scope=\"col\">Refresh "
 		"token</th><th scope=\"col\">Token</th></tr></thead>\n"
 		"<tbody>\n");
-	for (i = first; i < last; i++)
+	for (i = 0; i < l.n; i++)
 		list_row(b, app, &l.v[i], now);
 	html(b, "</tbody>\n</table>\n<nav aria-label=\"pages\"><p>");
 	if (v.page > 1)

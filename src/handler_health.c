@@ -71,8 +71,8 @@ look(struct app *app, char why[CHECK__MAX][256])
 	buf_free(&raw);
 	if (rc == STORE_ERROR || store_writable(app->store) != STORE_OK) {
 		failed |= 1u << CHECK_STORE;
-		if (store_check(app->cfg.store_dir, why[CHECK_STORE],
-				sizeof(why[0])) == 0)
+		if (store_check(app->store, why[CHECK_STORE], sizeof(why[0])) !=
+		    -1)
 			snprintf(why[CHECK_STORE], sizeof(why[0]),
 				 "cannot be read or written: the log says why");
 	}

@@ -9,12 +9,20 @@
 
 #include "event.h"
 #include "jwt.h"
+#include "store.h"
 #include "timefmt.h"
 
-static int
-visit(void *ctx, const char *name, const unsigned char *head, size_t len)
+void
+listing_init(struct listing *l, long long now)
 {
-	struct listing *l = ctx;
+	memset(l, 0, sizeof(*l));
+	l->now = now;
+}
+
+int
+listing_add(struct listing *l, const char *name, const unsigned char *head,
+	    size_t len)
+{
 	struct listing_entry *e;
 
 	if (l->n == l->cap) {
@@ -27,7 +35,8 @@ visit(void *ctx, const char *name, const unsigned char *head, size_t len)
 		l->cap = cap;
 	}
 	e = &l->v[l->n];
-	memcpy(e->name, name, RECORD_NAME_LEN + 1);
+	memcpy(e->name, name, RECORD_NAME_LEN);
+	e->name[RECORD_NAME_LEN] = '\0';
 	e->user = NULL;
 	e->readable = record_read_meta(head, len, &e->meta) == 0;
 	if (e->readable && e->meta.events + e->meta.events_dead > 0) {
@@ -46,14 +55,16 @@ visit(void *ctx, const char *name, const unsigned char *head, size_t len)
 	return 0;
 }
 
+static int
+visit(void *ctx, const char *name, const unsigned char *head, size_t len)
+{
+	return listing_add(ctx, name, head, len);
+}
+
 int
 listing_load(struct store *s, long long now, struct listing *l)
 {
-	l->v = NULL;
-	l->n = l->cap = 0;
-	l->now = now;
-	l->events = l->events_dead = 0;
-	l->events_oldest = 0;
+	listing_init(l, now);
 	if (store_list(s, RECORD_HEAD_LEN, visit, l) != 0) {
 		listing_free(l);
 		return -1;
@@ -81,7 +92,7 @@ listing_health(const struct record_meta *m, long long now)
 	if (m->last_error != REFRESH_OK)
 		return HEALTH_FAILING;
 	/* Not expires_at - now: the head is unauthenticated, any value. */
-	if (!m->has_refresh && m->expires_at < now + 3600)
+	if (!m->has_refresh && m->expires_at < now + HEALTH_EXPIRING_WITHIN)
 		return HEALTH_EXPIRING;
 	return HEALTH_CONNECTED;
 }
@@ -117,7 +128,9 @@ by_connected(const void *a, const void *b)
 	const struct listing_entry *x = a, *y = b;
 	int c = cmp_ll(x->meta.created, y->meta.created);
 
-	return c != 0 ? c : strcmp(x->name, y->name);
+	/* Equals by name the other way, as Redis's ZREVRANGE orders them:
+	 * both stores give the same pages. */
+	return c != 0 ? c : strcmp(y->name, x->name);
 }
 
 static int
@@ -136,7 +149,7 @@ by_refreshed(const void *a, const void *b)
 	const struct listing_entry *x = a, *y = b;
 	int c = cmp_ll(x->meta.last_refresh, y->meta.last_refresh);
 
-	return c != 0 ? c : strcmp(x->name, y->name);
+	return c != 0 ? c : strcmp(y->name, x->name);
 }
 
 static int
@@ -183,19 +196,87 @@ listing_sort(struct listing *l, enum listing_sort by)
 		qsort(l->v, l->n, sizeof(*l->v), cmp[by]);
 }
 
-const struct listing_entry *
-listing_find(const struct listing *l, const char *prefix, int *matches)
+static void
+count(struct listing_totals *t, const struct listing_entry *e)
 {
-	const struct listing_entry *hit = NULL;
-	size_t i, n = strlen(prefix);
+	if (e->meta.status == RECORD_CONNECTED)
+		t->connected++;
+	else
+		t->reconnect++;
+	if (e->health == HEALTH_FAILING)
+		t->failing++;
+	/* Only links that will lapse: InsureSign's access tokens live an
+	 * hour, so counting every token that expires within one counted
+	 * every link; a refresh token renews them. */
+	if (e->health == HEALTH_EXPIRING)
+		t->expiring++;
+}
 
-	*matches = 0;
-	for (i = 0; i < l->n; i++)
-		if (strncmp(l->v[i].name, prefix, n) == 0) {
-			hit = &l->v[i];
-			(*matches)++;
+static int
+named(const struct listing_query *q, const char *name)
+{
+	size_t i;
+
+	if (q->names == NULL)
+		return 1;
+	for (i = 0; i < q->nnames; i++)
+		if (strcmp(q->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+listing_select(struct listing *l, const struct listing_query *q,
+	       int (*keep)(const struct listing_entry *e, void *ctx), void *ctx)
+{
+	size_t i, kept = 0, plen = strlen(q->prefix), first, end;
+
+	memset(&l->totals, 0, sizeof(l->totals));
+	for (i = 0; i < l->n; i++) {
+		struct listing_entry *e = &l->v[i];
+
+		if (e->readable)
+			count(&l->totals, e);
+		if (e->readable &&
+		    (q->health < 0 || (int)e->health == q->health) &&
+		    strncmp(e->name, q->prefix, plen) == 0 &&
+		    named(q, e->name) && (keep == NULL || keep(e, ctx))) {
+			l->v[kept++] = *e;
+		} else {
+			free(e->user);
+			e->user = NULL;
 		}
-	return *matches == 1 ? hit : NULL;
+	}
+	l->n = kept;
+	l->matching = kept;
+	listing_sort(l, q->sort);
+	first = q->offset < l->n ? q->offset : l->n;
+	end = q->limit == 0 || q->limit > l->n - first ? l->n
+						       : first + q->limit;
+	for (i = 0; i < l->n; i++)
+		if (i < first || i >= end) {
+			free(l->v[i].user);
+			l->v[i].user = NULL;
+		}
+	if (first > 0) /* and so l->v is not NULL */
+		memmove(l->v, l->v + first, (end - first) * sizeof(*l->v));
+	l->n = end - first;
+}
+
+long long
+listing_last_active(const struct record_meta *m)
+{
+	long long last = m->last_used;
+
+	if (m->created > last)
+		last = m->created;
+	if (m->last_refresh > last)
+		last = m->last_refresh;
+	/* A link needing a reconnect, and a tombstone kept for its events
+	 * (event.h), count from their last change. */
+	if (m->status == RECORD_NEEDS_RECONNECT || m->status == RECORD_DELETED)
+		last = m->updated;
+	return last;
 }
 
 cJSON *

@@ -361,17 +361,26 @@ latency(struct buf *b)
 static int
 read_gauges(struct app *app, long long now, struct gauges *g)
 {
+	struct listing_query q = { .now = now,
+				   .health = -1,
+				   .sort = SORT_CONNECTED,
+				   .prefix = "",
+				   .limit = 1 };
+	const struct listing_totals *t;
 	struct listing l;
-	size_t i;
 
-	if (listing_load(app->store, now, &l) == -1) {
+	if (store_query(app->store, &q, &l) != STORE_OK) {
 		metrics_count(METRIC_STORE_READ_ERRORS);
 		return -1;
 	}
+	/* The totals count links by status and by the healths a connected
+	 * link can have beside "connected". */
+	t = &l.totals;
 	memset(g, 0, sizeof(*g));
-	for (i = 0; i < l.n; i++)
-		if (l.v[i].readable)
-			g->links[l.v[i].health]++;
+	g->links[HEALTH_RECONNECT] = t->reconnect;
+	g->links[HEALTH_FAILING] = t->failing;
+	g->links[HEALTH_EXPIRING] = t->expiring;
+	g->links[HEALTH_CONNECTED] = t->connected - t->failing - t->expiring;
 	g->events = l.events;
 	g->events_dead = l.events_dead;
 	g->events_oldest = l.events_oldest;

@@ -4,7 +4,7 @@
  * crash leaves the old record or the new one, never a torn one.  Nothing
  * here follows a symbolic link.
  */
-#include "store.h"
+#include "store_ops.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,10 +27,21 @@
 #define LOCK_FILE  ".lock"
 #define SPENT_DIR  "spent" /* one empty file per spent value */
 
-struct store {
+struct file_store {
+	struct store base;
 	char *dir;
-	int dirfd; /* -1 until the directory passes store_check */
+	int dirfd; /* -1 until the directory passes the checks */
+	struct {
+		char name[RECORD_NAME_LEN + 1];
+		int fd; /* -1: a free slot */
+	} held[STORE_HELD_MAX];
 };
+
+static struct file_store *
+file_store(struct store *s)
+{
+	return (struct file_store *)s;
+}
 
 /*
  * Opens the store directory and checks what was opened (not the path,
@@ -91,42 +102,50 @@ open_root(const char *dir, char *err, size_t len)
 	return -1;
 }
 
-int
-store_check(const char *dir, char *err, size_t len)
+static int
+file_check(struct store *s, char *msg, size_t len)
 {
-	int fd = open_root(dir, err, len);
+	const char *dir = file_store(s)->dir;
+	int fd = open_root(dir, msg, len);
 
 	if (fd == -1)
 		return -1;
 	close(fd);
+	snprintf(msg, len, "store dir %s: ours, mode 0700", dir);
 	return 0;
 }
 
-struct store *
-store_open(const struct config *cfg)
+static struct store *
+file_open(const struct config *cfg, char *err, size_t len)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	struct file_store *f = calloc(1, sizeof(*f));
+	size_t i;
 
-	if (s == NULL)
-		return NULL;
-	s->dir = strdup(cfg->store_dir);
-	s->dirfd = -1;
-	if (s->dir == NULL) {
-		free(s);
+	if (f == NULL || (f->dir = strdup(cfg->store_dir)) == NULL) {
+		free(f);
+		snprintf(err, len, "out of memory");
 		return NULL;
 	}
-	return s;
+	f->base.ops = &store_file_ops;
+	f->dirfd = -1;
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		f->held[i].fd = -1;
+	return &f->base;
 }
 
-void
-store_close(struct store *s)
+static void
+file_close(struct store *s)
 {
-	if (s == NULL)
-		return;
-	if (s->dirfd != -1)
-		close(s->dirfd);
-	free(s->dir);
-	free(s);
+	struct file_store *f = file_store(s);
+	size_t i;
+
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		if (f->held[i].fd != -1)
+			close(f->held[i].fd);
+	if (f->dirfd != -1)
+		close(f->dirfd);
+	free(f->dir);
+	free(f);
 }
 
 /*
@@ -134,7 +153,7 @@ store_close(struct store *s)
  * creates it need not restart us, and one who breaks it gets an error.
  */
 static int
-root(struct store *s)
+root(struct file_store *s)
 {
 	char err[512];
 	struct stat st;
@@ -156,16 +175,9 @@ root(struct store *s)
 	return s->dirfd;
 }
 
-static int
-valid_name(const char *name)
-{
-	return strlen(name) == RECORD_NAME_LEN &&
-	       hex_valid(name, RECORD_NAME_LEN);
-}
-
 /* The shard directory of a name; created (0700) when create is set. */
 static int
-shard(struct store *s, const char *name, int create)
+shard(struct file_store *s, const char *name, int create)
 {
 	char sub[3] = { name[0], name[1], '\0' };
 	int dfd = root(s), fd;
@@ -209,14 +221,13 @@ read_all(int fd, struct buf *out, size_t max)
 	return n == 0 ? 0 : -1;
 }
 
-int
-store_load(struct store *s, const char *name, struct buf *out)
+static int
+file_load(struct store *base, const char *name, struct buf *out)
 {
+	struct file_store *s = file_store(base);
 	struct stat st;
 	int sfd, fd, rc = STORE_ERROR;
 
-	if (!valid_name(name))
-		return STORE_ERROR;
 	sfd = shard(s, name, 0);
 	if (sfd == -1)
 		return errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
@@ -265,15 +276,14 @@ write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
-int
-store_save(struct store *s, const char *name, const void *data, size_t len)
+static int
+file_save(struct store *base, const char *name, const struct store_write *w)
 {
+	struct file_store *s = file_store(base);
 	unsigned char rnd[8];
 	char tmp[128] = "", hex[17];
 	int sfd, fd = -1, rc = STORE_ERROR;
 
-	if (!valid_name(name))
-		return STORE_ERROR;
 	sfd = shard(s, name, 1);
 	if (sfd == -1)
 		return STORE_ERROR;
@@ -285,7 +295,7 @@ store_save(struct store *s, const char *name, const void *data, size_t len)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto err;
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1)
+	if (write_all(fd, w->data, w->len) == -1 || fsync(fd) == -1)
 		goto err;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -311,13 +321,12 @@ err:
 	return rc;
 }
 
-int
-store_delete(struct store *s, const char *name)
+static int
+file_remove(struct store *base, const char *name)
 {
+	struct file_store *s = file_store(base);
 	int sfd, rc = STORE_OK;
 
-	if (!valid_name(name))
-		return STORE_ERROR;
 	sfd = shard(s, name, 0);
 	if (sfd == -1)
 		return errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
@@ -337,57 +346,76 @@ store_delete(struct store *s, const char *name)
  * One lock file for the whole store, and a one-byte range in it per
  * record (open file description locks, so each open is its own owner).
  * The kernel drops the lock when its holder dies, kill -9 included, and
- * there are no per-record lock files to leave behind.
+ * there are no per-record lock files to leave behind.  Returns the open
+ * file description that holds it, or -1.
  */
 static int
-lock(struct store *s, const char *name, int wait, struct store_lock *l)
+lock_fd(struct file_store *s, const char *name, int wait)
 {
 	struct flock fl;
 	char prefix[9];
-	int dfd = root(s);
+	int dfd = root(s), fd;
 
-	l->fd = -1;
-	if (dfd == -1 || !valid_name(name))
-		return STORE_ERROR;
+	if (dfd == -1)
+		return -1;
 	memcpy(prefix, name, 8);
 	prefix[8] = '\0';
-	l->fd = openat(dfd, LOCK_FILE,
-		       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (l->fd == -1) {
+	fd = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd == -1) {
 		log_error("store: %s/%s: %s", s->dir, LOCK_FILE,
 			  strerror(errno));
-		return STORE_ERROR;
+		return -1;
 	}
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
 	fl.l_start = (off_t)strtoull(prefix, NULL, 16);
 	fl.l_len = 1;
-	while (fcntl(l->fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
+	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EACCES)
 			log_error("store: lock %.12s: %s", name,
 				  strerror(errno));
-		close(l->fd);
-		l->fd = -1;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+file_lock(struct store *base, const char *name)
+{
+	struct file_store *s = file_store(base);
+	size_t i;
+
+	for (i = 0; i < STORE_HELD_MAX && s->held[i].fd != -1; i++)
+		;
+	if (i == STORE_HELD_MAX) {
+		log_error("store: lock %.12s: %d locks held already", name,
+			  STORE_HELD_MAX);
 		return STORE_ERROR;
 	}
+	s->held[i].fd = lock_fd(s, name, 1);
+	if (s->held[i].fd == -1)
+		return STORE_ERROR;
+	memcpy(s->held[i].name, name, RECORD_NAME_LEN + 1);
 	return STORE_OK;
 }
 
-int
-store_lock(struct store *s, const char *name, struct store_lock *l)
+static void
+file_unlock(struct store *base, const char *name)
 {
-	return lock(s, name, 1, l);
-}
+	struct file_store *s = file_store(base);
+	size_t i;
 
-void
-store_unlock(struct store_lock *l)
-{
-	if (l->fd != -1)
-		close(l->fd);
-	l->fd = -1;
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		if (s->held[i].fd != -1 && strcmp(s->held[i].name, name) == 0) {
+			close(s->held[i].fd);
+			s->held[i].fd = -1;
+			return;
+		}
 }
 
 static int
@@ -407,7 +435,7 @@ list_shard(int sfd, size_t head_len, store_visit visit, void *ctx)
 		ssize_t n;
 		int fd;
 
-		if (!valid_name(e->d_name))
+		if (!store_valid_name(e->d_name))
 			continue;
 		fd = openat(sfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
@@ -420,10 +448,10 @@ list_shard(int sfd, size_t head_len, store_visit visit, void *ctx)
 	return rc;
 }
 
-int
-store_list(struct store *s, size_t head_len, store_visit visit, void *ctx)
+static int
+file_list(struct store *base, size_t head_len, store_visit visit, void *ctx)
 {
-	int dfd = root(s), i, rc = 0;
+	int dfd = root(file_store(base)), i, rc = 0;
 
 	if (dfd == -1)
 		return STORE_ERROR;
@@ -449,13 +477,13 @@ store_list(struct store *s, size_t head_len, store_visit visit, void *ctx)
  * locked now is being written (or refreshed): its temp file is left.
  */
 static long
-sweep_shard(struct store *s, int sfd)
+sweep_shard(struct file_store *s, int sfd)
 {
 	char name[RECORD_NAME_LEN + 1];
-	struct store_lock l;
 	struct dirent *e;
 	long removed = 0;
 	DIR *d = fdopendir(sfd);
+	int lfd;
 
 	if (d == NULL) {
 		close(sfd);
@@ -470,11 +498,14 @@ sweep_shard(struct store *s, int sfd)
 			continue;
 		memcpy(name, e->d_name + n, RECORD_NAME_LEN);
 		name[RECORD_NAME_LEN] = '\0';
-		if (lock(s, name, 0, &l) != STORE_OK)
+		if (!store_valid_name(name))
+			continue;
+		lfd = lock_fd(s, name, 0);
+		if (lfd == -1)
 			continue;
 		if (unlinkat(sfd, e->d_name, 0) == 0)
 			removed++;
-		store_unlock(&l);
+		close(lfd);
 	}
 	closedir(d);
 	return removed;
@@ -483,9 +514,10 @@ sweep_shard(struct store *s, int sfd)
 /* Room for a few records' temp files at once, and then some. */
 #define FREE_MIN (1024 * 1024)
 
-int
-store_writable(struct store *s)
+static int
+file_writable(struct store *base)
 {
+	struct file_store *s = file_store(base);
 	struct statvfs sv;
 	int dfd = root(s);
 
@@ -515,14 +547,15 @@ store_writable(struct store *s)
  * A spent value is an empty file whose mtime is its expiry: creating it
  * with O_EXCL is the atomic "first use" test, and gc needs no index.
  */
-int
-store_spend(struct store *s, const char *name, long long expires_at)
+static int
+file_spend(struct store *base, const char *name, long long expires_at)
 {
+	struct file_store *s = file_store(base);
 	struct timespec t[2] = { { (time_t)expires_at, 0 },
 				 { (time_t)expires_at, 0 } };
 	int dfd = root(s), sfd, fd, rc = STORE_ERROR;
 
-	if (dfd == -1 || !valid_name(name))
+	if (dfd == -1)
 		return STORE_ERROR;
 	if (mkdirat(dfd, SPENT_DIR, 0700) == -1 && errno != EEXIST)
 		goto fail;
@@ -566,7 +599,7 @@ sweep_spent(int dfd, long long now)
 		return 0;
 	}
 	while ((e = readdir(d)) != NULL)
-		if (valid_name(e->d_name) &&
+		if (store_valid_name(e->d_name) &&
 		    fstatat(sfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime < now && unlinkat(sfd, e->d_name, 0) == 0)
 			removed++;
@@ -574,9 +607,10 @@ sweep_spent(int dfd, long long now)
 	return removed;
 }
 
-long
-store_sweep(struct store *s)
+static long
+file_sweep(struct store *base)
 {
+	struct file_store *s = file_store(base);
 	int dfd = root(s), i;
 	long removed;
 
@@ -595,3 +629,30 @@ store_sweep(struct store *s)
 	}
 	return removed;
 }
+
+/* Every head read and answered in memory: O(records). */
+static int
+file_query(struct store *s, const struct listing_query *q, struct listing *out)
+{
+	if (listing_load(s, q->now, out) == -1)
+		return STORE_ERROR;
+	listing_select(out, q, NULL, NULL);
+	return STORE_OK;
+}
+
+const struct store_ops store_file_ops = {
+	.kind = "file",
+	.open = file_open,
+	.close = file_close,
+	.load = file_load,
+	.save = file_save,
+	.remove = file_remove,
+	.lock = file_lock,
+	.unlock = file_unlock,
+	.writable = file_writable,
+	.spend = file_spend,
+	.list = file_list,
+	.query = file_query,
+	.sweep = file_sweep,
+	.check = file_check,
+};

@@ -645,6 +645,215 @@ scrape_configs:
         self.log_file.close()
 
 
+class RedisError(Exception):
+    """An error reply (RESP "-ERR ..."), as Redis words it."""
+
+
+class Redis:
+    """A redis-server of the rig's own (Debian's), in DIR: on a unix socket
+    there, and on a loopback port too when tcp=True; appendonly on (a
+    restart keeps every link; off: only what SAVE wrote, as make bench
+    keeps its million links), maxmemory-policy noeviction, a password
+    when given.  The config is DIR/redis.conf, its log DIR/redis.log.
+
+    command() speaks RESP itself (no client library on the test
+    machine): enough for the tests' SCAN, GET, CONFIG and the like."""
+
+    def __init__(self, out, name="redis", password=None, tcp=False,
+                 appendonly=True, start_timeout=10):
+        self.dir = out / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.socket = self.dir / "redis.sock"
+        self.port = free_port() if tcp else 0
+        self.password = password
+        self.start_timeout = start_timeout   # loading a big dump.rdb
+        self.proc = None
+        self.log = self.dir / "redis.log"
+        self.conf = self.dir / "redis.conf"
+        lines = [f"dir {self.dir}", f"unixsocket {self.socket}",
+                 # The program may run as www-data (Apache): the socket
+                 # is in the rig's own directory, on a test machine.
+                 "unixsocketperm 777", f"port {self.port}",
+                 "bind 127.0.0.1", "protected-mode yes",
+                 f"appendonly {'yes' if appendonly else 'no'}",
+                 "appendfsync everysec", 'save ""',
+                 "maxmemory-policy noeviction", f"logfile {self.log}",
+                 "daemonize no"]
+        if password:
+            lines.append(f"requirepass {password}")
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.start()
+
+    @property
+    def address(self):
+        """What [store] redis says: the socket (tcp: the port)."""
+        return (f"127.0.0.1:{self.port}" if self.port
+                else f"unix:{self.socket}")
+
+    def start(self):
+        self.socket.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            ["redis-server", str(self.conf)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: self._answers() or self.proc.poll() is not None,
+                     timeout=self.start_timeout,
+                     what="redis-server to listen")
+            if self.proc.poll() is not None:
+                raise RuntimeError("redis-server did not start: " +
+                                   self.log.read_text(errors="replace")
+                                   [-2000:])
+        except BaseException:
+            self.stop()
+            raise
+
+    def _answers(self):
+        try:
+            return self.command("PING") == "PONG"
+        except (OSError, RedisError):
+            return False
+
+    def stop(self):
+        """SIGTERM: Redis writes its append-only file and exits."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def command(self, *args, timeout=10, raw=False):
+        """One command, its reply: str (bytes if raw), int, None, list, or
+        RedisError raised."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(str(self.socket))
+            f = s.makefile("rwb")
+            cmds = ([("AUTH", self.password)] if self.password else []) + \
+                [args]
+            for c in cmds:
+                f.write(self._encode(c))
+            f.flush()
+            replies = [self._read(f, raw) for _ in cmds]
+        finally:
+            s.close()
+        for r in replies:
+            if isinstance(r, RedisError):
+                raise r
+        return replies[-1]
+
+    @staticmethod
+    def _encode(args):
+        out = [f"*{len(args)}\r\n".encode()]
+        for a in args:
+            b = a if isinstance(a, bytes) else str(a).encode()
+            out.append(f"${len(b)}\r\n".encode() + b + b"\r\n")
+        return b"".join(out)
+
+    def _read(self, f, raw=False):
+        line = f.readline()
+        if not line:
+            raise OSError("redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = f.read(n + 2)[:-2]
+            return data if raw else data.decode(errors="replace")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read(f, raw)
+                                       for _ in range(n)]
+        raise OSError(f"redis: unexpected reply {line!r}")
+
+    def keys(self, match="*"):
+        """Every key (SCAN), sorted."""
+        found, cursor = set(), "0"
+        while True:
+            cursor, batch = self.command("SCAN", cursor, "MATCH", match,
+                                         "COUNT", 1000)
+            found.update(batch)
+            if cursor == "0":
+                return sorted(found)
+
+    def clients(self, name_prefix="insuresign-connect-"):
+        """The connections our program holds: {pid: count}, from CLIENT
+        LIST (store_redis.c names each insuresign-connect-PID)."""
+        out = {}
+        for line in self.command("CLIENT", "LIST").splitlines():
+            m = re.search(r"\bname=" + re.escape(name_prefix) + r"(\d+)",
+                          line)
+            if m:
+                out[int(m.group(1))] = out.get(int(m.group(1)), 0) + 1
+        return out
+
+    def dump(self):
+        """Every key and its value, as bytes: for greps of what Redis
+        holds (the AOF holds it too, and is grepped as well)."""
+        out = b""
+        for k in self.keys():
+            t = self.command("TYPE", k)
+            if t == "string":
+                v = self.command("GET", k, raw=True)
+            elif t == "zset":
+                v = b" ".join(self.command("ZRANGE", k, 0, -1, raw=True))
+            else:
+                v = t.encode()
+            out += k.encode() + b" " + v + b"\n"
+        return out
+
+
+class RedisRecord:
+    """A record in Redis, with the Path methods the tests use on a
+    record file: name, read_bytes(), write_bytes(), unlink()."""
+
+    def __init__(self, redis, key):
+        self.redis = redis
+        self.key = key
+        self.name = re.search(r"\{([0-9a-f]{64})\}", key).group(1)
+
+    def read_bytes(self):
+        v = self.redis.command("GET", self.key, raw=True)
+        if v is None:
+            raise FileNotFoundError(self.key)
+        return v
+
+    def write_bytes(self, data):
+        self.redis.command("SET", self.key, data)
+
+    def unlink(self):
+        self.redis.command("DEL", self.key)
+
+    def __lt__(self, other):
+        return self.name < other.name
+
+    def __eq__(self, other):
+        return isinstance(other, RedisRecord) and self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __str__(self):
+        return self.key
+
+    def __repr__(self):
+        return f"<RedisRecord {self.name[:12]}>"
+
+
 def replace_vars(text, values):
     """Sets `var.NAME = ...` lines of a lighttpd config (the shipped ones)."""
     for name, value in values.items():
@@ -761,13 +970,21 @@ class Rig:
     sample_app: {user: password}, the sample web app's users (lighttpd,
     backend_key=True): demo/app.py behind the web server at /app/, its
     backend naming each user to the program ([identity] owner = backend).
+
+    store: "file" (a store directory) or "redis" ([store] backend = redis,
+    on a Redis of its own, or on redis=, a Redis shared with other rigs);
+    the default is $ISC_STORE, else "file" (tests/run's flow_redis pass
+    runs the flow suite on Redis so).  Several rigs as several machines
+    of one site: mock= shares one mock InsureSign, key= one store key
+    (copied), redirect_uri= one callback URL (a load balancer's).
     """
 
     def __init__(self, name, server="lighttpd", ini=None, port=None,
                  issuer=None, keep_store=False, admin_auth=None, front=None,
                  activation=None, start=True, serve_program=None,
                  mock_tls=True, backend_key=False, program_args=(),
-                 sign_in=None, sample_app=None):
+                 sign_in=None, sample_app=None, store=None, redis=None,
+                 mock=None, key=None, redirect_uri=None):
         if server not in SERVERS:
             raise ValueError(f"unknown server {server}; have {SERVERS}")
         if front not in (None, "apache-tls"):
@@ -805,20 +1022,27 @@ class Rig:
         scheme = "https" if front else "http"
         self.origin = f"{scheme}://127.0.0.1:{self.port}"
         self.server_origin = f"http://127.0.0.1:{self.server_port}"
-        self.redirect_uri = self.origin + BASE + "/callback"
+        self.redirect_uri = redirect_uri or self.origin + BASE + "/callback"
+        self.store_kind = store or os.environ.get("ISC_STORE", "file")
+        if self.store_kind not in ("file", "redis"):
+            raise ValueError(f"store={self.store_kind}: file or redis")
+        self.redis = redis
+        self.own_redis = False
+        self.own_mock = mock is None
         self.socket = self.out / "fcgi.sock"
         self.ini = self.out / "insuresign-connect.ini"
         # Every process started from here on is stopped by stop(), which
         # runs on any failure before the constructor returns; a rig that
         # a suite never stops, tests/run stops and reports (LIVE).
-        self.mock = None
+        self.mock = mock
         LIVE.append(self)
         try:
             # The demo's mock is plain http, so that a person's browser
             # shows its page without a warning about our test CA
             # (loopback only).
-            self.mock = Mock(self.out, [self.redirect_uri], issuer=issuer,
-                             tls=mock_tls)
+            if self.mock is None:
+                self.mock = Mock(self.out, [self.redirect_uri],
+                                 issuer=issuer, tls=mock_tls)
             self.store = self.out / "store"
             self.store.mkdir(mode=0o700, exist_ok=True)
             self._own(self.store)
@@ -826,6 +1050,10 @@ class Rig:
             self.state.mkdir(mode=0o700, exist_ok=True)
             self._own(self.state)
             self.key = self.out / "store.key"
+            if key is not None:
+                shutil.copyfile(key, self.key)
+                self.key.chmod(0o600)
+                self._own(self.key)
             if not self.key.exists():
                 self.cli("keygen", str(self.key), config=False)
             self.settings = {
@@ -847,6 +1075,16 @@ class Rig:
                 "limits": {"callbacks_per_address": 1000,
                            "callbacks_per_minute": 10000},
             }
+            if self.store_kind == "redis":
+                if self.redis is None:
+                    self.redis = Redis(self.out)
+                    self.own_redis = True
+                self.settings["store"].update(
+                    backend="redis", redis=self.redis.address)
+                if self.redis.password:
+                    self.settings["store"]["redis_password_file"] = \
+                        self.secret_file("redis.password",
+                                         self.redis.password + "\n")
             if front:
                 # The front connects to the server from 127.0.0.1.
                 self.settings["app"]["trusted_proxies"] = "127.0.0.1"
@@ -1337,6 +1575,11 @@ class Rig:
         return text
 
     def records(self):
+        """The stored records: files, or RedisRecords (the same methods)."""
+        if self.store_kind == "redis":
+            prefix = self.settings["store"].get("redis_prefix", "isc:")
+            return sorted(RedisRecord(self.redis, k)
+                          for k in self.redis.keys(prefix + "r:*"))
         return sorted(p for p in self.store.glob("??/*")
                       if re.fullmatch(r"[0-9a-f]{64}", p.name))
 
@@ -1344,8 +1587,10 @@ class Rig:
         try:
             self._stop_procs()
         finally:
-            if self.mock:
+            if self.mock and self.own_mock:
                 self.mock.stop()
+            if self.own_redis:
+                self.redis.stop()
             if self in LIVE:
                 LIVE.remove(self)
 

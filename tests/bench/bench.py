@@ -20,7 +20,13 @@ What runs (everything on loopback, started here and stopped here):
   - build/bench/coldstart (a C harness) for process start in CGI mode;
   - build/bench/storebench (the program's own modules) for store reads,
     and the program itself for the admin page and gc, on stores of up to
-    a million records kept in build/bench/stores/ between runs.
+    a million records kept in build/bench/stores/ between runs;
+  - the same with [store] backend = redis: a second rig whose workers use
+    a redis-server of their own (/status and /token against the hello
+    responder and against the file store, the connections each worker
+    holds), and a redis-server holding a million links, kept between runs
+    (build/bench/stores/redis-N/dump.rdb): its memory per link, the admin
+    page, reads, refreshes per second, gc.
 """
 
 import http.client
@@ -42,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from rig import BASE, NAVIGATE, OUT, PROGRAM, Rig, certs  # noqa: E402
+from rig import BASE, NAVIGATE, OUT, PROGRAM, Redis, Rig, certs  # noqa: E402
 
 BENCH = ROOT / "build" / "bench"
 STORES = BENCH / "stores"
@@ -517,6 +523,61 @@ def phase_web(rig, backend_key):
     return sid, memory, after_flows
 
 
+def figure_value(name):
+    return next((f["value"] for f in figures if f["name"] == name), None)
+
+
+def phase_web_redis(rig, backend_key):
+    """/status and /token with [store] backend = redis: against the hello
+    responder in the same run, and against the file store's figures; and
+    the Redis connections each worker holds after them."""
+    browser = rig.browser()
+    cb = rig.connect(browser)
+    check(cb.status == 303, f"connect: {cb.status} {cb.text[:200]}")
+    sid = browser.cookie("insuresign_session")
+    status_h = {"Cookie": f"insuresign_session={sid}"}
+    token_h = {"Authorization": f"Bearer {backend_key}",
+               "X-InsureSign-Session": sid}
+    base = f"http://127.0.0.1:{rig.port}"
+    hello1 = wrk(base + "/hello", status_h)
+    status = wrk(base + BASE + "/status", status_h)
+    token = wrk(base + BASE + "/token", token_h)
+    hello2 = wrk(base + "/hello", status_h)
+    hello = [(a + b) / 2 for a, b in zip(hello1, hello2)]
+    file_status = figure_value("status.throughput")
+    file_token = figure_value("token.throughput")
+    figure("redis.hello.throughput", hello[0], "req/s",
+           note_text=f"the ceiling in this run: {hello1[0]:,.0f} before, "
+           f"{hello2[0]:,.0f} after")
+    figure("redis.status.throughput", status[0], "req/s", "hello", hello[0],
+           target="ratio >= 0.85", met=status[0] / hello[0] >= 0.85,
+           note_text=f"file store {fmt(file_status)} req/s, ratio "
+           f"{status[0] / file_status:.2f}" if file_status else None)
+    figure("redis.status.latency.p99", status[2], "ms", "hello", hello[2])
+    figure("redis.token.throughput", token[0], "req/s", "hello", hello[0],
+           target="ratio >= 0.80", met=token[0] / hello[0] >= 0.80,
+           note_text=f"file store {fmt(file_token)} req/s, ratio "
+           f"{token[0] / file_token:.2f}" if file_token else None)
+    figure("redis.token.latency.p99", token[2], "ms", "hello", hello[2])
+    if file_status:
+        figure("redis.status.vs_file", status[0] / file_status, "ratio",
+               note_text="Redis store's /status throughput over the file "
+               "store's (two runs, each beside its own hello)")
+    if file_token:
+        figure("redis.token.vs_file", token[0] / file_token, "ratio",
+               note_text="the same for /token")
+    pids = rig.worker_pids()
+    check(pids, "no workers of this program found (rebuilt meanwhile?)")
+    clients = rig.redis.clients()
+    per = [clients.get(p, 0) for p in pids]
+    figure("redis.connections_per_worker", max(per), "connections",
+           target="1", met=max(per) == 1 and min(per) >= 0,
+           note_text=f"CLIENT LIST after {WRK_SECONDS * 2} s of wrk at "
+           f"64 connections: {len(pids)} workers hold {sum(per)} (each "
+           "names itself insuresign-connect-PID); "
+           f"{len(clients) - sum(per)} more from other processes")
+
+
 def coldstart(n, program, env):
     r = subprocess.run([str(BENCH / "coldstart"), str(n), str(program)],
                        env=env, capture_output=True, text=True, timeout=300)
@@ -776,6 +837,202 @@ def phase_store():
            (" (the store was not in the page cache)" if mb > 100 else ""))
 
 
+# -- Redis ------------------------------------------------------------------
+
+def redis_ini(name, key, admin_key, redis):
+    ini = STORES / f"{name}.ini"
+    ini.write_text("\n".join([
+        "[insuresign]", "client_id = bench", "client_secret = bench-secret",
+        "redirect_uri = http://127.0.0.1/insuresign/callback",
+        "[store]", "backend = redis", f"redis = {redis.address}",
+        f"key_file = {key}", "[admin]", f"key_file = {admin_key}"]) + "\n")
+    ini.chmod(0o600)
+    return ini
+
+
+def redis_cpu(redis):
+    return proc_stat(redis.proc.pid)[0]
+
+
+def ensure_redis(redis, ini, size):
+    """SIZE links in the bench's Redis, written once with storebench
+    (store_save: the record and its index entries) by 4 processes, then
+    kept in its dump.rdb: (seconds it took, or None if kept)."""
+    stamp = redis.dir / "made"
+    try:
+        made = json.loads(stamp.read_text())
+        if made["records"] == size and \
+                time.time() - made["time"] < STORE_MAX_AGE and \
+                redis.command("ZCARD", "isc:{i}:all:c") == size:
+            return None
+    except (OSError, ValueError, KeyError):
+        pass
+    stamp.unlink(missing_ok=True)
+    redis.command("FLUSHALL")
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([str(BENCH / "storebench"), "gen", str(ini),
+                               str(size), "0", str(i), "4"])
+             for i in range(4)]
+    try:
+        rcs = [p.wait() for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    check(all(rc == 0 for rc in rcs), "storebench gen (redis) failed")
+    took = time.monotonic() - t0
+    redis.command("SAVE", timeout=600)
+    stamp.write_text(json.dumps({"records": size, "time": time.time(),
+                                 "seconds": took}))
+    return took
+
+
+def phase_migrate(redis, key):
+    """`migrate file redis` of the admin page's file store (ADMIN_SIZE
+    links), into database 1 of the bench's Redis, emptied after."""
+    if not (STORES / f"{ADMIN_SIZE}.made").exists():
+        note(f"no file store of {ADMIN_SIZE:,} links (bench.py store makes "
+             "it): migrate not measured")
+        return
+    ini = STORES / "migrate.ini"
+    ini.write_text("\n".join([
+        "[insuresign]", "client_id = bench", "client_secret = bench-secret",
+        "redirect_uri = http://127.0.0.1/insuresign/callback",
+        "[store]", f"dir = {STORES / str(ADMIN_SIZE)}",
+        f"redis = {redis.address}", "redis_database = 1",
+        f"key_file = {key}"]) + "\n")
+    ini.chmod(0o600)
+    t0 = time.monotonic()
+    r = subprocess.run([str(PROGRAM), "migrate", "file", "redis", "--config",
+                        str(ini)], capture_output=True, text=True,
+                       timeout=3600)
+    seconds = time.monotonic() - t0
+    try:
+        check(r.returncode == 0, f"migrate: {r.stdout} {r.stderr[-2000:]}")
+        m = re.search(r"(\d+) links?: copied (\d+)", r.stdout)
+        check(m and int(m.group(2)) == ADMIN_SIZE, f"migrate: {r.stdout}")
+    finally:
+        subprocess.run(["redis-cli", "-s", str(redis.socket), "-n", "1",
+                        "FLUSHDB"], capture_output=True, check=True)
+    figure("redis.migrate", ADMIN_SIZE / seconds, "links/s",
+           note_text=f"`migrate file redis` of {ADMIN_SIZE:,} links in "
+           f"{seconds:.0f} s, one process: each copied under both stores' "
+           "locks, then read back and opened with the key")
+
+
+def phase_redis_store():
+    """A million links in Redis: memory, the admin page, reads, refreshes
+    per second, gc."""
+    big = BIG
+    d = STORES / f"redis-{big}"
+    d.mkdir(parents=True, exist_ok=True)
+    key, admin_key = make_keys()
+    redis = Redis(d.parent, name=d.name, appendonly=False, start_timeout=600)
+    try:
+        ini = redis_ini(f"redis-{big}", key, admin_key, redis)
+        took = ensure_redis(redis, ini, big)
+        note(f"Redis with {big:,} links: " + (
+            "(reused: loaded from its dump.rdb)" if took is None else
+            f"written in {took:.0f} s ({big / took:,.0f} store_save/s, "
+            "4 processes)"))
+        info = redis.command("INFO", "memory")
+        mem = dict(line.split(":", 1) for line in info.splitlines()
+                   if ":" in line)
+        dataset = int(mem["used_memory_dataset"])
+        sample = [k for k in redis.command("SCAN", "0", "MATCH", "isc:r:*",
+                                           "COUNT", "2000")[1]][:200]
+        rec = statistics.mean(redis.command("MEMORY", "USAGE", k)
+                              for k in sample)
+        per = dataset / big
+        figure("redis.memory_per_link", per, "bytes",
+               note_text=f"used_memory_dataset {dataset / 2**20:,.0f} MiB "
+               f"for {big:,} links: the record ~{rec:.0f} B (MEMORY USAGE, "
+               f"{len(sample)} keys; a sealed record ~"
+               f"{statistics.mean(redis.command('STRLEN', k) for k in sample):.0f}"
+               f" B), its index entries ~{per - rec:.0f} B (7 sorted sets); "
+               f"used_memory_rss {int(mem['used_memory_rss']) / 2**30:.2f} "
+               "GiB")
+        bearer = admin_key.read_text().strip()
+        for query, label in (("format=json", "json"), ("", "html"),
+                             ("format=json&sort=status&page=2",
+                              "status_page_2"),
+                             ("format=json&status=failing&sort=expires",
+                              "failing_by_expiry")):
+            env = cgi_env("/admin", ini, query,
+                          HTTP_AUTHORIZATION=f"Bearer {bearer}",
+                          HTTP_ACCEPT="text/html")
+            head, body = cgi_once(env)
+            check(head.startswith("Status: 200"),
+                  f"CGI /admin?{query} (redis): {head[:300]} {body[:300]!r}")
+            if label == "json":
+                j = json.loads(body)
+                check(j.get("matching") == big, f"/admin?format=json lists "
+                      f"{j.get('matching')}, not {big}")
+                t = j["totals"]
+                check(t["connected"] + t["needs_reconnect"] == big,
+                      f"totals {t} do not add up to {big}")
+            ms = coldstart(ADMIN_RUNS, PROGRAM, env)
+            figure(f"redis.admin.{label}", ms, "ms", "file store, 100,000 "
+                   "links" if label == "json" else None,
+                   figure_value("admin.first_page.json")
+                   if label == "json" else None, target="< 50 ms",
+                   met=ms < 50, note_text=f"{big:,} links in Redis; first "
+                   "page and totals (pages, filters, sorts from the "
+                   "sorted-set indexes); median of "
+                   f"{ADMIN_RUNS} CGI runs, process start and the Redis "
+                   "connection included")
+        r = subprocess.run([str(BENCH / "storebench"), "query", str(ini),
+                            "200"], capture_output=True, text=True,
+                           timeout=300)
+        check(r.returncode == 0, f"storebench query: {r.stderr}")
+        v = dict(zip(r.stdout.split()[::2], r.stdout.split()[1::2]))
+        check(int(v["matching"]) == big, f"store_query: {r.stdout}")
+        figure("redis.admin.store_query", float(v["median_ms"]), "ms",
+               target="< 50 ms", met=float(v["median_ms"]) < 50,
+               note_text=f"{big:,} links: store_query() for the first page "
+               "of 50 and the totals, in one process (no process start); "
+               f"median of 200, p90 {float(v['p90_ms']):.2f} ms")
+        reads = [store_read(ini, big, READ_SAMPLES, 1)
+                 for _ in range(READ_ROUNDS)]
+        figure(f"redis.store.read_spread.{big}", statistics.median(reads),
+               "us", f"store.read_spread.{big}",
+               figure_value(f"store.read_spread.{big}"),
+               note_text=f"{READ_SAMPLES:,} random links in turn, as /status "
+               "reads one (name HMAC, GET, AES-GCM open, JSON); median of "
+               f"{READ_ROUNDS} rounds; the reference is the file store's")
+        # Refreshes: the store's side of one (lock, writable, load, open,
+        # seal, save, unlock), from 4 processes on random links.
+        cpu0, t0 = redis_cpu(redis), time.monotonic()
+        procs = [subprocess.Popen([str(BENCH / "storebench"), "refresh",
+                                   str(ini), str(big), "10"],
+                                  stdout=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        outs = [p.communicate(timeout=120)[0] for p in procs]
+        wall = time.monotonic() - t0
+        busy = (redis_cpu(redis) - cpu0) / wall
+        check(all(p.returncode == 0 for p in procs), "storebench refresh")
+        done = sum(int(o.split()[1]) for o in outs)
+        rate = done / wall
+        figure("redis.refreshes_per_second", rate, "refreshes/s",
+               note_text=f"4 processes, {wall:.0f} s, each refresh 6 round "
+               f"trips (lock, writable, load, save as index and record, "
+               f"unlock) without the token request; Redis used "
+               f"{busy:.0%} of a core, so one Redis core sustains "
+               f"~{rate / busy:,.0f}/s")
+        phase_migrate(redis, key)
+        t0 = time.monotonic()
+        r = subprocess.run([str(PROGRAM), "gc", "--config", str(ini)],
+                           capture_output=True, text=True, timeout=1200)
+        check(r.returncode == 0, f"gc (redis): {r.stderr}")
+        figure("redis.gc.seconds", time.monotonic() - t0, "s",
+               note_text=f"{big:,} links: every index entry checked against "
+               "its record (1,000 names a round trip), none gone; Redis "
+               "expires idle links itself")
+    finally:
+        redis.stop()
+
+
 def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     t0 = time.monotonic()
@@ -806,8 +1063,17 @@ def main():
             rig.stop()
         phase_cold(rig.ini, sid)
         phase_memory(memory, after_flows)
+        rig = BenchRig("bench-redis", start=False, store="redis")
+        try:
+            backend_key = configure(rig)
+            rig.start_server()
+            phase_web_redis(rig, backend_key)
+        finally:
+            rig.stop()
     if "store" in parts:
         phase_store()
+    if "redis" in parts or "store" in parts:
+        phase_redis_store()
     seconds = time.monotonic() - t0
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps({

@@ -16,7 +16,21 @@
  * The generator writes each file straight to its place, without the temp
  * file, fsyncs and rename of store_save(): those make a crash safe, and
  * cost 1 to 10 ms a record on this machine, hours for a million.  The
- * bytes are what store_save() would write.
+ * bytes are what store_save() would write.  With [store] backend = redis
+ * it calls store_save() itself (the record and its index entries, one
+ * round trip), each process the names whose first byte is its part.
+ *
+ *	storebench query CONFIG ROUNDS
+ *		The admin list's first page of 50 and its totals, asked of the
+ *		store as the admin page asks (store_query), ROUNDS times, in
+ *		this process: the store's own cost, without a process start.
+ *		Prints "queries R median_ms M p90_ms P matching N".
+ *	storebench refresh CONFIG N SECONDS
+ *		The store's side of refreshes, for SECONDS, on random records
+ *		of the N, as link.c does one (without the token request):
+ *		lock, writable, load, open, seal, save, unlock.  Prints
+ *		"refreshes R seconds S".  Run several at once for the most
+ *		one store sustains.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -144,6 +158,12 @@ put(const struct app *app, const char *id, long long created, long long used,
 		goto err;
 	if (record_seal(&app->keys, name, &r, &raw) == -1)
 		goto err;
+	if (app->cfg.store_backend == STORE_BACKEND_REDIS) {
+		rc = store_save(app->store, name, raw.data, raw.len) == STORE_OK
+			     ? 0
+			     : -1;
+		goto err;
+	}
 	fd = openat(shards[first], name,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
 	if (fd == -1 && errno == EEXIST) {
@@ -170,7 +190,8 @@ gen(struct app *app, unsigned long long n, unsigned long long stale,
 	unsigned long long i;
 	char id[SESSION_ID_LEN + 1];
 
-	if (open_shards(app->cfg.store_dir) == -1)
+	if (app->cfg.store_backend == STORE_BACKEND_FILE &&
+	    open_shards(app->cfg.store_dir) == -1)
 		return 1;
 	/* Connected over the last 30 days, used now, all sorts of expiry;
 	 * a few need a reconnect or failed their last refresh (the admin
@@ -276,6 +297,100 @@ bench_read(struct app *app, unsigned long long n, unsigned long long samples,
 	return 0;
 }
 
+/* One refresh's store work on the record of id; -1 if any step fails. */
+static int
+refresh_one(struct app *app, const char *id, unsigned long long k)
+{
+	char name[RECORD_NAME_LEN + 1], token[64];
+	struct store_lock lock;
+	struct record r;
+	struct owner o;
+	struct buf raw;
+	int rc = -1;
+
+	owner_browser(id, &o);
+	owner_record_name(&app->keys.keys[0], &o, name);
+	if (store_lock(app->store, name, &lock) != STORE_OK)
+		return -1;
+	buf_init(&raw, RECORD_MAX);
+	memset(&r, 0, sizeof(r));
+	if (store_writable(app->store) != STORE_OK ||
+	    store_load(app->store, name, &raw) != STORE_OK ||
+	    record_open(&app->keys, name, (unsigned char *)raw.data, raw.len,
+			&r) == -1)
+		goto out;
+	snprintf(token, sizeof(token), "eyJhbGciOiJSUzI1NiJ9.bench.%llu", k);
+	r.meta.last_refresh = r.meta.updated = (long long)time(NULL);
+	r.meta.expires_at = r.meta.last_refresh + 3600;
+	buf_free(&raw);
+	buf_init(&raw, RECORD_MAX);
+	if (record_set(&r.access_token, token) == -1 ||
+	    record_seal(&app->keys, name, &r, &raw) == -1 ||
+	    store_save(app->store, name, raw.data, raw.len) != STORE_OK)
+		goto out;
+	rc = 0;
+out:
+	record_free(&r);
+	buf_free(&raw);
+	store_unlock(&lock);
+	return rc;
+}
+
+static int
+bench_refresh(struct app *app, unsigned long long n, unsigned long long secs)
+{
+	unsigned long long x = (unsigned long long)getpid() * 2654435761ULL | 1;
+	unsigned long long done = 0;
+	char id[SESSION_ID_LEN + 1];
+	double t0 = now_us(), t;
+
+	do {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		sid(x % n, id);
+		if (refresh_one(app, id, done) == -1) {
+			fprintf(stderr, "storebench: refresh of %llu failed\n",
+				x % n);
+			return 1;
+		}
+		done++;
+		t = now_us();
+	} while (t - t0 < (double)secs * 1e6);
+	printf("refreshes %llu seconds %.3f\n", done, (t - t0) / 1e6);
+	return 0;
+}
+
+static int
+bench_query(struct app *app, unsigned long long rounds)
+{
+	struct listing_query q = {
+		.health = -1, .sort = SORT_CONNECTED, .prefix = "", .limit = 50
+	};
+	double *ms = calloc(rounds, sizeof(*ms));
+	unsigned long long i;
+	size_t matching = 0;
+	struct listing l;
+
+	if (ms == NULL)
+		return 1;
+	for (i = 0; i < rounds; i++) {
+		double t0 = now_us();
+
+		q.now = (long long)time(NULL);
+		if (store_query(app->store, &q, &l) != STORE_OK)
+			return 1;
+		ms[i] = (now_us() - t0) / 1000;
+		matching = l.matching;
+		listing_free(&l);
+	}
+	qsort(ms, rounds, sizeof(*ms), cmp);
+	printf("queries %llu median_ms %.3f p90_ms %.3f matching %zu\n", rounds,
+	       ms[rounds / 2], ms[rounds * 9 / 10], matching);
+	free(ms);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -283,19 +398,27 @@ main(int argc, char **argv)
 	char err[1024];
 	struct app app;
 	int rc, is_gen = argc > 1 && strcmp(argv[1], "gen") == 0;
+	int is_query = argc > 1 && strcmp(argv[1], "query") == 0;
 
-	if (argc < 5 || parse_uint(argv[3], is_gen ? 0 : 1, 100000000, &n) ||
+	if (argc < (is_query ? 4 : 5) ||
+	    parse_uint(argv[3], is_gen ? 0 : 1, 100000000, &n) ||
+	    (is_query && argc != 4) ||
 	    (is_gen && (parse_uint(argv[4], 0, 100000000, &a) == -1 ||
 			(argc != 5 && argc != 7) ||
 			(argc == 7 &&
 			 (parse_uint(argv[6], 1, 256, &parts) == -1 ||
 			  parse_uint(argv[5], 0, parts - 1, &part) == -1)))) ||
-	    (!is_gen && (argc != 6 || parse_uint(argv[4], 1, 10000000, &a) ||
-			 parse_uint(argv[5], 1, 100000, &b) == -1))) {
+	    (!is_gen && strcmp(argv[1], "refresh") == 0 &&
+	     (argc != 5 || parse_uint(argv[4], 1, 3600, &a) == -1)) ||
+	    (!is_gen && strcmp(argv[1], "read") == 0 &&
+	     (argc != 6 || parse_uint(argv[4], 1, 10000000, &a) ||
+	      parse_uint(argv[5], 1, 100000, &b) == -1))) {
 		fprintf(stderr, "usage: storebench gen CONFIG N STALE [PART "
 				"PARTS]\n"
 				"       storebench read CONFIG N SAMPLES "
-				"ROUNDS\n");
+				"ROUNDS\n"
+				"       storebench query CONFIG ROUNDS\n"
+				"       storebench refresh CONFIG N SECONDS\n");
 		return 2;
 	}
 	if (app_open(&app, argv[2], err, sizeof(err)) == -1) {
@@ -306,6 +429,10 @@ main(int argc, char **argv)
 		rc = gen(&app, n, a, (unsigned)part, (unsigned)parts);
 	else if (strcmp(argv[1], "read") == 0)
 		rc = bench_read(&app, n, a, b);
+	else if (strcmp(argv[1], "refresh") == 0)
+		rc = bench_refresh(&app, n, a);
+	else if (strcmp(argv[1], "query") == 0)
+		rc = bench_query(&app, n);
 	else
 		rc = 2;
 	app_close(&app);

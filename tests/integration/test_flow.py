@@ -5,6 +5,7 @@ request it should not have.
 """
 
 import base64
+import contextlib
 import os
 import re
 import stat
@@ -13,6 +14,7 @@ import time
 import unittest
 import urllib.parse
 
+import rig
 from rig import BASE, CLIENT_ID, CLIENT_SECRET, Rig
 
 SESSION = "insuresign_session"
@@ -71,6 +73,28 @@ class FlowTest(unittest.TestCase):
 
     def token_requests(self):
         return self.rig.mock.token_requests()
+
+    @contextlib.contextmanager
+    def store_broken(self):
+        """The store unusable for a while: the file store's directory
+        opened to others (refused), or Redis stopped.  Yields what the
+        log then says; after, waits for a worker to answer again (a
+        worker tries a Redis that was down again after a second)."""
+        if self.rig.store_kind == "redis":
+            self.rig.redis.stop()
+            try:
+                yield "cannot connect"
+            finally:
+                self.rig.redis.start()
+            rig.wait_for(lambda: self.b.get(self.url("/status"), nav=False)
+                         .status == 200, timeout=5,
+                         what="the workers to reach Redis again")
+        else:
+            os.chmod(self.rig.store, 0o755)
+            try:
+                yield "expected 0700"
+            finally:
+                os.chmod(self.rig.store, 0o700)
 
     def assertPage(self, r, status, *phrases):
         self.assertEqual(r.status, status, r.text[:500])
@@ -182,11 +206,12 @@ class ConnectFlow(FlowTest):
         self.rig.connect(self.b)
         recs = self.rig.records()
         self.assertEqual(len(recs), 1)
-        self.assertEqual(stat.S_IMODE(os.stat(recs[0]).st_mode), 0o600)
-        self.assertEqual(stat.S_IMODE(os.stat(recs[0].parent).st_mode),
-                         0o700)
-        self.assertEqual(stat.S_IMODE(os.stat(self.rig.store).st_mode),
-                         0o700)
+        if self.rig.store_kind == "file":
+            self.assertEqual(stat.S_IMODE(os.stat(recs[0]).st_mode), 0o600)
+            self.assertEqual(stat.S_IMODE(os.stat(recs[0].parent).st_mode),
+                             0o700)
+            self.assertEqual(stat.S_IMODE(os.stat(self.rig.store).st_mode),
+                             0o700)
         # Named by HMAC, never by the cookie: the id is nowhere in it.
         self.assertNotIn(self.b.cookie(SESSION), str(recs[0]))
         self.assertNotIn(self.b.cookie(SESSION).encode(),
@@ -584,19 +609,16 @@ class StoreFailures(FlowTest):
     def test_unusable_store_gives_503_and_loses_nothing(self):
         self.rig.connect(self.b)
         before = self.rig.records()[0].read_bytes()
-        os.chmod(self.rig.store, 0o755)
-        try:
+        other = self.rig.browser()
+        cb = self.approve(self.start(other), other)
+        with self.store_broken() as why:
             r = self.b.get(self.url("/status"), nav=False)
             self.assertEqual(r.status, 503)
-            other = self.rig.browser()
-            cb = self.approve(self.start(other), other)
             asked = self.rig.mock.token_requests()
             self.assertPage(other.get(cb), 503, "cannot be saved")
             # The code is not spent at InsureSign for tokens we would drop.
             self.assertEqual(self.rig.mock.token_requests(), asked)
-        finally:
-            os.chmod(self.rig.store, 0o700)
-        self.assertIn("expected 0700", self.rig.logs())
+        self.assertIn(why, self.rig.logs())
         self.assertEqual(self.rig.records()[0].read_bytes(), before)
         self.assertTrue(self.status()["connected"])
         # Nothing was spent, so the same callback works once it can.

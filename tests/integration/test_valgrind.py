@@ -1,7 +1,8 @@
 """One whole flow with every FastCGI worker under valgrind's memcheck: no
 errors, nothing definitely lost (the connect, the code exchange with
 libcurl loaded, status, a refresh through /token, disconnect, and exit on
-SIGTERM)."""
+SIGTERM); on the file store, and on Redis (hiredis's replies and
+connections)."""
 
 import os
 import re
@@ -16,9 +17,16 @@ from rig import BASE, PROGRAM, Rig
 class Valgrind(unittest.TestCase):
 
     def test_a_whole_flow_is_clean(self):
+        self.whole_flow("file")
+
+    def test_a_whole_flow_on_redis_is_clean(self):
+        self.whole_flow("redis")
+
+    def whole_flow(self, store):
         valgrind = shutil.which("valgrind")
         self.assertIsNotNone(valgrind, "valgrind is missing: make deps")
-        rig = Rig("Valgrind", start=False, backend_key=True)
+        rig = Rig("Valgrind-" + store, start=False, backend_key=True,
+                  store=store)
         try:
             logs = rig.out / "valgrind"
             logs.mkdir()

@@ -53,7 +53,7 @@ fresh(void)
 	app.cfg.client_id = client_id;
 	app.cfg.client_secret = client_secret;
 	test_keyring(&app.keys, 1);
-	app.store = store_open(&app.cfg);
+	app.store = store_open(&app.cfg, STORE_BACKEND_FILE, NULL, 0);
 	app.http = http_new(&app.cfg);
 	if (app.store == NULL || app.http == NULL)
 		abort();

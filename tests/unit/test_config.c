@@ -485,6 +485,74 @@ url_is_not_loopback_for_other_hosts(void)
 	CHECK(!config_url_is_loopback("127.0.0.1"));
 }
 
+static void
+file_store_is_the_default_and_redis_has_its_defaults(void)
+{
+	CHECK(load(GOOD) == 0);
+	CHECK(cfg.store_backend == STORE_BACKEND_FILE);
+	CHECK(cfg.redis == NULL && cfg.redis_password_file == NULL);
+	CHECK_STR(cfg.redis_prefix, "isc:");
+	CHECK(cfg.redis_database == 0);
+	CHECK(cfg.redis_connect_timeout == 1000 && cfg.redis_timeout == 1000);
+	CHECK(load(GOOD "[store]\nbackend = redis\nredis = unix:/run/r.sock\n"
+			"redis_database = 3\nredis_prefix = site-a:\n"
+			"redis_timeout_ms = 250\n") == 0);
+	CHECK(cfg.store_backend == STORE_BACKEND_REDIS);
+	CHECK_STR(cfg.redis, "unix:/run/r.sock");
+	CHECK(cfg.redis_database == 3 && cfg.redis_timeout == 250);
+	CHECK_STR(cfg.redis_prefix, "site-a:");
+}
+
+static void
+redis_backend_needs_an_address(void)
+{
+	CHECK(refused(GOOD "[store]\nbackend = redis\n", "[store] redis",
+		      "host:port or unix:/path"));
+	CHECK(refused(GOOD "[store]\nbackend = memcached\n", "backend",
+		      "file|redis"));
+}
+
+static void
+redis_addresses_are_checked(void)
+{
+	static const char *const bad[] = {
+		"localhost",	   "localhost:",    "localhost:0",
+		"localhost:70000", "unix:relative", "::1:6379",
+		"[::1]",	   ":6379",	    "host name:6379",
+	};
+	char text[256], host[256];
+	unsigned port;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), GOOD "[store]\nredis = %s\n",
+			 bad[i]);
+		CHECK(refused(text, "[store] redis", "host:port"));
+	}
+	CHECK(config_redis_addr("10.0.0.5:6379", host, sizeof(host), &port) ==
+		      0 &&
+	      strcmp(host, "10.0.0.5") == 0 && port == 6379);
+	CHECK(config_redis_addr("[::1]:6380", host, sizeof(host), &port) == 0 &&
+	      strcmp(host, "::1") == 0 && port == 6380);
+	CHECK(config_redis_addr("unix:/run/redis.sock", host, sizeof(host),
+				&port) == 0 &&
+	      strcmp(host, "/run/redis.sock") == 0 && port == 0);
+	CHECK(config_redis_addr("redis.internal:6379", host, 8, &port) == -1);
+}
+
+static void
+redis_prefix_may_not_start_a_hash_tag(void)
+{
+	CHECK(refused(GOOD "[store]\nredis_prefix = a{b}:\n", "redis_prefix",
+		      "without spaces, { or }"));
+	CHECK(refused(GOOD "[store]\nredis_prefix = "
+			   "0123456789012345678901234567890123456789"
+			   "012345678901234567890123456\n",
+		      "redis_prefix", NULL));
+	CHECK(refused(GOOD "[store]\nredis_timeout_ms = 5\n",
+		      "redis_timeout_ms", "10 to 60000"));
+}
+
 int
 main(void)
 {
@@ -530,6 +598,10 @@ main(void)
 	RUN(unreadable_ini_says_owner_group_and_the_fix);
 	RUN(url_is_loopback_for_127_8_and_ipv6_and_localhost);
 	RUN(url_is_not_loopback_for_other_hosts);
+	RUN(file_store_is_the_default_and_redis_has_its_defaults);
+	RUN(redis_backend_needs_an_address);
+	RUN(redis_addresses_are_checked);
+	RUN(redis_prefix_may_not_start_a_hash_tag);
 	config_free(&cfg);
 	rc = DONE();
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);

@@ -114,6 +114,7 @@ static void
 fresh(void)
 {
 	static char dir[64];
+	char err[256];
 
 	store_close(app.store);
 	http_free(app.http);
@@ -129,7 +130,7 @@ fresh(void)
 	app.cfg.client_id = client_id;
 	app.cfg.client_secret = client_secret;
 	test_keyring(&app.keys, 1);
-	app.store = store_open(&app.cfg);
+	app.store = store_open(&app.cfg, STORE_BACKEND_FILE, err, sizeof(err));
 	app.http = http_new(&app.cfg);
 	if (app.store == NULL || app.http == NULL)
 		abort();

@@ -318,7 +318,7 @@ main(void)
 	app.cfg.store_dir = store;
 	app.cfg.state_dir = state;
 	test_keyring(&app.keys, 1);
-	app.store = store_open(&app.cfg);
+	app.store = store_open(&app.cfg, STORE_BACKEND_FILE, NULL, 0);
 	RUN(counts_of_every_process_add_up);
 	RUN(a_process_killed_with_sigkill_keeps_its_counts);
 	RUN(families_and_their_labels);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_ops.h"
 #include "unit.h"
 
 static char top[] = "/tmp/isc-unit-XXXXXX";
@@ -20,6 +21,24 @@ static char sdir[64]; /* top/store: the store itself */
 static char odir[64]; /* top/outside: where planted links point */
 static struct config cfg;
 static struct store *st;
+static char err_[512]; /* store_open's, which never fails here */
+
+/* store_check of a file store at dir. */
+static int
+check_dir(char *dir, char *err, size_t len)
+{
+	struct config c = cfg;
+	struct store *s;
+	int rc;
+
+	c.store_dir = dir;
+	s = store_open(&c, STORE_BACKEND_FILE, err, len);
+	if (s == NULL)
+		return -2;
+	rc = store_check(s, err, len);
+	store_close(s);
+	return rc;
+}
 
 /*
  * lstat as store_file.c sees it: the real one, then, once, the directory
@@ -82,7 +101,7 @@ fresh(void)
 	if (mkdir(sdir, 0700) == -1 || mkdir(odir, 0700) == -1)
 		abort();
 	cfg.store_dir = sdir;
-	st = store_open(&cfg);
+	st = store_open(&cfg, STORE_BACKEND_FILE, err_, sizeof(err_));
 	if (st == NULL)
 		abort();
 }
@@ -338,7 +357,7 @@ store_dir_open_to_others_fails_every_operation(void)
 	CHECK(store_save(st, name, "y", 1) == STORE_ERROR);
 	CHECK(store_delete(st, name) == STORE_ERROR);
 	CHECK(store_sweep(st) == -1);
-	CHECK(store_check(sdir, err, sizeof(err)) == -1);
+	CHECK(check_dir(sdir, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "0700") != NULL);
 	CHECK(chmod(sdir, 0700) == 0);
 	buf_free(&b);
@@ -387,9 +406,9 @@ store_check_refuses_a_symlinked_dir(void)
 	fresh();
 	snprintf(link, sizeof(link), "%s/link", top);
 	CHECK(symlink(sdir, link) == 0);
-	CHECK(store_check(link, err, sizeof(err)) == -1);
+	CHECK(check_dir(link, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "symbolic link") != NULL);
-	CHECK(store_check(sdir, err, sizeof(err)) == 0);
+	CHECK(check_dir(sdir, err, sizeof(err)) == 0);
 	unlink(link);
 }
 
@@ -515,7 +534,8 @@ lock_holder(const char *name, const char *marker, int ready, int go)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		struct store *s = store_open(&cfg);
+		struct store *s = store_open(&cfg, STORE_BACKEND_FILE, err_,
+					     sizeof(err_));
 		struct pollfd pfd = { go, POLLIN, 0 };
 		struct store_lock l;
 		char c = 'L';
@@ -701,7 +721,7 @@ sweep_leaves_short_temp_names_alone(void)
 static void
 check_store(char *out, size_t len)
 {
-	if (store_check(sdir, out, len) == 0)
+	if (check_dir(sdir, out, len) == 0)
 		snprintf(out, len, "ok");
 }
 
@@ -719,7 +739,7 @@ store_of_another_user_names_both_and_the_fix(void)
 	}
 	fresh();
 	CHECK(chown(sdir, pw->pw_uid, pw->pw_gid) == 0);
-	CHECK(store_check(sdir, err, sizeof(err)) == -1);
+	CHECK(check_dir(sdir, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "owned by www-data, and this runs as root: run it "
 			  "as www-data (runuser -u www-data -- ") != NULL);
 	CHECK(strstr(err, "chown") == NULL);
@@ -735,6 +755,29 @@ store_of_another_user_names_both_and_the_fix(void)
 		 sdir, sdir);
 	CHECK_STR(err, want);
 	CHECK(chmod(top, 0700) == 0);
+}
+
+/* At most STORE_HELD_MAX locks at once, each let go by its unlock. */
+static void
+locks_held_at_once_are_bounded(void)
+{
+	struct store_lock l[STORE_HELD_MAX + 1];
+	char names[STORE_HELD_MAX + 1][65];
+	int i;
+
+	fresh();
+	for (i = 0; i <= STORE_HELD_MAX; i++) {
+		char shard[3] = { '1', (char)('0' + i), '\0' };
+
+		name_of(names[i], shard, 'e');
+	}
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
+	CHECK(store_lock(st, names[i], &l[i]) == STORE_ERROR);
+	store_unlock(&l[0]);
+	CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
+	for (i = 1; i <= STORE_HELD_MAX; i++)
+		store_unlock(&l[i]);
 }
 
 int
@@ -765,6 +808,7 @@ main(void)
 	RUN(store_dir_fixed_while_running_works_again);
 	RUN(missing_store_dir_is_an_error_not_notfound);
 	RUN(store_check_refuses_a_symlinked_dir);
+	RUN(locks_held_at_once_are_bounded);
 	RUN(sweep_removes_temp_files_nobody_is_writing);
 	RUN(store_dir_swapped_after_its_check_is_never_used);
 	RUN(sweep_leaves_short_temp_names_alone);
