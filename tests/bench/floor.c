@@ -13,29 +13,49 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-/* Prints "VmRSS 5200 RssAnon 800 RssFile 4400 ..." (kB). */
+/* Adds the kB of each line of FILE that starts with one of KEYS to SUM,
+ * and prints them as "Key kB ". */
 static int
-report(void)
+scan(const char *file, const char *const *keys, size_t nkeys,
+     unsigned long *sum)
 {
-	static const char *const keys[] = { "VmRSS:", "RssAnon:", "RssFile:",
-					    "RssShmem:" };
 	char line[256];
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(file, "r");
 	size_t i;
 
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		for (i = 0; i < nkeys; i++) {
 			size_t n = strlen(keys[i]);
 			unsigned long kb;
 
 			if (strncmp(line, keys[i], n) == 0 &&
-			    sscanf(line + n, "%lu", &kb) == 1)
+			    sscanf(line + n, "%lu", &kb) == 1) {
 				printf("%.*s %lu ", (int)n - 1, keys[i], kb);
+				*sum += kb;
+			}
 		}
-	printf("\n");
 	fclose(f);
+	return 0;
+}
+
+/* Prints "VmRSS 5200 RssAnon 800 RssFile 4400 ... Private 900" (kB):
+ * Private is smaps_rollup's Private_Clean + Private_Dirty, what the bench
+ * holds a worker to. */
+static int
+report(void)
+{
+	static const char *const status[] = { "VmRSS:", "RssAnon:", "RssFile:",
+					      "RssShmem:" };
+	static const char *const smaps[] = { "Private_Clean:",
+					     "Private_Dirty:" };
+	unsigned long ignored = 0, private = 0;
+
+	if (scan("/proc/self/status", status, 4, &ignored) != 0 ||
+	    scan("/proc/self/smaps_rollup", smaps, 2, &private) != 0)
+		return -1;
+	printf("Private %lu\n", private);
 	return 0;
 }
 
