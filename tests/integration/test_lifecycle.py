@@ -375,6 +375,22 @@ class CommandLine(LifecycleTest):
         self.fails("list", "--config", "/nonexistent", config=False, says=(
             f"{me} list: /nonexistent: cannot read: No such file or "
             "directory"))
+        # Every command that reads the store opens the configuration
+        # first, and says which file it could not read.
+        for args in (["show", "abcd"], ["token", "--user", "u"],
+                     ["refresh", "abcd"], ["delete", "abcd"], ["gc"],
+                     ["refresh-due"], ["deliver"], ["rekey"],
+                     ["check-config"], ["migrate", "file", "redis"]):
+            self.fails(*args, "--config", "/nonexistent", config=False,
+                       says=(f"{me} {args[0]}: /nonexistent: cannot read: "
+                             "No such file or directory"))
+        self.fails("deliver", says=(
+            f"{me} deliver: events are off: set [events] url and "
+            "secret_file"))
+        for pair in (["file", "file"], ["file", "mysql"], ["redis", "x"]):
+            self.fails("migrate", *pair, says=(
+                f"{me} migrate: expected `migrate file redis` or `migrate "
+                "redis file`"))
         self.fails("show", "xyz!", says=(
             f"{me} show: expected a record id (at least 4 of its hex "
             "digits, as `list` shows) or --user ID"))
@@ -388,6 +404,12 @@ class CommandLine(LifecycleTest):
         r = self.fails("show", a[:12], says=(
             f"{me} show: the record cannot be read (see the log line)"))
         self.assertIn("abcd00000000", r.stderr)
+        # A file under a record's name that is no record: listed as such.
+        junk = self.rig.store / "ab" / ("abce" + "0" * 60)
+        junk.write_bytes(b"not a record")
+        junk.chmod(0o600)
+        self.assertIn("abce00000000  (not a record: ignored)\n",
+                      self.rig.cli("list").stdout)
         self.fails("rekey", says=(
             f"{me} rekey: some records could not be moved (see the log "
             "lines); run it again"))
@@ -410,8 +432,8 @@ class CommandLine(LifecycleTest):
             self.fails("check-config", says=(
                 f"{me} check-config: fix the errors above"))
         self.fails("token", says=(
-            f"usage: {me}.fcgi token --session COOKIE_VALUE | --user ID"),
-            code=2)
+            f"usage: {me}.fcgi token --session COOKIE_VALUE | --user ID "
+            "[--config FILE]"), code=2)
         self.fails("token", "--session", "short", says=(
             f"{me} token: not a session id of the expected form"))
         self.fails("show", says=f"usage: {me}.fcgi show ID | --user ID "

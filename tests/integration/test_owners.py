@@ -588,7 +588,7 @@ class WebServerLighttpd(WebServerMode, OwnersTest):
                  f"usage: {me}.fcgi show ID | --user ID [--config FILE]"),
                 (["token", "--user", "alice", "--session", "A" * 43], 2,
                  f"usage: {me}.fcgi token --session COOKIE_VALUE | "
-                 "--user ID")):
+                 "--user ID [--config FILE]")):
             r = self.rig.cli(*args, check=False)
             self.assertEqual(r.returncode, code, (args, r.stderr))
             self.assertEqual(r.stderr.strip().splitlines()[-1], says, args)
