@@ -483,6 +483,17 @@ url_is_not_loopback_for_other_hosts(void)
 	CHECK(!config_url_is_loopback("http://[::2]/"));
 	CHECK(!config_url_is_loopback("ftp://127.0.0.1/"));
 	CHECK(!config_url_is_loopback("127.0.0.1"));
+	/* The host as libcurl gives it: an IPv6 one in its brackets, in
+	 * any of its spellings; http.c asks this before sending anything. */
+	CHECK(config_host_is_loopback("[::1]"));
+	CHECK(config_host_is_loopback("[0:0:0:0:0:0:0:1]"));
+	CHECK(config_host_is_loopback("::1"));
+	CHECK(config_host_is_loopback("127.0.0.1"));
+	CHECK(!config_host_is_loopback("[::2]"));
+	CHECK(!config_host_is_loopback("[::1"));
+	CHECK(!config_host_is_loopback("[]"));
+	CHECK(!config_host_is_loopback("[example.com]"));
+	CHECK(!config_host_is_loopback(""));
 }
 
 static void
