@@ -548,6 +548,20 @@ class CommandLine(LifecycleTest):
             self.rig.write_config()
         self.assertRegex(r.stdout, r"(?m)^warning +redirect_uri .* points "
                                    r"at /elsewhere/cb")
+        # Plain http to this machine, by any name libcurl gives it.
+        saved = self.rig.settings["insuresign"]["token_url"]
+        try:
+            for host, curl in (("localhost", "localhost"),
+                               ("[0:0:0:0:0:0:0:1]", "[::1]")):
+                url = f"http://{host}:1/oauth2/token"
+                self.rig.settings["insuresign"]["token_url"] = url
+                self.rig.write_config()
+                r = self.rig.cli("check-config", check=False)
+                self.assertIn(f"ok       {url}: libcurl connects to host "
+                              f"{curl}\n", r.stdout)
+        finally:
+            self.rig.settings["insuresign"]["token_url"] = saved
+            self.rig.write_config()
 
     def libcurl_hidden(self, *cmd, **kw):
         """CMD in a mount namespace where libcurl.so.4 is an empty file,
