@@ -834,8 +834,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	}
 	rc = fstat(fileno(f), &st);
 	fclose(f);
-	if (rc == -1) {
-		seterr(err, len, "cannot read: %s", strerror(errno));
+	/* fopen opens a directory, which iniparser reads as an empty file. */
+	if (rc == -1 || S_ISDIR(st.st_mode)) {
+		seterr(err, len, "cannot read: %s",
+		       strerror(rc == -1 ? errno : EISDIR));
 		return -1;
 	}
 	ini_complaint[0] = '\0';
