@@ -559,6 +559,15 @@ class CommandLine(LifecycleTest):
                 r = self.rig.cli("check-config", check=False)
                 self.assertIn(f"ok       {url}: libcurl connects to host "
                               f"{curl}\n", r.stdout)
+            # A host that does not resolve (RFC 6761: .invalid never
+            # does) is a warning: DNS may be down only now.
+            url = "https://nonexistent.invalid/oauth2/token"
+            self.rig.settings["insuresign"]["token_url"] = url
+            self.rig.write_config()
+            r = self.rig.cli("check-config")
+            self.assertIn(f"warning  token endpoint host of {url} does not "
+                          "resolve (DNS, or a typo in [insuresign] "
+                          "token_url?)\n", r.stdout)
         finally:
             self.rig.settings["insuresign"]["token_url"] = saved
             self.rig.write_config()
