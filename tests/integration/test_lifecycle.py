@@ -572,6 +572,29 @@ class CommandLine(LifecycleTest):
             self.rig.settings["insuresign"]["token_url"] = saved
             self.rig.write_config()
 
+    def test_each_bearer_key_file_is_read_and_checked(self):
+        # Issue 11: app.c's refusal of a key file, for each of the four.
+        short = self.rig.secret_file("short.key", "tooshort\n")
+        for section, key in (("app", "backend_key_file"),
+                             ("admin", "key_file"),
+                             ("metrics", "key_file"),
+                             ("events", "secret_file")):
+            saved = {k: dict(v) for k, v in self.rig.settings.items()}
+            self.rig.settings.setdefault(section, {})[key] = short
+            if section == "events":
+                self.rig.settings["events"]["url"] = \
+                    "https://127.0.0.1:1/events"
+            self.rig.write_config()
+            try:
+                r = self.rig.cli("check-config", check=False)
+            finally:
+                self.rig.settings.clear()
+                self.rig.settings.update(saved)
+                self.rig.write_config()
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(f'[{section}] {key} = "{short}": expected one '
+                          "line of at least 32 characters", r.stderr)
+
     def libcurl_hidden(self, *cmd, **kw):
         """CMD in a mount namespace where libcurl.so.4 is an empty file,
         as on a host without Debian's libcurl4."""
