@@ -416,7 +416,7 @@ class CommandLine(LifecycleTest):
         for p in self.rig.records():
             p.unlink()
         with self.broken_store():
-            for cmd in (["list"], ["gc"]):
+            for cmd in (["list"], ["gc"], ["refresh-due"]):
                 r = self.fails(*cmd, says=(
                     f"{me} {cmd[0]}: cannot read the store" +
                     (" (see the log line above)" if cmd == ["list"]
@@ -472,6 +472,8 @@ class CommandLine(LifecycleTest):
                                    r"[a-z_]+$"))
         self.fails("delete", "ffff", says=f"{me} delete: no record has "
                    "that id")
+        self.fails("refresh", "ffff", says=f"{me} refresh: no record has "
+                   "that id")
 
     def test_root_is_sent_to_the_stores_owner(self):
         # Issue 12, item 6: as root, with the store www-data's, every
@@ -496,6 +498,9 @@ class CommandLine(LifecycleTest):
                 "  runuser -u www-data -- insuresign-connect check-config "
                 f"--config {self.rig.ini}"))
             self.fails("gc", says=re.compile(r"runuser -u www-data -- "))
+            self.fails("show", "abcd", says=(
+                "  runuser -u www-data -- insuresign-connect show abcd "
+                f"--config {self.rig.ini}"))
             self.fails("token", "--session", "A" * 43, says=(
                 "  runuser -u www-data -- insuresign-connect token "
                 f'--session "$SESSION" --config {self.rig.ini}'))
@@ -559,6 +564,15 @@ class CommandLine(LifecycleTest):
                 r = self.rig.cli("check-config", check=False)
                 self.assertIn(f"ok       {url}: libcurl connects to host "
                               f"{curl}\n", r.stdout)
+            # A port libcurl cannot read: an error now, not at every
+            # exchange.
+            url = "https://127.0.0.1:99999/oauth2/token"
+            self.rig.settings["insuresign"]["token_url"] = url
+            self.rig.write_config()
+            r = self.rig.cli("check-config", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f"error    {url}: libcurl cannot parse it\n",
+                          r.stdout)
             # A host that does not resolve (RFC 6761: .invalid never
             # does) is a warning: DNS may be down only now.
             url = "https://nonexistent.invalid/oauth2/token"
