@@ -8,6 +8,7 @@
 #include "log.h"
 #include "fileowner.h"
 #include "metrics.h"
+#include "nitems.h"
 #include "secretfile.h"
 
 /* A bearer key: one line of at least 32 characters that may follow
@@ -44,6 +45,23 @@ read_bearer_key(const char *what, const char *path, const char *store_dir,
 int
 app_open(struct app *app, const char *config_path, char *err, size_t len)
 {
+	/* The bearer keys and secrets, each from its own file, if set. */
+	const struct {
+		const char *what;
+		char *const *path;
+		char **out;
+	} keys[] = {
+		{ "[app] backend_key_file", &app->cfg.backend_key_file,
+		  &app->backend_key },
+		{ "[admin] key_file", &app->cfg.admin_key_file,
+		  &app->admin_key },
+		{ "[metrics] key_file", &app->cfg.metrics_key_file,
+		  &app->metrics_key },
+		{ "[events] secret_file", &app->cfg.events_secret_file,
+		  &app->events_secret },
+	};
+	size_t i;
+
 	memset(app, 0, sizeof(*app));
 	shared_init(&app->limits);
 	shared_init(&app->outbox);
@@ -51,26 +69,12 @@ app_open(struct app *app, const char *config_path, char *err, size_t len)
 		return -1;
 	if (keyring_load(&app->keys, &app->cfg, err, len) == -1)
 		goto err;
-	if (app->cfg.backend_key_file != NULL &&
-	    read_bearer_key("[app] backend_key_file", app->cfg.backend_key_file,
-			    app->cfg.store_dir, &app->backend_key, err,
-			    len) == -1)
-		goto err;
-	if (app->cfg.admin_key_file != NULL &&
-	    read_bearer_key("[admin] key_file", app->cfg.admin_key_file,
-			    app->cfg.store_dir, &app->admin_key, err,
-			    len) == -1)
-		goto err;
-	if (app->cfg.metrics_key_file != NULL &&
-	    read_bearer_key("[metrics] key_file", app->cfg.metrics_key_file,
-			    app->cfg.store_dir, &app->metrics_key, err,
-			    len) == -1)
-		goto err;
-	if (app->cfg.events_secret_file != NULL &&
-	    read_bearer_key("[events] secret_file", app->cfg.events_secret_file,
-			    app->cfg.store_dir, &app->events_secret, err,
-			    len) == -1)
-		goto err;
+	for (i = 0; i < nitems(keys); i++)
+		if (*keys[i].path != NULL &&
+		    read_bearer_key(keys[i].what, *keys[i].path,
+				    app->cfg.store_dir, keys[i].out, err,
+				    len) == -1)
+			goto err;
 	log_set_format(app->cfg.log_format);
 	if (audit_open(app->cfg.audit_log) == -1) {
 		snprintf(err, len, "[app] audit_log = \"%s\": cannot open it",

@@ -67,28 +67,23 @@ when(long long t, char *out)
 }
 
 static int
-cmd_list(int argc, char **argv, const struct cli_opts *o)
+cmd_list(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	long long now = (long long)time(NULL);
 	struct listing l;
-	struct app app;
 	size_t i;
 
 	(void)argc;
 	(void)argv;
-	if (open_app(&app, o, "list") == -1)
-		return 1;
-	if (listing_load(app.store, now, &l) == -1) {
-		app_close(&app);
+	if (listing_load(app->store, now, &l) == -1)
 		return fail("list", "cannot read the store (see the log line "
 				    "above)");
-	}
 	/* Every user's id: with the key, from inside each record. */
 	for (i = 0; i < l.n; i++) {
 		struct record r;
 
 		if (l.v[i].readable && l.v[i].meta.owner_kind == OWNER_USER &&
-		    link_get_name(&app, l.v[i].name, &r) == LINK_OK) {
+		    link_get_name(app, l.v[i].name, &r) == LINK_OK) {
 			listing_owner(&l.v[i], &r);
 			record_free(&r);
 		}
@@ -132,7 +127,6 @@ cmd_list(int argc, char **argv, const struct cli_opts *o)
 		}
 	}
 	listing_free(&l);
-	app_close(&app);
 	return 0;
 }
 
@@ -185,31 +179,23 @@ resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
 }
 
 static int
-cmd_show(int argc, char **argv, const struct cli_opts *o)
+cmd_show(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1];
 	long long now = (long long)time(NULL);
 	struct listing_entry e;
 	struct record r;
-	struct app app;
-	int rc = 1;
 
 	(void)argc;
-	if (open_app(&app, o, "show") == -1)
+	if (resolve(app, "show", argv, o, name) != 0)
 		return 1;
-	if (resolve(&app, "show", argv, o, name) != 0)
-		goto out;
-	if (link_get_name(&app, name, &r) != LINK_OK) {
-		fail("show", "the record cannot be read (see the log line)");
-		goto out;
-	}
+	if (link_get_name(app, name, &r) != LINK_OK)
+		return fail("show",
+			    "the record cannot be read (see the log line)");
 	listing_entry_of(&e, name, &r.meta, now);
 	print_json(listing_detail_json(&e, &r, now));
 	record_free(&r);
-	rc = 0;
-out:
-	app_close(&app);
-	return rc;
+	return 0;
 }
 
 static int
@@ -234,11 +220,10 @@ link_error(const char *cmd, enum link_rc rc, enum refresh_error why)
 }
 
 static int
-cmd_token(int argc, char **argv, const struct cli_opts *o)
+cmd_token(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	enum refresh_error why;
 	struct record r;
-	struct app app;
 	enum link_rc rc;
 
 	struct owner owner;
@@ -246,78 +231,54 @@ cmd_token(int argc, char **argv, const struct cli_opts *o)
 
 	(void)argc;
 	(void)argv;
-	if ((o->session == NULL) == (o->user == NULL)) {
-		fprintf(stderr,
-			"usage: %s token --session COOKIE_VALUE | "
-			"--user ID\n",
-			program_invocation_short_name);
-		return EXIT_USAGE;
-	}
-	if (open_app(&app, o, "token") == -1)
-		return 1;
 	if (o->user != NULL)
-		owner_user(&app.cfg, o->user, &owner, &bad);
-	else if (session_id_valid(&app.cfg, o->session))
+		owner_user(&app->cfg, o->user, &owner, &bad);
+	else if (session_id_valid(&app->cfg, o->session))
 		owner_browser(o->session, &owner);
 	else
 		bad = "not a session id of the expected form";
-	if (bad != NULL) {
-		app_close(&app);
+	if (bad != NULL)
 		return fail("token", bad);
-	}
-	rc = link_token(&app, &owner, (long long)time(NULL), &r, &why);
+	rc = link_token(app, &owner, (long long)time(NULL), &r, &why);
 	if (rc == LINK_OK) {
 		puts(r.access_token);
 		record_free(&r);
 	}
-	app_close(&app);
 	return rc == LINK_OK ? 0 : link_error("token", rc, why);
 }
 
 static int
-cmd_refresh(int argc, char **argv, const struct cli_opts *o)
+cmd_refresh(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1], exp[TIME_LEN];
 	enum refresh_error why;
 	struct record r;
-	struct app app;
-	enum link_rc rc = LINK_STORE_ERROR;
+	enum link_rc rc;
 
 	(void)argc;
-	if (open_app(&app, o, "refresh") == -1)
+	if (resolve(app, "refresh", argv, o, name) != 0)
 		return 1;
-	if (resolve(&app, "refresh", argv, o, name) != 0) {
-		app_close(&app);
-		return 1;
-	}
-	rc = link_refresh(&app, name, (long long)time(NULL), &r, &why);
+	rc = link_refresh(app, name, (long long)time(NULL), &r, &why);
 	if (rc == LINK_OK) {
 		timefmt_iso(r.meta.expires_at, exp);
 		printf("refreshed %.12s: expires %s\n", name, exp);
 		record_free(&r);
 	}
-	app_close(&app);
 	return rc == LINK_OK ? 0 : link_error("refresh", rc, why);
 }
 
 static int
-cmd_delete(int argc, char **argv, const struct cli_opts *o)
+cmd_delete(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1];
-	struct app app;
 	enum link_rc rc;
 
 	(void)argc;
-	if (open_app(&app, o, "delete") == -1)
+	if (resolve(app, "delete", argv, o, name) != 0)
 		return 1;
-	if (resolve(&app, "delete", argv, o, name) != 0) {
-		app_close(&app);
-		return 1;
-	}
-	rc = link_delete(&app, name, "cli");
+	rc = link_delete(app, name, "cli");
 	if (rc == LINK_OK)
 		printf("deleted %.12s\n", name);
-	app_close(&app);
 	return rc == LINK_OK ? 0 : link_error("delete", rc, REFRESH_OK);
 }
 
@@ -361,52 +322,39 @@ gc_redis(struct app *app, long long now)
 
 /* What it did, even when that is nothing: cron mails and timers show it. */
 static int
-cmd_gc(int argc, char **argv, const struct cli_opts *o)
+cmd_gc(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	long long now = (long long)time(NULL);
-	struct app app;
 	long kept, temps;
-	int rc = 0;
 
 	(void)argc;
 	(void)argv;
-	if (open_app(&app, o, "gc") == -1)
-		return 1;
-	if (strcmp(store_kind(app.store), "redis") == 0) {
-		rc = gc_redis(&app, now);
-		app_close(&app);
-		return rc;
-	}
+	(void)o;
+	if (strcmp(store_kind(app->store), "redis") == 0)
+		return gc_redis(app, now);
 	gc_removed = 0;
-	kept = link_gc(&app, now, print_removed);
-	if (kept == -1) {
-		app_close(&app);
+	kept = link_gc(app, now, print_removed);
+	if (kept == -1)
 		return fail("gc", "cannot read the store");
-	}
-	temps = link_gc_temp_files(&app);
+	temps = link_gc_temp_files(app);
 	printf("kept %ld link%s (used in the last %u days), removed "
 	       "%ld; removed %ld stray temp file%s\n",
-	       kept, kept == 1 ? "" : "s", app.cfg.max_idle_days, gc_removed,
+	       kept, kept == 1 ? "" : "s", app->cfg.max_idle_days, gc_removed,
 	       temps > 0 ? temps : 0, temps == 1 ? "" : "s");
-	app_close(&app);
 	return 0;
 }
 
 /* Refresh ahead of need, from a timer (ahead.h); says what it did. */
 static int
-cmd_refresh_due(int argc, char **argv, const struct cli_opts *o)
+cmd_refresh_due(struct app *app, int argc, char **argv,
+		const struct cli_opts *o)
 {
 	struct ahead_result r;
-	struct app app;
-	int rc;
 
 	(void)argc;
 	(void)argv;
-	if (open_app(&app, o, "refresh-due") == -1)
-		return 1;
-	rc = ahead_run(&app, (long long)time(NULL), &r);
-	app_close(&app);
-	if (rc == -1)
+	(void)o;
+	if (ahead_run(app, (long long)time(NULL), &r) == -1)
 		return fail("refresh-due", "cannot read the store");
 	printf("refreshed %ld of %ld link%s due; %ld failed, %ld need a "
 	       "reconnect, %ld skipped (refreshed meanwhile, or backing "
@@ -422,24 +370,16 @@ cmd_refresh_due(int argc, char **argv, const struct cli_opts *o)
 /* Sends the events that are due (outbox.h), from a timer; --all: every
  * one waiting or given up on, now. */
 static int
-cmd_deliver(int argc, char **argv, const struct cli_opts *o)
+cmd_deliver(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	struct outbox_result r;
-	struct app app;
-	int rc;
 
 	(void)argc;
 	(void)argv;
-	if (open_app(&app, o, "deliver") == -1)
-		return 1;
-	if (app.cfg.events_url == NULL) {
-		app_close(&app);
+	if (app->cfg.events_url == NULL)
 		return fail("deliver", "events are off: set [events] url and "
 				       "secret_file");
-	}
-	rc = outbox_deliver(&app, (long long)time(NULL), o->all, &r);
-	app_close(&app);
-	if (rc == -1)
+	if (outbox_deliver(app, (long long)time(NULL), o->all, &r) == -1)
 		return fail("deliver", "cannot read the store");
 	printf("sent %ld event%s, %ld failed (retried later), %ld given up; "
 	       "%ld waiting\n",
@@ -451,30 +391,28 @@ cmd_deliver(int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_rekey(int argc, char **argv, const struct cli_opts *o)
+cmd_rekey(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
-	struct app app;
 	long moved;
 	int rc;
 
 	(void)argc;
 	(void)argv;
-	if (open_app(&app, o, "rekey") == -1)
-		return 1;
-	rc = link_rekey(&app, &moved);
+	(void)o;
+	rc = link_rekey(app, &moved);
 	printf("re-sealed %ld record%s under the current key\n", moved,
 	       moved == 1 ? "" : "s");
-	app_close(&app);
 	return rc == 0 ? 0
 		       : fail("rekey", "some records could not be moved (see "
 				       "the log lines); run it again");
 }
 
 static int
-cmd_keygen(int argc, char **argv, const struct cli_opts *o)
+cmd_keygen(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	char err[512];
 
+	(void)app;
 	(void)o;
 	(void)argc;
 	if (keyring_generate(argv[0], err, sizeof(err)) == -1)
@@ -492,21 +430,14 @@ print_check(enum check_level level, const char *what)
 }
 
 static int
-cmd_check_config(int argc, char **argv, const struct cli_opts *o)
+cmd_check_config(struct app *app, int argc, char **argv,
+		 const struct cli_opts *o)
 {
-	const char *path = config_path(o->config);
-	struct app app;
-	int errors;
-
 	(void)argc;
 	(void)argv;
-	if (open_app(&app, o, "check-config") == -1)
-		return 1;
 	printf("%-8s %s: every key valid, secrets and keys readable\n", "ok",
-	       path);
-	errors = selfcheck(&app, 1, print_check);
-	app_close(&app);
-	if (errors > 0)
+	       config_path(o->config));
+	if (selfcheck(app, 1, print_check) > 0)
 		return fail("check-config", "fix the errors above");
 	return 0;
 }
@@ -539,24 +470,22 @@ stores_ready(struct store *from, struct store *to)
 
 /* migrate FROM TO: what it did, and whether every copy reads back. */
 static int
-cmd_migrate(int argc, char **argv, const struct cli_opts *o)
+cmd_migrate(struct app *app, int argc, char **argv, const struct cli_opts *o)
 {
 	enum store_backend which[2];
 	struct store *from = NULL, *to = NULL;
 	struct migrate_counts n;
 	char err[1024];
-	struct app app;
 	int rc = 1;
 
 	(void)argc;
+	(void)o;
 	if (backend_named(argv[0], &which[0]) == -1 ||
 	    backend_named(argv[1], &which[1]) == -1 || which[0] == which[1])
 		return fail("migrate", "expected `migrate file redis` or "
 				       "`migrate redis file`");
-	if (open_app(&app, o, "migrate") == -1)
-		return 1;
-	from = store_open(&app.cfg, which[0], err, sizeof(err));
-	to = from != NULL ? store_open(&app.cfg, which[1], err, sizeof(err))
+	from = store_open(&app->cfg, which[0], err, sizeof(err));
+	to = from != NULL ? store_open(&app->cfg, which[1], err, sizeof(err))
 			  : NULL;
 	if (to == NULL) {
 		fail("migrate", err);
@@ -564,7 +493,7 @@ cmd_migrate(int argc, char **argv, const struct cli_opts *o)
 	}
 	if (stores_ready(from, to) != 0)
 		goto out;
-	if (migrate(&app, from, to, app.cfg.store_backend == which[1],
+	if (migrate(app, from, to, app->cfg.store_backend == which[1],
 		    (long long)time(NULL), &n) == -1) {
 		fail("migrate", "cannot read the store to copy from (see the "
 				"log line)");
@@ -586,13 +515,14 @@ cmd_migrate(int argc, char **argv, const struct cli_opts *o)
 out:
 	store_close(from);
 	store_close(to);
-	app_close(&app);
 	return rc;
 }
 
 struct command {
 	const char *name;
-	int (*fn)(int argc, char **argv, const struct cli_opts *o);
+	/* app: opened from the configuration when store is set, else NULL */
+	int (*fn)(struct app *app, int argc, char **argv,
+		  const struct cli_opts *o);
 	int nargs; /* exactly this many operands */
 	const char *usage;
 	/* Runs as the store's owner: 1 uses the configured store, 2 the
@@ -671,22 +601,33 @@ cli_known(const char *cmd)
 int
 cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
 {
+	struct app app;
 	size_t i;
+	int rc;
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *c = &commands[i];
 
 		if (strcmp(c->name, cmd) != 0)
 			continue;
-		/* --user ID stands for the one operand, never beside it. */
-		if (argc != c->nargs - (opts->user != NULL && c->nargs == 1)) {
+		/* --user ID stands for the one operand, never beside it; token
+		 * takes one of --session and --user. */
+		if (argc != c->nargs - (opts->user != NULL && c->nargs == 1) ||
+		    (c->fn == cmd_token &&
+		     (opts->session == NULL) == (opts->user == NULL))) {
 			fprintf(stderr, "usage: %s %s [--config FILE]\n",
 				program_invocation_short_name, c->usage);
 			return EXIT_USAGE;
 		}
 		if (refuse_root(c, argc, argv, opts) == -1)
 			return 1;
-		return c->fn(argc, argv, opts);
+		if (!c->store)
+			return c->fn(NULL, argc, argv, opts);
+		if (open_app(&app, opts, c->name) == -1)
+			return 1;
+		rc = c->fn(&app, argc, argv, opts);
+		app_close(&app);
+		return rc;
 	}
 	fprintf(stderr, "%s: unknown command \"%s\"\n",
 		program_invocation_short_name, cmd);

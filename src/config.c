@@ -262,21 +262,34 @@ config_url_host(const char *url, char *host, size_t len)
 }
 
 int
-config_url_is_loopback(const char *url)
+config_host_is_loopback(const char *host)
 {
-	char host[256];
+	char v6[INET6_ADDRSTRLEN];
 	struct in_addr a4;
 	struct in6_addr a6;
+	size_t n = strlen(host);
 
-	if (config_url_host(url, host, sizeof(host)) == -1)
-		return 0;
 	if (ascii_casecmp(host, "localhost") == 0)
 		return 1;
 	if (inet_pton(AF_INET, host, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return 0;
+	/* libcurl gives an IPv6 host in its brackets, config_url_host not. */
+	if (n > 2 && host[0] == '[' && host[n - 1] == ']' &&
+	    n - 2 < sizeof(v6)) {
+		memcpy(v6, host + 1, n - 2);
+		v6[n - 2] = '\0';
+		host = v6;
+	}
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+int
+config_url_is_loopback(const char *url)
+{
+	char host[256];
+
+	return config_url_host(url, host, sizeof(host)) == 0 &&
+	       config_host_is_loopback(host);
 }
 
 int
@@ -821,8 +834,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	}
 	rc = fstat(fileno(f), &st);
 	fclose(f);
-	if (rc == -1) {
-		seterr(err, len, "cannot read: %s", strerror(errno));
+	/* fopen opens a directory, which iniparser reads as an empty file. */
+	if (rc == -1 || S_ISDIR(st.st_mode)) {
+		seterr(err, len, "cannot read: %s",
+		       strerror(rc == -1 ? errno : EISDIR));
 		return -1;
 	}
 	ini_complaint[0] = '\0';

@@ -137,5 +137,8 @@ int config_url_host(const char *url, char *host, size_t len);
 
 /* True for a URL whose host is loopback (127.0.0.0/8, ::1, localhost). */
 int config_url_is_loopback(const char *url);
+/* localhost, 127.0.0.0/8 or ::1 (in brackets or not): where plain http
+ * may go, since it never leaves the machine. */
+int config_host_is_loopback(const char *host);
 
 #endif

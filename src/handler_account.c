@@ -43,8 +43,6 @@ handle_status(struct app *app, const struct request *req, struct response *res)
 		return;
 	}
 	o = cJSON_CreateObject();
-	if (o == NULL)
-		goto out;
 	cJSON_AddBoolToObject(o, "connected",
 			      rc == LINK_OK &&
 				      r.meta.status == RECORD_CONNECTED);
@@ -72,7 +70,6 @@ handle_status(struct app *app, const struct request *req, struct response *res)
 			      (long long)time(NULL), csrf);
 		cJSON_AddStringToObject(o, "csrf_token", csrf);
 	}
-out:
 	res_json(res, 200, o);
 	if (rc == LINK_OK)
 		record_free(&r);

@@ -486,12 +486,13 @@ audit_lines(const struct app *app, const char *name, struct buf *out)
 	if (app->cfg.audit_log == NULL)
 		return;
 	fd = open(app->cfg.audit_log, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1 || fstat(fd, &st) == -1) {
-		if (fd != -1)
-			close(fd);
+	if (fd == -1)
 		return;
-	}
-	from = st.st_size > AUDIT_TAIL ? st.st_size - AUDIT_TAIL : 0;
+	/* fstat of what open just gave fails for no file we can open; if it
+	 * did, the file's start is still a place to read from. */
+	from = fstat(fd, &st) == 0 && st.st_size > AUDIT_TAIL
+		       ? st.st_size - AUDIT_TAIL
+		       : 0;
 	chunk = malloc(AUDIT_TAIL + 1);
 	n = chunk != NULL ? pread(fd, chunk, AUDIT_TAIL, from) : -1;
 	close(fd);

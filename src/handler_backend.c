@@ -122,16 +122,12 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 	switch (rc) {
 	case LINK_OK:
 		o = cJSON_CreateObject();
-		if (o != NULL) {
-			timefmt_iso(r.meta.expires_at, exp);
-			cJSON_AddStringToObject(o, "access_token",
-						r.access_token);
-			cJSON_AddStringToObject(o, "token_type", "Bearer");
-			cJSON_AddStringToObject(o, "expires_at", exp);
-			cJSON_AddNumberToObject(
-				o, "expires_in",
-				(double)(r.meta.expires_at - now));
-		}
+		timefmt_iso(r.meta.expires_at, exp);
+		cJSON_AddStringToObject(o, "access_token", r.access_token);
+		cJSON_AddStringToObject(o, "token_type", "Bearer");
+		cJSON_AddStringToObject(o, "expires_at", exp);
+		cJSON_AddNumberToObject(o, "expires_in",
+					(double)(r.meta.expires_at - now));
 		record_free(&r);
 		res_json(res, 200, o);
 		return;
@@ -201,22 +197,18 @@ link_state(struct response *res, const struct record *r)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (o != NULL) {
-		cJSON_AddBoolToObject(o, "connected",
-				      r->meta.status == RECORD_CONNECTED);
-		cJSON_AddBoolToObject(o, "needs_reconnect",
-				      r->meta.status == RECORD_NEEDS_RECONNECT);
-		timefmt_json(o, "since", r->meta.created);
-		timefmt_json(o, "expires_at",
-			     r->meta.status == RECORD_CONNECTED
-				     ? r->meta.expires_at
-				     : 0);
-		cJSON_AddBoolToObject(o, "refreshable",
-				      r->refresh_token != NULL);
-		timefmt_json(o, "last_refresh", r->meta.last_refresh);
-		cJSON_AddStringToObject(o, "last_refresh_result",
-					refresh_error_name(r->meta.last_error));
-	}
+	cJSON_AddBoolToObject(o, "connected",
+			      r->meta.status == RECORD_CONNECTED);
+	cJSON_AddBoolToObject(o, "needs_reconnect",
+			      r->meta.status == RECORD_NEEDS_RECONNECT);
+	timefmt_json(o, "since", r->meta.created);
+	timefmt_json(o, "expires_at",
+		     r->meta.status == RECORD_CONNECTED ? r->meta.expires_at
+							: 0);
+	cJSON_AddBoolToObject(o, "refreshable", r->refresh_token != NULL);
+	timefmt_json(o, "last_refresh", r->meta.last_refresh);
+	cJSON_AddStringToObject(o, "last_refresh_result",
+				refresh_error_name(r->meta.last_error));
 	res_json(res, 200, o);
 }
 
@@ -340,11 +332,9 @@ handle_connect_tickets(struct app *app, const struct request *req,
 		goto out;
 	}
 	o = cJSON_CreateObject();
-	if (o != NULL) {
-		timefmt_iso(t.expires, exp);
-		cJSON_AddStringToObject(o, "url", url.data);
-		cJSON_AddStringToObject(o, "expires_at", exp);
-	}
+	timefmt_iso(t.expires, exp);
+	cJSON_AddStringToObject(o, "url", url.data);
+	cJSON_AddStringToObject(o, "expires_at", exp);
 	res_json(res, 201, o);
 	buf_free(&url);
 	explicit_bzero(&t, sizeof(t));

@@ -191,18 +191,24 @@ confirm(struct app *app, struct response *res, const struct identity *who,
 
 /*
  * A new pending authorization, bound to who (its session, or its signed-in
- * user), then the browser goes to InsureSign's authorize page.
+ * user; fresh: a browser's first connect, which gets its session here),
+ * then the browser goes to InsureSign's authorize page.
  */
 static void
 authorize(struct app *app, const struct request *req, struct response *res,
-	  const struct identity *who, const char *return_to, const char *user,
-	  long long now)
+	  struct identity *who, int fresh, const char *return_to,
+	  const char *user, long long now)
 {
 	char state[STATE_LEN + 1], challenge[STATE_LEN + 1];
 	struct pending_set set;
 	struct pending p;
 	struct buf url;
 
+	if (fresh) {
+		if (session_create(&who->session) == -1)
+			goto err;
+		identity_bind_session(who);
+	}
 	pending_read(&app->keys, &app->cfg, req, who->binding, &set);
 	if (pending_new(&p, return_to, user, now) == -1)
 		goto err;
@@ -268,22 +274,12 @@ handle_connect_start(struct app *app, const struct request *req,
 		confirm(app, res, &who, return_to);
 		return;
 	}
-	/* A browser's first connect: it gets its session here. */
-	if (irc == IDENTITY_NONE) {
-		if (!app->cfg.issue_cookie) {
-			identity_refuse(app, req, res, IDENTITY_NONE,
-					return_to);
-			return;
-		}
-		if (session_create(&who.session) == -1) {
-			log_error("%s: no randomness for a session", __func__);
-			page_error(res, &app->cfg, 500, "Something went wrong",
-				   "Please try again.", NULL, NULL);
-			return;
-		}
-		identity_bind_session(&who);
+	if (irc == IDENTITY_NONE && !app->cfg.issue_cookie) {
+		identity_refuse(app, req, res, IDENTITY_NONE, return_to);
+		return;
 	}
-	authorize(app, req, res, &who, return_to, NULL, now);
+	authorize(app, req, res, &who, irc == IDENTITY_NONE, return_to, NULL,
+		  now);
 }
 
 /*
@@ -368,7 +364,7 @@ handle_connect_ticket(struct app *app, const struct request *req,
 		goto out;
 	}
 	identity_bind_session(&who);
-	authorize(app, req, res, &who, tk.return_to, tk.user, now);
+	authorize(app, req, res, &who, 0, tk.return_to, tk.user, now);
 out:
 	explicit_bzero(&tk, sizeof(tk));
 }

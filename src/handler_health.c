@@ -52,8 +52,7 @@ handle_healthz(struct app *app, const struct request *req, struct response *res)
 
 	(void)app;
 	(void)req;
-	if (o != NULL)
-		cJSON_AddStringToObject(o, "status", "ok");
+	cJSON_AddStringToObject(o, "status", "ok");
 	res_json(res, 200, o);
 }
 

@@ -3,14 +3,13 @@
 
 #include <curl/curl.h>
 
-#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "text.h"
+#include "nitems.h"
 
 struct http {
 	const struct config *cfg;
@@ -44,46 +43,50 @@ static struct {
 	void (*free)(void *);
 } lib;
 
-static int
-load(void **fn, const char *name)
-{
-	*fn = dlsym(lib.dl, name);
-	return *fn != NULL ? 0 : -1;
-}
+/* Every function we use, by its name in libcurl.so.4. */
+static const struct {
+	void **fn;
+	const char *name;
+} syms[] = {
+	{ (void **)&lib.easy_init, "curl_easy_init" },
+	{ (void **)&lib.easy_setopt, "curl_easy_setopt" },
+	{ (void **)&lib.easy_perform, "curl_easy_perform" },
+	{ (void **)&lib.easy_getinfo, "curl_easy_getinfo" },
+	{ (void **)&lib.easy_cleanup, "curl_easy_cleanup" },
+	{ (void **)&lib.easy_strerror, "curl_easy_strerror" },
+	{ (void **)&lib.slist_append, "curl_slist_append" },
+	{ (void **)&lib.slist_free_all, "curl_slist_free_all" },
+	{ (void **)&lib.url, "curl_url" },
+	{ (void **)&lib.url_set, "curl_url_set" },
+	{ (void **)&lib.url_get, "curl_url_get" },
+	{ (void **)&lib.url_cleanup, "curl_url_cleanup" },
+	{ (void **)&lib.free, "curl_free" },
+};
 
 int
 http_load(char *err, size_t len)
 {
 	const char *why;
+	size_t i;
 
 	if (lib.dl != NULL)
 		return 0;
 	/* The ABI the headers we were built with describe (libcurl4). */
 	lib.dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (lib.dl == NULL) {
-		why = dlerror();
-		snprintf(err, len, "%s", why != NULL ? why : "libcurl.so.4");
-		return -1;
+	for (i = 0; lib.dl != NULL && i < nitems(syms); i++) {
+		*syms[i].fn = dlsym(lib.dl, syms[i].name);
+		if (*syms[i].fn == NULL)
+			break;
 	}
-	if (load((void **)&lib.easy_init, "curl_easy_init") == -1 ||
-	    load((void **)&lib.easy_setopt, "curl_easy_setopt") == -1 ||
-	    load((void **)&lib.easy_perform, "curl_easy_perform") == -1 ||
-	    load((void **)&lib.easy_getinfo, "curl_easy_getinfo") == -1 ||
-	    load((void **)&lib.easy_cleanup, "curl_easy_cleanup") == -1 ||
-	    load((void **)&lib.easy_strerror, "curl_easy_strerror") == -1 ||
-	    load((void **)&lib.slist_append, "curl_slist_append") == -1 ||
-	    load((void **)&lib.slist_free_all, "curl_slist_free_all") == -1 ||
-	    load((void **)&lib.url, "curl_url") == -1 ||
-	    load((void **)&lib.url_set, "curl_url_set") == -1 ||
-	    load((void **)&lib.url_get, "curl_url_get") == -1 ||
-	    load((void **)&lib.url_cleanup, "curl_url_cleanup") == -1 ||
-	    load((void **)&lib.free, "curl_free") == -1) {
-		snprintf(err, len, "libcurl.so.4 lacks a function we use");
+	if (i == nitems(syms))
+		return 0;
+	/* dlopen's or dlsym's words: the file, or the function it lacks. */
+	why = dlerror();
+	snprintf(err, len, "%s", why != NULL ? why : "libcurl.so.4");
+	if (lib.dl != NULL)
 		dlclose(lib.dl);
-		lib.dl = NULL;
-		return -1;
-	}
-	return 0;
+	lib.dl = NULL;
+	return -1;
 }
 
 struct http *
@@ -195,37 +198,13 @@ classify(CURLcode cc)
 	}
 }
 
-static const char *
-http_rc_name(enum http_rc rc)
-{
-	switch (rc) {
-	case HTTP_OK:
-		return "ok";
-	case HTTP_TIMEOUT:
-		return "timeout";
-	case HTTP_TLS:
-		return "tls_error";
-	case HTTP_NETWORK:
-		return "network_error";
-	case HTTP_TOO_BIG:
-		return "reply_too_big";
-	default:
-		return "internal_error";
-	}
-}
-
-static int
-loopback(const char *host)
-{
-	unsigned char a[16];
-
-	if (ascii_casecmp(host, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, host, a) == 1)
-		return a[0] == 127;
-	/* libcurl gives an IPv6 host in brackets. */
-	return strcmp(host, "[::1]") == 0;
-}
+/* Names for the log, of what classify returns. */
+static const char *const http_rc_names[] = {
+	[HTTP_TIMEOUT] = "timeout",
+	[HTTP_TLS] = "tls_error",
+	[HTTP_NETWORK] = "network_error",
+	[HTTP_TOO_BIG] = "reply_too_big",
+};
 
 int
 http_check_url(const char *url, char *host, size_t len, char *err,
@@ -249,7 +228,7 @@ http_check_url(const char *url, char *host, size_t len, char *err,
 	if (user != NULL || pass != NULL)
 		snprintf(err, errlen, "libcurl reads a user name in it");
 	else if (strcmp(scheme, "https") != 0 &&
-		 (strcmp(scheme, "http") != 0 || !loopback(h)))
+		 (strcmp(scheme, "http") != 0 || !config_host_is_loopback(h)))
 		snprintf(err, errlen,
 			 "libcurl reads %s to host %s: only https, or http "
 			 "to a loopback host",
@@ -272,24 +251,14 @@ enum http_rc
 http_post_form(struct http *h, const char *url, const char *authorization,
 	       const char *body, struct http_reply *reply)
 {
-	char auth[1024];
 	const char *headers[] = {
-		auth,
+		authorization,
 		"Content-Type: application/x-www-form-urlencoded",
 		"Accept: application/json",
 		NULL,
 	};
-	enum http_rc rc;
 
-	if ((size_t)snprintf(auth, sizeof(auth), "Authorization: %s",
-			     authorization) >= sizeof(auth)) {
-		memset(reply, 0, sizeof(*reply));
-		buf_init(&reply->body, HTTP_REPLY_MAX);
-		return HTTP_INTERNAL;
-	}
-	rc = http_post(h, url, headers, body, reply);
-	explicit_bzero(auth, sizeof(auth));
-	return rc;
+	return http_post(h, url, headers, body, reply);
 }
 
 enum http_rc
@@ -338,15 +307,14 @@ http_post(struct http *h, const char *url, const char *const *lines,
 		log_warn("%s: %s: %s (%s)", __func__, url,
 			 h->errbuf[0] != '\0' ? h->errbuf
 					      : lib.easy_strerror(cc),
-			 http_rc_name(rc));
+			 http_rc_names[rc]);
 err:
 	/* The headers may hold credentials: wipe before freeing. */
 	for (tmp = headers; tmp != NULL; tmp = tmp->next)
 		explicit_bzero(tmp->data, strlen(tmp->data));
 	lib.slist_free_all(headers);
 	/* The body pointer must not outlive the caller's buffer. */
-	if (h->curl != NULL)
-		lib.easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	lib.easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 	if (rc != HTTP_OK)
 		http_reply_free(reply);
 	return rc;
@@ -391,7 +359,7 @@ http_probe(const struct config *cfg, const char *url, const char *ca_file,
 	if (rc != HTTP_OK)
 		snprintf(err, len, "%s (%s)",
 			 errbuf[0] != '\0' ? errbuf : lib.easy_strerror(cc),
-			 http_rc_name(rc));
+			 http_rc_names[rc]);
 	lib.easy_cleanup(c);
 	return rc;
 }

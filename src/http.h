@@ -56,7 +56,8 @@ enum http_rc http_post(struct http *h, const char *url,
 		       const char *const *headers, const char *body,
 		       struct http_reply *reply);
 
-/* POST an application/x-www-form-urlencoded body; redirects not followed. */
+/* POST an application/x-www-form-urlencoded body; redirects not followed.
+ * authorization is the whole header line ("Authorization: Basic ..."). */
 enum http_rc http_post_form(struct http *h, const char *url,
 			    const char *authorization, const char *body,
 			    struct http_reply *reply);

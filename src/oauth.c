@@ -51,7 +51,7 @@ basic_auth(const struct config *cfg, struct buf *out)
 	url_encode_form(&cred, cfg->client_id);
 	buf_addc(&cred, ':');
 	url_encode_form(&cred, cfg->client_secret);
-	buf_adds(out, "Basic ");
+	buf_adds(out, "Authorization: Basic ");
 	rc = cred.failed
 		     ? -1
 		     : b64_append(out, (unsigned char *)cred.data, cred.len);

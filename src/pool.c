@@ -186,7 +186,8 @@ grow(unsigned workers, int (*work)(void *), void *arg, int wake_read)
 	unsigned idle = count(SLOT_IDLE);
 	unsigned total = idle + count(SLOT_BUSY);
 
-	while (!stopping && total < nslots && (total < workers || idle == 0)) {
+	/* spawn finds no free place when the pool is at max_workers. */
+	while (!stopping && (total < workers || idle == 0)) {
 		if (spawn(work, arg, wake_read) == -1)
 			return;
 		total++;

@@ -13,15 +13,13 @@
 #include "nitems.h"
 #include "store.h"
 
-/* The path of an http(s) URL ("/x/callback"), or "" if it has none. */
+/* The path of an http(s) URL ("/x/callback"), or "" if it has none
+ * (config.c took only http and https URLs). */
 static const char *
 url_path(const char *url)
 {
-	const char *p = strstr(url, "://");
+	const char *p = strchr(strstr(url, "://") + 3, '/');
 
-	if (p == NULL)
-		return "";
-	p = strchr(p + 3, '/');
 	return p != NULL ? p : "";
 }
 
@@ -166,8 +164,9 @@ selfcheck(const struct app *app, int resolve, check_report report)
 		return errors;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	if (config_url_host(cfg->token_url, host, sizeof(host)) == -1 ||
-	    getaddrinfo(host, NULL, &hints, &ai) != 0) {
+	/* config.c took token_url only with a host it could read. */
+	(void)config_url_host(cfg->token_url, host, sizeof(host));
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0) {
 		snprintf(msg, sizeof(msg),
 			 "token endpoint host of %s does not resolve (DNS, or "
 			 "a typo in [insuresign] token_url?)",

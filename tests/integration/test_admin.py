@@ -142,6 +142,13 @@ class RemoteUser(AdminTest):
         self.assertEqual(r.status, 405)
         self.assertEqual(r.header("Allow"), "POST")
         self.assertEqual(len(self.rig.records()), 1)
+        # A good token for a record id that is none: nothing is touched.
+        for bad in ("", name[:12], name + "0"):
+            r = b.post(url, {"id": bad, "csrf": csrf},
+                       headers={**auth, "Origin": self.rig.origin})
+            self.assertEqual(r.status, 400, bad)
+            self.assertIn("Bad record id", r.text)
+        self.assertEqual(len(self.rig.records()), 1)
         # Another admin's token is not this admin's.
         r = b.post(url, {"id": name, "csrf": csrf},
                    headers=basic("bob", "builder"))
@@ -399,11 +406,27 @@ class BearerKey(AdminTest):
         j = self.get("/admin?format=json&q=" + names[7][:6],
                      self.auth()).json()
         self.assertIn(names[7], [r["id"] for r in j["records"]])
+        # The column headers' links keep the filter and the search.
+        html = self.get("/admin?status=connected&q=" + names[7][:6],
+                        self.auth())
+        self.assertIn(f"?sort=expires&amp;status=connected&amp;q="
+                      f"{names[7][:6]}", html.text)
         html = self.get("/admin?page=2", self.auth())
         self.assertIn("Page 2 of 3", html.text)
         self.assertIn('rel="next"', html.text)
         self.assertIn('rel="prev"', html.text)
         self.assertEqual(html.text.count("<tr><td>"), 50)
+
+    def test_a_record_page_that_cannot_be_shown(self):
+        for query, status, title in (
+                ("", 400, "Bad record id"),
+                ("?id=abcd", 400, "Bad record id"),
+                ("?id=" + "0" * 64, 404, "No such record"),
+                ("?id=" + synthetic_record(self.rig.store, 1, 2), 503,
+                 "Record unreadable")):
+            r = self.get("/admin/record" + query, self.auth())
+            self.assertEqual(r.status, status, query)
+            self.assertIn(f"<h1>{title}</h1>", r.text)
 
     def test_expiring_counts_only_links_that_will_lapse(self):
         # InsureSign's access tokens live an hour: every link's expires

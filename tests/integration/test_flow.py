@@ -395,6 +395,8 @@ class TokenEndpointFaults(FlowTest):
         "negative_expires_in": ({"expires_in": -5}, 502),
         "string_expires_in": ({"expires_in": "3600"}, 502),
         "too_big": ({"pad": 70000}, 502),
+        # No Content-Length to refuse it by: cut as it comes (http.c).
+        "too_big_unsized": ({"pad": 70000, "unsized": True}, 502),
         "redirect": ({"redirect": "https://127.0.0.1:1/elsewhere"}, 502),
         "reset": ({"reset": True}, 502),
         "hang": ({"hang": True}, 504),
@@ -412,6 +414,9 @@ class TokenEndpointFaults(FlowTest):
                 self.assertEqual(self.token_requests(), 1)
                 self.assertEqual(self.rig.records(), [])
                 self.assertFalse(self.status(b)["connected"])
+        # The unsized one was cut by the write callback, not by its size.
+        self.assertIn("Failure writing output to destination "
+                      "(reply_too_big)", self.rig.logs())
 
     def test_a_rejected_client_is_one_plain_line_with_its_time(self):
         # Issue 12, item 9: "invalid_client (HTTP 401,

@@ -375,6 +375,22 @@ class CommandLine(LifecycleTest):
         self.fails("list", "--config", "/nonexistent", config=False, says=(
             f"{me} list: /nonexistent: cannot read: No such file or "
             "directory"))
+        # Every command that reads the store opens the configuration
+        # first, and says which file it could not read.
+        for args in (["show", "abcd"], ["token", "--user", "u"],
+                     ["refresh", "abcd"], ["delete", "abcd"], ["gc"],
+                     ["refresh-due"], ["deliver"], ["rekey"],
+                     ["check-config"], ["migrate", "file", "redis"]):
+            self.fails(*args, "--config", "/nonexistent", config=False,
+                       says=(f"{me} {args[0]}: /nonexistent: cannot read: "
+                             "No such file or directory"))
+        self.fails("deliver", says=(
+            f"{me} deliver: events are off: set [events] url and "
+            "secret_file"))
+        for pair in (["file", "file"], ["file", "mysql"], ["redis", "x"]):
+            self.fails("migrate", *pair, says=(
+                f"{me} migrate: expected `migrate file redis` or `migrate "
+                "redis file`"))
         self.fails("show", "xyz!", says=(
             f"{me} show: expected a record id (at least 4 of its hex "
             "digits, as `list` shows) or --user ID"))
@@ -388,13 +404,19 @@ class CommandLine(LifecycleTest):
         r = self.fails("show", a[:12], says=(
             f"{me} show: the record cannot be read (see the log line)"))
         self.assertIn("abcd00000000", r.stderr)
+        # A file under a record's name that is no record: listed as such.
+        junk = self.rig.store / "ab" / ("abce" + "0" * 60)
+        junk.write_bytes(b"not a record")
+        junk.chmod(0o600)
+        self.assertIn("abce00000000  (not a record: ignored)\n",
+                      self.rig.cli("list").stdout)
         self.fails("rekey", says=(
             f"{me} rekey: some records could not be moved (see the log "
             "lines); run it again"))
         for p in self.rig.records():
             p.unlink()
         with self.broken_store():
-            for cmd in (["list"], ["gc"]):
+            for cmd in (["list"], ["gc"], ["refresh-due"]):
                 r = self.fails(*cmd, says=(
                     f"{me} {cmd[0]}: cannot read the store" +
                     (" (see the log line above)" if cmd == ["list"]
@@ -410,8 +432,8 @@ class CommandLine(LifecycleTest):
             self.fails("check-config", says=(
                 f"{me} check-config: fix the errors above"))
         self.fails("token", says=(
-            f"usage: {me}.fcgi token --session COOKIE_VALUE | --user ID"),
-            code=2)
+            f"usage: {me}.fcgi token --session COOKIE_VALUE | --user ID "
+            "[--config FILE]"), code=2)
         self.fails("token", "--session", "short", says=(
             f"{me} token: not a session id of the expected form"))
         self.fails("show", says=f"usage: {me}.fcgi show ID | --user ID "
@@ -450,6 +472,8 @@ class CommandLine(LifecycleTest):
                                    r"[a-z_]+$"))
         self.fails("delete", "ffff", says=f"{me} delete: no record has "
                    "that id")
+        self.fails("refresh", "ffff", says=f"{me} refresh: no record has "
+                   "that id")
 
     def test_root_is_sent_to_the_stores_owner(self):
         # Issue 12, item 6: as root, with the store www-data's, every
@@ -474,6 +498,9 @@ class CommandLine(LifecycleTest):
                 "  runuser -u www-data -- insuresign-connect check-config "
                 f"--config {self.rig.ini}"))
             self.fails("gc", says=re.compile(r"runuser -u www-data -- "))
+            self.fails("show", "abcd", says=(
+                "  runuser -u www-data -- insuresign-connect show abcd "
+                f"--config {self.rig.ini}"))
             self.fails("token", "--session", "A" * 43, says=(
                 "  runuser -u www-data -- insuresign-connect token "
                 f'--session "$SESSION" --config {self.rig.ini}'))
@@ -526,6 +553,61 @@ class CommandLine(LifecycleTest):
             self.rig.write_config()
         self.assertRegex(r.stdout, r"(?m)^warning +redirect_uri .* points "
                                    r"at /elsewhere/cb")
+        # Plain http to this machine, by any name libcurl gives it.
+        saved = self.rig.settings["insuresign"]["token_url"]
+        try:
+            for host, curl in (("localhost", "localhost"),
+                               ("[0:0:0:0:0:0:0:1]", "[::1]")):
+                url = f"http://{host}:1/oauth2/token"
+                self.rig.settings["insuresign"]["token_url"] = url
+                self.rig.write_config()
+                r = self.rig.cli("check-config", check=False)
+                self.assertIn(f"ok       {url}: libcurl connects to host "
+                              f"{curl}\n", r.stdout)
+            # A port libcurl cannot read: an error now, not at every
+            # exchange.
+            url = "https://127.0.0.1:99999/oauth2/token"
+            self.rig.settings["insuresign"]["token_url"] = url
+            self.rig.write_config()
+            r = self.rig.cli("check-config", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f"error    {url}: libcurl cannot parse it\n",
+                          r.stdout)
+            # A host that does not resolve (RFC 6761: .invalid never
+            # does) is a warning: DNS may be down only now.
+            url = "https://nonexistent.invalid/oauth2/token"
+            self.rig.settings["insuresign"]["token_url"] = url
+            self.rig.write_config()
+            r = self.rig.cli("check-config")
+            self.assertIn(f"warning  token endpoint host of {url} does not "
+                          "resolve (DNS, or a typo in [insuresign] "
+                          "token_url?)\n", r.stdout)
+        finally:
+            self.rig.settings["insuresign"]["token_url"] = saved
+            self.rig.write_config()
+
+    def test_each_bearer_key_file_is_read_and_checked(self):
+        # Issue 11: app.c's refusal of a key file, for each of the four.
+        short = self.rig.secret_file("short.key", "tooshort\n")
+        for section, key in (("app", "backend_key_file"),
+                             ("admin", "key_file"),
+                             ("metrics", "key_file"),
+                             ("events", "secret_file")):
+            saved = {k: dict(v) for k, v in self.rig.settings.items()}
+            self.rig.settings.setdefault(section, {})[key] = short
+            if section == "events":
+                self.rig.settings["events"]["url"] = \
+                    "https://127.0.0.1:1/events"
+            self.rig.write_config()
+            try:
+                r = self.rig.cli("check-config", check=False)
+            finally:
+                self.rig.settings.clear()
+                self.rig.settings.update(saved)
+                self.rig.write_config()
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(f'[{section}] {key} = "{short}": expected one '
+                          "line of at least 32 characters", r.stderr)
 
     def libcurl_hidden(self, *cmd, **kw):
         """CMD in a mount namespace where libcurl.so.4 is an empty file,

@@ -552,6 +552,28 @@ class WebServerLighttpd(WebServerMode, OwnersTest):
             self.assertIn(says, page)
             self.assert_no_secret(page)
 
+    def test_admin_record_shows_each_kind_of_claim(self):
+        # Claims that are not strings or numbers: true, a list, null, an
+        # object (which it leaves out: nothing to show in one line).
+        def part(obj):
+            return base64.urlsafe_b64encode(json.dumps(obj).encode()) \
+                .rstrip(b"=").decode()
+        claims = {"email_verified": True, "admin": False,
+                  "roles": ["reader", 7, "<b>"], "nbf": None,
+                  "sub": "acct_<1>"}
+        token = ".".join([part({"alg": "RS256"}), part(claims), "c2ln"])
+        self.rig.mock.config(access_token=token)
+        self.rig.connect(self.browser("bob"))
+        name = record_name(self.rig.key, "user:bob")
+        page = self.browser("admin").get(self.url(
+            "/admin/record?id=" + name)).text
+        for want in ("<dt>email_verified</dt><dd>true</dd>",
+                     "<dt>admin</dt><dd>false</dd>",
+                     "<dt>roles</dt><dd>reader, 7, &lt;b&gt;</dd>",
+                     "<dt>nbf</dt><dd>null</dd>",
+                     "<dt>sub</dt><dd>acct_&lt;1&gt;</dd>"):
+            self.assertIn(want, page)
+
     def test_command_line_by_user(self):
         self.rig.connect(self.browser("alice"))
         self.rig.connect(self.browser("bob"))
@@ -588,7 +610,7 @@ class WebServerLighttpd(WebServerMode, OwnersTest):
                  f"usage: {me}.fcgi show ID | --user ID [--config FILE]"),
                 (["token", "--user", "alice", "--session", "A" * 43], 2,
                  f"usage: {me}.fcgi token --session COOKIE_VALUE | "
-                 "--user ID")):
+                 "--user ID [--config FILE]")):
             r = self.rig.cli(*args, check=False)
             self.assertEqual(r.returncode, code, (args, r.stderr))
             self.assertEqual(r.stderr.strip().splitlines()[-1], says, args)

@@ -375,6 +375,30 @@ class UnixSocket(ListenerTest):
             self.assertEqual(st.st_gid, os.getgid())
             self.assertEqual(self.connect_as("nobody"), "EACCES")
 
+    def test_a_stale_socket_is_replaced_never_another_file(self):
+        # A socket left by a run that was killed: the next start takes
+        # its place (and a group given by number is that group).
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(self.path)
+        stale.close()
+        gid = grp.getgrnam("www-data").gr_gid
+        with Program(self.rig, "--listen", "unix:" + self.path,
+                     "--socket-group", str(gid)):
+            self.assertEqual(os.lstat(self.path).st_gid, gid)
+            self.assertEqual(fcgi(self.path)[0], 200)
+        # Any other file there is not ours to remove.
+        with open(self.path, "w") as f:
+            f.write("keep me")
+        try:
+            rc, err = self.refused("--listen", "unix:" + self.path)
+            self.assertEqual(rc, 1, err)
+            self.assertIn(f"--listen unix:{self.path}: Address already in "
+                          "use", err)
+            with open(self.path) as f:
+                self.assertEqual(f.read(), "keep me")
+        finally:
+            os.unlink(self.path)
+
     def test_modes_open_to_others_and_unknown_groups_are_refused(self):
         for args, status, want in (
                 (["--socket-mode", "0666"], 2, "nothing for others"),
@@ -475,6 +499,33 @@ class TcpListener(ListenerTest):
         self.assertIn("usage:", err)
         rc, err = self.refused("--workers", "2")
         self.assertEqual(rc, 2)
+        # LISTEN_FDS for another process, or too many, or no socket on
+        # fd 3: systemd's socket is not ours, and it says what it wanted.
+        for env in ({"LISTEN_FDS": "1", "LISTEN_PID": "1"},
+                    {"LISTEN_FDS": "2", "LISTEN_PID": "$$"},
+                    {"LISTEN_FDS": "1", "LISTEN_PID": "$$"},
+                    {"LISTEN_FDS": "1"}):
+            sets = " ".join(f"{k}={v}" for k, v in env.items())
+            r = subprocess.run(
+                ["sh", "-c", f'{sets} exec "$0" --config "$1" 3</dev/null',
+                 str(PROGRAM), str(self.rig.ini)], capture_output=True,
+                text=True, timeout=20, stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 1, (env, r.stderr))
+            self.assertIn("no --listen ADDR, and no socket from systemd "
+                          "(LISTEN_PID, LISTEN_FDS=1)", r.stderr, env)
+        # Each number out of its range: the option, the value, the range.
+        for opt, value, want in (
+                ("--workers", "0", "1 to 256"),
+                ("--max-workers", "257", "1 to 256"),
+                ("--request-timeout", "0", "1 to 3600 (seconds)"),
+                ("--request-timeout", "3601", "1 to 3600 (seconds)")):
+            rc, err = self.refused("--listen", "127.0.0.1:9", opt, value)
+            self.assertEqual((rc, err), (2, f"{opt} {value}: expected "
+                                         f"{want}\n"))
+        r = subprocess.run([str(PROGRAM), "--help"], capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertIn("--listen ADDR", r.stdout)
 
 
 class Trickle:

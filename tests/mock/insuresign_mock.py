@@ -89,6 +89,8 @@ These change a normal reply (the code is consumed, tokens are real):
   pad           int     add "padding":"xxx.." of this many bytes (streamed)
   delay         number  sleep this many seconds before answering
   trickle       bool    send the whole reply, headers too, 1 byte per second
+  unsized       bool    no Content-Length: the body ends when the connection
+                        closes (RFC 9112 section 6.3, item 8)
 """
 
 import argparse
@@ -133,7 +135,7 @@ SWITCHES = {
     "hang": bool, "reset": bool,
     "expires_in": object, "token_type": str, "access_token": object,
     "members": dict, "omit": list, "pad": int, "delay": (int, float),
-    "trickle": bool,
+    "trickle": bool, "unsized": bool,
 }
 FAULT_KEYS = set(SWITCHES) - {"auto_approve", "account", "jwt", "iss",
                               "rotate_refresh", "fault_grant", "fault_count"}
@@ -449,8 +451,11 @@ class Handler(BaseHTTPRequestHandler):
             reason = http.HTTPStatus(status).phrase
         except ValueError:
             reason = "Unknown"
-        lines = ["HTTP/1.1 %d %s" % (status, reason),
-                 "Content-Length: %d" % length]
+        lines = ["HTTP/1.1 %d %s" % (status, reason)]
+        if mode == "unsized":
+            self.close_connection = True
+        else:
+            lines.append("Content-Length: %d" % length)
         if ctype:
             lines.append("Content-Type: " + ctype)
         lines += ["%s: %s" % h for h in headers]
@@ -666,7 +671,8 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             entry["status"] = status
         mode = ("reset" if faults.get("reset")
-                else "trickle" if faults.get("trickle") else None)
+                else "trickle" if faults.get("trickle")
+                else "unsized" if faults.get("unsized") else None)
         self.send(status, body, ctype, headers + NO_STORE, length, mode)
 
     def oauth_reply(self, endpoint, params, client_ok, f):

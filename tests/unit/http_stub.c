@@ -122,7 +122,7 @@ http_post_form(struct http *h, const char *url, const char *authorization,
 	memset(reply, 0, sizeof(*reply));
 	buf_init(&reply->body, HTTP_REPLY_MAX);
 	STUB_CHECK(h != NULL && url != NULL && body != NULL);
-	STUB_CHECK(strncmp(authorization, "Basic ", 6) == 0);
+	STUB_CHECK(strncmp(authorization, "Authorization: Basic ", 21) == 0);
 	STUB_CHECK(form_encoded(body));
 	http_stub_calls++;
 	snprintf(http_stub_url, sizeof(http_stub_url), "%s", url);

@@ -334,6 +334,46 @@ redirect_uri_with_a_query_is_refused(void)
 }
 
 static void
+base_path_with_a_query_is_refused(void)
+{
+	CHECK(refused(GOOD "[app]\nbase_path = /isc?x=1\n", "[app] base_path",
+		      "expected a path without a query"));
+}
+
+static void
+events_url_needs_a_secret_file(void)
+{
+	CHECK(refused(GOOD "[events]\nurl = https://app.example/events\n",
+		      "[events] secret_file: missing, and required with "
+		      "[events] url",
+		      NULL));
+}
+
+/* fopen opens a directory; iniparser read it as an empty file, and the
+ * error was "[insuresign] client_id: missing". */
+static void
+directory_is_refused_as_one(void)
+{
+	config_free(&cfg);
+	CHECK(config_load(&cfg, dir, err, sizeof(err)) == -1);
+	CHECK_STR(err, "cannot read: Is a directory");
+}
+
+/* --config, else the environment's, else the packaged path. */
+static void
+config_path_takes_option_then_environment_then_default(void)
+{
+	CHECK(unsetenv(CONFIG_ENV) == 0);
+	CHECK_STR(config_path(NULL), CONFIG_DEFAULT_PATH);
+	CHECK(setenv(CONFIG_ENV, "", 1) == 0);
+	CHECK_STR(config_path(NULL), CONFIG_DEFAULT_PATH);
+	CHECK(setenv(CONFIG_ENV, "/env.ini", 1) == 0);
+	CHECK_STR(config_path(NULL), "/env.ini");
+	CHECK_STR(config_path("/opt.ini"), "/opt.ini");
+	CHECK(unsetenv(CONFIG_ENV) == 0);
+}
+
+static void
 bad_list_item_is_refused(void)
 {
 	CHECK(refused(GOOD "[app]\ntrusted_proxies = 10.0.0.1, proxy.lan\n",
@@ -483,6 +523,17 @@ url_is_not_loopback_for_other_hosts(void)
 	CHECK(!config_url_is_loopback("http://[::2]/"));
 	CHECK(!config_url_is_loopback("ftp://127.0.0.1/"));
 	CHECK(!config_url_is_loopback("127.0.0.1"));
+	/* The host as libcurl gives it: an IPv6 one in its brackets, in
+	 * any of its spellings; http.c asks this before sending anything. */
+	CHECK(config_host_is_loopback("[::1]"));
+	CHECK(config_host_is_loopback("[0:0:0:0:0:0:0:1]"));
+	CHECK(config_host_is_loopback("::1"));
+	CHECK(config_host_is_loopback("127.0.0.1"));
+	CHECK(!config_host_is_loopback("[::2]"));
+	CHECK(!config_host_is_loopback("[::1"));
+	CHECK(!config_host_is_loopback("[]"));
+	CHECK(!config_host_is_loopback("[example.com]"));
+	CHECK(!config_host_is_loopback(""));
 }
 
 static void
@@ -589,6 +640,10 @@ main(void)
 	RUN(timeout_below_connect_timeout_is_refused);
 	RUN(cookie_name_with_a_space_is_refused);
 	RUN(redirect_uri_with_a_query_is_refused);
+	RUN(base_path_with_a_query_is_refused);
+	RUN(events_url_needs_a_secret_file);
+	RUN(directory_is_refused_as_one);
+	RUN(config_path_takes_option_then_environment_then_default);
 	RUN(bad_list_item_is_refused);
 	RUN(syntax_error_names_its_line_and_hides_its_text);
 	RUN(overlong_line_names_its_line);

@@ -112,6 +112,31 @@ a_long_line_is_cut_and_still_json(void)
 	log_set_format(LOG_FORMAT_TEXT);
 }
 
+/* A value with CR or LF in it cannot forge a second log line, and a line
+ * longer than the buffer is cut, still ending in one newline. */
+static void
+a_text_line_stays_one_line(void)
+{
+	char big[1500];
+	const char *out, *at;
+
+	log_set_format(LOG_FORMAT_TEXT);
+	log_error("user=%s", "bob\n2026-01-01 error: forged\rline");
+	out = logged();
+	CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+	CHECK(strchr(out, '\r') == NULL);
+	CHECK(strstr(out, "error: user=bob 2026-01-01 error: forged line\n") !=
+	      NULL);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_warn("%s", big);
+	out = logged();
+	CHECK(strlen(out) == 1023);
+	CHECK(strchr(out, '\n') == out + 1022);
+	at = strstr(out, "warning: ");
+	CHECK(at != NULL && at[9] == 'x');
+}
+
 int
 main(void)
 {
@@ -123,6 +148,7 @@ main(void)
 	RUN(text_is_the_default);
 	RUN(json_lines_read_back);
 	RUN(a_long_line_is_cut_and_still_json);
+	RUN(a_text_line_stays_one_line);
 	rc = DONE();
 	unlink(path);
 	return rc;

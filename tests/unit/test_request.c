@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "handler.h"
+#include "nitems.h"
 #include "request.h"
 #include "unit.h"
 
@@ -588,11 +589,72 @@ other_authorization_carries_no_bearer(void)
 	CHECK(req.bearer == NULL);
 }
 
+/* The state of one query field whose value is n copies of c (a %XX
+ * counts as one character), after tail. */
+static enum field_state
+sized_field(const char *name, enum param p, const char *c, size_t n,
+	    const char *tail)
+{
+	size_t cl = strlen(c), nl = strlen(name), tl = strlen(tail), i, o;
+	char *var = malloc(32 + nl + n * cl + tl);
+	enum field_state st = FIELD_ABSENT;
+
+	if (var == NULL)
+		abort();
+	o = (size_t)snprintf(var, 32 + nl, "QUERY_STRING=%s=", name);
+	for (i = 0; i < n; i++, o += cl)
+		memcpy(var + o, c, cl);
+	memcpy(var + o, tail, tl + 1);
+	if (PARSE("REQUEST_METHOD=GET", var) == 0)
+		st = req.query[p].state;
+	free(var);
+	return st;
+}
+
+/* Each field's length bounds, both sides, and a character it refuses. */
+static void
+each_field_has_its_length_and_characters(void)
+{
+	static const struct {
+		const char *name;
+		enum param p;
+		size_t min, max;
+		const char *ok, *bad;
+	} f[] = {
+		{ "code", PARAM_CODE, 1, 2048, "a", "%01" },
+		{ "state", PARAM_STATE, 1, 512, "a", "%7f" },
+		{ "error", PARAM_ERROR, 1, 128, "a", "%22" },
+		{ "error_description", PARAM_ERROR_DESCRIPTION, 0, 1024, "a",
+		  "%5c" },
+		{ "iss", PARAM_ISS, 1, 2048, "a", "%20" },
+		{ "id", PARAM_ID, 1, 64, "a", "g" },
+		{ "q", PARAM_Q, 1, 64, "0", "x" },
+		{ "t", PARAM_TICKET, 1, 1024, "_", "." },
+		{ "sort", PARAM_SORT, 1, 32, "a", "A" },
+		{ "status", PARAM_FILTER, 1, 32, "-", "1" },
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(f); i++) {
+		CHECK(sized_field(f[i].name, f[i].p, f[i].ok, f[i].max, "") ==
+		      FIELD_OK);
+		CHECK(sized_field(f[i].name, f[i].p, f[i].ok, f[i].max + 1,
+				  "") == FIELD_BAD);
+		CHECK(sized_field(f[i].name, f[i].p, f[i].ok, 0, "") ==
+		      (f[i].min == 0 ? FIELD_OK : FIELD_BAD));
+		CHECK(sized_field(f[i].name, f[i].p, f[i].ok, 1, f[i].bad) ==
+		      FIELD_BAD);
+		if (unit_bad)
+			printf("#   %s\n", f[i].name);
+	}
+}
+
 int
 main(void)
 {
 	setup();
 	RUN(query_fields_are_decoded);
+	RUN(each_field_has_its_length_and_characters);
 	RUN(unknown_params_are_ignored);
 	RUN(duplicated_param_sets_dup);
 	RUN(bad_percent_escape_is_400);
