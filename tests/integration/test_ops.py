@@ -467,9 +467,13 @@ class RefreshAhead(OpsTest):
             self.assertIn("refreshed 5 of 5", self.refresh_due().stdout)
             # Four a second: the fifth starts a second after the first.
             self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+            # As InsureSign sees them: the first also waits for the TLS
+            # handshake, the rest share its connection; from the second to
+            # the fifth, three quarters of a second (unpaced: a few ms).
             times = [e["time"] for e in
                      self.rig.mock.log(grant_type="refresh_token")]
-            self.assertGreaterEqual(times[-1] - times[0], 0.95)
+            self.assertEqual(len(times), 5)
+            self.assertGreaterEqual(times[-1] - times[1], 0.7)
         finally:
             del self.rig.settings["refresh"]
             self.rig.write_config()
