@@ -655,6 +655,125 @@ without_the_state_dir_the_timer_still_delivers(void)
 	chmod(app.cfg.state_dir, 0700);
 }
 
+/* The reason in o's last waiting event's body, "(null)" for none. */
+static const char *
+last_reason(const struct owner *o)
+{
+	static char out[64];
+	struct record r = stored(o);
+	cJSON *j = r.events != NULL ? cJSON_Parse(r.events) : NULL, *e,
+	      *last = NULL, *body;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "waiting")) last = e;
+	snprintf(out, sizeof(out), "(no event)");
+	body = cJSON_Parse(
+		cJSON_GetStringValue(cJSON_GetObjectItem(last, "body")));
+	if (body != NULL) {
+		const char *why = cJSON_GetStringValue(
+			cJSON_GetObjectItem(body, "reason"));
+
+		snprintf(out, sizeof(out), "%s", why != NULL ? why : "(null)");
+	}
+	cJSON_Delete(body);
+	cJSON_Delete(j);
+	record_free(&r);
+	return out;
+}
+
+static void
+linking_again_while_linked_says_reconnected(void)
+{
+	fresh();
+	make_link(&alice, NOW, 3600);
+	CHECK_STR(last_reason(&alice), "(null)");
+	make_link(&alice, NOW + 5, 3600);
+	CHECK_STR(waiting(&alice), "link.created,link.created");
+	CHECK_STR(last_reason(&alice), "reconnected");
+}
+
+static void
+a_new_session_over_a_tombstone_deletes_nothing_twice(void)
+{
+	static char at_[] = "at-x", rt[] = "rt-x", bearer[] = "Bearer";
+	struct oauth_tokens t = { at_, rt, bearer, NULL, 3600 };
+	struct owner b2;
+
+	/* The browser's link was deleted (a tombstone with its events);
+	 * it links again with a new session: the old one had no link. */
+	fresh();
+	make_link(&browser, NOW, 3600);
+	CHECK(link_delete(&app, name_of(&browser), "user") == LINK_OK);
+	CHECK_STR(waiting(&browser), "link.created,link.deleted");
+	owner_browser("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC", &b2);
+	CHECK(link_create(&app, &b2, &browser, &t, NOW + 1) == LINK_OK);
+	CHECK_STR(waiting(&browser), "link.created,link.deleted");
+	CHECK_STR(waiting(&b2), "link.created");
+}
+
+static void
+with_nothing_to_say_a_deletion_leaves_no_tombstone(void)
+{
+	static char failed[] = "link.refresh_failed";
+	static char *types[] = { failed };
+	struct record r;
+
+	/* Events on, but link.deleted not asked for and none waiting. */
+	fresh();
+	app.cfg.events_types.v = types;
+	app.cfg.events_types.n = 1;
+	make_link(&alice, NOW, 3600);
+	CHECK_STR(waiting(&alice), "");
+	CHECK(link_delete(&app, name_of(&alice), "user") == LINK_OK);
+	CHECK(access(app.cfg.store_dir, F_OK) == 0);
+	r = stored(&alice);
+	CHECK(r.meta.status == 0); /* no record at all */
+	record_free(&r);
+	app.cfg.events_types.n = 0;
+}
+
+static void
+an_unreadable_record_is_deleted_all_the_same(void)
+{
+	struct buf raw;
+	struct record r;
+
+	/* Whose it was is unknown, so no event can name it: removed. */
+	fresh();
+	CHECK(store_save(app.store, name_of(&alice), "garbage", 7) == STORE_OK);
+	CHECK(link_delete(&app, name_of(&alice), "user") == LINK_OK);
+	buf_init(&raw, 1024);
+	CHECK(store_load(app.store, name_of(&alice), &raw) == STORE_NOTFOUND);
+	buf_free(&raw);
+	r = stored(&alice);
+	CHECK(r.meta.status == 0);
+	record_free(&r);
+}
+
+static void
+a_link_that_cannot_be_written_is_an_error(void)
+{
+	char path[256];
+	const char *name;
+
+	/* A directory where the record goes: the save fails, and the
+	 * caller hears so (the user sees an error, not "connected"). */
+	fresh();
+	name = name_of(&alice);
+	snprintf(path, sizeof(path), "%s/%.2s", app.cfg.store_dir, name);
+	CHECK(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", app.cfg.store_dir, name,
+		 name);
+	CHECK(mkdir(path, 0700) == 0);
+	{
+		static char at_[] = "at-x", rt[] = "rt-x", bearer[] = "Bearer";
+		struct oauth_tokens t = { at_, rt, bearer, NULL, 3600 };
+
+		CHECK(link_create(&app, &alice, NULL, &t, NOW) ==
+		      LINK_STORE_ERROR);
+	}
+	CHECK(rmdir(path) == 0);
+}
+
 int
 main(void)
 {
@@ -671,6 +790,11 @@ main(void)
 	owner_user(&app.cfg, "alice@example.com", &alice, &why);
 	owner_browser("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &browser);
 	RUN(a_new_link_carries_its_created_event);
+	RUN(linking_again_while_linked_says_reconnected);
+	RUN(a_new_session_over_a_tombstone_deletes_nothing_twice);
+	RUN(with_nothing_to_say_a_deletion_leaves_no_tombstone);
+	RUN(an_unreadable_record_is_deleted_all_the_same);
+	RUN(a_link_that_cannot_be_written_is_an_error);
 	RUN(a_browsers_session_id_is_never_in_an_event);
 	RUN(nothing_is_queued_when_events_are_off_or_not_asked_for);
 	RUN(a_deleted_link_leaves_a_tombstone_with_its_events_in_order);
