@@ -1179,11 +1179,22 @@ scripts_lost_as_soon_as_loaded_is_an_error_not_a_loop(void)
 		{ "EVALSHA", "-NOSCRIPT No matching script.\r\n" },
 		{ NULL, NULL }
 	};
+	static const struct fake_rule odd[] = {
+		{ "SCRIPT LOAD", "+OK\r\n" },
+		{ "EVALSHA", "-NOSCRIPT No matching script.\r\n" },
+		{ NULL, NULL }
+	};
 	struct store *s = fake_store(rules);
 	char name[65];
 
 	/* Loaded again once, and refused again: say so, and stop. */
 	name_of(name, 'b');
+	CHECK(store_save(s, name, "x", 1) == STORE_ERROR);
+	CHECK(logged("NOSCRIPT right after loading its scripts") == 1);
+	store_close(s);
+	fake_stop();
+	/* SCRIPT LOAD answered with no SHA: the same, no worse. */
+	s = fake_store(odd);
 	CHECK(store_save(s, name, "x", 1) == STORE_ERROR);
 	CHECK(logged("NOSCRIPT right after loading its scripts") == 1);
 	store_close(s);
@@ -1306,6 +1317,66 @@ check_reads_the_version_and_settings_it_is_told(void)
 	      NULL);
 }
 
+static void
+a_hang_up_in_the_handshake_is_named_too(void)
+{
+	static const struct fake_rule rules[] = { { "SELECT", NULL },
+						  { NULL, NULL } };
+	struct store *s = fake_store(rules);
+	char name[65];
+	struct buf b;
+
+	name_of(name, 'a');
+	buf_init(&b, 1024);
+	CHECK(store_load(s, name, &b) == STORE_ERROR);
+	CHECK(logged("the server closed the connection") == 1);
+	buf_free(&b);
+	store_close(s);
+	fake_stop();
+}
+
+static void
+a_socket_path_through_a_file_says_what_connect_said(void)
+{
+	char msg[1024], bad[200];
+
+	fresh();
+	snprintf(bad, sizeof(bad), "unix:%s/stderr/redis.sock", top);
+	cfg.redis = bad;
+	CHECK(check_with(NULL, msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, "cannot connect: ") != NULL);
+	CHECK(strstr(msg, "Not a directory") != NULL);
+	CHECK(strstr(msg, "is redis-server running") == NULL);
+	cfg.redis = addr;
+}
+
+static int
+stop_at_first(void *ctx, const char *name, const unsigned char *head,
+	      size_t len)
+{
+	(void)name;
+	(void)head;
+	(void)len;
+	return ++*(int *)ctx == 1 ? 1 : 0;
+}
+
+static void
+a_visitor_that_says_stop_ends_the_list(void)
+{
+	char a[65], b[65];
+	int n = 0;
+
+	fresh();
+	name_of(a, 'a');
+	name_of(b, 'b');
+	CHECK(save_record(a, NOW, NOW + 3600, 1, RECORD_CONNECTED, 0) ==
+	      STORE_OK);
+	CHECK(save_record(b, NOW, NOW + 3600, 1, RECORD_CONNECTED, 0) ==
+	      STORE_OK);
+	CHECK(store_list(st, 8, stop_at_first, &n) != 0);
+	CHECK(n == 1);
+}
+
 int
 main(void)
 {
@@ -1351,6 +1422,9 @@ main(void)
 	RUN(odd_answers_are_refused_in_its_own_words);
 	RUN(a_list_of_what_are_not_names_lists_nothing);
 	RUN(check_reads_the_version_and_settings_it_is_told);
+	RUN(a_hang_up_in_the_handshake_is_named_too);
+	RUN(a_socket_path_through_a_file_says_what_connect_said);
+	RUN(a_visitor_that_says_stop_ends_the_list);
 	store_close(st);
 	redis_stop();
 	rc = DONE();
