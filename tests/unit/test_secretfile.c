@@ -160,6 +160,36 @@ line_is_the_first_printable_line(void)
 	CHECK(write_file("nl", "\nsecond\n", 8, 0600) == 0);
 	CHECK(secretfile_line("[x] s", at("nl"), NULL, &s, err, sizeof(err)) ==
 	      -1);
+	/* Not ASCII: a header could not carry it as it is. */
+	CHECK(write_file("utf8",
+			 "s\xc3\xa9"
+			 "cret\n",
+			 8, 0600) == 0);
+	CHECK(secretfile_line("[x] s", at("utf8"), NULL, &s, err,
+			      sizeof(err)) == -1);
+	CHECK(s == NULL);
+	CHECK(says("expected the secret as printable text on the first line",
+		   NULL));
+}
+
+static void
+a_path_through_a_file_says_what_open_said(void)
+{
+	char path[300], want[400];
+	unsigned char key[32];
+
+	/* No hint for a missing file unless the caller has one. */
+	CHECK(secretfile_read("[x] key", at("none"), NULL, key, sizeof(key),
+			      err, sizeof(err)) == -1);
+	snprintf(want, sizeof(want),
+		 "[x] key = \"%s\": No such file or directory", at("none"));
+	CHECK_STR(err, want);
+	CHECK(write_file("plain", "x", 1, 0600) == 0);
+	snprintf(path, sizeof(path), "%s/key", at("plain"));
+	CHECK(secretfile_read("[x] key", path, "make one: mk", key, sizeof(key),
+			      err, sizeof(err)) == -1);
+	snprintf(want, sizeof(want), "[x] key = \"%s\": Not a directory", path);
+	CHECK_STR(err, want);
 }
 
 static void
@@ -335,6 +365,7 @@ main(void)
 	RUN(symlink_directory_and_fifo_are_refused);
 	RUN(empty_and_overlong_files_are_refused);
 	RUN(line_is_the_first_printable_line);
+	RUN(a_path_through_a_file_says_what_open_said);
 	RUN(wrong_owner_says_who_and_the_chown);
 	RUN(store_key_refusals_name_the_key_and_the_fix);
 	RUN(bearer_key_refusals_name_the_key_and_the_fix);
