@@ -414,6 +414,35 @@ keyring_load_reads_current_and_old_keys_in_order(void)
 	CHECK(memcmp(kr.keys[0].cookie, kr.keys[0].record, KEY_LEN) != 0);
 	CHECK(memcmp(kr.keys[0].name, kr.keys[0].csrf, KEY_LEN) != 0);
 	CHECK(keyring_find(&kr, kr.keys[1].id) == &kr.keys[1]);
+	/* The subkeys of a key file never change: stored records, cookies
+	 * and record names must still open after an upgrade. */
+	{
+		/* HKDF-SHA256 (RFC 5869), no salt, of 32 bytes of 1, with
+		 * "insuresign-connect " and: "key id" (its first 4 bytes),
+		 * "record name v1", "record v1", "cookie v1", "csrf v1". */
+		static const char *const want[] = {
+			"caaa8f12",
+			"3180819dd93eb77989003524accd33bf"
+			"19c4bdf13ef1c2d38fa837e415f26cf9",
+			"27e1d0b54f66c2f8e87981591d75b03b"
+			"96b0eeec6ecf10494c2f868306e60828",
+			"cdf9f9776c5d18c1f6700db588806ab6"
+			"c68a0bf66ad8f987b1197fc7f8f9769d",
+			"ff7727b7a332d7324a70ffd92a534ee3"
+			"3f486fa185fb49f002c55e6a203dcb81",
+		};
+		const unsigned char *got[] = {
+			kr.keys[0].id,	   kr.keys[0].name, kr.keys[0].record,
+			kr.keys[0].cookie, kr.keys[0].csrf,
+		};
+		char hex[2 * KEY_LEN + 1];
+		size_t i;
+
+		for (i = 0; i < 5; i++) {
+			hex_encode(got[i], i == 0 ? KEY_ID_LEN : KEY_LEN, hex);
+			CHECK_STR(hex, want[i]);
+		}
+	}
 	keyring_wipe(&kr);
 	rmtree(dir);
 }
