@@ -774,6 +774,47 @@ a_link_that_cannot_be_written_is_an_error(void)
 	CHECK(rmdir(path) == 0);
 }
 
+static void
+links_whose_events_waited_longest_go_first(void)
+{
+	char older[RECORD_NAME_LEN + 1], newer[RECORD_NAME_LEN + 1];
+	const struct owner *o_old = &alice, *o_new = &browser;
+	struct outbox_result res;
+
+	/* The older link's name sorts last: only its age puts it first. */
+	fresh();
+	snprintf(older, sizeof(older), "%s", name_of(&alice));
+	snprintf(newer, sizeof(newer), "%s", name_of(&browser));
+	if (strcmp(older, newer) < 0) {
+		o_old = &browser;
+		o_new = &alice;
+		snprintf(older, sizeof(older), "%s", name_of(o_old));
+		snprintf(newer, sizeof(newer), "%s", name_of(o_new));
+	}
+	CHECK(strcmp(older, newer) > 0);
+	make_link(o_new, NOW, 3600);
+	make_link(o_old, NOW - 100, 3600);
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == 0);
+	CHECK(res.sent == 2 && http_stub_events == 2);
+	CHECK(strstr(http_stub_body, newer) != NULL);
+}
+
+static void
+a_store_that_cannot_be_listed_delivers_nothing(void)
+{
+	struct outbox_result res;
+
+	fresh();
+	make_link(&alice, NOW, 3600);
+	CHECK(chmod(app.cfg.store_dir, 0755) == 0);
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == -1);
+	CHECK(http_stub_events == 0 && res.sent == 0);
+	CHECK(chmod(app.cfg.store_dir, 0700) == 0);
+	/* Nothing was lost: it goes once the store is back. */
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == 0);
+	CHECK(res.sent == 1 && http_stub_events == 1);
+}
+
 int
 main(void)
 {
@@ -801,6 +842,8 @@ main(void)
 	RUN(refresh_failures_recovery_and_reconnect);
 	RUN(gc_and_a_new_session_leave_tombstones_too);
 	RUN(signed_as_the_readme_says);
+	RUN(links_whose_events_waited_longest_go_first);
+	RUN(a_store_that_cannot_be_listed_delivers_nothing);
 	RUN(a_failed_event_holds_back_the_next_of_its_link);
 	RUN(retries_double_then_give_up_after_retry_for);
 	RUN(the_receiver_down_ends_the_run_and_undeliverable_ones_are_kept);
