@@ -570,9 +570,27 @@ an_unreadable_outbox_is_no_event(void)
 		CHECK(event_first(&r, &ev) == -1);
 		r.events = bad_type;
 		CHECK(event_first(&r, &ev) == -1);
+		static char long_id[] =
+			"{\"waiting\":[{\"id\":\"evt_0123456789012345678901"
+			"2345678901234567\",\"type\":\"link.created\",\"body\":"
+			"\"{}\"}]}";
+		static char type_not_text[] =
+			"{\"waiting\":[{\"id\":\"evt_1\",\"type\":7,"
+			"\"body\":\"{}\"}]}";
+		static char none[] = "{\"waiting\":[]}";
+
 		r.events = no_body;
 		CHECK(event_first(&r, &ev) == -1);
 		CHECK(event_settle(&app, &r, "evt_2", 1, DELIVERY_REJECTED,
+				   NOW) == SETTLED_GONE);
+		r.events = long_id;
+		CHECK(event_first(&r, &ev) == -1);
+		r.events = type_not_text;
+		CHECK(event_first(&r, &ev) == -1);
+		/* Nothing waits: nothing to settle, nothing sent. */
+		r.events = none;
+		CHECK(event_first(&r, &ev) == 0);
+		CHECK(event_settle(&app, &r, "evt_1", 1, DELIVERY_REJECTED,
 				   NOW) == SETTLED_GONE);
 		r.events = NULL;
 	}
