@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "crypto.h"
+#include "fileowner.h"
 #include "secretfile.h"
 #include "unit.h"
 
@@ -350,6 +351,37 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return remove(path);
 }
 
+static void
+owners_are_named_and_the_store_owner_is_the_programs_user(void)
+{
+	char name[FILEOWNER_NAME_LEN];
+
+	/* A name where there is one; the number only where there is none. */
+	fileowner_user(0, name);
+	CHECK_STR(name, "root");
+	fileowner_user(54321, name);
+	CHECK_STR(name, "uid 54321");
+	fileowner_group(0, name);
+	CHECK_STR(name, "root");
+	fileowner_group(54321, name);
+	CHECK_STR(name, "gid 54321");
+	if (geteuid() != 0) {
+		printf("# skipped: needs root\n");
+		return;
+	}
+	/* As root, the program's user is who owns the store (not root),
+	 * else the web server's. */
+	CHECK(mkdir(at("owned"), 0700) == 0);
+	CHECK(chown(at("owned"), 1, 1) == 0);
+	fileowner_program_user(at("owned"), name);
+	CHECK_STR(name, "daemon");
+	CHECK(chown(at("owned"), 0, 0) == 0);
+	fileowner_program_user(at("owned"), name);
+	CHECK_STR(name, "www-data");
+	fileowner_program_user(NULL, name);
+	CHECK_STR(name, "www-data");
+}
+
 int
 main(void)
 {
@@ -367,6 +399,7 @@ main(void)
 	RUN(line_is_the_first_printable_line);
 	RUN(a_path_through_a_file_says_what_open_said);
 	RUN(wrong_owner_says_who_and_the_chown);
+	RUN(owners_are_named_and_the_store_owner_is_the_programs_user);
 	RUN(store_key_refusals_name_the_key_and_the_fix);
 	RUN(bearer_key_refusals_name_the_key_and_the_fix);
 	rc = DONE();
