@@ -662,7 +662,15 @@ sweep_forgets_expired_spent_values_only(void)
 	name_of(b, "bb", '2');
 	CHECK(store_spend(st, a, time(NULL) - 1) == STORE_OK);
 	CHECK(store_spend(st, b, time(NULL) + 600) == STORE_OK);
-	CHECK(store_sweep(st) == 1);
+	{
+		/* Not a spent value's name: not ours to remove. */
+		char junk[128];
+
+		snprintf(junk, sizeof(junk), "%s/spent/junk", sdir);
+		CHECK(write_file(junk, "") == 0);
+		CHECK(store_sweep(st) == 1);
+		CHECK(access(junk, F_OK) == 0);
+	}
 	/* The expired one may be spent again; the live one is remembered. */
 	CHECK(store_spend(st, a, time(NULL) + 600) == STORE_OK);
 	CHECK(store_spend(st, b, time(NULL) + 600) == STORE_EXISTS);
@@ -778,7 +786,9 @@ locks_held_at_once_are_bounded(void)
 	for (i = 0; i < STORE_HELD_MAX; i++)
 		CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
 	CHECK(store_lock(st, names[i], &l[i]) == STORE_ERROR);
+	store_unlock(&l[i]); /* a lock not taken: nothing to let go */
 	store_unlock(&l[0]);
+	store_unlock(&l[0]); /* twice: the second does nothing */
 	CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
 	for (i = 1; i <= STORE_HELD_MAX; i++)
 		store_unlock(&l[i]);
