@@ -1167,9 +1167,10 @@ totals(struct redis_store *s, struct listing_totals *t, long long count[5],
 	if (exchange(s, 7, c, r) != STORE_OK)
 		return STORE_ERROR;
 	for (i = 0; i < 7 && rc == STORE_OK; i++)
-		if (r[i]->type == REDIS_REPLY_ERROR ||
-		    (i < 5 && r[i]->type != REDIS_REPLY_INTEGER))
+		if (r[i]->type == REDIS_REPLY_ERROR)
 			rc = reply_failed(s, r[i]);
+		else if (i < 5 && r[i]->type != REDIS_REPLY_INTEGER)
+			rc = redis_fail(s, "ZCARD answered with no number");
 		else if (i < 5)
 			count[i] = r[i]->integer;
 	if (rc == STORE_OK) {

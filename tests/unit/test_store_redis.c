@@ -1377,6 +1377,25 @@ a_visitor_that_says_stop_ends_the_list(void)
 	CHECK(n == 1);
 }
 
+static void
+a_count_that_is_no_number_fails_the_page(void)
+{
+	static const struct fake_rule rules[] = { { "EVALSHA", ":0\r\n" },
+						  { "ZCARD", "*0\r\n" },
+						  { NULL, NULL } };
+	struct store *s = fake_store(rules);
+	struct listing_query q = { .now = NOW, .health = -1, .prefix = "" };
+	struct listing l;
+
+	/* The admin page's totals: an error, not a crash or a made-up 0. */
+	listing_init(&l, NOW);
+	CHECK(store_query(s, &q, &l) == STORE_ERROR);
+	CHECK(logged("ZCARD answered with no number") == 1);
+	listing_free(&l);
+	store_close(s);
+	fake_stop();
+}
+
 int
 main(void)
 {
@@ -1425,6 +1444,7 @@ main(void)
 	RUN(a_hang_up_in_the_handshake_is_named_too);
 	RUN(a_socket_path_through_a_file_says_what_connect_said);
 	RUN(a_visitor_that_says_stop_ends_the_list);
+	RUN(a_count_that_is_no_number_fails_the_page);
 	store_close(st);
 	redis_stop();
 	rc = DONE();
