@@ -17,8 +17,9 @@
  * OpenSSL 3 looks an algorithm up by name on every one-shot call (HMAC(),
  * SHA256(), an init with EVP_aes_256_gcm()): locks, hash tables and
  * property queries that cost more than the work itself on our short
- * inputs.  Each is fetched once per process; the built-in one is the
- * fallback should a fetch fail.
+ * inputs.  Each is fetched once per process.  A fetch that fails (no
+ * default provider, no memory) fails the call that needs it: the
+ * built-in EVP_sha256() would fetch the same from the same provider.
  */
 static const EVP_MD *
 sha256_md(void)
@@ -27,7 +28,7 @@ sha256_md(void)
 
 	if (md == NULL)
 		md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-	return md != NULL ? md : EVP_sha256();
+	return md;
 }
 
 static const EVP_CIPHER *
@@ -37,7 +38,7 @@ gcm_cipher(void)
 
 	if (c == NULL)
 		c = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	return c != NULL ? c : EVP_aes_256_gcm();
+	return c;
 }
 
 int

@@ -9,24 +9,30 @@
 
 #include "crypto.h"
 #include "fileowner.h"
+#include "nitems.h"
 #include "secretfile.h"
 
+/* Each subkey from the master key (RFC 5869), by its own info string. */
 static int
 derive(struct key *k, const unsigned char *master)
 {
-	unsigned char id[SHA256_LEN];
+	unsigned char id[KEY_LEN];
+	const struct {
+		const char *info;
+		unsigned char *out;
+	} sub[] = {
+		{ "insuresign-connect key id", id },
+		{ "insuresign-connect record name v1", k->name },
+		{ "insuresign-connect record v1", k->record },
+		{ "insuresign-connect cookie v1", k->cookie },
+		{ "insuresign-connect csrf v1", k->csrf },
+	};
+	size_t i;
 
-	if (crypto_hkdf(master, KEY_LEN, "insuresign-connect key id", id,
-			sizeof(id)) == -1 ||
-	    crypto_hkdf(master, KEY_LEN, "insuresign-connect record name v1",
-			k->name, KEY_LEN) == -1 ||
-	    crypto_hkdf(master, KEY_LEN, "insuresign-connect record v1",
-			k->record, KEY_LEN) == -1 ||
-	    crypto_hkdf(master, KEY_LEN, "insuresign-connect cookie v1",
-			k->cookie, KEY_LEN) == -1 ||
-	    crypto_hkdf(master, KEY_LEN, "insuresign-connect csrf v1", k->csrf,
-			KEY_LEN) == -1)
-		return -1;
+	for (i = 0; i < nitems(sub); i++)
+		if (crypto_hkdf(master, KEY_LEN, sub[i].info, sub[i].out,
+				KEY_LEN) == -1)
+			return -1;
 	memcpy(k->id, id, KEY_ID_LEN);
 	return 0;
 }

@@ -418,26 +418,37 @@ file_unlock(struct store *base, const char *name)
 		}
 }
 
+/*
+ * A directory under dfd, to read: NULL if it is missing, not a directory
+ * or a symbolic link (or, with fd to spare, no memory for the DIR).
+ */
+static DIR *
+subdir(int dfd, const char *sub)
+{
+	int fd = openat(dfd, sub,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+
+	if (d == NULL && fd != -1)
+		close(fd);
+	return d;
+}
+
 static int
-list_shard(int sfd, size_t head_len, store_visit visit, void *ctx)
+list_shard(DIR *d, size_t head_len, store_visit visit, void *ctx)
 {
 	unsigned char head[512];
 	struct dirent *e;
-	DIR *d;
 	int rc = 0;
 
-	d = fdopendir(sfd);
-	if (d == NULL) {
-		close(sfd);
-		return -1;
-	}
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		ssize_t n;
 		int fd;
 
 		if (!store_valid_name(e->d_name))
 			continue;
-		fd = openat(sfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dirfd(d), e->d_name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
 			continue; /* deleted meanwhile, or not a file */
 		n = read(fd, head, head_len);
@@ -459,14 +470,12 @@ file_list(struct store *base, size_t head_len, store_visit visit, void *ctx)
 		head_len = 512;
 	for (i = 0; i < 256 && rc == 0; i++) {
 		char sub[3];
-		int sfd;
+		DIR *d;
 
 		snprintf(sub, sizeof(sub), "%02x", i);
-		sfd = openat(dfd, sub,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd == -1)
-			continue;
-		rc = list_shard(sfd, head_len, visit, ctx);
+		d = subdir(dfd, sub);
+		if (d != NULL)
+			rc = list_shard(d, head_len, visit, ctx);
 	}
 	return rc;
 }
@@ -477,18 +486,13 @@ file_list(struct store *base, size_t head_len, store_visit visit, void *ctx)
  * locked now is being written (or refreshed): its temp file is left.
  */
 static long
-sweep_shard(struct file_store *s, int sfd)
+sweep_shard(struct file_store *s, DIR *d)
 {
 	char name[RECORD_NAME_LEN + 1];
 	struct dirent *e;
 	long removed = 0;
-	DIR *d = fdopendir(sfd);
 	int lfd;
 
-	if (d == NULL) {
-		close(sfd);
-		return 0;
-	}
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(TMP_PREFIX);
 
@@ -503,7 +507,7 @@ sweep_shard(struct file_store *s, int sfd)
 		lfd = lock_fd(s, name, 0);
 		if (lfd == -1)
 			continue;
-		if (unlinkat(sfd, e->d_name, 0) == 0)
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
 			removed++;
 		close(lfd);
 	}
@@ -586,22 +590,15 @@ sweep_spent(int dfd, long long now)
 	struct dirent *e;
 	struct stat st;
 	long removed = 0;
-	int sfd;
-	DIR *d;
+	DIR *d = subdir(dfd, SPENT_DIR);
 
-	sfd = openat(dfd, SPENT_DIR,
-		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sfd == -1)
+	if (d == NULL)
 		return 0;
-	d = fdopendir(sfd);
-	if (d == NULL) {
-		close(sfd);
-		return 0;
-	}
 	while ((e = readdir(d)) != NULL)
 		if (store_valid_name(e->d_name) &&
-		    fstatat(sfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime < now && unlinkat(sfd, e->d_name, 0) == 0)
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			    0 &&
+		    st.st_mtime < now && unlinkat(dirfd(d), e->d_name, 0) == 0)
 			removed++;
 	closedir(d);
 	return removed;
@@ -619,13 +616,12 @@ file_sweep(struct store *base)
 	removed = sweep_spent(dfd, (long long)time(NULL));
 	for (i = 0; i < 256; i++) {
 		char sub[3];
-		int sfd;
+		DIR *d;
 
 		snprintf(sub, sizeof(sub), "%02x", i);
-		sfd = openat(dfd, sub,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd != -1)
-			removed += sweep_shard(s, sfd);
+		d = subdir(dfd, sub);
+		if (d != NULL)
+			removed += sweep_shard(s, d);
 	}
 	return removed;
 }

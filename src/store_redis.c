@@ -543,7 +543,10 @@ exchange(struct redis_store *s, int n, struct cmd *cmds, redisReply **r)
 		redisFree(s->c); /* reused and broken, or scripts lost */
 		s->c = NULL;
 	}
-	return redis_fail(s, "the connection broke twice in a row");
+	/* Only NOSCRIPT gets here twice: a second break on the fresh
+	 * connection failed above. */
+	return redis_fail(s, "NOSCRIPT right after loading its scripts (a "
+			     "proxy in front of several servers?)");
 }
 
 /* One command; its reply in *out, an error reply reported as a failure. */
@@ -1051,9 +1054,14 @@ walk(struct redis_store *s, const char *min, const char *max, size_t head_len,
 		if (n > 0) {
 			const redisReply *last = r->element[n - 1];
 
-			snprintf(from, sizeof(from), "(%.*s", RECORD_NAME_LEN,
-				 last->str);
 			rc = reply_heads(s, r, head_len, visit, ctx, gone);
+			/* No name to go on from (not Redis's answer): the
+			 * end, not the same batch again forever. */
+			if (last->type != REDIS_REPLY_STRING)
+				n = 0;
+			else
+				snprintf(from, sizeof(from), "(%.*s",
+					 RECORD_NAME_LEN, last->str);
 		}
 		freeReplyObject(r);
 	} while (rc == STORE_OK && n == BATCH);
@@ -1159,9 +1167,10 @@ totals(struct redis_store *s, struct listing_totals *t, long long count[5],
 	if (exchange(s, 7, c, r) != STORE_OK)
 		return STORE_ERROR;
 	for (i = 0; i < 7 && rc == STORE_OK; i++)
-		if (r[i]->type == REDIS_REPLY_ERROR ||
-		    (i < 5 && r[i]->type != REDIS_REPLY_INTEGER))
+		if (r[i]->type == REDIS_REPLY_ERROR)
 			rc = reply_failed(s, r[i]);
+		else if (i < 5 && r[i]->type != REDIS_REPLY_INTEGER)
+			rc = redis_fail(s, "ZCARD answered with no number");
 		else if (i < 5)
 			count[i] = r[i]->integer;
 	if (rc == STORE_OK) {
@@ -1390,6 +1399,7 @@ redis_check(struct store *base, char *msg, size_t len)
 	struct redis_store *s = redis_store(base);
 	char version[32], policy[64], aof[8], role[16], k[KEY_MAX];
 	redisContext *saved = s->c;
+	const char *info;
 	pid_t pid = s->pid;
 	redisReply *r[3] = { NULL, NULL, NULL };
 	struct cmd c[3];
@@ -1428,10 +1438,12 @@ redis_check(struct store *base, char *msg, size_t len)
 				 s->cause);
 			goto out;
 		}
-	info_field(r[0]->str, "redis_version", version, sizeof(version));
-	info_field(r[0]->str, "maxmemory_policy", policy, sizeof(policy));
-	info_field(r[0]->str, "aof_enabled", aof, sizeof(aof));
-	info_field(r[0]->str, "role", role, sizeof(role));
+	/* A proxy may answer INFO with anything, or nothing to read. */
+	info = r[0]->str != NULL ? r[0]->str : "";
+	info_field(info, "redis_version", version, sizeof(version));
+	info_field(info, "maxmemory_policy", policy, sizeof(policy));
+	info_field(info, "aof_enabled", aof, sizeof(aof));
+	info_field(info, "role", role, sizeof(role));
 	if (!version_ok(version)) {
 		snprintf(msg, len,
 			 "redis %s: Redis %s, expected %s or later (SET with "

@@ -1,4 +1,5 @@
 /* Unit tests for text.c (the small codecs) and buf.c (bounded buffers). */
+#include <limits.h>
 #include <string.h>
 
 #include "buf.h"
@@ -329,6 +330,10 @@ timefmt_iso_formats_utc_iso8601(void)
 	CHECK_STR(out, "1970-01-01T00:00:00Z");
 	timefmt_iso(1795924800, out);
 	CHECK_STR(out, "2026-11-29T04:00:00Z");
+	/* A head's time is read without the key: any value, never a year
+	 * that overflows. */
+	timefmt_iso(LLONG_MAX, out);
+	CHECK_STR(out, "-");
 }
 
 static void
@@ -340,6 +345,13 @@ timefmt_relative_picks_a_unit_and_a_direction(void)
 	CHECK_STR(out, "in 59 min");
 	timefmt_relative(1000 - 2 * 3600, 1000, out, sizeof(out));
 	CHECK_STR(out, "2 h ago");
+	timefmt_relative(1000 + 3 * 86400 + 5, 1000, out, sizeof(out));
+	CHECK_STR(out, "in 3 d");
+	timefmt_relative(1000 - 119, 1000, out, sizeof(out));
+	CHECK_STR(out, "119 s ago");
+	/* Distances no long long holds. */
+	timefmt_relative(LLONG_MAX, LLONG_MIN, out, sizeof(out));
+	CHECK_STR(out, "in 213503982334601 d");
 }
 
 static void

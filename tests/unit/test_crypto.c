@@ -241,12 +241,55 @@ pkce_challenge_matches_rfc7636_appendix_b(void)
 	CHECK_STR(out, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 }
 
+/* Keys longer than a block, and more keys than the table keeps: keyed
+ * afresh each time, with the same answers. */
+static void
+hmac_of_a_long_key_matches_rfc4231_test_case_6(void)
+{
+	static const char data[] =
+		"Test Using Larger Than Block-Size Key - Hash Key First";
+	unsigned char key[131], mac[SHA256_LEN];
+	char out[2 * SHA256_LEN + 1];
+	int i;
+
+	memset(key, 0xaa, sizeof(key));
+	for (i = 0; i < 2; i++) {
+		crypto_hmac(key, sizeof(key), data, sizeof(data) - 1, mac);
+		hex_encode(mac, sizeof(mac), out);
+		CHECK_STR(out, "60e431591ee0b67f0d8a26aacbf5b77f"
+			       "8e0bc6213728c5140546040f0ee37f54");
+	}
+}
+
+static void
+hmac_is_right_when_the_key_table_is_full(void)
+{
+	static const char data[] = "what do ya want for nothing?";
+	unsigned char k[8], mac[SHA256_LEN];
+	char out[2 * SHA256_LEN + 1];
+	int i;
+
+	crypto_forget_keys();
+	for (i = 0; i < 40; i++) {
+		memset(k, i, sizeof(k));
+		crypto_hmac(k, sizeof(k), "x", 1, mac);
+	}
+	crypto_hmac((const unsigned char *)"Jefe", 4, data, sizeof(data) - 1,
+		    mac);
+	hex_encode(mac, sizeof(mac), out);
+	CHECK_STR(out, "5bdcc146bf60754e6a042426089575c7"
+		       "5a003f089d2739839dec58b964ec3843");
+	crypto_forget_keys();
+}
+
 int
 main(void)
 {
 	RUN(sha256_matches_fips_180_abc);
 	RUN(hmac_matches_rfc4231_test_case_2);
 	RUN(hmac_is_the_same_again_under_alternating_keys);
+	RUN(hmac_of_a_long_key_matches_rfc4231_test_case_6);
+	RUN(hmac_is_right_when_the_key_table_is_full);
 	RUN(hkdf_matches_rfc5869_test_case_3);
 	RUN(hkdf_gives_each_info_its_own_key);
 	RUN(random_gives_different_bytes_each_call);

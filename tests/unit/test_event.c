@@ -570,9 +570,27 @@ an_unreadable_outbox_is_no_event(void)
 		CHECK(event_first(&r, &ev) == -1);
 		r.events = bad_type;
 		CHECK(event_first(&r, &ev) == -1);
+		static char long_id[] =
+			"{\"waiting\":[{\"id\":\"evt_0123456789012345678901"
+			"2345678901234567\",\"type\":\"link.created\",\"body\":"
+			"\"{}\"}]}";
+		static char type_not_text[] =
+			"{\"waiting\":[{\"id\":\"evt_1\",\"type\":7,"
+			"\"body\":\"{}\"}]}";
+		static char none[] = "{\"waiting\":[]}";
+
 		r.events = no_body;
 		CHECK(event_first(&r, &ev) == -1);
 		CHECK(event_settle(&app, &r, "evt_2", 1, DELIVERY_REJECTED,
+				   NOW) == SETTLED_GONE);
+		r.events = long_id;
+		CHECK(event_first(&r, &ev) == -1);
+		r.events = type_not_text;
+		CHECK(event_first(&r, &ev) == -1);
+		/* Nothing waits: nothing to settle, nothing sent. */
+		r.events = none;
+		CHECK(event_first(&r, &ev) == 0);
+		CHECK(event_settle(&app, &r, "evt_1", 1, DELIVERY_REJECTED,
 				   NOW) == SETTLED_GONE);
 		r.events = NULL;
 	}
@@ -655,6 +673,166 @@ without_the_state_dir_the_timer_still_delivers(void)
 	chmod(app.cfg.state_dir, 0700);
 }
 
+/* The reason in o's last waiting event's body, "(null)" for none. */
+static const char *
+last_reason(const struct owner *o)
+{
+	static char out[64];
+	struct record r = stored(o);
+	cJSON *j = r.events != NULL ? cJSON_Parse(r.events) : NULL, *e,
+	      *last = NULL, *body;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "waiting")) last = e;
+	snprintf(out, sizeof(out), "(no event)");
+	body = cJSON_Parse(
+		cJSON_GetStringValue(cJSON_GetObjectItem(last, "body")));
+	if (body != NULL) {
+		const char *why = cJSON_GetStringValue(
+			cJSON_GetObjectItem(body, "reason"));
+
+		snprintf(out, sizeof(out), "%s", why != NULL ? why : "(null)");
+	}
+	cJSON_Delete(body);
+	cJSON_Delete(j);
+	record_free(&r);
+	return out;
+}
+
+static void
+linking_again_while_linked_says_reconnected(void)
+{
+	fresh();
+	make_link(&alice, NOW, 3600);
+	CHECK_STR(last_reason(&alice), "(null)");
+	make_link(&alice, NOW + 5, 3600);
+	CHECK_STR(waiting(&alice), "link.created,link.created");
+	CHECK_STR(last_reason(&alice), "reconnected");
+}
+
+static void
+a_new_session_over_a_tombstone_deletes_nothing_twice(void)
+{
+	static char at_[] = "at-x", rt[] = "rt-x", bearer[] = "Bearer";
+	struct oauth_tokens t = { at_, rt, bearer, NULL, 3600 };
+	struct owner b2;
+
+	/* The browser's link was deleted (a tombstone with its events);
+	 * it links again with a new session: the old one had no link. */
+	fresh();
+	make_link(&browser, NOW, 3600);
+	CHECK(link_delete(&app, name_of(&browser), "user") == LINK_OK);
+	CHECK_STR(waiting(&browser), "link.created,link.deleted");
+	owner_browser("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC", &b2);
+	CHECK(link_create(&app, &b2, &browser, &t, NOW + 1) == LINK_OK);
+	CHECK_STR(waiting(&browser), "link.created,link.deleted");
+	CHECK_STR(waiting(&b2), "link.created");
+}
+
+static void
+with_nothing_to_say_a_deletion_leaves_no_tombstone(void)
+{
+	static char failed[] = "link.refresh_failed";
+	static char *types[] = { failed };
+	struct record r;
+
+	/* Events on, but link.deleted not asked for and none waiting. */
+	fresh();
+	app.cfg.events_types.v = types;
+	app.cfg.events_types.n = 1;
+	make_link(&alice, NOW, 3600);
+	CHECK_STR(waiting(&alice), "");
+	CHECK(link_delete(&app, name_of(&alice), "user") == LINK_OK);
+	CHECK(access(app.cfg.store_dir, F_OK) == 0);
+	r = stored(&alice);
+	CHECK(r.meta.status == 0); /* no record at all */
+	record_free(&r);
+	app.cfg.events_types.n = 0;
+}
+
+static void
+an_unreadable_record_is_deleted_all_the_same(void)
+{
+	struct buf raw;
+	struct record r;
+
+	/* Whose it was is unknown, so no event can name it: removed. */
+	fresh();
+	CHECK(store_save(app.store, name_of(&alice), "garbage", 7) == STORE_OK);
+	CHECK(link_delete(&app, name_of(&alice), "user") == LINK_OK);
+	buf_init(&raw, 1024);
+	CHECK(store_load(app.store, name_of(&alice), &raw) == STORE_NOTFOUND);
+	buf_free(&raw);
+	r = stored(&alice);
+	CHECK(r.meta.status == 0);
+	record_free(&r);
+}
+
+static void
+a_link_that_cannot_be_written_is_an_error(void)
+{
+	char path[256];
+	const char *name;
+
+	/* A directory where the record goes: the save fails, and the
+	 * caller hears so (the user sees an error, not "connected"). */
+	fresh();
+	name = name_of(&alice);
+	snprintf(path, sizeof(path), "%s/%.2s", app.cfg.store_dir, name);
+	CHECK(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", app.cfg.store_dir, name,
+		 name);
+	CHECK(mkdir(path, 0700) == 0);
+	{
+		static char at_[] = "at-x", rt[] = "rt-x", bearer[] = "Bearer";
+		struct oauth_tokens t = { at_, rt, bearer, NULL, 3600 };
+
+		CHECK(link_create(&app, &alice, NULL, &t, NOW) ==
+		      LINK_STORE_ERROR);
+	}
+	CHECK(rmdir(path) == 0);
+}
+
+static void
+links_whose_events_waited_longest_go_first(void)
+{
+	char older[RECORD_NAME_LEN + 1], newer[RECORD_NAME_LEN + 1];
+	const struct owner *o_old = &alice, *o_new = &browser;
+	struct outbox_result res;
+
+	/* The older link's name sorts last: only its age puts it first. */
+	fresh();
+	snprintf(older, sizeof(older), "%s", name_of(&alice));
+	snprintf(newer, sizeof(newer), "%s", name_of(&browser));
+	if (strcmp(older, newer) < 0) {
+		o_old = &browser;
+		o_new = &alice;
+		snprintf(older, sizeof(older), "%s", name_of(o_old));
+		snprintf(newer, sizeof(newer), "%s", name_of(o_new));
+	}
+	CHECK(strcmp(older, newer) > 0);
+	make_link(o_new, NOW, 3600);
+	make_link(o_old, NOW - 100, 3600);
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == 0);
+	CHECK(res.sent == 2 && http_stub_events == 2);
+	CHECK(strstr(http_stub_body, newer) != NULL);
+}
+
+static void
+a_store_that_cannot_be_listed_delivers_nothing(void)
+{
+	struct outbox_result res;
+
+	fresh();
+	make_link(&alice, NOW, 3600);
+	CHECK(chmod(app.cfg.store_dir, 0755) == 0);
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == -1);
+	CHECK(http_stub_events == 0 && res.sent == 0);
+	CHECK(chmod(app.cfg.store_dir, 0700) == 0);
+	/* Nothing was lost: it goes once the store is back. */
+	CHECK(outbox_deliver(&app, NOW, 0, &res) == 0);
+	CHECK(res.sent == 1 && http_stub_events == 1);
+}
+
 int
 main(void)
 {
@@ -671,12 +849,19 @@ main(void)
 	owner_user(&app.cfg, "alice@example.com", &alice, &why);
 	owner_browser("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &browser);
 	RUN(a_new_link_carries_its_created_event);
+	RUN(linking_again_while_linked_says_reconnected);
+	RUN(a_new_session_over_a_tombstone_deletes_nothing_twice);
+	RUN(with_nothing_to_say_a_deletion_leaves_no_tombstone);
+	RUN(an_unreadable_record_is_deleted_all_the_same);
+	RUN(a_link_that_cannot_be_written_is_an_error);
 	RUN(a_browsers_session_id_is_never_in_an_event);
 	RUN(nothing_is_queued_when_events_are_off_or_not_asked_for);
 	RUN(a_deleted_link_leaves_a_tombstone_with_its_events_in_order);
 	RUN(refresh_failures_recovery_and_reconnect);
 	RUN(gc_and_a_new_session_leave_tombstones_too);
 	RUN(signed_as_the_readme_says);
+	RUN(links_whose_events_waited_longest_go_first);
+	RUN(a_store_that_cannot_be_listed_delivers_nothing);
 	RUN(a_failed_event_holds_back_the_next_of_its_link);
 	RUN(retries_double_then_give_up_after_retry_for);
 	RUN(the_receiver_down_ends_the_run_and_undeliverable_ones_are_kept);

@@ -136,6 +136,42 @@ long_values_are_cut_and_claims_capped(void)
 	cJSON_Delete(o);
 }
 
+static void
+arrays_nulls_repeats_and_long_names_are_shown_safely(void)
+{
+	static char claims[4000];
+	const cJSON *c, *a;
+	size_t n = 0;
+	int i;
+	cJSON *o;
+
+	/* An array claim: its first 32 items, nothing nested inside; null
+	 * as null; a name given twice, the first; a name too long, none. */
+	n += (size_t)snprintf(claims + n, sizeof(claims) - n, "{\"a\":[");
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(claims + n, sizeof(claims) - n, "%s%d",
+				      i > 0 ? "," : "", i);
+	snprintf(claims + n, sizeof(claims) - n,
+		 "],\"b\":[[1],{\"x\":1},null],\"n\":null,\"d\":\"first\","
+		 "\"d\":\"second\",\"%s\":1}",
+		 "a-name-longer-than-sixty-four-characters-is-not-shown-to-"
+		 "anyone-at-all");
+	o = jwt_describe(make("{\"alg\":\"HS256\"}", claims, "s"));
+	c = cJSON_GetObjectItem(o, "claims");
+	a = cJSON_GetObjectItem(c, "a");
+	CHECK(cJSON_GetArraySize(a) == 32);
+	CHECK(cJSON_GetArrayItem(a, 31)->valuedouble == 31);
+	a = cJSON_GetObjectItem(c, "b");
+	CHECK(cJSON_GetArraySize(a) == 3);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(a, 0)), "[...]");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(a, 1)), "{...}");
+	CHECK(cJSON_IsNull(cJSON_GetArrayItem(a, 2)));
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(c, "n")));
+	CHECK_STR(str(o, "claims", "d"), "first");
+	CHECK(cJSON_GetArraySize(c) == 4);
+	cJSON_Delete(o);
+}
+
 int
 main(void)
 {
@@ -143,5 +179,6 @@ main(void)
 	RUN(an_opaque_token_says_so);
 	RUN(a_malformed_jwt_is_shown_as_such);
 	RUN(long_values_are_cut_and_claims_capped);
+	RUN(arrays_nulls_repeats_and_long_names_are_shown_safely);
 	return DONE();
 }

@@ -248,6 +248,30 @@ a_state_dir_not_ours_is_refused_with_the_fix(void)
 	CHECK(limit_check(&app.cfg, path, sizeof(path)) == 0);
 }
 
+static void
+requests_with_no_address_share_one_bucket(void)
+{
+	/* A local tool or a server that passes no REMOTE_ADDR: one
+	 * address between them, never a free pass. */
+	fresh();
+	CHECK(from("", NOW) == LIMIT_OK);
+	CHECK(from("unknown", NOW) == LIMIT_OK);
+	CHECK(from("", NOW) == LIMIT_OK);
+	CHECK(from("", NOW) == LIMIT_ADDRESS);
+	CHECK(from("192.0.2.9", NOW) == LIMIT_OK);
+}
+
+static void
+without_the_state_dir_no_exchange_starts(void)
+{
+	int slot = 7;
+
+	fresh();
+	app.cfg.state_dir = missing;
+	CHECK(limit_exchange_begin(&app, &slot) == LIMIT_ERROR && slot == -1);
+	CHECK(from("192.0.2.1", NOW) == LIMIT_ERROR);
+}
+
 int
 main(void)
 {
@@ -262,6 +286,8 @@ main(void)
 	RUN(an_address_gets_its_share_a_minute);
 	RUN(everyone_together_gets_the_total);
 	RUN(ipv6_counts_by_its_64);
+	RUN(requests_with_no_address_share_one_bucket);
+	RUN(without_the_state_dir_no_exchange_starts);
 	RUN(the_counts_are_shared_by_every_process);
 	RUN(a_truncated_file_is_mapped_again);
 	RUN(exchange_slots_are_exclusive_across_processes);

@@ -956,6 +956,39 @@ a_failed_revocation_still_deletes(void)
 	CHECK(link_get(&app, &own1, name, &r) == LINK_NONE);
 }
 
+static void
+never_used(struct record *r)
+{
+	r->meta.last_used = 0;
+	r->meta.last_refresh = 0;
+}
+
+static void
+gc_counts_idleness_from_creation_and_leaves_what_it_cannot_read(void)
+{
+	char junk[RECORD_NAME_LEN + 1], name[RECORD_NAME_LEN + 1];
+	struct record r;
+	struct buf b;
+
+	fresh();
+	app.cfg.max_idle_days = 90;
+	CHECK(create(SID, NULL, rt, 3600) == LINK_OK);
+	/* Made, never used since: idle from when it was made. */
+	CHECK(rewrite(never_used) == 0);
+	memset(junk, 'e', RECORD_NAME_LEN);
+	junk[RECORD_NAME_LEN] = '\0';
+	CHECK(store_save(app.store, junk, "not a record", 12) == STORE_OK);
+	CHECK(link_gc(&app, NOW + 89 * 86400LL, NULL) == 1);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_OK);
+	record_free(&r);
+	CHECK(link_gc(&app, NOW + 91 * 86400LL, NULL) == 0);
+	CHECK(link_get(&app, &own1, name, &r) == LINK_NONE);
+	/* What gc cannot read, it never removes. */
+	buf_init(&b, 1024);
+	CHECK(store_load(app.store, junk, &b) == STORE_OK);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -998,6 +1031,7 @@ main(void)
 	RUN(a_record_deleted_while_waiting_for_the_lock_is_none);
 	RUN(handing_out_a_token_an_hour_after_its_last_use_records_the_use);
 	RUN(delete_removes_the_link);
+	RUN(gc_counts_idleness_from_creation_and_leaves_what_it_cannot_read);
 	RUN(delete_revokes_the_refresh_token_where_configured);
 	RUN(a_failed_revocation_still_deletes);
 	store_close(app.store);

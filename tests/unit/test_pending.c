@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "keyring.h"
 #include "pending.h"
 #include "testkeys.h"
@@ -413,6 +414,35 @@ keyring_load_reads_current_and_old_keys_in_order(void)
 	CHECK(memcmp(kr.keys[0].cookie, kr.keys[0].record, KEY_LEN) != 0);
 	CHECK(memcmp(kr.keys[0].name, kr.keys[0].csrf, KEY_LEN) != 0);
 	CHECK(keyring_find(&kr, kr.keys[1].id) == &kr.keys[1]);
+	/* The subkeys of a key file never change: stored records, cookies
+	 * and record names must still open after an upgrade. */
+	{
+		/* HKDF-SHA256 (RFC 5869), no salt, of 32 bytes of 1, with
+		 * "insuresign-connect " and: "key id" (its first 4 bytes),
+		 * "record name v1", "record v1", "cookie v1", "csrf v1". */
+		static const char *const want[] = {
+			"caaa8f12",
+			"3180819dd93eb77989003524accd33bf"
+			"19c4bdf13ef1c2d38fa837e415f26cf9",
+			"27e1d0b54f66c2f8e87981591d75b03b"
+			"96b0eeec6ecf10494c2f868306e60828",
+			"cdf9f9776c5d18c1f6700db588806ab6"
+			"c68a0bf66ad8f987b1197fc7f8f9769d",
+			"ff7727b7a332d7324a70ffd92a534ee3"
+			"3f486fa185fb49f002c55e6a203dcb81",
+		};
+		const unsigned char *got[] = {
+			kr.keys[0].id,	   kr.keys[0].name, kr.keys[0].record,
+			kr.keys[0].cookie, kr.keys[0].csrf,
+		};
+		char hex[2 * KEY_LEN + 1];
+		size_t i;
+
+		for (i = 0; i < 5; i++) {
+			hex_encode(got[i], i == 0 ? KEY_ID_LEN : KEY_LEN, hex);
+			CHECK_STR(hex, want[i]);
+		}
+	}
 	keyring_wipe(&kr);
 	rmtree(dir);
 }
@@ -464,6 +494,72 @@ keyring_load_refuses_a_key_of_the_wrong_size(void)
 	rmtree(dir);
 }
 
+/* A cookie that holds plain (n bytes), well sealed for sid under kr's
+ * current key: what only a bug of ours, or a keyholder, could make. */
+static void
+seal_plain(const struct keyring *kr, const char *sid, const void *plain,
+	   size_t n, struct buf *out)
+{
+	static const char label[] = "insuresign-connect pending v1";
+	unsigned char ad[256], sealed[4096];
+	size_t adn = sizeof(label) + strlen(sid);
+
+	memcpy(ad, label, sizeof(label)); /* its NUL, as pending.c's */
+	memcpy(ad + sizeof(label), sid, strlen(sid));
+	memcpy(sealed, kr->keys[0].id, KEY_ID_LEN);
+	if (crypto_seal(kr->keys[0].cookie, ad, adn, plain, n,
+			sealed + KEY_ID_LEN) == -1)
+		abort();
+	out->len = 0;
+	b64url_append(out, sealed, KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
+}
+
+static void
+unseal_refuses_well_sealed_but_malformed_contents(void)
+{
+	/* One entry: 32 state, 32 verifier, 8 time, then lengths. */
+	unsigned char one[2 + 64 + 8 + 1 + 3 + 1 + 2 + 1];
+	struct pending_set set;
+	struct keyring kr;
+	struct buf v;
+	size_t n;
+
+	test_keyring(&kr, 1);
+	buf_init(&v, 8192);
+	memset(one, 'x', sizeof(one));
+	one[0] = 2;
+	one[1] = 1;
+	one[74] = 3; /* return_to "xxx" */
+	one[78] = 2; /* user "xx" */
+	n = 2 + 64 + 8 + 1 + 3 + 1 + 2;
+	/* The way of making them works: this one opens. */
+	seal_plain(&kr, SID, one, n, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == 0);
+	CHECK(set.n == 1 && strcmp(set.v[0].return_to, "xxx") == 0 &&
+	      strcmp(set.v[0].user, "xx") == 0);
+	/* A trailing byte. */
+	seal_plain(&kr, SID, one, n + 1, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == -1 && set.n == 0);
+	/* The user, the return_to, the entry itself cut short. */
+	seal_plain(&kr, SID, one, n - 1, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == -1 && set.n == 0);
+	seal_plain(&kr, SID, one, 2 + 64 + 8 + 1 + 2, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == -1 && set.n == 0);
+	seal_plain(&kr, SID, one, 2 + 40, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == -1 && set.n == 0);
+	/* Another version, more entries than ever kept, nothing at all. */
+	one[0] = 1;
+	seal_plain(&kr, SID, one, n, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == -1 && set.n == 0);
+	one[0] = 2;
+	one[1] = PENDING_MAX + 1;
+	seal_plain(&kr, SID, one, n, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == -1 && set.n == 0);
+	seal_plain(&kr, SID, one, 1, &v);
+	CHECK(pending_unseal(&kr, SID, v.data, &set) == -1 && set.n == 0);
+	buf_free(&v);
+}
+
 int
 main(void)
 {
@@ -472,6 +568,7 @@ main(void)
 	RUN(unseal_fails_for_another_session);
 	RUN(unseal_fails_for_any_changed_character);
 	RUN(unseal_fails_for_truncated_or_garbage_values);
+	RUN(unseal_refuses_well_sealed_but_malformed_contents);
 	RUN(unseal_opens_a_cookie_from_an_old_key);
 	RUN(unseal_fails_for_an_unknown_key_id);
 	RUN(unseal_fails_for_a_known_id_with_another_key);

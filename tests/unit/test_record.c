@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "record.h"
 #include "testkeys.h"
 #include "unit.h"
@@ -397,6 +398,110 @@ a_users_record_keeps_its_id_sealed_and_its_kind_in_the_head(void)
 	buf_free(&b);
 }
 
+/*
+ * The bytes of a record whose sealed part is plain, under a good seal:
+ * what a bug in an older version, or a keyholder's hand, could store.
+ */
+static void
+reseal(const struct keyring *kr, const struct buf *good, const char *plain,
+       struct buf *out)
+{
+	static unsigned char sealed[RECORD_MAX];
+	unsigned char ad[RECORD_HEAD_LEN + 64];
+	size_t n = strlen(plain);
+
+	memcpy(ad, good->data, RECORD_HEAD_LEN);
+	memcpy(ad + RECORD_HEAD_LEN, NAME, 64);
+	out->len = 0;
+	if (crypto_seal(kr->keys[0].record, ad, sizeof(ad), plain, n, sealed) ==
+	    -1)
+		abort();
+	buf_add(out, ad, RECORD_HEAD_LEN);
+	buf_add(out, sealed, AEAD_IV_LEN + n + AEAD_TAG_LEN);
+}
+
+static void
+well_sealed_but_malformed_contents_do_not_open(void)
+{
+	static const unsigned char seeds[] = { 1 };
+	static const char *const bad[] = {
+		"not json",
+		"[\"sid\"]",
+		"{}",
+		"{\"user\":\"u-1\"}", /* the head says a browser's: "sid" */
+		"{\"sid\":\"\"}",
+		"{\"sid\":7}",
+		"{\"sid\":\"s\",\"access_token\":5}",
+		"{\"sid\":\"s\",\"refresh_token\":[]}",
+		"{\"sid\":\"s\",\"token_type\":{}}",
+		"{\"sid\":\"s\",\"scope\":true}",
+		"{\"sid\":\"s\",\"failures\":\"3\"}",
+		"{\"sid\":\"s\",\"failures\":-1}",
+		"{\"sid\":\"s\",\"failures\":2e6}",
+		"{\"sid\":\"s\",\"events\":[]}",
+	};
+	char longid[OWNER_ID_MAX + 16];
+	struct keyring kr;
+	struct record in, out;
+	struct buf good, b;
+	size_t i;
+
+	test_keyring_of(&kr, seeds, 1);
+	CHECK(sealed(&kr, &good, &in) == 0);
+	buf_init(&b, RECORD_MAX);
+	/* The way of making them works: a good one opens. */
+	reseal(&kr, &good, "{\"sid\":\"s\",\"failures\":3,\"events\":{}}", &b);
+	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      0);
+	CHECK_STR(out.owner.id, "s");
+	CHECK(out.failures == 3);
+	CHECK_STR(out.events, "{}");
+	record_free(&out);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		reseal(&kr, &good, bad[i], &b);
+		if (record_open(&kr, NAME, (unsigned char *)b.data, b.len,
+				&out) != -1) {
+			printf("#   opened: %s\n", bad[i]);
+			CHECK(!"a malformed record opened");
+		}
+		/* Nothing half-read is left for the caller to free or use. */
+		CHECK(out.access_token == NULL && out.refresh_token == NULL &&
+		      out.token_type == NULL && out.scope == NULL &&
+		      out.events == NULL);
+	}
+	/* An owner id longer than any session id or user id. */
+	memset(longid, 'x', sizeof(longid));
+	memcpy(longid, "{\"sid\":\"", 8);
+	memcpy(longid + sizeof(longid) - 3, "\"}", 3);
+	reseal(&kr, &good, longid, &b);
+	CHECK(record_open(&kr, NAME, (unsigned char *)b.data, b.len, &out) ==
+	      -1);
+	record_free(&in);
+	buf_free(&good);
+	buf_free(&b);
+}
+
+static void
+a_record_too_big_to_store_is_not_sealed(void)
+{
+	static const unsigned char seeds[] = { 1 };
+	static char token[RECORD_MAX + 1];
+	struct keyring kr;
+	struct record r;
+	struct buf b;
+
+	/* A token endpoint's huge answer: refused, never cut short. */
+	test_keyring_of(&kr, seeds, 1);
+	make_record(&r);
+	memset(token, 'A', sizeof(token) - 1);
+	record_set(&r.access_token, token);
+	buf_init(&b, 2 * RECORD_MAX);
+	CHECK(record_seal(&kr, NAME, &r, &b) == -1);
+	CHECK(b.len == 0);
+	record_free(&r);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -415,5 +520,7 @@ main(void)
 	RUN(record_set_replaces_and_clears);
 	RUN(refresh_error_names_are_stable);
 	RUN(a_users_record_keeps_its_id_sealed_and_its_kind_in_the_head);
+	RUN(well_sealed_but_malformed_contents_do_not_open);
+	RUN(a_record_too_big_to_store_is_not_sealed);
 	return DONE();
 }

@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "crypto.h"
+#include "fileowner.h"
 #include "secretfile.h"
 #include "unit.h"
 
@@ -160,6 +161,36 @@ line_is_the_first_printable_line(void)
 	CHECK(write_file("nl", "\nsecond\n", 8, 0600) == 0);
 	CHECK(secretfile_line("[x] s", at("nl"), NULL, &s, err, sizeof(err)) ==
 	      -1);
+	/* Not ASCII: a header could not carry it as it is. */
+	CHECK(write_file("utf8",
+			 "s\xc3\xa9"
+			 "cret\n",
+			 8, 0600) == 0);
+	CHECK(secretfile_line("[x] s", at("utf8"), NULL, &s, err,
+			      sizeof(err)) == -1);
+	CHECK(s == NULL);
+	CHECK(says("expected the secret as printable text on the first line",
+		   NULL));
+}
+
+static void
+a_path_through_a_file_says_what_open_said(void)
+{
+	char path[300], want[400];
+	unsigned char key[32];
+
+	/* No hint for a missing file unless the caller has one. */
+	CHECK(secretfile_read("[x] key", at("none"), NULL, key, sizeof(key),
+			      err, sizeof(err)) == -1);
+	snprintf(want, sizeof(want),
+		 "[x] key = \"%s\": No such file or directory", at("none"));
+	CHECK_STR(err, want);
+	CHECK(write_file("plain", "x", 1, 0600) == 0);
+	snprintf(path, sizeof(path), "%s/key", at("plain"));
+	CHECK(secretfile_read("[x] key", path, "make one: mk", key, sizeof(key),
+			      err, sizeof(err)) == -1);
+	snprintf(want, sizeof(want), "[x] key = \"%s\": Not a directory", path);
+	CHECK_STR(err, want);
 }
 
 static void
@@ -320,6 +351,37 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return remove(path);
 }
 
+static void
+owners_are_named_and_the_store_owner_is_the_programs_user(void)
+{
+	char name[FILEOWNER_NAME_LEN];
+
+	/* A name where there is one; the number only where there is none. */
+	fileowner_user(0, name);
+	CHECK_STR(name, "root");
+	fileowner_user(54321, name);
+	CHECK_STR(name, "uid 54321");
+	fileowner_group(0, name);
+	CHECK_STR(name, "root");
+	fileowner_group(54321, name);
+	CHECK_STR(name, "gid 54321");
+	if (geteuid() != 0) {
+		printf("# skipped: needs root\n");
+		return;
+	}
+	/* As root, the program's user is who owns the store (not root),
+	 * else the web server's. */
+	CHECK(mkdir(at("owned"), 0700) == 0);
+	CHECK(chown(at("owned"), 1, 1) == 0);
+	fileowner_program_user(at("owned"), name);
+	CHECK_STR(name, "daemon");
+	CHECK(chown(at("owned"), 0, 0) == 0);
+	fileowner_program_user(at("owned"), name);
+	CHECK_STR(name, "www-data");
+	fileowner_program_user(NULL, name);
+	CHECK_STR(name, "www-data");
+}
+
 int
 main(void)
 {
@@ -335,7 +397,9 @@ main(void)
 	RUN(symlink_directory_and_fifo_are_refused);
 	RUN(empty_and_overlong_files_are_refused);
 	RUN(line_is_the_first_printable_line);
+	RUN(a_path_through_a_file_says_what_open_said);
 	RUN(wrong_owner_says_who_and_the_chown);
+	RUN(owners_are_named_and_the_store_owner_is_the_programs_user);
 	RUN(store_key_refusals_name_the_key_and_the_fix);
 	RUN(bearer_key_refusals_name_the_key_and_the_fix);
 	rc = DONE();

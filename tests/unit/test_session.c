@@ -1,7 +1,9 @@
-/* Unit tests for session.c: the admin pages' CSRF token and its window. */
+/* Unit tests for session.c (the CSRF tokens and their window) and
+ * ticket.c (connect tickets). */
 #include <string.h>
 
 #include "session.h"
+#include "ticket.h"
 #include "testkeys.h"
 #include "unit.h"
 
@@ -90,6 +92,49 @@ admin_csrf_survives_a_key_rotation(void)
 	CHECK(!ok_at(&kr, "alice", T0, token));
 }
 
+static void
+no_session_or_a_token_cut_short_never_passes(void)
+{
+	char token[CSRF_LEN + 1];
+	struct keyring kr;
+
+	/* With no session id, the token would be the same for everyone. */
+	test_keyring(&kr, 1);
+	session_csrf(&kr.keys[0], "", token);
+	CHECK(!session_csrf_ok(&kr, "", token));
+	session_csrf(&kr.keys[0], "sid-1", token);
+	CHECK(session_csrf_ok(&kr, "sid-1", token));
+	token[CSRF_LEN - 1] = '\0';
+	CHECK(!session_csrf_ok(&kr, "sid-1", token));
+}
+
+static void
+a_ticket_opens_once_issued_and_only_for_what_fits(void)
+{
+	char longer[USER_ID_MAX + 2];
+	struct ticket t, got;
+	struct keyring kr;
+	struct buf b;
+
+	test_keyring(&kr, 1);
+	buf_init(&b, TICKET_MAX);
+	CHECK(ticket_issue(&kr.keys[0], "amy@example.com", "/app", T0, &t,
+			   &b) == 0);
+	CHECK(ticket_open(&kr, buf_str(&b), T0 + 10, &got) == 0);
+	CHECK_STR(got.user, "amy@example.com");
+	CHECK_STR(got.return_to, "/app");
+	CHECK(ticket_open(&kr, buf_str(&b), T0 + TICKET_TTL + 1, &got) == -1);
+	CHECK(ticket_open(&kr, "not base64url!", T0, &got) == -1);
+	/* What a ticket cannot carry whole is never issued cut short. */
+	memset(longer, 'u', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	b.len = 0;
+	CHECK(ticket_issue(&kr.keys[0], longer, "/app", T0, &t, &b) == -1);
+	CHECK(ticket_issue(&kr.keys[0], "amy", longer, T0, &t, &b) == -1);
+	CHECK(b.len == 0);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -98,5 +143,7 @@ main(void)
 	RUN(the_old_token_that_never_expired_is_refused);
 	RUN(admin_csrf_is_one_users);
 	RUN(admin_csrf_survives_a_key_rotation);
+	RUN(no_session_or_a_token_cut_short_never_passes);
+	RUN(a_ticket_opens_once_issued_and_only_for_what_fits);
 	return DONE();
 }

@@ -5,13 +5,16 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "store.h"
 #include "store_ops.h"
 #include "unit.h"
@@ -21,7 +24,8 @@ static char sdir[64]; /* top/store: the store itself */
 static char odir[64]; /* top/outside: where planted links point */
 static struct config cfg;
 static struct store *st;
-static char err_[512]; /* store_open's, which never fails here */
+static char err_[512];	 /* store_open's, which never fails here */
+static char logpath[96]; /* top/stderr: what the store logs, quiet() */
 
 /* store_check of a file store at dir. */
 static int
@@ -626,7 +630,7 @@ lock_on_another_name_does_not_wait(void)
 static void
 quiet(void)
 {
-	int fd = open("/dev/null", O_WRONLY);
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
 
 	if (fd != -1) {
 		dup2(fd, STDERR_FILENO);
@@ -658,7 +662,15 @@ sweep_forgets_expired_spent_values_only(void)
 	name_of(b, "bb", '2');
 	CHECK(store_spend(st, a, time(NULL) - 1) == STORE_OK);
 	CHECK(store_spend(st, b, time(NULL) + 600) == STORE_OK);
-	CHECK(store_sweep(st) == 1);
+	{
+		/* Not a spent value's name: not ours to remove. */
+		char junk[128];
+
+		snprintf(junk, sizeof(junk), "%s/spent/junk", sdir);
+		CHECK(write_file(junk, "") == 0);
+		CHECK(store_sweep(st) == 1);
+		CHECK(access(junk, F_OK) == 0);
+	}
 	/* The expired one may be spent again; the live one is remembered. */
 	CHECK(store_spend(st, a, time(NULL) + 600) == STORE_OK);
 	CHECK(store_spend(st, b, time(NULL) + 600) == STORE_EXISTS);
@@ -774,10 +786,307 @@ locks_held_at_once_are_bounded(void)
 	for (i = 0; i < STORE_HELD_MAX; i++)
 		CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
 	CHECK(store_lock(st, names[i], &l[i]) == STORE_ERROR);
+	store_unlock(&l[i]); /* a lock not taken: nothing to let go */
 	store_unlock(&l[0]);
+	store_unlock(&l[0]); /* twice: the second does nothing */
 	CHECK(store_lock(st, names[i], &l[i]) == STORE_OK);
 	for (i = 1; i <= STORE_HELD_MAX; i++)
 		store_unlock(&l[i]);
+}
+
+static void
+log_reset(void)
+{
+	if (truncate(logpath, 0) == -1)
+		abort();
+}
+
+static int
+logged(const char *what)
+{
+	char got[4096];
+	ssize_t n;
+	int fd = open(logpath, O_RDONLY);
+
+	if (fd == -1)
+		return 0;
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	got[n] = '\0';
+	return strstr(got, what) != NULL;
+}
+
+static void
+store_dir_under_a_file_names_the_error(void)
+{
+	char file[128], dir[160], err[512] = "";
+
+	/* A typo'd store_dir through a file: what open said, nothing else. */
+	fresh();
+	snprintf(file, sizeof(file), "%s/afile", odir);
+	CHECK(write_file(file, "x") == 0);
+	snprintf(dir, sizeof(dir), "%s/store", file);
+	CHECK(check_dir(dir, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "Not a directory") != NULL);
+	CHECK(strstr(err, "refused") == NULL);
+	/* The store_dir itself a file: refused as not a directory. */
+	CHECK(check_dir(file, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not a directory: refused") != NULL);
+}
+
+static void
+file_in_place_of_a_shard_is_refused(void)
+{
+	char name[65], shard[128];
+	struct buf b;
+
+	fresh();
+	name_of(name, "0d", 'a');
+	snprintf(shard, sizeof(shard), "%s/0d", sdir);
+	CHECK(write_file(shard, "x") == 0);
+	log_reset();
+	CHECK(store_save(st, name, "x", 1) == STORE_ERROR);
+	CHECK(logged("not a directory: refused"));
+	buf_init(&b, 1024);
+	CHECK(store_load(st, name, &b) == STORE_ERROR);
+	CHECK(file_is(shard, "x"));
+	buf_free(&b);
+}
+
+static void
+record_of_another_owner_or_too_big_is_refused(void)
+{
+	char name[65], path[256];
+	static char big[RECORD_MAX + 2];
+	struct buf b;
+
+	/* Someone who can write the store planted it: never read as ours. */
+	if (geteuid() != 0) {
+		printf("# skipped: needs root to chown\n");
+		return;
+	}
+	fresh();
+	name_of(name, "0e", 'a');
+	CHECK(store_save(st, name, "x", 1) == STORE_OK);
+	path_of(path, sizeof(path), name);
+	CHECK(chown(path, 1, 1) == 0);
+	buf_init(&b, 2 * RECORD_MAX);
+	log_reset();
+	CHECK(store_load(st, name, &b) == STORE_ERROR);
+	CHECK(b.len == 0);
+	CHECK(logged("not a regular file of ours, or too big: refused"));
+	CHECK(chown(path, geteuid(), getegid()) == 0);
+	CHECK(store_load(st, name, &b) == STORE_OK);
+	/* Bigger than any record the store writes. */
+	memset(big, 'x', sizeof(big) - 1);
+	CHECK(write_file(path, big) == 0);
+	b.len = 0;
+	CHECK(store_load(st, name, &b) == STORE_ERROR);
+	CHECK(b.len == 0);
+	buf_free(&b);
+}
+
+static void
+directory_in_place_of_a_record_fails_cleanly(void)
+{
+	char name[65], path[256], shard[128];
+	struct buf b;
+
+	/* Load, save and delete each fail, say so, and leave nothing. */
+	fresh();
+	name_of(name, "0f", 'a');
+	path_of(path, sizeof(path), name);
+	snprintf(shard, sizeof(shard), "%s/0f", sdir);
+	CHECK(mkdir(shard, 0700) == 0 && mkdir(path, 0700) == 0);
+	buf_init(&b, 1024);
+	log_reset();
+	CHECK(store_load(st, name, &b) == STORE_ERROR);
+	CHECK(logged("refused"));
+	log_reset();
+	CHECK(store_save(st, name, "x", 1) == STORE_ERROR);
+	CHECK(logged("store: write 0faaaaaaaaaa: Is a directory"));
+	CHECK(entries(shard) == 1); /* the temp file went */
+	log_reset();
+	CHECK(store_delete(st, name) == STORE_ERROR);
+	CHECK(logged("store: delete 0faaaaaaaaaa: Is a directory"));
+	CHECK(rmdir(path) == 0);
+	buf_free(&b);
+}
+
+static void
+lock_fails_when_the_store_dir_or_lock_file_is_wrong(void)
+{
+	char name[65], lock[128], target[128];
+	struct store_lock l;
+
+	fresh();
+	name_of(name, "10", 'a');
+	CHECK(chmod(sdir, 0755) == 0);
+	CHECK(store_lock(st, name, &l) == STORE_ERROR);
+	CHECK(chmod(sdir, 0700) == 0);
+	/* A planted link is never followed, nor its target created. */
+	snprintf(lock, sizeof(lock), "%s/.lock", sdir);
+	snprintf(target, sizeof(target), "%s/lock", odir);
+	CHECK(symlink(target, lock) == 0);
+	log_reset();
+	CHECK(store_lock(st, name, &l) == STORE_ERROR);
+	CHECK(logged("/.lock: Too many levels of symbolic links"));
+	CHECK(access(target, F_OK) == -1);
+	CHECK(unlink(lock) == 0);
+	CHECK(store_lock(st, name, &l) == STORE_OK);
+	store_unlock(&l);
+}
+
+static int
+visit_stop(void *ctx, const char *name, const unsigned char *head, size_t len)
+{
+	(void)name;
+	(void)head;
+	(void)len;
+	return ++*(int *)ctx == 1 ? 7 : 0;
+}
+
+static void
+list_skips_links_and_stops_when_told(void)
+{
+	char a[65], b[65], c[65], path[256], target[128];
+	static unsigned char head[600];
+	struct seen s;
+	int n = 0;
+
+	fresh();
+	name_of(a, "11", 'a');
+	name_of(b, "12", 'b');
+	name_of(c, "11", 'c');
+	memset(head, 'h', sizeof(head));
+	CHECK(store_save(st, a, head, sizeof(head)) == STORE_OK);
+	CHECK(store_save(st, b, "B", 1) == STORE_OK);
+	snprintf(target, sizeof(target), "%s/target", odir);
+	CHECK(write_file(target, "LINKED") == 0);
+	path_of(path, sizeof(path), c);
+	CHECK(symlink(target, path) == 0);
+	memset(&s, 0, sizeof(s));
+	/* More than 512 asked: 512 read, and the link never followed. */
+	CHECK(store_list(st, 4096, visit, &s) == 0);
+	CHECK(s.n == 2);
+	CHECK(seen_once(&s, a, "hhhhhhhh"));
+	CHECK(seen_once(&s, b, "B"));
+	/* A visitor's nonzero answer ends the walk and is returned. */
+	CHECK(store_list(st, 8, visit_stop, &n) == 7);
+	CHECK(n == 1);
+}
+
+static void
+spend_fails_when_its_dir_is_not_one(void)
+{
+	char name[65], spent[128];
+
+	/* A replay must never pass as a first use: an error, logged. */
+	fresh();
+	name_of(name, "cc", '1');
+	snprintf(spent, sizeof(spent), "%s/spent", sdir);
+	CHECK(write_file(spent, "x") == 0);
+	log_reset();
+	CHECK(store_spend(st, name, time(NULL) + 600) == STORE_ERROR);
+	CHECK(logged("/spent: Not a directory"));
+	CHECK(store_sweep(st) == 0);
+	CHECK(unlink(spent) == 0);
+	CHECK(chmod(sdir, 0755) == 0);
+	CHECK(store_spend(st, name, time(NULL) + 600) == STORE_ERROR);
+	CHECK(chmod(sdir, 0700) == 0);
+	CHECK(store_spend(st, name, time(NULL) + 600) == STORE_OK);
+}
+
+/*
+ * The store on a small tmpfs of its own (as root, in this process's own
+ * mount namespace, so nothing outlives the test): a disk really full.
+ * Returns 0 when mounted; the test is skipped otherwise.
+ */
+static int
+small_disk(const char *opts)
+{
+	static int own_ns;
+
+	store_close(st);
+	st = NULL;
+	nftw(sdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (!own_ns &&
+	    (unshare(CLONE_NEWNS) == -1 ||
+	     mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)) {
+		printf("# skipped: no mount namespace here (%s)\n",
+		       strerror(errno));
+		return -1;
+	}
+	own_ns = 1;
+	if (mkdir(sdir, 0700) == -1 ||
+	    mount("tmpfs", sdir, "tmpfs", 0, opts) == -1 ||
+	    chmod(sdir, 0700) == -1) {
+		printf("# skipped: cannot mount a tmpfs here (%s)\n",
+		       strerror(errno));
+		return -1;
+	}
+	cfg.store_dir = sdir;
+	st = store_open(&cfg, STORE_BACKEND_FILE, err_, sizeof(err_));
+	if (st == NULL)
+		abort();
+	return 0;
+}
+
+static void
+full_disk_fails_the_save_and_keeps_the_old_record(void)
+{
+	static unsigned char data[RECORD_MAX];
+	char name[65], shard[128];
+	struct buf b;
+	int i;
+
+	if (small_disk("size=64k,mode=0700") == -1)
+		return;
+	name_of(name, "13", 'a');
+	CHECK(store_save(st, name, "old", 3) == STORE_OK);
+	/* Less than 1 MiB free: nothing that cannot be had twice is spent. */
+	log_reset();
+	CHECK(store_writable(st) == STORE_ERROR);
+	CHECK(logged("the disk is full"));
+	/* Fill what is left, then a write that cannot fit. */
+	memset(data, 'x', sizeof(data));
+	for (i = 0; i < 16; i++) {
+		char other[65];
+		char fill[3] = { '2', (char)('0' + i % 10), '\0' };
+
+		name_of(other, fill, (char)('a' + i));
+		if (store_save(st, other, data, sizeof(data)) != STORE_OK)
+			break;
+	}
+	CHECK(i < 16);
+	log_reset();
+	CHECK(store_save(st, name, data, sizeof(data)) == STORE_ERROR);
+	CHECK(logged("store: write 13aaaaaaaaaa: No space left on device "
+		     "(the disk is full)"));
+	snprintf(shard, sizeof(shard), "%s/13", sdir);
+	CHECK(entries(shard) == 1); /* no temp file left to fill it more */
+	buf_init(&b, 1024);
+	CHECK(store_load(st, name, &b) == STORE_OK);
+	CHECK_STR(buf_str(&b), "old");
+	buf_free(&b);
+	store_close(st);
+	st = NULL;
+	CHECK(umount(sdir) == 0);
+}
+
+static void
+no_free_inodes_is_a_full_disk(void)
+{
+	if (small_disk("size=8m,nr_inodes=12,mode=0700") == -1)
+		return;
+	log_reset();
+	CHECK(store_writable(st) == STORE_ERROR);
+	CHECK(logged("16 inodes free"));
+	store_close(st);
+	st = NULL;
+	CHECK(umount(sdir) == 0);
 }
 
 int
@@ -791,6 +1100,7 @@ main(void)
 	}
 	snprintf(sdir, sizeof(sdir), "%s/store", top);
 	snprintf(odir, sizeof(odir), "%s/outside", top);
+	snprintf(logpath, sizeof(logpath), "%s/stderr", top);
 	/* Lock tests could hang if broken: keep each line as it is made. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	quiet();
@@ -819,6 +1129,15 @@ main(void)
 	RUN(spend_is_true_once_then_a_replay);
 	RUN(sweep_forgets_expired_spent_values_only);
 	RUN(writable_needs_a_usable_dir);
+	RUN(store_dir_under_a_file_names_the_error);
+	RUN(file_in_place_of_a_shard_is_refused);
+	RUN(record_of_another_owner_or_too_big_is_refused);
+	RUN(directory_in_place_of_a_record_fails_cleanly);
+	RUN(lock_fails_when_the_store_dir_or_lock_file_is_wrong);
+	RUN(list_skips_links_and_stops_when_told);
+	RUN(spend_fails_when_its_dir_is_not_one);
+	RUN(full_disk_fails_the_save_and_keeps_the_old_record);
+	RUN(no_free_inodes_is_a_full_disk);
 	store_close(st);
 	rc = DONE();
 	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);

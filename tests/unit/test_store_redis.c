@@ -12,7 +12,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1006,6 +1008,394 @@ list_reads_at_most_512_bytes_a_head(void)
 	buf_free(&b);
 }
 
+/*
+ * A Redis impostor, for what a real one never says (a proxy in front of
+ * it might): on a unix socket, it answers each command with the first
+ * rule whose prefix starts the command's words joined by spaces; a NULL
+ * answer closes the connection.  The handshake's commands come last, so
+ * a test may answer them otherwise.
+ */
+struct fake_rule {
+	const char *prefix, *answer;
+};
+
+static pid_t fake_pid = -1;
+static char fake_addr[200];
+
+/* One command from in[0, have) into text; the bytes it took, 0 if it is
+ * not all there yet. */
+static size_t
+fake_parse(const char *in, size_t have, char *text, size_t len)
+{
+	const char *p = in, *end = in + have;
+	size_t used = 0;
+	long n, k;
+	char *e;
+
+	if (have < 4 || *p != '*')
+		return 0;
+	n = strtol(p + 1, &e, 10);
+	if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return 0;
+	for (p++, text[0] = '\0'; n > 0; n--) {
+		if (p >= end || *p != '$')
+			return 0;
+		k = strtol(p + 1, &e, 10);
+		if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    end - ++p < k + 2)
+			return 0;
+		used += (size_t)snprintf(text + used, len - used, "%s%.*s",
+					 used > 0 ? " " : "", (int)k, p);
+		if (used >= len)
+			used = len - 1;
+		p += k + 2;
+	}
+	return (size_t)(p - in);
+}
+
+static void
+fake_serve(int fd, const struct fake_rule *rules)
+{
+	static const struct fake_rule hello[] = {
+		{ "SELECT", "+OK\r\n" },
+		{ "CLIENT SETNAME", "+OK\r\n" },
+		{ "SCRIPT LOAD",
+		  "$40\r\n0123456789012345678901234567890123456789"
+		  "\r\n" },
+		{ "", "-ERR the impostor knows no such command\r\n" },
+	};
+	char in[1 << 16], text[256];
+	size_t have = 0, used, i;
+	const char *answer;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, in + have, sizeof(in) - have);
+		if (n <= 0)
+			return;
+		have += (size_t)n;
+		while ((used = fake_parse(in, have, text, sizeof(text))) > 0) {
+			answer = NULL;
+			for (i = 0; rules[i].prefix != NULL; i++)
+				if (strncmp(text, rules[i].prefix,
+					    strlen(rules[i].prefix)) == 0)
+					break;
+			if (rules[i].prefix != NULL) {
+				answer = rules[i].answer;
+				if (answer == NULL)
+					return;
+			}
+			for (i = 0; answer == NULL; i++)
+				if (strncmp(text, hello[i].prefix,
+					    strlen(hello[i].prefix)) == 0)
+					answer = hello[i].answer;
+			if (write(fd, answer, strlen(answer)) < 0)
+				return;
+			memmove(in, in + used, have - used);
+			have -= used;
+		}
+	}
+}
+
+/* Starts the impostor with rules (ending in { NULL, NULL }); the store
+ * cfg.redis points at it. */
+static void
+fake_start(const struct fake_rule *rules)
+{
+	struct sockaddr_un a;
+	int lfd, fd;
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/fake.sock", top);
+	unlink(a.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd == -1 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
+	    listen(lfd, 8) == -1)
+		abort();
+	fflush(stdout);
+	fake_pid = fork();
+	if (fake_pid == 0) {
+		alarm(30);
+		while ((fd = accept(lfd, NULL, NULL)) != -1) {
+			fake_serve(fd, rules);
+			close(fd);
+		}
+		_exit(0);
+	}
+	close(lfd);
+	snprintf(fake_addr, sizeof(fake_addr), "unix:%s", a.sun_path);
+	cfg.redis = fake_addr;
+}
+
+static void
+fake_stop(void)
+{
+	if (fake_pid > 0) {
+		kill(fake_pid, SIGKILL);
+		waitpid(fake_pid, NULL, 0);
+	}
+	fake_pid = -1;
+	cfg.redis = addr;
+}
+
+/* A store on the impostor, a clean log. */
+static struct store *
+fake_store(const struct fake_rule *rules)
+{
+	char err[512];
+	struct store *s;
+
+	fresh();
+	fake_start(rules);
+	s = store_open(&cfg, STORE_BACKEND_REDIS, err, sizeof(err));
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+static void
+a_server_that_hangs_up_is_named(void)
+{
+	static const struct fake_rule rules[] = { { "GET", NULL },
+						  { NULL, NULL } };
+	struct store *s = fake_store(rules);
+	char name[65];
+	struct buf b;
+
+	name_of(name, 'a');
+	buf_init(&b, 1024);
+	CHECK(store_load(s, name, &b) == STORE_ERROR);
+	CHECK(logged("the server closed the connection") == 1);
+	buf_free(&b);
+	store_close(s);
+	fake_stop();
+}
+
+static void
+scripts_lost_as_soon_as_loaded_is_an_error_not_a_loop(void)
+{
+	static const struct fake_rule rules[] = {
+		{ "EVALSHA", "-NOSCRIPT No matching script.\r\n" },
+		{ NULL, NULL }
+	};
+	static const struct fake_rule odd[] = {
+		{ "SCRIPT LOAD", "+OK\r\n" },
+		{ "EVALSHA", "-NOSCRIPT No matching script.\r\n" },
+		{ NULL, NULL }
+	};
+	struct store *s = fake_store(rules);
+	char name[65];
+
+	/* Loaded again once, and refused again: say so, and stop. */
+	name_of(name, 'b');
+	CHECK(store_save(s, name, "x", 1) == STORE_ERROR);
+	CHECK(logged("NOSCRIPT right after loading its scripts") == 1);
+	store_close(s);
+	fake_stop();
+	/* SCRIPT LOAD answered with no SHA: the same, no worse. */
+	s = fake_store(odd);
+	CHECK(store_save(s, name, "x", 1) == STORE_ERROR);
+	CHECK(logged("NOSCRIPT right after loading its scripts") == 1);
+	store_close(s);
+	fake_stop();
+}
+
+static void
+odd_answers_are_refused_in_its_own_words(void)
+{
+	static const struct fake_rule rules[] = {
+		/* A proxy that knows no CLIENT SETNAME: no need of it. */
+		{ "CLIENT SETNAME", "-ERR unknown command 'CLIENT'\r\n" },
+		{ "GET t:r:{c", ":5\r\n" },
+		{ "GET t:r:{d", "-ERR bad\x01\x7f thing\r\n" },
+		{ "GET", "$-1\r\n" },
+		{ NULL, NULL }
+	};
+	struct store *s = fake_store(rules);
+	char name[65];
+	struct buf b;
+
+	buf_init(&b, 1024);
+	name_of(name, 'e');
+	CHECK(store_load(s, name, &b) == STORE_NOTFOUND);
+	name_of(name, 'c');
+	CHECK(store_load(s, name, &b) == STORE_ERROR);
+	CHECK(logged("not a record of ours, or too big: refused") == 1);
+	/* Never a control character into the log. */
+	name_of(name, 'd');
+	CHECK(store_load(s, name, &b) == STORE_ERROR);
+	CHECK(logged("it answered: ERR bad   thing") == 1);
+	CHECK(b.len == 0);
+	buf_free(&b);
+	store_close(s);
+	fake_stop();
+}
+
+static int
+never_called(void *ctx, const char *name, const unsigned char *head, size_t len)
+{
+	(void)name;
+	(void)head;
+	(void)len;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void
+a_list_of_what_are_not_names_lists_nothing(void)
+{
+	static char batch[8 + 1000 * 8];
+	static struct fake_rule rules[] = { { "ZRANGEBYLEX", batch },
+					    { NULL, NULL } };
+	struct store *s;
+	size_t i, at;
+	int n = 0;
+
+	/* A whole batch (1000) of them, the last no name to go on from:
+	 * the walk ends there, and does not ask for the same again. */
+	at = (size_t)snprintf(batch, sizeof(batch), "*1000\r\n$3\r\nabc\r\n");
+	for (i = 1; i < 1000; i++)
+		at += (size_t)snprintf(batch + at, sizeof(batch) - at,
+				       ":%zu\r\n", i % 10);
+	s = fake_store(rules);
+	CHECK(store_list(s, 8, never_called, &n) == STORE_OK);
+	CHECK(n == 0);
+	CHECK(logged("store: redis") == 0);
+	store_close(s);
+	fake_stop();
+}
+
+/* store_check against an impostor whose INFO says info. */
+static int
+check_info(const char *info, char *msg, size_t len)
+{
+	static char answer[1024];
+	static struct fake_rule rules[] = { { "INFO", answer },
+					    { "SET", "+OK\r\n" },
+					    { "DEL", ":1\r\n" },
+					    { NULL, NULL } };
+	struct store *s;
+	int rc;
+
+	if (info[0] == ':')
+		snprintf(answer, sizeof(answer), "%s", info);
+	else
+		snprintf(answer, sizeof(answer), "$%zu\r\n%s\r\n", strlen(info),
+			 info);
+	s = fake_store(rules);
+	rc = store_check(s, msg, len);
+	store_close(s);
+	fake_stop();
+	return rc;
+}
+
+static void
+check_reads_the_version_and_settings_it_is_told(void)
+{
+	char msg[1024];
+
+	CHECK(check_info("# Server\r\nredis_version:5.0.7\r\n", msg,
+			 sizeof(msg)) == -1);
+	CHECK(strstr(msg, "Redis 5.0.7, expected 6.2.0 or later") != NULL);
+	CHECK(check_info("redis_version:6.1.99\r\n", msg, sizeof(msg)) == -1);
+	CHECK(check_info("redis_version:v7\r\n", msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, "Redis v7, expected") != NULL);
+	CHECK(check_info("redis_version:99999999999999999999.0.0\r\n", msg,
+			 sizeof(msg)) == -1);
+	CHECK(check_info("# Server\r\n", msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, "Redis (unknown), expected") != NULL);
+	/* Not a text at all (a proxy's answer): no version either. */
+	CHECK(check_info(":1\r\n", msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, "Redis (unknown), expected") != NULL);
+	/* The oldest it takes; a field's name inside another's is not it. */
+	CHECK(check_info("redis_version:6.2.0\r\nmaster_role:x\r\n"
+			 "role:master\r\naof_enabled:1\r\n"
+			 "maxmemory_policy:noeviction\r\n",
+			 msg, sizeof(msg)) == 0);
+	CHECK(strstr(msg, "Redis 6.2.0, database 0, master, no password") !=
+	      NULL);
+}
+
+static void
+a_hang_up_in_the_handshake_is_named_too(void)
+{
+	static const struct fake_rule rules[] = { { "SELECT", NULL },
+						  { NULL, NULL } };
+	struct store *s = fake_store(rules);
+	char name[65];
+	struct buf b;
+
+	name_of(name, 'a');
+	buf_init(&b, 1024);
+	CHECK(store_load(s, name, &b) == STORE_ERROR);
+	CHECK(logged("the server closed the connection") == 1);
+	buf_free(&b);
+	store_close(s);
+	fake_stop();
+}
+
+static void
+a_socket_path_through_a_file_says_what_connect_said(void)
+{
+	char msg[1024], bad[200];
+
+	fresh();
+	snprintf(bad, sizeof(bad), "unix:%s/stderr/redis.sock", top);
+	cfg.redis = bad;
+	CHECK(check_with(NULL, msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, "cannot connect: ") != NULL);
+	CHECK(strstr(msg, "Not a directory") != NULL);
+	CHECK(strstr(msg, "is redis-server running") == NULL);
+	cfg.redis = addr;
+}
+
+static int
+stop_at_first(void *ctx, const char *name, const unsigned char *head,
+	      size_t len)
+{
+	(void)name;
+	(void)head;
+	(void)len;
+	return ++*(int *)ctx == 1 ? 1 : 0;
+}
+
+static void
+a_visitor_that_says_stop_ends_the_list(void)
+{
+	char a[65], b[65];
+	int n = 0;
+
+	fresh();
+	name_of(a, 'a');
+	name_of(b, 'b');
+	CHECK(save_record(a, NOW, NOW + 3600, 1, RECORD_CONNECTED, 0) ==
+	      STORE_OK);
+	CHECK(save_record(b, NOW, NOW + 3600, 1, RECORD_CONNECTED, 0) ==
+	      STORE_OK);
+	CHECK(store_list(st, 8, stop_at_first, &n) != 0);
+	CHECK(n == 1);
+}
+
+static void
+a_count_that_is_no_number_fails_the_page(void)
+{
+	static const struct fake_rule rules[] = { { "EVALSHA", ":0\r\n" },
+						  { "ZCARD", "*0\r\n" },
+						  { NULL, NULL } };
+	struct store *s = fake_store(rules);
+	struct listing_query q = { .now = NOW, .health = -1, .prefix = "" };
+	struct listing l;
+
+	/* The admin page's totals: an error, not a crash or a made-up 0. */
+	listing_init(&l, NOW);
+	CHECK(store_query(s, &q, &l) == STORE_ERROR);
+	CHECK(logged("ZCARD answered with no number") == 1);
+	listing_free(&l);
+	store_close(s);
+	fake_stop();
+}
+
 int
 main(void)
 {
@@ -1046,6 +1436,15 @@ main(void)
 	RUN(every_call_fails_cleanly_when_down);
 	RUN(restart_between_calls_is_no_error);
 	RUN(down_then_back);
+	RUN(a_server_that_hangs_up_is_named);
+	RUN(scripts_lost_as_soon_as_loaded_is_an_error_not_a_loop);
+	RUN(odd_answers_are_refused_in_its_own_words);
+	RUN(a_list_of_what_are_not_names_lists_nothing);
+	RUN(check_reads_the_version_and_settings_it_is_told);
+	RUN(a_hang_up_in_the_handshake_is_named_too);
+	RUN(a_socket_path_through_a_file_says_what_connect_said);
+	RUN(a_visitor_that_says_stop_ends_the_list);
+	RUN(a_count_that_is_no_number_fails_the_page);
 	store_close(st);
 	redis_stop();
 	rc = DONE();
