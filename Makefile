@@ -152,8 +152,9 @@ $(COV_DIR)/%.o: src/%.c
 	@echo "  CC      $< (coverage)"
 	@$(CC) $(CPPFLAGS) $(COV_FLAGS) -MMD -MP -c -o $@ $<
 
-# The hooks themselves are not counted; the program's copy also sets the
-# prefix, the unit tests' writes to build/cov/ as root always can.
+# The hooks themselves are not counted; the program's copy sets the
+# prefix beside itself, the unit tests' only for a child that became
+# another user (as root they write to build/cov/).
 $(COV_DIR)/gcov_hooks.o: tests/gcov_hooks.c
 	@mkdir -p $(COV_DIR)
 	@echo "  CC      $<"
@@ -162,7 +163,8 @@ $(COV_DIR)/gcov_hooks.o: tests/gcov_hooks.c
 $(COV_DIR)/tests/gcov_hooks.o: tests/gcov_hooks.c
 	@mkdir -p $(COV_DIR)/tests
 	@echo "  CC      $<"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -DCOV_STRIP=$(COV_STRIP) \
+	    -DCOV_UNIT_DIR='"$(abspath $(COV_DIR))"' -c -o $@ $<
 
 $(COV_DIR)/tests/http_stub.o: tests/unit/http_stub.c $(UNIT_HDRS)
 	@mkdir -p $(COV_DIR)/tests

@@ -117,6 +117,7 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 	if (!backend_key_ok(app, req, res) ||
 	    !token_owner(app, req, res, &owner))
 		return;
+	memset(&r, 0, sizeof(r));
 	rc = link_token(app, &owner, now, &r, &why);
 	explicit_bzero(&owner, sizeof(owner));
 	switch (rc) {
@@ -147,7 +148,11 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 				       "The token could not be refreshed.");
 			return;
 		}
-		snprintf(retry, sizeof(retry), "%u", app->cfg.refresh_backoff);
+		/* RFC 9110 section 10.2.3: when the link's back-off ends,
+		 * which doubles with each failure in a row. */
+		snprintf(retry, sizeof(retry), "%lld",
+			 r.meta.backoff_until > now ? r.meta.backoff_until - now
+						    : app->cfg.refresh_backoff);
 		res_header(res, "Retry-After", retry);
 		res_json_error(res, 503, refresh_error_name(why),
 			       "InsureSign is not answering; try again later.");

@@ -37,7 +37,8 @@ enum link_rc link_create(struct app *app, const struct owner *o,
  * A valid access token for o, refreshed first when due: single flight
  * across processes (lock, re-read, refresh only if still due).  why says,
  * in the record's words, why the refresh failed when the answer is not
- * LINK_OK (the last failure's, when it is backing off).
+ * LINK_OK (the last failure's, when it is backing off); then r holds no
+ * token but its meta stays, backoff_until included.
  */
 enum link_rc link_token(struct app *app, const struct owner *o, long long now,
 			struct record *r, enum refresh_error *why);

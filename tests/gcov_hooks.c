@@ -6,7 +6,9 @@
  * beside <dir>, the directory of the program it runs as (libgcov reads
  * the variables when it writes, at exit).  tests/coverage.py merges the
  * trees.  _exit is wrapped (-Wl,--wrap=_exit) so that processes leaving
- * that way, prefork workers and forked unit tests, are counted too.
+ * that way, prefork workers and forked unit tests, are counted too.  The
+ * unit tests' copy (COV_UNIT_DIR) writes to build/cov/ as root, and sends a
+ * child that became another user (unit_as_user) to build/cov-gcda/uid-N/.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -14,25 +16,52 @@
 #include <string.h>
 #include <unistd.h>
 
+#define STR(x)	str_(x)
+#define str_(x) #x
+
 void __gcov_dump(void);
 void __real__exit(int status) __attribute__((noreturn));
 void __wrap__exit(int status) __attribute__((noreturn));
 
+/* GCOV_PREFIX: <dir>-gcda/uid-<euid>, the tree this process may write. */
+static void
+gcov_prefix(const char *dir)
+{
+	char prefix[PATH_MAX + 64];
+
+	if ((size_t)snprintf(prefix, sizeof(prefix), "%s-gcda/uid-%u", dir,
+			     (unsigned)geteuid()) >= sizeof(prefix))
+		return;
+	setenv("GCOV_PREFIX", prefix, 1);
+	setenv("GCOV_PREFIX_STRIP", STR(COV_STRIP), 1);
+}
+
+#ifdef COV_UNIT_DIR
+static uid_t started_as;
+
+__attribute__((constructor)) static void
+remember_user(void)
+{
+	started_as = geteuid();
+}
+#endif
+
 void
 __wrap__exit(int status)
 {
+#ifdef COV_UNIT_DIR
+	if (geteuid() != started_as)
+		gcov_prefix(COV_UNIT_DIR);
+#endif
 	__gcov_dump();
 	__real__exit(status);
 }
 
-#ifdef COV_STRIP
-#define STR(x)	str_(x)
-#define str_(x) #x
-
+#ifndef COV_UNIT_DIR
 __attribute__((constructor)) static void
-gcov_prefix(void)
+program_prefix(void)
 {
-	char exe[PATH_MAX], prefix[PATH_MAX + 64];
+	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
 
@@ -43,10 +72,6 @@ gcov_prefix(void)
 	if (slash == NULL)
 		return;
 	*slash = '\0';
-	if ((size_t)snprintf(prefix, sizeof(prefix), "%s-gcda/uid-%u", exe,
-			     (unsigned)geteuid()) >= sizeof(prefix))
-		return;
-	setenv("GCOV_PREFIX", prefix, 1);
-	setenv("GCOV_PREFIX_STRIP", STR(COV_STRIP), 1);
+	gcov_prefix(exe);
 }
 #endif

@@ -198,6 +198,25 @@ class ExpiredTokens(LifecycleTest):
                 self.assertEqual(r.json()["error"], kind)
 
 
+class DoublingBackoff(LifecycleTest):
+    """Retry-After says when the link's back-off ends, which doubles."""
+
+    extra = {"insuresign": {"refresh_backoff": 1}}
+
+    def test_retry_after_follows_the_back_off(self):
+        b, sid = self.linked(expires_in=1)
+        time.sleep(2.1)
+        self.rig.mock.config(status=500)
+        self.assertEqual(self.token(sid).header("Retry-After"), "1")
+        time.sleep(1.1)
+        r = self.token(sid)     # the second failure in a row: two seconds
+        self.assertEqual((r.status, r.header("Retry-After")), (503, "2"))
+        r = self.token(sid)     # backing off: what is left of them
+        self.assertEqual(r.status, 503)
+        self.assertIn(r.header("Retry-After"), ("1", "2"))
+        self.assertEqual(self.refreshes(), 2)
+
+
 class Concurrency(LifecycleTest):
 
     def race(self, sid, n=50):
