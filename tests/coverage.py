@@ -25,7 +25,7 @@ import rig  # noqa: E402
 
 # The floor make test holds the totals to, in percent.  Raise it when you
 # add tests (to what tests/run prints, rounded down); never lower it.
-FLOOR = {"lines": 93, "branches": 82}
+FLOOR = {"lines": 95, "branches": 86}
 
 COV = ROOT / "build" / "cov"
 PROGRAM = COV / "insuresign-connect.fcgi"
