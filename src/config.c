@@ -466,7 +466,6 @@ parse_list(const struct keydef *k, const char *v, struct strlist *out)
 	p = copy;
 	for (i = 0; i < n; i++) {
 		size_t len = strcspn(p, ",");
-		int last = p[len] == '\0';
 
 		p[len] = '\0';
 		item = trim(p);
@@ -478,9 +477,7 @@ parse_list(const struct keydef *k, const char *v, struct strlist *out)
 				goto err;
 			out->n++;
 		}
-		if (last)
-			break;
-		p += len + 1;
+		p += len + 1; /* after the last item, one past the copy: done */
 	}
 	free(copy);
 	return 0;
