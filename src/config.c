@@ -591,8 +591,7 @@ check_unknown(dictionary *d, char *err, size_t len)
 			if (find_key(sec, key) == NULL) {
 				seterr(err, len,
 				       "[%s] %s: unknown key (misspelt, or in "
-				       "the "
-				       "wrong section?)",
+				       "the wrong section?)",
 				       sec, key);
 				free(names);
 				return -1;
