@@ -583,7 +583,6 @@ static struct store *
 redis_open(const struct config *cfg, char *err, size_t len)
 {
 	struct redis_store *s = calloc(1, sizeof(*s));
-	char hint[512];
 
 	if (s == NULL) {
 		snprintf(err, len, "out of memory");
@@ -623,13 +622,12 @@ redis_open(const struct config *cfg, char *err, size_t len)
 		snprintf(err, len, "out of memory");
 		goto err;
 	}
-	snprintf(hint, sizeof(hint),
-		 "create it with the password on its first line, mode 0600, "
-		 "owned by the user the program runs as");
 	if (cfg->redis_password_file != NULL &&
 	    secretfile_line("[store] redis_password_file",
-			    cfg->redis_password_file, hint, &s->password, err,
-			    len) == -1)
+			    cfg->redis_password_file,
+			    "create it with the password on its first line, "
+			    "mode 0600, owned by the user the program runs as",
+			    &s->password, err, len) == -1)
 		goto err;
 	return &s->base;
 err:
