@@ -101,34 +101,31 @@ b64url_decode(const char *in, size_t n, unsigned char *out, size_t max,
 	return 0;
 }
 
-int
-b64url_append(struct buf *b, const unsigned char *in, size_t n)
+/* Group by group, so that a group's text is all the room needed. */
+static int
+append(struct buf *b, const char *alpha, int pad, const unsigned char *in,
+       size_t n)
 {
-	char tmp[3 * 4 + 1];
+	char tmp[4 + 1];
 	size_t i;
 
 	for (i = 0; i < n; i += 3) {
-		size_t k = n - i < 3 ? n - i : 3;
-
-		b64url_encode(in + i, k, tmp);
+		b64_encode(alpha, pad, in + i, n - i < 3 ? n - i : 3, tmp);
 		buf_adds(b, tmp);
 	}
 	return b->failed ? -1 : 0;
 }
 
 int
+b64url_append(struct buf *b, const unsigned char *in, size_t n)
+{
+	return append(b, b64url_chars, 0, in, n);
+}
+
+int
 b64_append(struct buf *b, const unsigned char *in, size_t n)
 {
-	char tmp[3 * 4 + 1];
-	size_t i;
-
-	for (i = 0; i < n; i += 3) {
-		size_t k = n - i < 3 ? n - i : 3;
-
-		b64_encode(b64_chars, 1, in + i, k, tmp);
-		buf_adds(b, tmp);
-	}
-	return b->failed ? -1 : 0;
+	return append(b, b64_chars, 1, in, n);
 }
 
 void

@@ -466,7 +466,6 @@ parse_list(const struct keydef *k, const char *v, struct strlist *out)
 	p = copy;
 	for (i = 0; i < n; i++) {
 		size_t len = strcspn(p, ",");
-		int last = p[len] == '\0';
 
 		p[len] = '\0';
 		item = trim(p);
@@ -478,9 +477,7 @@ parse_list(const struct keydef *k, const char *v, struct strlist *out)
 				goto err;
 			out->n++;
 		}
-		if (last)
-			break;
-		p += len + 1;
+		p += len + 1; /* after the last item, one past the copy: done */
 	}
 	free(copy);
 	return 0;
@@ -594,8 +591,7 @@ check_unknown(dictionary *d, char *err, size_t len)
 			if (find_key(sec, key) == NULL) {
 				seterr(err, len,
 				       "[%s] %s: unknown key (misspelt, or in "
-				       "the "
-				       "wrong section?)",
+				       "the wrong section?)",
 				       sec, key);
 				free(names);
 				return -1;
@@ -896,8 +892,6 @@ free_list(struct strlist *l)
 	for (i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
-	l->v = NULL;
-	l->n = 0;
 }
 
 void

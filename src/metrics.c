@@ -186,15 +186,14 @@ series(struct buf *b, const char *name, const char *label, const char *value,
 			   label, value, n);
 }
 
-/* A family whose series are labelled by oauth_rc names, from first. */
+/* A family's series by result (oauth_rc names), counted from first. */
 static void
-by_oauth(struct buf *b, const char *name, const char *label, int first,
-	 int skip_ok)
+by_oauth(struct buf *b, const char *name, int first)
 {
 	int rc;
 
-	for (rc = skip_ok ? 1 : 0; rc < OAUTH__MAX; rc++)
-		series(b, name, label, oauth_rc_name((enum oauth_rc)rc),
+	for (rc = 0; rc < OAUTH__MAX; rc++)
+		series(b, name, "result", oauth_rc_name((enum oauth_rc)rc),
 		       get(first + rc));
 }
 
@@ -234,10 +233,10 @@ connects(struct buf *b)
 	family(b, "code_exchanges_total", "counter",
 	       "Authorization codes exchanged at the token endpoint, by "
 	       "result.");
-	by_oauth(b, "code_exchanges_total", "result", METRIC_EXCHANGES, 0);
+	by_oauth(b, "code_exchanges_total", METRIC_EXCHANGES);
 	family(b, "refreshes_total", "counter",
 	       "Refresh token grants at the token endpoint, by result.");
-	by_oauth(b, "refreshes_total", "result", METRIC_REFRESHES, 0);
+	by_oauth(b, "refreshes_total", METRIC_REFRESHES);
 }
 
 static void

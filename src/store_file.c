@@ -162,10 +162,8 @@ root(struct file_store *s)
 	    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
 	    st.st_nlink > 0)
 		return s->dirfd;
-	if (s->dirfd != -1) {
+	if (s->dirfd != -1)
 		close(s->dirfd);
-		s->dirfd = -1;
-	}
 	s->dirfd = open_root(s->dir, err, sizeof(err));
 	if (s->dirfd == -1) {
 		log_error("store: %s", err);

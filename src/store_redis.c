@@ -398,7 +398,7 @@ handshake(struct redis_store *s)
 			      (suseconds_t)(s->command_ms % 1000) * 1000 };
 	char name[64];
 	redisReply *r;
-	int n = 0, i, rc = STORE_OK, e;
+	int n = 0, i, rc = STORE_OK;
 	struct cmd c;
 
 	if (redisSetTimeout(s->c, tv) != REDIS_OK)
@@ -431,10 +431,8 @@ handshake(struct redis_store *s)
 	}
 	n += 2 + SCRIPTS;
 	for (i = 0; i < n; i++) {
-		if (redisGetReply(s->c, (void **)&r) != REDIS_OK) {
-			e = errno;
-			return io_failed(s, e, 0);
-		}
+		if (redisGetReply(s->c, (void **)&r) != REDIS_OK)
+			return io_failed(s, errno, 0);
 		/* A proxy may refuse CLIENT SETNAME: a name is no need. */
 		if (r->type == REDIS_REPLY_ERROR && rc == STORE_OK &&
 		    i != n - SCRIPTS - 1)
@@ -585,7 +583,6 @@ static struct store *
 redis_open(const struct config *cfg, char *err, size_t len)
 {
 	struct redis_store *s = calloc(1, sizeof(*s));
-	char hint[512];
 
 	if (s == NULL) {
 		snprintf(err, len, "out of memory");
@@ -625,13 +622,12 @@ redis_open(const struct config *cfg, char *err, size_t len)
 		snprintf(err, len, "out of memory");
 		goto err;
 	}
-	snprintf(hint, sizeof(hint),
-		 "create it with the password on its first line, mode 0600, "
-		 "owned by the user the program runs as");
 	if (cfg->redis_password_file != NULL &&
 	    secretfile_line("[store] redis_password_file",
-			    cfg->redis_password_file, hint, &s->password, err,
-			    len) == -1)
+			    cfg->redis_password_file,
+			    "create it with the password on its first line, "
+			    "mode 0600, owned by the user the program runs as",
+			    &s->password, err, len) == -1)
 		goto err;
 	return &s->base;
 err:
