@@ -294,7 +294,6 @@ handle_callback(struct app *app, const struct request *req,
 	struct pending_set set;
 	struct pending p;
 	struct identity who;
-	char binding[BINDING_MAX + 1];
 	enum pending_match m;
 	enum ready go = READY;
 	long long now = (long long)time(NULL);
@@ -319,8 +318,7 @@ handle_callback(struct app *app, const struct request *req,
 	 * another user, or none, nothing can be read, and the callback is
 	 * refused as stale. */
 	identity_of(app, req, &who);
-	memcpy(binding, who.binding, sizeof(binding));
-	pending_read(&app->keys, &app->cfg, req, binding, &set);
+	pending_read(&app->keys, &app->cfg, req, who.binding, &set);
 	m = pending_take(&set, req->query[PARAM_STATE].val, now, &p);
 	if (m == PENDING_UNKNOWN) {
 		stale(app, res, &who, m);

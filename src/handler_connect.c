@@ -119,27 +119,24 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 		     since, since);
 		start_link(b, app, &who, return_to, "Reconnect",
 			   "button secondary");
-		disconnect_form(b, app, &who, return_to);
-		html(b, "</p>\n");
 	} else if (rc == LINK_OK) {
 		html(b, "<p class=\"status-needs-reconnect\"><strong>Needs "
 			"reconnecting.</strong> InsureSign no longer accepts "
 			"the stored authorization.</p>\n<p>");
 		start_link(b, app, &who, return_to, "Reconnect to InsureSign",
 			   "button");
-		disconnect_form(b, app, &who, return_to);
-		html(b, "</p>\n");
 	} else {
 		html(b, "<p>Not connected. Connect your InsureSign account so "
 			"this site can send documents for signature on your "
 			"behalf.</p>\n<p>");
 		start_link(b, app, &who, return_to, "Connect to InsureSign",
 			   "button");
-		html(b, "</p>\n");
 	}
+	if (rc == LINK_OK)
+		disconnect_form(b, app, &who, return_to);
 	html(b,
-	     "<p class=\"mute\"><a href=\"%s\">Back to your account</a></p>\n"
-	     "</div>\n",
+	     "</p>\n<p class=\"mute\"><a href=\"%s\">Back to your account</a>"
+	     "</p>\n</div>\n",
 	     return_to);
 	page_end(res);
 	if (rc == LINK_OK)

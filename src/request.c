@@ -253,30 +253,13 @@ request_cookie(const struct request *req, const char *name, int *count)
 	return v;
 }
 
+/* The request came from a proxy in [app] trusted_proxies (either spelling
+ * of an IPv4 address, policy.c). */
 static int
-addr_trusted(const char *addr, const struct strlist *proxies)
+from_trusted_proxy(const struct request *req, const struct config *cfg)
 {
-	unsigned char a[16], b[16];
-	size_t i, n;
-
-	if (addr == NULL)
-		return 0;
-	if (inet_pton(AF_INET, addr, a) == 1)
-		n = 4;
-	else if (inet_pton(AF_INET6, addr, a) == 1)
-		n = 16;
-	else
-		return 0;
-	for (i = 0; i < proxies->n; i++) {
-		int af =
-			strchr(proxies->v[i], ':') != NULL ? AF_INET6 : AF_INET;
-
-		if ((af == AF_INET6) == (n == 16) &&
-		    inet_pton(af, proxies->v[i], b) == 1 &&
-		    memcmp(a, b, n) == 0)
-			return 1;
-	}
-	return 0;
+	return req->remote_addr != NULL &&
+	       policy_address_in(&cfg->trusted_proxies, req->remote_addr);
 }
 
 /*
@@ -294,8 +277,7 @@ client_addr(struct request *req, const char *xff, const struct config *cfg)
 
 	snprintf(req->client_addr, sizeof(req->client_addr), "%s",
 		 req->remote_addr != NULL ? req->remote_addr : "");
-	if (xff == NULL ||
-	    !addr_trusted(req->remote_addr, &cfg->trusted_proxies))
+	if (xff == NULL || !from_trusted_proxy(req, cfg))
 		return;
 	last = strrchr(xff, ',');
 	last = last != NULL ? last + 1 : xff;
@@ -495,8 +477,7 @@ parse_env(struct request *req, const struct request_source *src,
 		 ascii_casecmp(v[V_SCHEME], "https") == 0);
 	/* X-Forwarded-* mean something only from a proxy we trust. */
 	client_addr(req, v[V_FORWARDED_FOR], cfg);
-	if (v[V_FORWARDED_PROTO] != NULL &&
-	    addr_trusted(req->remote_addr, &cfg->trusted_proxies))
+	if (v[V_FORWARDED_PROTO] != NULL && from_trusted_proxy(req, cfg))
 		req->https = ascii_casecmp(v[V_FORWARDED_PROTO], "https") == 0;
 
 	/* RFC 3875 section 4.1.2: CONTENT_LENGTH is digits or absent.  Kept

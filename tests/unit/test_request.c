@@ -342,6 +342,11 @@ forwarded_proto_is_honoured_from_a_trusted_proxy(void)
 	CHECK(req.https);
 	CHECK(PARSE("REMOTE_ADDR=::1", "HTTP_X_FORWARDED_PROTO=https") == 0);
 	CHECK(req.https);
+	/* The IPv4 proxy as a dual-stack socket reports it (RFC 4291
+	 * section 2.5.5.2). */
+	CHECK(PARSE("REMOTE_ADDR=::ffff:10.0.0.1",
+		    "HTTP_X_FORWARDED_PROTO=https") == 0);
+	CHECK(req.https);
 }
 
 static void
