@@ -24,17 +24,15 @@ handle_status(struct app *app, const struct request *req, struct response *res)
 	char name[RECORD_NAME_LEN + 1], csrf[CSRF_LEN + 1];
 	struct identity who;
 	struct record r;
-	enum identity_rc irc = identity_of(app, req, &who);
+	enum identity_rc irc;
 	enum link_rc rc = LINK_NONE;
 	cJSON *o;
 
 	/* No session yet is simply "not connected"; nobody signed in, or a
 	 * backend-mode site, is not a question this route can answer. */
-	if (irc != IDENTITY_OK &&
-	    (irc != IDENTITY_NONE || app->cfg.owner != OWNER_FROM_BROWSER)) {
-		identity_refuse(app, req, res, irc, app->cfg.return_to);
+	if (identity_require(app, req, res, &who, app->cfg.return_to, &irc) ==
+	    -1)
 		return;
-	}
 	if (irc == IDENTITY_OK)
 		rc = link_get(app, &who.owner, name, &r);
 	if (rc == LINK_STORE_ERROR) {
@@ -84,14 +82,12 @@ handle_disconnect(struct app *app, const struct request *req,
 	const char *return_to = app->cfg.return_to;
 	struct identity who;
 	struct record r;
-	enum identity_rc irc = identity_of(app, req, &who);
+	enum identity_rc irc;
 	enum link_rc rc;
 
-	if (irc == IDENTITY_BACKEND || irc == IDENTITY_BAD ||
-	    (irc == IDENTITY_NONE && app->cfg.owner != OWNER_FROM_BROWSER)) {
-		identity_refuse(app, req, res, irc, app->cfg.return_to);
+	if (identity_require(app, req, res, &who, app->cfg.return_to, &irc) ==
+	    -1)
 		return;
-	}
 	/* The token is bound to the session or the signed-in user: a form
 	 * of another's (or of no one's) is refused. */
 	if (!policy_same_origin(&app->cfg, req) ||

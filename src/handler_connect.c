@@ -94,12 +94,8 @@ handle_connect(struct app *app, const struct request *req, struct response *res)
 
 	if (return_to == NULL)
 		return;
-	irc = identity_of(app, req, &who);
-	if (irc != IDENTITY_OK &&
-	    (irc != IDENTITY_NONE || app->cfg.owner != OWNER_FROM_BROWSER)) {
-		identity_refuse(app, req, res, irc, return_to);
+	if (identity_require(app, req, res, &who, return_to, &irc) == -1)
 		return;
-	}
 	if (irc == IDENTITY_OK)
 		rc = link_get(app, &who.owner, name, &r);
 	if (rc == LINK_STORE_ERROR) {
@@ -261,12 +257,8 @@ handle_connect_start(struct app *app, const struct request *req,
 	return_to = pick_return_to(app, req, res);
 	if (return_to == NULL)
 		return;
-	irc = identity_of(app, req, &who);
-	if (irc != IDENTITY_OK &&
-	    (irc != IDENTITY_NONE || app->cfg.owner != OWNER_FROM_BROWSER)) {
-		identity_refuse(app, req, res, irc, return_to);
+	if (identity_require(app, req, res, &who, return_to, &irc) == -1)
 		return;
-	}
 	if (!started_here(app, req, &who, now)) {
 		confirm(app, res, &who, return_to);
 		return;

@@ -45,6 +45,19 @@ identity_of(const struct app *app, const struct request *req,
 	}
 }
 
+int
+identity_require(const struct app *app, const struct request *req,
+		 struct response *res, struct identity *id,
+		 const char *return_to, enum identity_rc *rc)
+{
+	*rc = identity_of(app, req, id);
+	if (*rc == IDENTITY_OK ||
+	    (*rc == IDENTITY_NONE && app->cfg.owner == OWNER_FROM_BROWSER))
+		return 0;
+	identity_refuse(app, req, res, *rc, return_to);
+	return -1;
+}
+
 void
 identity_refuse(const struct app *app, const struct request *req,
 		struct response *res, enum identity_rc rc,

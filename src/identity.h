@@ -35,6 +35,15 @@ struct identity {
 enum identity_rc identity_of(const struct app *app, const struct request *req,
 			     struct identity *id);
 
+/*
+ * identity_of for a browser's route, with its one rule: the route goes on
+ * (0) when it knows who, or in browser mode with no session yet (*rc
+ * IDENTITY_NONE); otherwise it has been answered (identity_refuse), -1.
+ */
+int identity_require(const struct app *app, const struct request *req,
+		     struct response *res, struct identity *id,
+		     const char *return_to, enum identity_rc *rc);
+
 /* Binds to this browser session (a new one, or one from a ticket). */
 void identity_bind_session(struct identity *id);
 
