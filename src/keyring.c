@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "crypto.h"
 #include "fileowner.h"
 #include "nitems.h"
@@ -147,4 +148,20 @@ keyring_generate(const char *path, char *err, size_t len)
 err:
 	explicit_bzero(key, sizeof(key));
 	return rc;
+}
+
+int
+keyring_value_name(const struct keyring *kr, const char *kind, const void *v,
+		   size_t n, char out[2 * SHA256_LEN + 1])
+{
+	unsigned char msg[80], mac[SHA256_LEN];
+	size_t k = strlen(kind);
+
+	if (k + n > sizeof(msg))
+		return -1;
+	memcpy(msg, kind, k);
+	memcpy(msg + k, v, n);
+	crypto_hmac(kr->keys[0].name, KEY_LEN, msg, k + n, mac);
+	hex_encode(mac, sizeof(mac), out);
+	return 0;
 }

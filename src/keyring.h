@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "crypto.h"
 
 #define KEY_LEN	    32
 #define KEY_ID_LEN  4
@@ -30,6 +31,15 @@ int keyring_load(struct keyring *kr, const struct config *cfg, char *err,
 const struct key *keyring_find(const struct keyring *kr,
 			       const unsigned char *id);
 void keyring_wipe(struct keyring *kr);
+
+/*
+ * The name of a one-time value (a state, a ticket's nonce) for
+ * store_spend: hex HMAC-SHA256 of kind ("state:", "ticket:") and the
+ * value, under the key that names records, so that names of two kinds,
+ * or a record's, never meet.  -1 if kind and value pass 80 bytes.
+ */
+int keyring_value_name(const struct keyring *kr, const char *kind,
+		       const void *v, size_t n, char out[2 * SHA256_LEN + 1]);
 
 /* Writes a new random key file (0600, never over an existing file). */
 int keyring_generate(const char *path, char *err, size_t len);

@@ -272,15 +272,11 @@ int
 pending_spend(struct store *s, const struct keyring *kr,
 	      const struct pending *p)
 {
-	unsigned char msg[6 + sizeof(p->state)], mac[SHA256_LEN];
 	char name[2 * SHA256_LEN + 1];
 
-	/* A name of its own kind ("state:"), under the key that names
-	 * records, so it can never be a record's name. */
-	memcpy(msg, "state:", 6);
-	memcpy(msg + 6, p->state, sizeof(p->state));
-	crypto_hmac(kr->keys[0].name, KEY_LEN, msg, sizeof(msg), mac);
-	hex_encode(mac, sizeof(mac), name);
+	if (keyring_value_name(kr, "state:", p->state, sizeof(p->state),
+			       name) == -1)
+		return STORE_ERROR;
 	/* Past its life the state is refused anyway (expired()). */
 	return store_spend(s, name, p->created + PENDING_TTL + 60);
 }

@@ -117,13 +117,10 @@ ticket_open(const struct keyring *kr, const char *text, long long now,
 int
 ticket_spend(struct store *s, const struct keyring *kr, const struct ticket *t)
 {
-	unsigned char msg[7 + sizeof(t->nonce)], mac[SHA256_LEN];
 	char name[2 * SHA256_LEN + 1];
 
-	/* A name of its own kind, never a record's or a state's. */
-	memcpy(msg, "ticket:", 7);
-	memcpy(msg + 7, t->nonce, sizeof(t->nonce));
-	crypto_hmac(kr->keys[0].name, KEY_LEN, msg, sizeof(msg), mac);
-	hex_encode(mac, sizeof(mac), name);
+	if (keyring_value_name(kr, "ticket:", t->nonce, sizeof(t->nonce),
+			       name) == -1)
+		return STORE_ERROR;
 	return store_spend(s, name, t->expires + 60);
 }

@@ -560,6 +560,35 @@ unseal_refuses_well_sealed_but_malformed_contents(void)
 	buf_free(&v);
 }
 
+/* What a spent state or ticket is stored as: a keyed hash of its kind and
+ * value, the same as it always was, and never another kind's. */
+static void
+value_names_are_keyed_and_kinds_never_meet(void)
+{
+	static const unsigned char msg[] =
+		"state:0123456789abcdef0123456789abcdef";
+	unsigned char v[32], mac[SHA256_LEN], big[80];
+	char a[2 * SHA256_LEN + 1], b[2 * SHA256_LEN + 1],
+		want[2 * SHA256_LEN + 1];
+	struct keyring kr;
+
+	memset(&kr, 0, sizeof(kr));
+	kr.n = 1;
+	memset(kr.keys[0].name, 7, KEY_LEN);
+	memcpy(v, msg + 6, sizeof(v));
+	crypto_hmac(kr.keys[0].name, KEY_LEN, msg, 6 + sizeof(v), mac);
+	hex_encode(mac, sizeof(mac), want);
+	CHECK(keyring_value_name(&kr, "state:", v, sizeof(v), a) == 0);
+	CHECK_STR(a, want);
+	CHECK(keyring_value_name(&kr, "ticket:", v, sizeof(v), b) == 0);
+	CHECK(strcmp(a, b) != 0);
+	memset(kr.keys[0].name, 8, KEY_LEN);
+	CHECK(keyring_value_name(&kr, "state:", v, sizeof(v), b) == 0);
+	CHECK(strcmp(a, b) != 0);
+	memset(big, 0, sizeof(big));
+	CHECK(keyring_value_name(&kr, "state:", big, sizeof(big), b) == -1);
+}
+
 int
 main(void)
 {
@@ -584,5 +613,6 @@ main(void)
 	RUN(keyring_load_reads_current_and_old_keys_in_order);
 	RUN(keyring_load_refuses_a_key_file_others_can_read);
 	RUN(keyring_load_refuses_a_key_of_the_wrong_size);
+	RUN(value_names_are_keyed_and_kinds_never_meet);
 	return DONE();
 }
