@@ -130,6 +130,28 @@ on_body(char *p, size_t size, size_t n, void *ctx)
 	return n;
 }
 
+/*
+ * A handle with what every request and probe must have: the server
+ * verified, always (RFC 6749 section 10.9), https or http only, libcurl's
+ * error text in errbuf.  NULL when out of memory.
+ */
+static CURL *
+secure_handle(const char *ca_file, char errbuf[CURL_ERROR_SIZE])
+{
+	CURL *c = lib.easy_init();
+
+	if (c == NULL)
+		return NULL;
+	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_file != NULL)
+		lib.easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	return c;
+}
+
 static int
 setup(struct http *h)
 {
@@ -144,21 +166,13 @@ setup(struct http *h)
 		log_error("%s: %s", __func__, err);
 		return -1;
 	}
-	h->curl = lib.easy_init();
+	h->curl = secure_handle(h->ca_file, h->errbuf);
 	if (h->curl == NULL)
 		return -1;
 	c = h->curl;
-	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-	/* RFC 6749 section 10.9: verify the server, always. */
-	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->ca_file != NULL)
-		lib.easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
 	/* A 3xx is an answer, never followed (a token endpoint's, an
 	 * error; a receiver's, not a 2xx). */
 	lib.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
 	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
 			(long)(cfg->connect_timeout < h->timeout
 				       ? cfg->connect_timeout
@@ -337,18 +351,11 @@ http_probe(const struct config *cfg, const char *url, const char *ca_file,
 
 	if (http_load(err, len) == -1)
 		return HTTP_INTERNAL;
-	c = lib.easy_init();
+	c = secure_handle(ca_file, errbuf);
 	if (c == NULL) {
 		snprintf(err, len, "out of memory");
 		return HTTP_INTERNAL;
 	}
-	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (ca_file != NULL)
-		lib.easy_setopt(c, CURLOPT_CAINFO, ca_file);
-	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
 	/* Connect (and shake hands) only: no request is sent. */
 	lib.easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
 	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cfg->connect_timeout);

@@ -281,6 +281,10 @@ class Concurrency(LifecycleTest):
         # worker, which can only refresh if the kernel dropped the lock.
         first = stuck.result(timeout=30)
         self.assertIn(first.status, (200, 500, 502, 503))
+        # Until lighttpd has reaped the worker it may still hand it the
+        # next request (a 500 from lighttpd, not from us).
+        wait_for(lambda: "child signalled: 9" in self.rig.logs(),
+                 what="lighttpd to see its worker die")
         t0 = time.monotonic()
         r = self.token(sid)
         self.assertEqual(r.status, 200)

@@ -3,7 +3,6 @@
  * when it stops.  The token endpoint is tests/unit/http_stub.c.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,15 +21,6 @@ static struct app app;
 static char token_url[] = "https://token.example/oauth2/token";
 static char client_id[] = "test-client", client_secret[] = "test-secret";
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 static void
 fresh(void)
 {
@@ -40,7 +30,7 @@ fresh(void)
 	http_free(app.http);
 	memset(&app, 0, sizeof(app));
 	snprintf(dir, sizeof(dir), "%s/store", top);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(dir);
 	if (mkdir(dir, 0700) == -1)
 		abort();
 	app.cfg.store_dir = dir;
@@ -250,6 +240,6 @@ main(void)
 	store_close(app.store);
 	http_free(app.http);
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

@@ -1,6 +1,5 @@
 /* Unit tests for config.c: defaults, and an error naming every bad value. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,15 +56,6 @@ refused(const char *text, const char *what, const char *value)
 		return 0;
 	}
 	return 1;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
 }
 
 static void
@@ -659,6 +649,6 @@ main(void)
 	RUN(redis_prefix_may_not_start_a_hash_tag);
 	config_free(&cfg);
 	rc = DONE();
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(dir);
 	return rc;
 }

@@ -7,7 +7,6 @@
 #include <cjson/cJSON.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -33,15 +32,6 @@ static char client_id[] = "test-client", client_secret[] = "test-secret";
 static char secret[] = SECRET;
 static struct owner alice, browser;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 static void
 fresh(void)
 {
@@ -55,8 +45,8 @@ fresh(void)
 	shared_init(&app.outbox);
 	snprintf(store, sizeof(store), "%s/store", top);
 	snprintf(state, sizeof(state), "%s/state", top);
-	nftw(store, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	nftw(state, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(store);
+	unit_rmtree(state);
 	if (mkdir(store, 0700) == -1 || mkdir(state, 0700) == -1)
 		abort();
 	app.cfg.store_dir = store;
@@ -877,6 +867,6 @@ main(void)
 	store_close(app.store);
 	http_free(app.http);
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

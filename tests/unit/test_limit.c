@@ -3,7 +3,6 @@
  * limits kept in one of them.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,21 +20,12 @@ static char top[] = "/tmp/isc-unit-XXXXXX";
 static char sdir[64], missing[] = "/nonexistent/state";
 static struct app app;
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 /* An app with an empty state dir, limits of 3 an address and 5 in all. */
 static void
 fresh(void)
 {
 	shared_close(&app.limits);
-	nftw(sdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(sdir);
 	if (mkdir(sdir, 0700) == -1)
 		abort();
 	memset(&app, 0, sizeof(app));
@@ -294,6 +284,6 @@ main(void)
 	RUN(a_state_dir_not_ours_is_refused_with_the_fix);
 	shared_close(&app.limits);
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

@@ -4,7 +4,6 @@
  * linked in http.c's place, and "another worker" is a child process.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -83,15 +82,6 @@ margin_zero_is_due_at_expiry_exactly(void)
 	CHECK(link_due(&m, 1000, 0));
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 static void
 quiet(void)
 {
@@ -120,7 +110,7 @@ fresh(void)
 	http_free(app.http);
 	memset(&app, 0, sizeof(app));
 	snprintf(dir, sizeof(dir), "%s/store", top);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(dir);
 	if (mkdir(dir, 0700) == -1)
 		abort();
 	app.cfg.store_dir = dir;
@@ -1037,6 +1027,6 @@ main(void)
 	store_close(app.store);
 	http_free(app.http);
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

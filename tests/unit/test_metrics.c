@@ -4,7 +4,6 @@
  * histogram's buckets, and the exposition.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -21,15 +20,6 @@ static char state[64], store[64];
 static struct app app;
 static long long now = 1800000000LL;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 /* A fresh state dir and store, and the metrics file mapped anew. */
 static void
 fresh(void)
@@ -37,8 +27,8 @@ fresh(void)
 	char err[256];
 
 	metrics_close();
-	nftw(state, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	nftw(store, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(state);
+	unit_rmtree(store);
 	if (mkdir(state, 0700) == -1 || mkdir(store, 0700) == -1)
 		abort();
 	if (metrics_open(state, err, sizeof(err)) == -1) {
@@ -330,6 +320,6 @@ main(void)
 	metrics_close();
 	store_close(app.store);
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

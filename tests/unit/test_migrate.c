@@ -3,7 +3,6 @@
  * the test's own): what is copied, what is left and why, which version
  * wins, and what a store that fails does to the counts.
  */
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,15 +21,6 @@ static char dir[128], addr[200], prefix[] = "m:";
 static struct app app;
 static struct store *files, *redis;
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 static void
 fresh(void)
 {
@@ -38,7 +28,7 @@ fresh(void)
 
 	store_close(files);
 	store_close(redis);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(dir);
 	if (mkdir(dir, 0700) == -1)
 		abort();
 	redis_admin("FLUSHALL");
@@ -232,6 +222,6 @@ main(void)
 	store_close(redis);
 	redis_stop();
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

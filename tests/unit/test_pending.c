@@ -1,6 +1,5 @@
 /* Unit tests for pending.c (the sealed state cookie) and keyring.c. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,21 +47,6 @@ same_pending(const struct pending *a, const struct pending *b)
 	       memcmp(a->verifier, b->verifier, sizeof(a->verifier)) == 0 &&
 	       a->created == b->created &&
 	       strcmp(a->return_to, b->return_to) == 0;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-rmtree(const char *dir)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static int
@@ -444,7 +428,7 @@ keyring_load_reads_current_and_old_keys_in_order(void)
 		}
 	}
 	keyring_wipe(&kr);
-	rmtree(dir);
+	unit_rmtree(dir);
 }
 
 static void
@@ -468,7 +452,7 @@ keyring_load_refuses_a_key_file_others_can_read(void)
 	CHECK(keyring_load(&kr, &cfg, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "0600") != NULL);
 	CHECK(kr.n == 0);
-	rmtree(dir);
+	unit_rmtree(dir);
 }
 
 static void
@@ -491,7 +475,7 @@ keyring_load_refuses_a_key_of_the_wrong_size(void)
 	cfg.key_file = cur;
 	CHECK(keyring_load(&kr, &cfg, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "32 bytes") != NULL);
-	rmtree(dir);
+	unit_rmtree(dir);
 }
 
 /* A cookie that holds plain (n bytes), well sealed for sid under kr's

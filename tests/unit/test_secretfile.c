@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -342,15 +341,6 @@ bearer_key_refusals_name_the_key_and_the_fix(void)
 	CHECK(says("[app] audit_log = \"", "\": cannot open it"));
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 static void
 owners_are_named_and_the_store_owner_is_the_programs_user(void)
 {
@@ -403,6 +393,6 @@ main(void)
 	RUN(store_key_refusals_name_the_key_and_the_fix);
 	RUN(bearer_key_refusals_name_the_key_and_the_fix);
 	rc = DONE();
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(dir);
 	return rc;
 }

@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -86,22 +85,13 @@ path_of(char *out, size_t len, const char *name)
 	snprintf(out, len, "%s/%.2s/%s", sdir, name, name);
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
 /* A fresh, empty store for each test: no test sees another's files. */
 static void
 fresh(void)
 {
 	store_close(st);
-	nftw(sdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	nftw(odir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(sdir);
+	unit_rmtree(odir);
 	if (mkdir(sdir, 0700) == -1 || mkdir(odir, 0700) == -1)
 		abort();
 	cfg.store_dir = sdir;
@@ -1011,7 +1001,7 @@ small_disk(const char *opts)
 
 	store_close(st);
 	st = NULL;
-	nftw(sdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(sdir);
 	if (!own_ns &&
 	    (unshare(CLONE_NEWNS) == -1 ||
 	     mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)) {
@@ -1140,6 +1130,6 @@ main(void)
 	RUN(no_free_inodes_is_a_full_disk);
 	store_close(st);
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <hiredis.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -35,15 +34,6 @@ static struct config cfg;
 static struct keyring keys;
 static struct store *st;
 static char prefix[] = "t:";
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
 
 /* Where the store's log lines go: a file we can read back. */
 static char errlog[160];
@@ -1448,6 +1438,6 @@ main(void)
 	store_close(st);
 	redis_stop();
 	rc = DONE();
-	nftw(top, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(top);
 	return rc;
 }

@@ -6,10 +6,12 @@
 #ifndef UNIT_H
 #define UNIT_H
 
+#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +50,22 @@ static int unit_bad;
 	} while (0)
 
 #define DONE() (printf("1..%d\n", unit_n), unit_bad != 0)
+
+static int
+unit_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* rm -rf dir: what a test made under its temporary directory. */
+__attribute__((unused)) static void
+unit_rmtree(const char *dir)
+{
+	nftw(dir, unit_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 /*
  * Runs fn in a child process as user (as the web server runs the
