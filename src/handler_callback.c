@@ -171,12 +171,8 @@ ready(struct app *app, const struct request *req, struct response *res,
 	lrc = limit_callback(app, req, now, &retry);
 	if (lrc == LIMIT_OK)
 		lrc = limit_exchange_begin(app, slot);
-	if (lrc == LIMIT_ADDRESS || lrc == LIMIT_TOTAL) {
-		busy(app, res, p, lrc, retry);
-		return RETRY_LATER;
-	}
-	if (lrc == LIMIT_BUSY) {
-		busy(app, res, p, lrc, 5);
+	if (lrc == LIMIT_ADDRESS || lrc == LIMIT_TOTAL || lrc == LIMIT_BUSY) {
+		busy(app, res, p, lrc, lrc == LIMIT_BUSY ? 5 : retry);
 		return RETRY_LATER;
 	}
 	if (lrc != LIMIT_OK || store_writable(app->store) != STORE_OK)
