@@ -102,14 +102,13 @@ refused(struct app *app, const struct request *req, struct response *res,
 	struct buf msg;
 
 	log_warn("callback: InsureSign answered error=%s", e->val);
-	metrics_count(METRIC_CONNECTS_FAILED +
-		      (strcmp(e->val, "access_denied") == 0 ? CONNECT_DENIED
-							    : CONNECT_REFUSED));
 	if (strcmp(e->val, "access_denied") == 0) {
+		metrics_count(METRIC_CONNECTS_FAILED + CONNECT_DENIED);
 		policy_return_url(p->return_to, "denied", url, sizeof(url));
 		res_redirect(res, 303, url);
 		return;
 	}
+	metrics_count(METRIC_CONNECTS_FAILED + CONNECT_REFUSED);
 	buf_init(&msg, 2048);
 	buf_printf(&msg,
 		   "InsureSign did not link your account (%s%s%s). "
