@@ -176,7 +176,6 @@ path_user(const struct app *app, const struct request *req,
 	const char *seg = req->path + strlen("/links/");
 	char id[3 * USER_ID_MAX + 1];
 	size_t n = strlen(seg);
-	long len;
 
 	if (n == 0 || n >= sizeof(id) || strchr(seg, '/') != NULL) {
 		res_json_error(res, 400, "bad_user",
@@ -185,9 +184,8 @@ path_user(const struct app *app, const struct request *req,
 		return 0;
 	}
 	memcpy(id, seg, n + 1);
-	len = url_decode(id, n, 0);
-	if (len < 0 || strchr(id, '/') != NULL || strcmp(id, ".") == 0 ||
-	    strcmp(id, "..") == 0) {
+	if (url_decode(id, n, 0) < 0 || strchr(id, '/') != NULL ||
+	    strcmp(id, ".") == 0 || strcmp(id, "..") == 0) {
 		res_json_error(res, 400, "bad_user",
 			       "A user id in a path is one segment: no \"/\" "
 			       "(not even as %2F), not \".\" or \"..\", and "
