@@ -8,7 +8,6 @@
 
 #include <cjson/cJSON.h>
 
-#include <string.h>
 #include <time.h>
 
 #include "identity.h"

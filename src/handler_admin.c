@@ -305,21 +305,19 @@ sort_header(struct buf *b, const struct app *app, const struct view *v,
 	buf_free(&q);
 }
 
-/* The link to another page of the same view. */
+/* The link to the page before this view's, or after it. */
 static void
 pager(struct buf *b, const struct app *app, const struct view *v,
       unsigned long long page)
 {
+	int prev = page < v->page;
 	struct buf q;
 
 	buf_init(&q, 1024);
 	view_query(&q, v, (int)v->sort, page);
-	if (page < v->page)
-		html(b, "<a rel=\"prev\" href=\"%s/admin%s\">Previous</a> ",
-		     app->cfg.base_path, buf_str(&q));
-	else
-		html(b, "<a rel=\"next\" href=\"%s/admin%s\">Next</a>",
-		     app->cfg.base_path, buf_str(&q));
+	html(b, "<a rel=\"%s\" href=\"%s/admin%s\">%s</a>%s",
+	     prev ? "prev" : "next", app->cfg.base_path, buf_str(&q),
+	     prev ? "Previous" : "Next", prev ? " " : "");
 	buf_free(&q);
 }
 

@@ -106,7 +106,7 @@ token_owner(const struct app *app, const struct request *req,
 void
 handle_token(struct app *app, const struct request *req, struct response *res)
 {
-	char exp[TIME_LEN], retry[32];
+	char retry[32];
 	enum refresh_error why;
 	struct owner owner;
 	struct record r;
@@ -123,10 +123,9 @@ handle_token(struct app *app, const struct request *req, struct response *res)
 	switch (rc) {
 	case LINK_OK:
 		o = cJSON_CreateObject();
-		timefmt_iso(r.meta.expires_at, exp);
 		cJSON_AddStringToObject(o, "access_token", r.access_token);
 		cJSON_AddStringToObject(o, "token_type", "Bearer");
-		cJSON_AddStringToObject(o, "expires_at", exp);
+		timefmt_json(o, "expires_at", r.meta.expires_at);
 		cJSON_AddNumberToObject(o, "expires_in",
 					(double)(r.meta.expires_at - now));
 		record_free(&r);
@@ -176,7 +175,6 @@ path_user(const struct app *app, const struct request *req,
 	const char *seg = req->path + strlen("/links/");
 	char id[3 * USER_ID_MAX + 1];
 	size_t n = strlen(seg);
-	long len;
 
 	if (n == 0 || n >= sizeof(id) || strchr(seg, '/') != NULL) {
 		res_json_error(res, 400, "bad_user",
@@ -185,9 +183,8 @@ path_user(const struct app *app, const struct request *req,
 		return 0;
 	}
 	memcpy(id, seg, n + 1);
-	len = url_decode(id, n, 0);
-	if (len < 0 || strchr(id, '/') != NULL || strcmp(id, ".") == 0 ||
-	    strcmp(id, "..") == 0) {
+	if (url_decode(id, n, 0) < 0 || strchr(id, '/') != NULL ||
+	    strcmp(id, ".") == 0 || strcmp(id, "..") == 0) {
 		res_json_error(res, 400, "bad_user",
 			       "A user id in a path is one segment: no \"/\" "
 			       "(not even as %2F), not \".\" or \"..\", and "
@@ -297,7 +294,7 @@ void
 handle_connect_tickets(struct app *app, const struct request *req,
 		       struct response *res)
 {
-	char exp[TIME_LEN], origin[300];
+	char origin[300];
 	long long now = (long long)time(NULL);
 	const char *user, *return_to;
 	struct owner owner;
@@ -337,9 +334,8 @@ handle_connect_tickets(struct app *app, const struct request *req,
 		goto out;
 	}
 	o = cJSON_CreateObject();
-	timefmt_iso(t.expires, exp);
 	cJSON_AddStringToObject(o, "url", url.data);
-	cJSON_AddStringToObject(o, "expires_at", exp);
+	timefmt_json(o, "expires_at", t.expires);
 	res_json(res, 201, o);
 	buf_free(&url);
 	explicit_bzero(&t, sizeof(t));

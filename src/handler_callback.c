@@ -102,14 +102,13 @@ refused(struct app *app, const struct request *req, struct response *res,
 	struct buf msg;
 
 	log_warn("callback: InsureSign answered error=%s", e->val);
-	metrics_count(METRIC_CONNECTS_FAILED +
-		      (strcmp(e->val, "access_denied") == 0 ? CONNECT_DENIED
-							    : CONNECT_REFUSED));
 	if (strcmp(e->val, "access_denied") == 0) {
+		metrics_count(METRIC_CONNECTS_FAILED + CONNECT_DENIED);
 		policy_return_url(p->return_to, "denied", url, sizeof(url));
 		res_redirect(res, 303, url);
 		return;
 	}
+	metrics_count(METRIC_CONNECTS_FAILED + CONNECT_REFUSED);
 	buf_init(&msg, 2048);
 	buf_printf(&msg,
 		   "InsureSign did not link your account (%s%s%s). "
@@ -171,12 +170,8 @@ ready(struct app *app, const struct request *req, struct response *res,
 	lrc = limit_callback(app, req, now, &retry);
 	if (lrc == LIMIT_OK)
 		lrc = limit_exchange_begin(app, slot);
-	if (lrc == LIMIT_ADDRESS || lrc == LIMIT_TOTAL) {
-		busy(app, res, p, lrc, retry);
-		return RETRY_LATER;
-	}
-	if (lrc == LIMIT_BUSY) {
-		busy(app, res, p, lrc, 5);
+	if (lrc == LIMIT_ADDRESS || lrc == LIMIT_TOTAL || lrc == LIMIT_BUSY) {
+		busy(app, res, p, lrc, lrc == LIMIT_BUSY ? 5 : retry);
 		return RETRY_LATER;
 	}
 	if (lrc != LIMIT_OK || store_writable(app->store) != STORE_OK)

@@ -5,7 +5,6 @@
  */
 #include "handler.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 

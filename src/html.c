@@ -117,30 +117,17 @@ refused(const struct cursor *c, const char *v, size_t n)
 static void
 escape(struct buf *b, const char *s, size_t n)
 {
+	static const char *const entities[256] = {
+		['&'] = "&amp;",  ['<'] = "&lt;",   ['>'] = "&gt;",
+		['"'] = "&quot;", ['\''] = "&#39;",
+	};
 	size_t i, run = 0;
 
 	for (i = 0; i < n; i++) {
-		const char *e;
+		const char *e = entities[(unsigned char)s[i]];
 
-		switch (s[i]) {
-		case '&':
-			e = "&amp;";
-			break;
-		case '<':
-			e = "&lt;";
-			break;
-		case '>':
-			e = "&gt;";
-			break;
-		case '"':
-			e = "&quot;";
-			break;
-		case '\'':
-			e = "&#39;";
-			break;
-		default:
+		if (e == NULL)
 			continue;
-		}
 		buf_add(b, s + run, i - run);
 		buf_adds(b, e);
 		run = i + 1;

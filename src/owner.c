@@ -86,12 +86,9 @@ void
 owner_record_name(const struct key *k, const struct owner *o, char *out)
 {
 	unsigned char mac[SHA256_LEN], msg[5 + OWNER_ID_MAX];
-	size_t n = strlen(o->id), pre = 0;
+	size_t n = strlen(o->id), pre = o->kind == OWNER_USER ? 5 : 0;
 
-	if (o->kind == OWNER_USER) {
-		memcpy(msg, "user:", 5);
-		pre = 5;
-	}
+	memcpy(msg, "user:", pre);
 	memcpy(msg + pre, o->id, n);
 	crypto_hmac(k->name, KEY_LEN, msg, pre + n, mac);
 	explicit_bzero(msg, sizeof(msg));

@@ -8,8 +8,6 @@
 #ifndef OWNER_H
 #define OWNER_H
 
-#include <stddef.h>
-
 #include "config.h"
 #include "keyring.h"
 

@@ -4,7 +4,6 @@
 
 #include "config.h"
 #include "keyring.h"
-#include "record.h"
 #include "request.h"
 #include "response.h"
 
