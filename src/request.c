@@ -453,7 +453,6 @@ parse_env(struct request *req, const struct request_source *src,
 	req->path = NULL;
 	read_env(src->env, v);
 
-	req->method_name = v[V_METHOD] != NULL ? v[V_METHOD] : "";
 	req->method = parse_method(v[V_METHOD]);
 	req->host = v[V_HOST];
 	req->origin = v[V_ORIGIN];

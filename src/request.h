@@ -64,7 +64,6 @@ struct cookie {
 
 struct request {
 	enum method method;
-	const char *method_name;
 	const char
 		*path; /* below base_path, e.g. "/callback"; NULL: not ours */
 	int https;
