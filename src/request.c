@@ -318,7 +318,6 @@ route_path(struct request *req, const char *uri, const char *script,
 		memcpy(p + a, pathinfo != NULL ? pathinfo : "", b);
 		p[a + b] = '\0';
 	}
-	req->path = NULL;
 	if (strncmp(p, base, blen) == 0 && (p[blen] == '/' || p[blen] == '\0'))
 		req->path = p + blen;
 	return 0;
@@ -444,13 +443,9 @@ parse_env(struct request *req, const struct request_source *src,
 	size_t n;
 	int rc;
 
-	memset(req->query, 0, sizeof(req->query));
-	memset(req->form, 0, sizeof(req->form));
-	req->ncookies = 0;
-	req->cookies_overflow = 0;
-	req->content_length = 0;
-	req->body_len = 0;
-	req->path = NULL;
+	/* Every field before the buffers (request.h); the buffers are filled
+	 * before they are read. */
+	memset(req, 0, offsetof(struct request, pathbuf));
 	read_env(src->env, v);
 
 	req->method = parse_method(v[V_METHOD]);
@@ -460,10 +455,8 @@ parse_env(struct request *req, const struct request_source *src,
 	req->fetch_mode = v[V_FETCH_MODE];
 	req->fetch_site = v[V_FETCH_SITE];
 	req->bearer = bearer(v[V_AUTH]);
-	req->remote_user = src->trust_remote_user && v[V_USER] != NULL &&
-					   *v[V_USER] != '\0'
-				   ? v[V_USER]
-				   : NULL;
+	if (src->trust_remote_user && v[V_USER] != NULL && *v[V_USER] != '\0')
+		req->remote_user = v[V_USER];
 	req->remote_addr = v[V_ADDR];
 	req->content_type = v[V_TYPE];
 	req->session_header = v[V_SESSION];
