@@ -174,7 +174,7 @@ request_parse_fields(char *s, size_t len, struct field *fields)
 		char *stop = amp != NULL ? amp : end;
 		char *eq = memchr(p, '=', (size_t)(stop - p));
 		char *val = stop;
-		long nl, vl = 0;
+		long nl, vl;
 
 		*stop = '\0';
 		if (eq != NULL) {
@@ -182,10 +182,8 @@ request_parse_fields(char *s, size_t len, struct field *fields)
 			val = eq + 1;
 		}
 		nl = url_decode(p, strlen(p), 1);
-		if (nl < 0)
-			return -1;
 		vl = url_decode(val, strlen(val), 1);
-		if (vl < 0)
+		if (nl < 0 || vl < 0)
 			return -1;
 		if (nl > 0)
 			set_field(fields, p, val, (size_t)vl);
