@@ -22,6 +22,7 @@
 #include "handler.h"
 #include "listener.h"
 #include "log.h"
+#include "nitems.h"
 #include "outbox.h"
 #include "page.h"
 #include "pool.h"
@@ -155,25 +156,21 @@ conn_write(FCGX_Request *fr, const char *p, size_t n)
 static void
 limit_error(struct app *app, struct response *res, int status)
 {
-	const char *msg;
+	static const struct {
+		int status;
+		const char *msg;
+	} msgs[] = {
+		{ 408, "The request took too long to arrive." },
+		{ 413, "The request body is too large." },
+		{ 414, "The address is too long." },
+		{ 431, "The request's cookies or headers are too large." },
+	};
+	const char *msg = "The request is malformed.";
+	size_t i;
 
-	switch (status) {
-	case 408:
-		msg = "The request took too long to arrive.";
-		break;
-	case 413:
-		msg = "The request body is too large.";
-		break;
-	case 414:
-		msg = "The address is too long.";
-		break;
-	case 431:
-		msg = "The request's cookies or headers are too large.";
-		break;
-	default:
-		msg = "The request is malformed.";
-		break;
-	}
+	for (i = 0; i < nitems(msgs); i++)
+		if (msgs[i].status == status)
+			msg = msgs[i].msg;
 	page_error(res, &app->cfg, status, res_status_text(status), msg, NULL,
 		   NULL);
 }
