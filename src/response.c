@@ -9,11 +9,9 @@
 void
 res_init(struct response *res)
 {
-	res->status = 200;
-	res->type = "text/html; charset=utf-8";
-	res->cacheable = 0;
 	buf_init(&res->head, 16384);
 	buf_init(&res->body, RESPONSE_MAX);
+	res_reset(res);
 }
 
 void
