@@ -89,8 +89,7 @@ set_signals(sigset_t *waiting)
 	}
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_BLOCK, &block, waiting);
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		sigdelset(waiting, stops[i]);
