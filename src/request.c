@@ -307,14 +307,11 @@ route_path(struct request *req, const char *uri, const char *script,
 		memcpy(p, uri, n);
 		p[n] = '\0';
 	} else {
-		size_t a = script != NULL ? strlen(script) : 0;
-		size_t b = pathinfo != NULL ? strlen(pathinfo) : 0;
-
-		if (a > URI_MAX || b > URI_MAX - a)
+		n = (size_t)snprintf(p, URI_MAX + 1, "%s%s",
+				     script != NULL ? script : "",
+				     pathinfo != NULL ? pathinfo : "");
+		if (n > URI_MAX)
 			return 414;
-		memcpy(p, script != NULL ? script : "", a);
-		memcpy(p + a, pathinfo != NULL ? pathinfo : "", b);
-		p[a + b] = '\0';
 	}
 	if (strncmp(p, base, blen) == 0 && (p[blen] == '/' || p[blen] == '\0'))
 		req->path = p + blen;
@@ -484,19 +481,17 @@ parse_env(struct request *req, const struct request_source *src,
 	if (rc != 0)
 		return rc;
 
-	n = v[V_QUERY] != NULL ? strlen(v[V_QUERY]) : 0;
+	n = (size_t)snprintf(req->querybuf, sizeof(req->querybuf), "%s",
+			     v[V_QUERY] != NULL ? v[V_QUERY] : "");
 	if (n > QUERY_MAX)
 		return 414;
-	memcpy(req->querybuf, n > 0 ? v[V_QUERY] : "", n);
-	req->querybuf[n] = '\0';
 	if (request_parse_fields(req->querybuf, n, req->query) == -1)
 		return 400;
 
-	n = v[V_COOKIE] != NULL ? strlen(v[V_COOKIE]) : 0;
+	n = (size_t)snprintf(req->cookiebuf, sizeof(req->cookiebuf), "%s",
+			     v[V_COOKIE] != NULL ? v[V_COOKIE] : "");
 	if (n > COOKIE_MAX)
 		return 431;
-	memcpy(req->cookiebuf, n > 0 ? v[V_COOKIE] : "", n);
-	req->cookiebuf[n] = '\0';
 	parse_cookies(req);
 	return 0;
 }
