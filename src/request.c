@@ -220,15 +220,12 @@ parse_cookies(struct request *req)
 				e[-1] = '\0';
 				val++;
 			}
-			if (*name != '\0' && req->ncookies == COOKIES_MAX) {
-				/* Past the cap a duplicate could hide: say so.
-				 */
+			/* Past the cap a duplicate could hide: say so. */
+			if (*name != '\0' && req->ncookies == COOKIES_MAX)
 				req->cookies_overflow = 1;
-			} else if (*name != '\0') {
-				req->cookies[req->ncookies].name = name;
-				req->cookies[req->ncookies].value = val;
-				req->ncookies++;
-			}
+			else if (*name != '\0')
+				req->cookies[req->ncookies++] =
+					(struct cookie){ name, val };
 		}
 		p = next;
 	}
