@@ -96,9 +96,8 @@ hmac_keyed(const unsigned char *key, size_t keylen)
 						     digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	hmac_keys[i].ctx = EVP_MAC_CTX_new(mac);
-	if (hmac_keys[i].ctx == NULL)
-		return NULL;
-	if (EVP_MAC_init(hmac_keys[i].ctx, key, keylen, params) != 1) {
+	if (hmac_keys[i].ctx == NULL ||
+	    EVP_MAC_init(hmac_keys[i].ctx, key, keylen, params) != 1) {
 		EVP_MAC_CTX_free(hmac_keys[i].ctx);
 		hmac_keys[i].ctx = NULL;
 		return NULL;
