@@ -1,6 +1,7 @@
 /* A growable byte string with a hard maximum size. */
 #include "buf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,18 +82,18 @@ buf_addc(struct buf *b, char c)
 }
 
 int
-buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+buf_printf(struct buf *b, const char *fmt, ...)
 {
 	size_t room = b->data != NULL && !b->failed ? b->cap - b->len : 0;
-	va_list ap2;
+	va_list ap;
 	int n;
 
 	/* Into the room there is first: formatting only to measure, then
 	 * again to write, was most of the cost of every header line.  The
 	 * room is within cap, and cap within max + 1. */
-	va_copy(ap2, ap);
-	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap2);
-	va_end(ap2);
+	va_start(ap, fmt);
+	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap);
+	va_end(ap);
 	if (n < 0) {
 		buf_fail(b);
 		return -1;
@@ -103,21 +104,11 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	}
 	if (buf_grow(b, (size_t)n) == -1)
 		return -1;
+	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
-}
-
-int
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	return rc;
 }
 
 const char *

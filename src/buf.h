@@ -2,7 +2,6 @@
 #ifndef BUF_H
 #define BUF_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -26,8 +25,6 @@ int buf_adds(struct buf *b, const char *s);
 int buf_addc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
 const char *buf_str(const struct buf *b);
 /* Fails it as an overflow would (the contents are freed), for a caller
  * whose own check failed. */

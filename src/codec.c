@@ -19,33 +19,18 @@ static size_t
 b64_encode(const char *alpha, int pad, const unsigned char *in, size_t n,
 	   char *out)
 {
-	size_t i, o = 0;
+	size_t i, j, o = 0;
 
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
-			     in[i + 2];
+	for (i = 0; i < n; i += 3) {
+		/* A group of k bytes is k + 1 characters of 6 bits each. */
+		size_t k = n - i < 3 ? n - i : 3;
+		unsigned v = 0;
 
-		out[o++] = alpha[v >> 18];
-		out[o++] = alpha[(v >> 12) & 63];
-		out[o++] = alpha[(v >> 6) & 63];
-		out[o++] = alpha[v & 63];
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)in[i] << 16;
-
-		out[o++] = alpha[v >> 18];
-		out[o++] = alpha[(v >> 12) & 63];
-		if (pad) {
-			out[o++] = '=';
-			out[o++] = '=';
-		}
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-
-		out[o++] = alpha[v >> 18];
-		out[o++] = alpha[(v >> 12) & 63];
-		out[o++] = alpha[(v >> 6) & 63];
-		if (pad)
+		for (j = 0; j < k; j++)
+			v |= (unsigned)in[i + j] << (16 - 8 * j);
+		for (j = 0; j <= k; j++)
+			out[o++] = alpha[(v >> (18 - 6 * j)) & 63];
+		for (; pad && j < 4; j++)
 			out[o++] = '=';
 	}
 	out[o] = '\0';

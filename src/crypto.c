@@ -96,9 +96,8 @@ hmac_keyed(const unsigned char *key, size_t keylen)
 						     digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	hmac_keys[i].ctx = EVP_MAC_CTX_new(mac);
-	if (hmac_keys[i].ctx == NULL)
-		return NULL;
-	if (EVP_MAC_init(hmac_keys[i].ctx, key, keylen, params) != 1) {
+	if (hmac_keys[i].ctx == NULL ||
+	    EVP_MAC_init(hmac_keys[i].ctx, key, keylen, params) != 1) {
 		EVP_MAC_CTX_free(hmac_keys[i].ctx);
 		hmac_keys[i].ctx = NULL;
 		return NULL;
@@ -139,13 +138,11 @@ int
 crypto_hkdf(const unsigned char *ikm, size_t ikmlen, const char *info,
 	    unsigned char *out, size_t outlen)
 {
-	EVP_PKEY_CTX *ctx;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
 	int rc = -1;
 
-	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	if (ctx == NULL)
-		return -1;
-	if (EVP_PKEY_derive_init(ctx) <= 0 ||
+	/* EVP_PKEY_CTX_free(NULL) does nothing. */
+	if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
 	    EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) <= 0 ||
 	    EVP_PKEY_CTX_set1_hkdf_key(ctx, ikm, (int)ikmlen) <= 0 ||
 	    EVP_PKEY_CTX_add1_hkdf_info(ctx, (const unsigned char *)info,
@@ -163,23 +160,20 @@ aead(int enc, const unsigned char *key, const unsigned char *iv,
      const void *aad, size_t aadlen, const unsigned char *in, size_t n,
      unsigned char *out, unsigned char *tag)
 {
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int len, rc = -1;
 
-	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL)
-		return -1;
-	if (EVP_CipherInit_ex(ctx, gcm_cipher(), NULL, key, iv, enc) != 1 ||
+	/* The tag is set before the final call to open, and read after it
+	 * to seal.  EVP_CIPHER_CTX_free(NULL) does nothing. */
+	if (ctx == NULL ||
+	    EVP_CipherInit_ex(ctx, gcm_cipher(), NULL, key, iv, enc) != 1 ||
 	    EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
-	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)
-		goto err;
-	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AEAD_TAG_LEN,
-					tag) != 1)
-		goto err;
-	if (EVP_CipherFinal_ex(ctx, out + len, &len) != 1)
-		goto err;
-	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AEAD_TAG_LEN,
-				       tag) != 1)
+	    EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1 ||
+	    (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+					 AEAD_TAG_LEN, tag) != 1) ||
+	    EVP_CipherFinal_ex(ctx, out + len, &len) != 1 ||
+	    (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AEAD_TAG_LEN,
+					tag) != 1))
 		goto err;
 	rc = 0;
 err:

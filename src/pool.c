@@ -131,11 +131,7 @@ spawn(int (*work)(void *), void *arg, int wake_read)
 	atomic_store(&s->leaving, 0);
 	pid = fork();
 	if (pid == 0) {
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGCHLD, &sa, NULL);
+		signal(SIGCHLD, SIG_DFL);
 		close(wake_read);
 		self = s;
 		_exit(work(arg));

@@ -64,7 +64,6 @@ struct cookie {
 
 struct request {
 	enum method method;
-	const char *method_name;
 	const char
 		*path; /* below base_path, e.g. "/callback"; NULL: not ours */
 	int https;
@@ -93,7 +92,8 @@ struct request {
 	const char *session_header; /* X-InsureSign-Session, from backends */
 	const char *user_header;    /* X-InsureSign-User, from backends */
 
-	/* Decoding happens in place in these copies: no allocation at all. */
+	/* Decoding happens in place in these copies: no allocation at all.
+	 * They come last: request_read() zeroes every field before them. */
 	char pathbuf[URI_MAX + 1];
 	char querybuf[QUERY_MAX + 1];
 	char cookiebuf[COOKIE_MAX + 1];

@@ -6,14 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nitems.h"
+
 void
 res_init(struct response *res)
 {
-	res->status = 200;
-	res->type = "text/html; charset=utf-8";
-	res->cacheable = 0;
 	buf_init(&res->head, 16384);
 	buf_init(&res->body, RESPONSE_MAX);
+	res_reset(res);
 }
 
 void
@@ -104,46 +104,35 @@ res_json_error(struct response *res, int status, const char *code,
 const char *
 res_status_text(int status)
 {
-	switch (status) {
-	case 200:
-		return "OK";
-	case 204:
-		return "No Content";
-	case 302:
-		return "Found";
-	case 303:
-		return "See Other";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 409:
-		return "Conflict";
-	case 413:
-		return "Content Too Large";
-	case 414:
-		return "URI Too Long";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	default:
-		return "Unknown";
-	}
+	static const struct {
+		int status;
+		const char *text;
+	} texts[] = {
+		{ 200, "OK" },
+		{ 204, "No Content" },
+		{ 302, "Found" },
+		{ 303, "See Other" },
+		{ 400, "Bad Request" },
+		{ 401, "Unauthorized" },
+		{ 403, "Forbidden" },
+		{ 404, "Not Found" },
+		{ 405, "Method Not Allowed" },
+		{ 409, "Conflict" },
+		{ 413, "Content Too Large" },
+		{ 414, "URI Too Long" },
+		{ 429, "Too Many Requests" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" },
+		{ 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(texts); i++)
+		if (texts[i].status == status)
+			return texts[i].text;
+	return "Unknown";
 }
 
 int

@@ -22,6 +22,7 @@
 #include "handler.h"
 #include "listener.h"
 #include "log.h"
+#include "nitems.h"
 #include "outbox.h"
 #include "page.h"
 #include "pool.h"
@@ -88,8 +89,7 @@ set_signals(sigset_t *waiting)
 	}
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_BLOCK, &block, waiting);
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		sigdelset(waiting, stops[i]);
@@ -119,24 +119,19 @@ deadline_stop(void)
 	setitimer(ITIMER_REAL, &t, NULL);
 }
 
-/* Where a request comes from and its answer goes: FastCGI or stdio. */
-struct conn {
-	FCGX_Request *fcgi; /* NULL: CGI on stdin and stdout */
-};
-
-/* request.c's reader of the body. */
+/* request.c's reader of the body; ctx is the FastCGI request, or NULL for
+ * CGI's stdin. */
 static long
 conn_read(void *ctx, char *buf, size_t len)
 {
-	struct conn *c = ctx;
+	FCGX_Request *fr = ctx;
 	size_t got = 0;
 
 	while (got < len) {
 		int k;
 
-		if (c->fcgi != NULL)
-			k = FCGX_GetStr(buf + got, (int)(len - got),
-					c->fcgi->in);
+		if (fr != NULL)
+			k = FCGX_GetStr(buf + got, (int)(len - got), fr->in);
 		else
 			k = (int)fread(buf + got, 1, len - got, stdin);
 		if (k <= 0)
@@ -147,12 +142,12 @@ conn_read(void *ctx, char *buf, size_t len)
 }
 
 static void
-conn_write(struct conn *c, const char *p, size_t n)
+conn_write(FCGX_Request *fr, const char *p, size_t n)
 {
 	if (n == 0)
 		return;
-	if (c->fcgi != NULL)
-		FCGX_PutStr(p, (int)n, c->fcgi->out);
+	if (fr != NULL)
+		FCGX_PutStr(p, (int)n, fr->out);
 	else
 		fwrite(p, 1, n, stdout);
 }
@@ -160,42 +155,39 @@ conn_write(struct conn *c, const char *p, size_t n)
 static void
 limit_error(struct app *app, struct response *res, int status)
 {
-	const char *msg;
+	static const struct {
+		int status;
+		const char *msg;
+	} msgs[] = {
+		{ 408, "The request took too long to arrive." },
+		{ 413, "The request body is too large." },
+		{ 414, "The address is too long." },
+		{ 431, "The request's cookies or headers are too large." },
+	};
+	const char *msg = "The request is malformed.";
+	size_t i;
 
-	switch (status) {
-	case 408:
-		msg = "The request took too long to arrive.";
-		break;
-	case 413:
-		msg = "The request body is too large.";
-		break;
-	case 414:
-		msg = "The address is too long.";
-		break;
-	case 431:
-		msg = "The request's cookies or headers are too large.";
-		break;
-	default:
-		msg = "The request is malformed.";
-		break;
-	}
+	for (i = 0; i < nitems(msgs); i++)
+		if (msgs[i].status == status)
+			msg = msgs[i].msg;
 	page_error(res, &app->cfg, status, res_status_text(status), msg, NULL,
 		   NULL);
 }
 
 /*
- * One request, from its variables to the last byte of its answer; with
- * status set, the answer alone (the request did not all arrive).  The
- * request lives in this frame and no longer.  Called with the deadline
- * running; returns with it running again, for the caller to stop once the
- * answer is gone.  Returns how much of an announced body is left unread
- * (CGI drains it).
+ * One request, from its variables to the last byte of its answer: fr's, or
+ * with fr NULL, CGI's on stdin and stdout.  With status set, the answer
+ * alone (the request did not all arrive).  The request lives in this frame
+ * and no longer.  Called with the deadline running; returns with it
+ * running again, for the caller to stop once the answer is gone.  Returns
+ * how much of an announced body is left unread (CGI drains it).
  */
 static size_t
-serve_one(const struct server *s, struct conn *c, char *const *env, int status,
+serve_one(const struct server *s, FCGX_Request *fr, int status,
 	  struct response *res, struct buf *head)
 {
-	struct request_source src = { env, conn_read, c, s->trust_remote_user };
+	struct request_source src = { fr != NULL ? fr->envp : environ,
+				      conn_read, fr, s->trust_remote_user };
 	struct app *app = s->app;
 	struct request req;
 	int rc;
@@ -217,9 +209,9 @@ serve_one(const struct server *s, struct conn *c, char *const *env, int status,
 		res_head(res, head);
 	}
 	deadline_start(s->timeout);
-	conn_write(c, head->data, head->len);
+	conn_write(fr, head->data, head->len);
 	if (status != 0 || req.method != METHOD_HEAD)
-		conn_write(c, res->body.data, res->body.len);
+		conn_write(fr, res->body.data, res->body.len);
 	/* A client too slow to send it is not waited for again. */
 	if (status != 0 || rc == 408)
 		return 0;
@@ -235,7 +227,6 @@ static int
 take(const struct server *s, FCGX_Request *fr, struct response *res,
      struct buf *head)
 {
-	struct conn c = { fr };
 	int rc;
 
 	pool_busy();
@@ -252,8 +243,7 @@ take(const struct server *s, FCGX_Request *fr, struct response *res,
 		 * one, which gets a deadline of its own. */
 		if (!cut && late)
 			deadline_start(s->timeout);
-		serve_one(s, &c, fr->envp, cut ? (late ? 408 : 400) : 0, res,
-			  head);
+		serve_one(s, fr, cut ? (late ? 408 : 400) : 0, res, head);
 		FCGX_Finish_r(fr);
 	}
 	deadline_stop();
@@ -351,7 +341,6 @@ cgi_drain(size_t left)
 static int
 cgi_once(const struct server *s)
 {
-	struct conn c = { NULL };
 	struct response res;
 	struct buf head;
 	sigset_t waiting;
@@ -361,7 +350,7 @@ cgi_once(const struct server *s)
 	res_init(&res);
 	buf_init(&head, 64 * 1024);
 	deadline_start(s->timeout);
-	left = serve_one(s, &c, environ, 0, &res, &head);
+	left = serve_one(s, NULL, 0, &res, &head);
 	fflush(stdout);
 	/* The reply is whole: say so (EOF) before waiting on the body. */
 	shutdown(STDOUT_FILENO, SHUT_WR);
