@@ -8,12 +8,6 @@ static const char b64url_chars[] =
 static const char b64_chars[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t
-b64url_len(size_t n)
-{
-	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-}
-
 /* Encodes n bytes; pad selects '=' padding.  Returns the length written. */
 static size_t
 b64_encode(const char *alpha, int pad, const unsigned char *in, size_t n,

@@ -7,7 +7,6 @@
 #include "buf.h"
 
 /* base64url without padding (RFC 4648 section 5). */
-size_t b64url_len(size_t n);
 void b64url_encode(const unsigned char *in, size_t n, char *out);
 int b64url_decode(const char *in, size_t n, unsigned char *out, size_t max,
 		  size_t *outlen);
