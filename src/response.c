@@ -117,6 +117,7 @@ res_status_text(int status)
 		{ 403, "Forbidden" },
 		{ 404, "Not Found" },
 		{ 405, "Method Not Allowed" },
+		{ 408, "Request Timeout" },
 		{ 409, "Conflict" },
 		{ 413, "Content Too Large" },
 		{ 414, "URI Too Long" },

@@ -70,6 +70,8 @@ no_json_is_an_internal_error(void)
 	CHECK(strncmp(head.data, "Status: 500 Internal Server Error\r\n", 35) ==
 	      0);
 	CHECK_STR(res_status_text(299), "Unknown");
+	/* The read deadline's answer (serve.c), its page titled by this. */
+	CHECK_STR(res_status_text(408), "Request Timeout");
 	buf_free(&head);
 	res_free(&res);
 }
