@@ -67,13 +67,12 @@ when(long long t, char *out)
 }
 
 static int
-cmd_list(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_list(struct app *app, char **argv, const struct cli_opts *o)
 {
 	long long now = (long long)time(NULL);
 	struct listing l;
 	size_t i;
 
-	(void)argc;
 	(void)argv;
 	if (listing_load(app->store, now, &l) == -1)
 		return fail("list", "cannot read the store (see the log line "
@@ -179,14 +178,13 @@ resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
 }
 
 static int
-cmd_show(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_show(struct app *app, char **argv, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1];
 	long long now = (long long)time(NULL);
 	struct listing_entry e;
 	struct record r;
 
-	(void)argc;
 	if (resolve(app, "show", argv, o, name) != 0)
 		return 1;
 	if (link_get_name(app, name, &r) != LINK_OK)
@@ -220,7 +218,7 @@ link_error(const char *cmd, enum link_rc rc, enum refresh_error why)
 }
 
 static int
-cmd_token(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_token(struct app *app, char **argv, const struct cli_opts *o)
 {
 	enum refresh_error why;
 	struct record r;
@@ -229,7 +227,6 @@ cmd_token(struct app *app, int argc, char **argv, const struct cli_opts *o)
 	struct owner owner;
 	const char *bad = NULL;
 
-	(void)argc;
 	(void)argv;
 	if (o->user != NULL)
 		owner_user(&app->cfg, o->user, &owner, &bad);
@@ -248,14 +245,13 @@ cmd_token(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_refresh(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_refresh(struct app *app, char **argv, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1], exp[TIME_LEN];
 	enum refresh_error why;
 	struct record r;
 	enum link_rc rc;
 
-	(void)argc;
 	if (resolve(app, "refresh", argv, o, name) != 0)
 		return 1;
 	rc = link_refresh(app, name, (long long)time(NULL), &r, &why);
@@ -268,12 +264,11 @@ cmd_refresh(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_delete(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_delete(struct app *app, char **argv, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1];
 	enum link_rc rc;
 
-	(void)argc;
 	if (resolve(app, "delete", argv, o, name) != 0)
 		return 1;
 	rc = link_delete(app, name, "cli");
@@ -322,12 +317,11 @@ gc_redis(struct app *app, long long now)
 
 /* What it did, even when that is nothing: cron mails and timers show it. */
 static int
-cmd_gc(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_gc(struct app *app, char **argv, const struct cli_opts *o)
 {
 	long long now = (long long)time(NULL);
 	long kept, temps;
 
-	(void)argc;
 	(void)argv;
 	(void)o;
 	if (strcmp(store_kind(app->store), "redis") == 0)
@@ -346,12 +340,10 @@ cmd_gc(struct app *app, int argc, char **argv, const struct cli_opts *o)
 
 /* Refresh ahead of need, from a timer (ahead.h); says what it did. */
 static int
-cmd_refresh_due(struct app *app, int argc, char **argv,
-		const struct cli_opts *o)
+cmd_refresh_due(struct app *app, char **argv, const struct cli_opts *o)
 {
 	struct ahead_result r;
 
-	(void)argc;
 	(void)argv;
 	(void)o;
 	if (ahead_run(app, (long long)time(NULL), &r) == -1)
@@ -370,11 +362,10 @@ cmd_refresh_due(struct app *app, int argc, char **argv,
 /* Sends the events that are due (outbox.h), from a timer; --all: every
  * one waiting or given up on, now. */
 static int
-cmd_deliver(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_deliver(struct app *app, char **argv, const struct cli_opts *o)
 {
 	struct outbox_result r;
 
-	(void)argc;
 	(void)argv;
 	if (app->cfg.events_url == NULL)
 		return fail("deliver", "events are off: set [events] url and "
@@ -391,12 +382,11 @@ cmd_deliver(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_rekey(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_rekey(struct app *app, char **argv, const struct cli_opts *o)
 {
 	long moved;
 	int rc;
 
-	(void)argc;
 	(void)argv;
 	(void)o;
 	rc = link_rekey(app, &moved);
@@ -408,13 +398,12 @@ cmd_rekey(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_keygen(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_keygen(struct app *app, char **argv, const struct cli_opts *o)
 {
 	char err[512];
 
 	(void)app;
 	(void)o;
-	(void)argc;
 	if (keyring_generate(argv[0], err, sizeof(err)) == -1)
 		return fail("keygen", err);
 	printf("wrote a new key to %s (mode 0600)\n", argv[0]);
@@ -430,10 +419,8 @@ print_check(enum check_level level, const char *what)
 }
 
 static int
-cmd_check_config(struct app *app, int argc, char **argv,
-		 const struct cli_opts *o)
+cmd_check_config(struct app *app, char **argv, const struct cli_opts *o)
 {
-	(void)argc;
 	(void)argv;
 	printf("%-8s %s: every key valid, secrets and keys readable\n", "ok",
 	       config_path(o->config));
@@ -470,7 +457,7 @@ stores_ready(struct store *from, struct store *to)
 
 /* migrate FROM TO: what it did, and whether every copy reads back. */
 static int
-cmd_migrate(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_migrate(struct app *app, char **argv, const struct cli_opts *o)
 {
 	enum store_backend which[2];
 	struct store *from = NULL, *to = NULL;
@@ -478,7 +465,6 @@ cmd_migrate(struct app *app, int argc, char **argv, const struct cli_opts *o)
 	char err[1024];
 	int rc = 1;
 
-	(void)argc;
 	(void)o;
 	if (backend_named(argv[0], &which[0]) == -1 ||
 	    backend_named(argv[1], &which[1]) == -1 || which[0] == which[1])
@@ -521,9 +507,8 @@ out:
 struct command {
 	const char *name;
 	/* app: opened from the configuration when store is set, else NULL */
-	int (*fn)(struct app *app, int argc, char **argv,
-		  const struct cli_opts *o);
-	int nargs; /* exactly this many operands */
+	int (*fn)(struct app *app, char **argv, const struct cli_opts *o);
+	int nargs; /* exactly this many operands (cli_run checks) */
 	const char *usage;
 	/* Runs as the store's owner: 1 uses the configured store, 2 the
 	 * file store whichever is configured. */
@@ -622,10 +607,10 @@ cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
 		if (refuse_root(c, argc, argv, opts) == -1)
 			return 1;
 		if (!c->store)
-			return c->fn(NULL, argc, argv, opts);
+			return c->fn(NULL, argv, opts);
 		if (open_app(&app, opts, c->name) == -1)
 			return 1;
-		rc = c->fn(&app, argc, argv, opts);
+		rc = c->fn(&app, argv, opts);
 		app_close(&app);
 		return rc;
 	}
