@@ -17,6 +17,7 @@
 #include "listing.h"
 #include "outbox.h"
 #include "migrate.h"
+#include "nitems.h"
 #include "fileowner.h"
 #include "selfcheck.h"
 #include "session.h"
@@ -31,19 +32,6 @@ fail(const char *cmd, const char *what)
 {
 	fprintf(stderr, "insuresign-connect %s: %s\n", cmd, what);
 	return 1;
-}
-
-static int
-open_app(struct app *app, const struct cli_opts *o, const char *cmd)
-{
-	const char *path = config_path(o->config);
-	char err[1024], msg[1400];
-
-	if (app_open(app, path, err, sizeof(err)) == 0)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s: %s", path, err);
-	fail(cmd, msg);
-	return -1;
 }
 
 static void
@@ -572,49 +560,56 @@ refuse_root(const struct command *c, int argc, char **argv,
 	return rc;
 }
 
-int
-cli_known(const char *cmd)
+static const struct command *
+find_command(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, cmd) == 0)
-			return 1;
-	return 0;
+	for (i = 0; i < nitems(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int
+cli_known(const char *cmd)
+{
+	return find_command(cmd) != NULL;
 }
 
 int
 cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
 {
+	const struct command *c = find_command(cmd);
+	const char *path = config_path(opts->config);
+	char err[1024];
 	struct app app;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct command *c = &commands[i];
-
-		if (strcmp(c->name, cmd) != 0)
-			continue;
-		/* --user ID stands for the one operand, never beside it; token
-		 * takes one of --session and --user. */
-		if (argc != c->nargs - (opts->user != NULL && c->nargs == 1) ||
-		    (c->fn == cmd_token &&
-		     (opts->session == NULL) == (opts->user == NULL))) {
-			fprintf(stderr, "usage: %s %s [--config FILE]\n",
-				program_invocation_short_name, c->usage);
-			return EXIT_USAGE;
-		}
-		if (refuse_root(c, argc, argv, opts) == -1)
-			return 1;
-		if (!c->store)
-			return c->fn(NULL, argv, opts);
-		if (open_app(&app, opts, c->name) == -1)
-			return 1;
-		rc = c->fn(&app, argv, opts);
-		app_close(&app);
-		return rc;
+	if (c == NULL) {
+		fprintf(stderr, "%s: unknown command \"%s\"\n",
+			program_invocation_short_name, cmd);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "%s: unknown command \"%s\"\n",
-		program_invocation_short_name, cmd);
-	return EXIT_USAGE;
+	/* --user ID stands for the one operand, never beside it; token takes
+	 * one of --session and --user. */
+	if (argc != c->nargs - (opts->user != NULL && c->nargs == 1) ||
+	    (c->fn == cmd_token &&
+	     (opts->session == NULL) == (opts->user == NULL))) {
+		fprintf(stderr, "usage: %s %s [--config FILE]\n",
+			program_invocation_short_name, c->usage);
+		return EXIT_USAGE;
+	}
+	if (refuse_root(c, argc, argv, opts) == -1)
+		return 1;
+	if (!c->store)
+		return c->fn(NULL, argv, opts);
+	if (app_open(&app, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "insuresign-connect %s: %s: %s\n", cmd, path,
+			err);
+		return 1;
+	}
+	rc = c->fn(&app, argv, opts);
+	app_close(&app);
+	return rc;
 }
