@@ -429,20 +429,6 @@ backend_named(const char *s, enum store_backend *out)
 	return 0;
 }
 
-/* Both stores usable, said as check-config says it. */
-static int
-stores_ready(struct store *from, struct store *to)
-{
-	char msg[1024];
-	struct store *s[2] = { from, to };
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (store_check(s[i], msg, sizeof(msg)) == -1)
-			return fail("migrate", msg);
-	return 0;
-}
-
 /* migrate FROM TO: what it did, and whether every copy reads back. */
 static int
 cmd_migrate(struct app *app, char **argv, const struct cli_opts *o)
@@ -461,12 +447,12 @@ cmd_migrate(struct app *app, char **argv, const struct cli_opts *o)
 	from = store_open(&app->cfg, which[0], err, sizeof(err));
 	to = from != NULL ? store_open(&app->cfg, which[1], err, sizeof(err))
 			  : NULL;
-	if (to == NULL) {
+	/* Both stores usable, said as check-config says it. */
+	if (to == NULL || store_check(from, err, sizeof(err)) == -1 ||
+	    store_check(to, err, sizeof(err)) == -1) {
 		fail("migrate", err);
 		goto out;
 	}
-	if (stores_ready(from, to) != 0)
-		goto out;
 	if (migrate(app, from, to, app->cfg.store_backend == which[1],
 		    (long long)time(NULL), &n) == -1) {
 		fail("migrate", "cannot read the store to copy from (see the "
