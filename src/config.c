@@ -339,18 +339,13 @@ valid_url(const char *v)
 	return strncmp(v, "https://", 8) == 0 || config_url_is_loopback(v);
 }
 
-static int
-valid_token(const char *v, const char *extra)
-{
-	const char *p;
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-	if (*v == '\0')
-		return 0;
-	for (p = v; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr(extra, *p) != NULL))
-			return 0;
-	return 1;
+/* Not empty, and of the characters in set alone. */
+static int
+valid_token(const char *v, const char *set)
+{
+	return *v != '\0' && v[strspn(v, set)] == '\0';
 }
 
 static int
@@ -409,9 +404,9 @@ valid_item(enum type t, const char *v)
 	case T_WEBPATH:
 		return policy_local_path(v);
 	case T_COOKIE:
-		return valid_token(v, "-_");
+		return valid_token(v, ALNUM "-_");
 	case T_USER:
-		return valid_token(v, "-_.@+");
+		return valid_token(v, ALNUM "-_.@+");
 	case T_ADDR:
 		return inet_pton(AF_INET, v, a) == 1 ||
 		       inet_pton(AF_INET6, v, a) == 1;
