@@ -187,14 +187,13 @@ static const struct keydef keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+/* T_UINT and T_ENUM: expectation() words them with their bounds. */
 static const char *const expected[] = {
 	[T_STR] = "printable ASCII text",
 	[T_URL] = "an https:// URL (http:// only on a loopback host)",
 	[T_FILE] = "an absolute file path",
 	[T_WEBPATH] = "a local URL path such as /account",
 	[T_BOOL] = "true or false",
-	[T_UINT] = "a whole number",
-	[T_ENUM] = "one of",
 	[T_COOKIE] = "a cookie name (letters, digits, - and _)",
 	[T_USER] = "a user name without spaces or commas",
 	[T_ADDR] = "IP addresses such as 127.0.0.1 or ::1",
