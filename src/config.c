@@ -872,8 +872,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	iniparser_freedict(d);
 	return 0;
 err:
-	if (d != NULL)
-		iniparser_freedict(d);
+	iniparser_freedict(d); /* NULL: nothing (dictionary_del checks) */
 	config_free(cfg);
 	return -1;
 }
