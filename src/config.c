@@ -444,40 +444,32 @@ trim(char *s)
 static int
 parse_list(const struct keydef *k, const char *v, struct strlist *out)
 {
-	char *copy, *p, *item;
-	size_t n = 1, i;
+	char *copy = strdup(v), *p = copy, *item;
+	size_t n = 1;
 	const char *c;
+	int rc = -1;
 
 	for (c = v; *c != '\0'; c++)
 		if (*c == ',')
 			n++;
-	copy = strdup(v);
 	out->v = calloc(n, sizeof(char *));
-	if (copy == NULL || out->v == NULL) {
-		free(copy);
-		return -1;
+	if (copy == NULL || out->v == NULL)
+		goto err;
+	for (item = strsep(&p, ","); item != NULL; item = strsep(&p, ",")) {
+		item = trim(item);
+		if (*item == '\0')
+			continue;
+		if (!valid_item(k->type, item))
+			goto err;
+		out->v[out->n] = strdup(item);
+		if (out->v[out->n] == NULL)
+			goto err;
+		out->n++;
 	}
-	p = copy;
-	for (i = 0; i < n; i++) {
-		size_t len = strcspn(p, ",");
-
-		p[len] = '\0';
-		item = trim(p);
-		if (*item != '\0') {
-			if (!valid_item(k->type, item))
-				goto err;
-			out->v[out->n] = strdup(item);
-			if (out->v[out->n] == NULL)
-				goto err;
-			out->n++;
-		}
-		p += len + 1; /* after the last item, one past the copy: done */
-	}
-	free(copy);
-	return 0;
+	rc = 0;
 err:
 	free(copy);
-	return -1;
+	return rc;
 }
 
 /* Stores value v for key k.  Returns -1 when the value is not valid. */
