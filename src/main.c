@@ -100,7 +100,7 @@ int
 main(int argc, char **argv)
 {
 	struct listen_opts lo = { NULL, 2, 0, SERVE_TIMEOUT, 0660, NULL, 0 };
-	struct cli_opts opts = { NULL, NULL, NULL, 0, 0 };
+	struct cli_opts opts = { NULL, NULL, NULL, 0, 0, NULL, 0 };
 	const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -179,8 +179,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		rc = cli_run(argv[optind], argc - optind - 1, argv + optind + 1,
-			     &opts);
+		opts.args = argv + optind + 1;
+		opts.nargs = argc - optind - 1;
+		rc = cli_run(argv[optind], &opts);
 		if (rc == 2 && !cli_known(argv[optind]))
 			usage(stderr);
 		return rc;
