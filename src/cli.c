@@ -17,6 +17,7 @@
 #include "listing.h"
 #include "outbox.h"
 #include "migrate.h"
+#include "nitems.h"
 #include "fileowner.h"
 #include "selfcheck.h"
 #include "session.h"
@@ -31,19 +32,6 @@ fail(const char *cmd, const char *what)
 {
 	fprintf(stderr, "insuresign-connect %s: %s\n", cmd, what);
 	return 1;
-}
-
-static int
-open_app(struct app *app, const struct cli_opts *o, const char *cmd)
-{
-	const char *path = config_path(o->config);
-	char err[1024], msg[1400];
-
-	if (app_open(app, path, err, sizeof(err)) == 0)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s: %s", path, err);
-	fail(cmd, msg);
-	return -1;
 }
 
 static void
@@ -67,14 +55,12 @@ when(long long t, char *out)
 }
 
 static int
-cmd_list(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_list(struct app *app, const struct cli_opts *o)
 {
 	long long now = (long long)time(NULL);
 	struct listing l;
 	size_t i;
 
-	(void)argc;
-	(void)argv;
 	if (listing_load(app->store, now, &l) == -1)
 		return fail("list", "cannot read the store (see the log line "
 				    "above)");
@@ -135,18 +121,17 @@ cmd_list(struct app *app, int argc, char **argv, const struct cli_opts *o)
  * the operand, a unique prefix of a record's name (as `list` shows).
  */
 static int
-resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
-	char *name)
+resolve(struct app *app, const char *cmd, const struct cli_opts *o, char *name)
 {
 	struct listing_query q = { .now = (long long)time(NULL),
 				   .health = -1,
 				   .sort = SORT_CONNECTED,
-				   .prefix = argv[0],
+				   .prefix = o->args[0],
 				   .limit = 2 };
 	struct listing l;
 	struct owner owner;
 	struct record r;
-	const char *prefix = argv[0], *why;
+	const char *prefix = o->args[0], *why;
 	enum link_rc rc;
 	size_t n;
 
@@ -179,15 +164,14 @@ resolve(struct app *app, const char *cmd, char **argv, const struct cli_opts *o,
 }
 
 static int
-cmd_show(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_show(struct app *app, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1];
 	long long now = (long long)time(NULL);
 	struct listing_entry e;
 	struct record r;
 
-	(void)argc;
-	if (resolve(app, "show", argv, o, name) != 0)
+	if (resolve(app, "show", o, name) != 0)
 		return 1;
 	if (link_get_name(app, name, &r) != LINK_OK)
 		return fail("show",
@@ -220,7 +204,7 @@ link_error(const char *cmd, enum link_rc rc, enum refresh_error why)
 }
 
 static int
-cmd_token(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_token(struct app *app, const struct cli_opts *o)
 {
 	enum refresh_error why;
 	struct record r;
@@ -229,8 +213,6 @@ cmd_token(struct app *app, int argc, char **argv, const struct cli_opts *o)
 	struct owner owner;
 	const char *bad = NULL;
 
-	(void)argc;
-	(void)argv;
 	if (o->user != NULL)
 		owner_user(&app->cfg, o->user, &owner, &bad);
 	else if (session_id_valid(&app->cfg, o->session))
@@ -248,15 +230,14 @@ cmd_token(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_refresh(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_refresh(struct app *app, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1], exp[TIME_LEN];
 	enum refresh_error why;
 	struct record r;
 	enum link_rc rc;
 
-	(void)argc;
-	if (resolve(app, "refresh", argv, o, name) != 0)
+	if (resolve(app, "refresh", o, name) != 0)
 		return 1;
 	rc = link_refresh(app, name, (long long)time(NULL), &r, &why);
 	if (rc == LINK_OK) {
@@ -268,13 +249,12 @@ cmd_refresh(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_delete(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_delete(struct app *app, const struct cli_opts *o)
 {
 	char name[RECORD_NAME_LEN + 1];
 	enum link_rc rc;
 
-	(void)argc;
-	if (resolve(app, "delete", argv, o, name) != 0)
+	if (resolve(app, "delete", o, name) != 0)
 		return 1;
 	rc = link_delete(app, name, "cli");
 	if (rc == LINK_OK)
@@ -322,13 +302,11 @@ gc_redis(struct app *app, long long now)
 
 /* What it did, even when that is nothing: cron mails and timers show it. */
 static int
-cmd_gc(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_gc(struct app *app, const struct cli_opts *o)
 {
 	long long now = (long long)time(NULL);
 	long kept, temps;
 
-	(void)argc;
-	(void)argv;
 	(void)o;
 	if (strcmp(store_kind(app->store), "redis") == 0)
 		return gc_redis(app, now);
@@ -346,13 +324,10 @@ cmd_gc(struct app *app, int argc, char **argv, const struct cli_opts *o)
 
 /* Refresh ahead of need, from a timer (ahead.h); says what it did. */
 static int
-cmd_refresh_due(struct app *app, int argc, char **argv,
-		const struct cli_opts *o)
+cmd_refresh_due(struct app *app, const struct cli_opts *o)
 {
 	struct ahead_result r;
 
-	(void)argc;
-	(void)argv;
 	(void)o;
 	if (ahead_run(app, (long long)time(NULL), &r) == -1)
 		return fail("refresh-due", "cannot read the store");
@@ -370,12 +345,10 @@ cmd_refresh_due(struct app *app, int argc, char **argv,
 /* Sends the events that are due (outbox.h), from a timer; --all: every
  * one waiting or given up on, now. */
 static int
-cmd_deliver(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_deliver(struct app *app, const struct cli_opts *o)
 {
 	struct outbox_result r;
 
-	(void)argc;
-	(void)argv;
 	if (app->cfg.events_url == NULL)
 		return fail("deliver", "events are off: set [events] url and "
 				       "secret_file");
@@ -391,13 +364,11 @@ cmd_deliver(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_rekey(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_rekey(struct app *app, const struct cli_opts *o)
 {
 	long moved;
 	int rc;
 
-	(void)argc;
-	(void)argv;
 	(void)o;
 	rc = link_rekey(app, &moved);
 	printf("re-sealed %ld record%s under the current key\n", moved,
@@ -408,16 +379,14 @@ cmd_rekey(struct app *app, int argc, char **argv, const struct cli_opts *o)
 }
 
 static int
-cmd_keygen(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_keygen(struct app *app, const struct cli_opts *o)
 {
 	char err[512];
 
 	(void)app;
-	(void)o;
-	(void)argc;
-	if (keyring_generate(argv[0], err, sizeof(err)) == -1)
+	if (keyring_generate(o->args[0], err, sizeof(err)) == -1)
 		return fail("keygen", err);
-	printf("wrote a new key to %s (mode 0600)\n", argv[0]);
+	printf("wrote a new key to %s (mode 0600)\n", o->args[0]);
 	return 0;
 }
 
@@ -430,11 +399,8 @@ print_check(enum check_level level, const char *what)
 }
 
 static int
-cmd_check_config(struct app *app, int argc, char **argv,
-		 const struct cli_opts *o)
+cmd_check_config(struct app *app, const struct cli_opts *o)
 {
-	(void)argc;
-	(void)argv;
 	printf("%-8s %s: every key valid, secrets and keys readable\n", "ok",
 	       config_path(o->config));
 	if (selfcheck(app, 1, print_check) > 0)
@@ -454,23 +420,9 @@ backend_named(const char *s, enum store_backend *out)
 	return 0;
 }
 
-/* Both stores usable, said as check-config says it. */
-static int
-stores_ready(struct store *from, struct store *to)
-{
-	char msg[1024];
-	struct store *s[2] = { from, to };
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (store_check(s[i], msg, sizeof(msg)) == -1)
-			return fail("migrate", msg);
-	return 0;
-}
-
 /* migrate FROM TO: what it did, and whether every copy reads back. */
 static int
-cmd_migrate(struct app *app, int argc, char **argv, const struct cli_opts *o)
+cmd_migrate(struct app *app, const struct cli_opts *o)
 {
 	enum store_backend which[2];
 	struct store *from = NULL, *to = NULL;
@@ -478,21 +430,19 @@ cmd_migrate(struct app *app, int argc, char **argv, const struct cli_opts *o)
 	char err[1024];
 	int rc = 1;
 
-	(void)argc;
-	(void)o;
-	if (backend_named(argv[0], &which[0]) == -1 ||
-	    backend_named(argv[1], &which[1]) == -1 || which[0] == which[1])
+	if (backend_named(o->args[0], &which[0]) == -1 ||
+	    backend_named(o->args[1], &which[1]) == -1 || which[0] == which[1])
 		return fail("migrate", "expected `migrate file redis` or "
 				       "`migrate redis file`");
 	from = store_open(&app->cfg, which[0], err, sizeof(err));
 	to = from != NULL ? store_open(&app->cfg, which[1], err, sizeof(err))
 			  : NULL;
-	if (to == NULL) {
+	/* Both stores usable, said as check-config says it. */
+	if (to == NULL || store_check(from, err, sizeof(err)) == -1 ||
+	    store_check(to, err, sizeof(err)) == -1) {
 		fail("migrate", err);
 		goto out;
 	}
-	if (stores_ready(from, to) != 0)
-		goto out;
 	if (migrate(app, from, to, app->cfg.store_backend == which[1],
 		    (long long)time(NULL), &n) == -1) {
 		fail("migrate", "cannot read the store to copy from (see the "
@@ -502,11 +452,12 @@ cmd_migrate(struct app *app, int argc, char **argv, const struct cli_opts *o)
 	printf("migrate %s -> %s: %ld link%s: copied %ld, already there %ld, "
 	       "newer there %ld (kept), idle %ld (left for gc), unreadable "
 	       "%ld, gone meanwhile %ld, failed %ld\n",
-	       argv[0], argv[1], n.links, n.links == 1 ? "" : "s", n.copied,
-	       n.same, n.newer, n.idle, n.unreadable, n.gone, n.failed);
+	       o->args[0], o->args[1], n.links, n.links == 1 ? "" : "s",
+	       n.copied, n.same, n.newer, n.idle, n.unreadable, n.gone,
+	       n.failed);
 	printf("verified %ld of %ld: each read back from %s and opened with "
 	       "the store key\n",
-	       n.verified, n.copied + n.same + n.newer, argv[1]);
+	       n.verified, n.copied + n.same + n.newer, o->args[1]);
 	if (n.failed > 0 || n.mismatched > 0)
 		fail("migrate", "not every link was copied (see the log "
 				"lines): run it again");
@@ -521,9 +472,8 @@ out:
 struct command {
 	const char *name;
 	/* app: opened from the configuration when store is set, else NULL */
-	int (*fn)(struct app *app, int argc, char **argv,
-		  const struct cli_opts *o);
-	int nargs; /* exactly this many operands */
+	int (*fn)(struct app *app, const struct cli_opts *o);
+	int nargs; /* exactly this many operands (cli_run checks) */
 	const char *usage;
 	/* Runs as the store's owner: 1 uses the configured store, 2 the
 	 * file store whichever is configured. */
@@ -553,8 +503,7 @@ static const struct command commands[] = {
  * (that hands the store to root): run it as the store's owner.
  */
 static int
-refuse_root(const struct command *c, int argc, char **argv,
-	    const struct cli_opts *o)
+refuse_root(const struct command *c, const struct cli_opts *o)
 {
 	char user[FILEOWNER_NAME_LEN], err[1024];
 	struct config cfg;
@@ -573,8 +522,8 @@ refuse_root(const struct command *c, int argc, char **argv,
 			"run this as %s, not as root:\n  runuser -u %s -- "
 			"insuresign-connect %s",
 			c->name, cfg.store_dir, user, user, user, c->name);
-		for (i = 0; i < argc; i++)
-			fprintf(stderr, " %s", argv[i]);
+		for (i = 0; i < o->nargs; i++)
+			fprintf(stderr, " %s", o->args[i]);
 		fprintf(stderr, "%s%s%s%s\n", o->json ? " --json" : "",
 			o->session != NULL ? " --session \"$SESSION\""
 			: o->user != NULL  ? " --user \"$USER_ID\""
@@ -587,49 +536,56 @@ refuse_root(const struct command *c, int argc, char **argv,
 	return rc;
 }
 
-int
-cli_known(const char *cmd)
+static const struct command *
+find_command(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, cmd) == 0)
-			return 1;
-	return 0;
+	for (i = 0; i < nitems(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
 }
 
 int
-cli_run(const char *cmd, int argc, char **argv, const struct cli_opts *opts)
+cli_known(const char *cmd)
 {
+	return find_command(cmd) != NULL;
+}
+
+int
+cli_run(const char *cmd, const struct cli_opts *opts)
+{
+	const struct command *c = find_command(cmd);
+	const char *path = config_path(opts->config);
+	char err[1024];
 	struct app app;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct command *c = &commands[i];
-
-		if (strcmp(c->name, cmd) != 0)
-			continue;
-		/* --user ID stands for the one operand, never beside it; token
-		 * takes one of --session and --user. */
-		if (argc != c->nargs - (opts->user != NULL && c->nargs == 1) ||
-		    (c->fn == cmd_token &&
-		     (opts->session == NULL) == (opts->user == NULL))) {
-			fprintf(stderr, "usage: %s %s [--config FILE]\n",
-				program_invocation_short_name, c->usage);
-			return EXIT_USAGE;
-		}
-		if (refuse_root(c, argc, argv, opts) == -1)
-			return 1;
-		if (!c->store)
-			return c->fn(NULL, argc, argv, opts);
-		if (open_app(&app, opts, c->name) == -1)
-			return 1;
-		rc = c->fn(&app, argc, argv, opts);
-		app_close(&app);
-		return rc;
+	if (c == NULL) {
+		fprintf(stderr, "%s: unknown command \"%s\"\n",
+			program_invocation_short_name, cmd);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "%s: unknown command \"%s\"\n",
-		program_invocation_short_name, cmd);
-	return EXIT_USAGE;
+	/* --user ID stands for the one operand, never beside it; token takes
+	 * one of --session and --user. */
+	if (opts->nargs != c->nargs - (opts->user != NULL && c->nargs == 1) ||
+	    (c->fn == cmd_token &&
+	     (opts->session == NULL) == (opts->user == NULL))) {
+		fprintf(stderr, "usage: %s %s [--config FILE]\n",
+			program_invocation_short_name, c->usage);
+		return EXIT_USAGE;
+	}
+	if (refuse_root(c, opts) == -1)
+		return 1;
+	if (!c->store)
+		return c->fn(NULL, opts);
+	if (app_open(&app, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "insuresign-connect %s: %s: %s\n", cmd, path,
+			err);
+		return 1;
+	}
+	rc = c->fn(&app, opts);
+	app_close(&app);
+	return rc;
 }

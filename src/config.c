@@ -187,14 +187,13 @@ static const struct keydef keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+/* T_UINT and T_ENUM: expectation() words them with their bounds. */
 static const char *const expected[] = {
 	[T_STR] = "printable ASCII text",
 	[T_URL] = "an https:// URL (http:// only on a loopback host)",
 	[T_FILE] = "an absolute file path",
 	[T_WEBPATH] = "a local URL path such as /account",
 	[T_BOOL] = "true or false",
-	[T_UINT] = "a whole number",
-	[T_ENUM] = "one of",
 	[T_COOKIE] = "a cookie name (letters, digits, - and _)",
 	[T_USER] = "a user name without spaces or commas",
 	[T_ADDR] = "IP addresses such as 127.0.0.1 or ::1",
@@ -339,18 +338,13 @@ valid_url(const char *v)
 	return strncmp(v, "https://", 8) == 0 || config_url_is_loopback(v);
 }
 
-static int
-valid_token(const char *v, const char *extra)
-{
-	const char *p;
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-	if (*v == '\0')
-		return 0;
-	for (p = v; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr(extra, *p) != NULL))
-			return 0;
-	return 1;
+/* Not empty, and of the characters in set alone. */
+static int
+valid_token(const char *v, const char *set)
+{
+	return *v != '\0' && v[strspn(v, set)] == '\0';
 }
 
 static int
@@ -409,9 +403,9 @@ valid_item(enum type t, const char *v)
 	case T_WEBPATH:
 		return policy_local_path(v);
 	case T_COOKIE:
-		return valid_token(v, "-_");
+		return valid_token(v, ALNUM "-_");
 	case T_USER:
-		return valid_token(v, "-_.@+");
+		return valid_token(v, ALNUM "-_.@+");
 	case T_ADDR:
 		return inet_pton(AF_INET, v, a) == 1 ||
 		       inet_pton(AF_INET6, v, a) == 1;
@@ -450,40 +444,32 @@ trim(char *s)
 static int
 parse_list(const struct keydef *k, const char *v, struct strlist *out)
 {
-	char *copy, *p, *item;
-	size_t n = 1, i;
+	char *copy = strdup(v), *p = copy, *item;
+	size_t n = 1;
 	const char *c;
+	int rc = -1;
 
 	for (c = v; *c != '\0'; c++)
 		if (*c == ',')
 			n++;
-	copy = strdup(v);
 	out->v = calloc(n, sizeof(char *));
-	if (copy == NULL || out->v == NULL) {
-		free(copy);
-		return -1;
+	if (copy == NULL || out->v == NULL)
+		goto err;
+	for (item = strsep(&p, ","); item != NULL; item = strsep(&p, ",")) {
+		item = trim(item);
+		if (*item == '\0')
+			continue;
+		if (!valid_item(k->type, item))
+			goto err;
+		out->v[out->n] = strdup(item);
+		if (out->v[out->n] == NULL)
+			goto err;
+		out->n++;
 	}
-	p = copy;
-	for (i = 0; i < n; i++) {
-		size_t len = strcspn(p, ",");
-
-		p[len] = '\0';
-		item = trim(p);
-		if (*item != '\0') {
-			if (!valid_item(k->type, item))
-				goto err;
-			out->v[out->n] = strdup(item);
-			if (out->v[out->n] == NULL)
-				goto err;
-			out->n++;
-		}
-		p += len + 1; /* after the last item, one past the copy: done */
-	}
-	free(copy);
-	return 0;
+	rc = 0;
 err:
 	free(copy);
-	return -1;
+	return rc;
 }
 
 /* Stores value v for key k.  Returns -1 when the value is not valid. */
@@ -878,8 +864,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	iniparser_freedict(d);
 	return 0;
 err:
-	if (d != NULL)
-		iniparser_freedict(d);
+	iniparser_freedict(d); /* NULL: nothing (dictionary_del checks) */
 	config_free(cfg);
 	return -1;
 }

@@ -115,21 +115,18 @@ emit_json(int fd, const char *level, const char *event, const char *record,
  * error log as mod_fcgid workers' stderr, lighttpd's server.breakagelog.
  */
 static void
-emit(int fd, int stamp, const char *prefix, const char *fmt, va_list ap)
+emit(int fd, int stamp, const char *prefix, const char *text)
 {
 	char line[1024], when[TIME_LEN] = "";
 	int n, m;
 
 	if (stamp)
 		timefmt_iso((long long)time(NULL), when);
-	n = snprintf(line, sizeof(line), "%s%sinsuresign-connect[%d]: %s", when,
-		     stamp ? " " : "", (int)getpid(), prefix);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	n = snprintf(line, sizeof(line), "%s%sinsuresign-connect[%d]: %s%s",
+		     when, stamp ? " " : "", (int)getpid(), prefix, text);
+	if (n < 0)
 		return;
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	if (m < 0)
-		return;
-	n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 2 : n + m;
+	n = (size_t)n >= sizeof(line) - 1 ? (int)sizeof(line) - 2 : n;
 	/* A value could carry a newline; a log line must stay one line. */
 	for (m = 0; m < n; m++)
 		if (line[m] == '\n' || line[m] == '\r')
@@ -147,13 +144,12 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (format == LOG_FORMAT_JSON) {
-		vsnprintf(text, sizeof(text), fmt, ap);
-		emit_json(STDERR_FILENO, levels[level], "log", NULL, text);
-	} else {
-		emit(STDERR_FILENO, 1, names[level], fmt, ap);
-	}
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (format == LOG_FORMAT_JSON)
+		emit_json(STDERR_FILENO, levels[level], "log", NULL, text);
+	else
+		emit(STDERR_FILENO, 1, names[level], text);
 }
 
 int
@@ -181,19 +177,18 @@ audit(const char *event, const char *record, const char *fmt, ...)
 	char prefix[160], when[TIME_LEN], text[1024];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (record == NULL)
+		record = "-";
 	if (format == LOG_FORMAT_JSON) {
-		va_start(ap, fmt);
-		vsnprintf(text, sizeof(text), fmt, ap);
-		va_end(ap);
-		emit_json(audit_fd, "audit", event,
-			  record != NULL ? record : "-", text);
+		emit_json(audit_fd, "audit", event, record, text);
 		return;
 	}
 	timefmt_iso((long long)time(NULL), when);
 	snprintf(prefix, sizeof(prefix), "audit: %s %s record=%.12s ", when,
-		 event, record != NULL ? record : "-");
+		 event, record);
 	/* Its own time, after "audit:", for the admin page's trail. */
-	va_start(ap, fmt);
-	emit(audit_fd, 0, prefix, fmt, ap);
-	va_end(ap);
+	emit(audit_fd, 0, prefix, text);
 }

@@ -78,16 +78,14 @@ static int
 parse_mode(const char *s, unsigned *mode)
 {
 	size_t n = strspn(s, "01234567");
-	unsigned m = 0;
-	size_t i;
+	unsigned long m;
 
 	if (n < 3 || n > 4 || s[n] != '\0')
 		return -1;
-	for (i = 0; i < n; i++)
-		m = m * 8 + (unsigned)(s[i] - '0');
+	m = strtoul(s, NULL, 8); /* 3 or 4 octal digits: it cannot fail */
 	if (m > 0770 || (m & 07) != 0)
 		return -1;
-	*mode = m;
+	*mode = (unsigned)m;
 	return 0;
 }
 
@@ -101,7 +99,9 @@ bad_value(const char *opt, const char *value, const char *want)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	struct listen_opts lo = { NULL, 2, 0, SERVE_TIMEOUT, 0660, NULL, 0 };
+	struct cli_opts opts = { NULL, NULL, NULL, 0, 0, NULL, 0 };
+	const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
@@ -109,16 +109,14 @@ main(int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 't' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "socket-group", required_argument, NULL, 'g' },
-		{ "trust-remote-user", no_argument, NULL, 'T' },
+		{ "trust-remote-user", no_argument, &lo.trust_remote_user, 1 },
 		{ "session", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, &opts.json, 1 },
+		{ "all", no_argument, &opts.all, 1 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct listen_opts lo = { NULL, 2, 0, SERVE_TIMEOUT, 0660, NULL, 0 };
-	struct cli_opts opts = { NULL, NULL, NULL, 0, 0 };
 	unsigned long long n;
 	int c, rc;
 
@@ -132,6 +130,8 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
+		case 0: /* a flag, which getopt_long set (longopts) */
+			break;
 		case 'c':
 			opts.config = optarg;
 			break;
@@ -164,20 +164,11 @@ main(int argc, char **argv)
 		case 'g':
 			lo.socket_group = optarg;
 			break;
-		case 'T':
-			lo.trust_remote_user = 1;
-			break;
 		case 's':
 			opts.session = optarg;
 			break;
 		case 'u':
 			opts.user = optarg;
-			break;
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'a':
-			opts.all = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -188,8 +179,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		rc = cli_run(argv[optind], argc - optind - 1, argv + optind + 1,
-			     &opts);
+		opts.args = argv + optind + 1;
+		opts.nargs = argc - optind - 1;
+		rc = cli_run(argv[optind], &opts);
 		if (rc == 2 && !cli_known(argv[optind]))
 			usage(stderr);
 		return rc;
