@@ -702,9 +702,13 @@ check_together(struct config *cfg, char *err, size_t len)
 		/* A list of empty items (", ,") still has its array. */
 		free(cfg->return_to_allowed.v);
 		cfg->return_to_allowed.v = calloc(1, sizeof(char *));
-		if (cfg->return_to_allowed.v == NULL)
+		if (cfg->return_to_allowed.v != NULL)
+			cfg->return_to_allowed.v[0] = strdup(cfg->return_to);
+		if (cfg->return_to_allowed.v == NULL ||
+		    cfg->return_to_allowed.v[0] == NULL) {
+			seterr(err, len, "out of memory");
 			return -1;
-		cfg->return_to_allowed.v[0] = strdup(cfg->return_to);
+		}
 		cfg->return_to_allowed.n = 1;
 	}
 	if (cfg->store_backend == STORE_BACKEND_REDIS && cfg->redis == NULL) {

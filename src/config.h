@@ -17,8 +17,9 @@ enum environment { ENV_PRODUCTION, ENV_LEGACY, ENV_LAB };
 enum secure_mode { SECURE_AUTO, SECURE_ALWAYS, SECURE_NEVER };
 /* [store] backend: where records live (store.h). */
 enum store_backend { STORE_BACKEND_FILE, STORE_BACKEND_REDIS };
-/* [identity] owner: who a link belongs to (see owner.h). */
+/* [log] format: a line of text, or a JSON object (log.h). */
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+/* [identity] owner: who a link belongs to (see owner.h). */
 enum owner_source {
 	OWNER_FROM_BROWSER,
 	OWNER_FROM_WEB_SERVER,
