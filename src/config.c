@@ -754,11 +754,15 @@ ini_error(const char *fmt, ...)
 static void
 ini_syntax_error(char *err, size_t len)
 {
-	const char *p = strrchr(ini_complaint, '(');
+	char *text = strchr(ini_complaint, '\n');
+	const char *p;
 	unsigned long long line;
 	char num[16];
 	size_t n;
 
+	if (text != NULL)
+		*text = '\0'; /* the line's text may hold a "(" of its own */
+	p = strrchr(ini_complaint, '(');
 	n = p != NULL ? strspn(p + 1, "0123456789") : 0;
 	if (n == 0 || n >= sizeof(num) || p[1 + n] != ')') {
 		seterr(err, len, "not a valid ini file");

@@ -383,6 +383,8 @@ syntax_error_names_its_line_and_hides_its_text(void)
 	CHECK(strstr(err, "key = value") != NULL);
 	CHECK(strstr(err, "top-secret") == NULL);
 	CHECK(strstr(err, "not a valid ini file") == NULL);
+	/* A "(" in the line's text is not the line number's. */
+	CHECK(refused(GOOD "[app]\nreturn_to (/account)\n", "line 6:", NULL));
 	/* A comment after a value is fine in an ini (not in Apache). */
 	CHECK(load(GOOD "pkce = true ; PKCE S256\n") == 0);
 }
