@@ -10,6 +10,7 @@
 #include "event.h"
 #include "handler.h"
 #include "listing.h"
+#include "nitems.h"
 #include "shared.h"
 
 #define FILE_NAME   "metrics"
@@ -133,28 +134,23 @@ metrics_observe(enum metric_call call, double seconds)
 void
 metrics_count_token(int status)
 {
-	enum token_result r;
+	static const struct {
+		int status;
+		enum token_result r;
+	} results[] = {
+		{ 200, TOKEN_OK },
+		{ 401, TOKEN_UNAUTHORIZED },
+		{ 404, TOKEN_NOT_CONNECTED },
+		{ 409, TOKEN_NEEDS_RECONNECT },
+		{ 502, TOKEN_REFRESH_FAILED },
+	};
+	enum token_result r =
+		status >= 500 ? TOKEN_UNAVAILABLE : TOKEN_BAD_REQUEST;
+	size_t i;
 
-	switch (status) {
-	case 200:
-		r = TOKEN_OK;
-		break;
-	case 401:
-		r = TOKEN_UNAUTHORIZED;
-		break;
-	case 404:
-		r = TOKEN_NOT_CONNECTED;
-		break;
-	case 409:
-		r = TOKEN_NEEDS_RECONNECT;
-		break;
-	case 502:
-		r = TOKEN_REFRESH_FAILED;
-		break;
-	default:
-		r = status >= 500 ? TOKEN_UNAVAILABLE : TOKEN_BAD_REQUEST;
-		break;
-	}
+	for (i = 0; i < nitems(results); i++)
+		if (results[i].status == status)
+			r = results[i].r;
 	metrics_count(METRIC_TOKEN_REQUESTS + (int)r);
 }
 
