@@ -315,27 +315,24 @@ latency(struct buf *b)
 	static const char name[] = "insuresign_connect_token_endpoint_"
 				   "duration_seconds";
 	unsigned long long n, sum;
+	char le[16];
 	size_t c, i;
 
-	buf_printf(b,
-		   "# HELP %s Time to an answer from the token endpoint (or "
-		   "to its failure), by grant.\n# TYPE %s histogram\n",
-		   name, name);
+	family(b, "token_endpoint_duration_seconds", "histogram",
+	       "Time to an answer from the token endpoint (or to its failure), "
+	       "by grant.");
 	for (c = 0; c < CALL__MAX; c++) {
 		struct histogram *h = &counts->latency[c];
 
 		for (i = 0, n = 0; i <= BUCKETS; i++) {
 			n += atomic_load(&h->bucket[i]);
 			if (i < BUCKETS)
-				buf_printf(b,
-					   "%s_bucket{grant=\"%s\",le=\"%g\"} "
-					   "%llu\n",
-					   name, calls[c], bounds[i], n);
+				snprintf(le, sizeof(le), "%g", bounds[i]);
 			else
-				buf_printf(b,
-					   "%s_bucket{grant=\"%s\",le=\"+Inf\"}"
-					   " %llu\n",
-					   name, calls[c], n);
+				snprintf(le, sizeof(le), "+Inf");
+			buf_printf(b,
+				   "%s_bucket{grant=\"%s\",le=\"%s\"} %llu\n",
+				   name, calls[c], le, n);
 		}
 		sum = atomic_load(&h->sum_us);
 		/* The count is +Inf's: one snapshot for both (a scrape
