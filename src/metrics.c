@@ -169,17 +169,23 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 	buf_printf(b, "# TYPE insuresign_connect_%s %s\n", name, type);
 }
 
-/* One series; label NULL for none.  Every label value here is ours (a
- * fixed word), never request data: nothing to escape. */
+/* One series.  Every label value here is ours (a fixed word), never
+ * request data: nothing to escape. */
 static void
 series(struct buf *b, const char *name, const char *label, const char *value,
        unsigned long long n)
 {
-	if (label == NULL)
-		buf_printf(b, "insuresign_connect_%s %llu\n", name, n);
-	else
-		buf_printf(b, "insuresign_connect_%s{%s=\"%s\"} %llu\n", name,
-			   label, value, n);
+	buf_printf(b, "insuresign_connect_%s{%s=\"%s\"} %llu\n", name, label,
+		   value, n);
+}
+
+/* A family of one series, without a label. */
+static void
+single(struct buf *b, const char *name, const char *type, const char *help,
+       unsigned long long n)
+{
+	family(b, name, type, help);
+	buf_printf(b, "insuresign_connect_%s %llu\n", name, n);
 }
 
 /* A family's series by result (oauth_rc names), counted from first. */
@@ -206,13 +212,11 @@ connects(struct buf *b)
 	char reason[64];
 	int i;
 
-	family(b, "connects_started_total", "counter",
-	       "Connects sent to InsureSign's authorize page.");
-	series(b, "connects_started_total", NULL, NULL,
+	single(b, "connects_started_total", "counter",
+	       "Connects sent to InsureSign's authorize page.",
 	       get(METRIC_CONNECTS_STARTED));
-	family(b, "connects_completed_total", "counter",
-	       "Connects that ended in a stored link.");
-	series(b, "connects_completed_total", NULL, NULL,
+	single(b, "connects_completed_total", "counter",
+	       "Connects that ended in a stored link.",
 	       get(METRIC_CONNECTS_COMPLETED));
 	family(b, "connects_failed_total", "counter",
 	       "Callbacks that ended without a link, by reason (exchange_*: "
@@ -294,13 +298,11 @@ events(struct buf *b)
 		series(b, "event_delivery_failures_total", "reason",
 		       event_failure_name((enum delivery_failure)i),
 		       get(METRIC_EVENT_FAILURES + i));
-	family(b, "events_undeliverable_total", "counter",
-	       "Events given up on after [events] retry_for.");
-	series(b, "events_undeliverable_total", NULL, NULL,
+	single(b, "events_undeliverable_total", "counter",
+	       "Events given up on after [events] retry_for.",
 	       get(METRIC_EVENTS_GIVEN_UP));
-	family(b, "events_dropped_total", "counter",
-	       "Events dropped because their link's outbox was full.");
-	series(b, "events_dropped_total", NULL, NULL,
+	single(b, "events_dropped_total", "counter",
+	       "Events dropped because their link's outbox was full.",
 	       get(METRIC_EVENTS_DROPPED));
 }
 
@@ -426,17 +428,15 @@ metrics_render(struct app *app, long long now, struct buf *out, char *err,
 	       "no refresh token).");
 	for (i = 0; i < HEALTH__MAX; i++)
 		series(out, "links", "state", states[i], g.links[i]);
-	family(out, "outbox_events", "gauge",
-	       "Events waiting to be sent to the web app.");
-	series(out, "outbox_events", NULL, NULL, g.events);
-	family(out, "outbox_oldest_age_seconds", "gauge",
-	       "How long the oldest event waiting has waited (0: none).");
-	series(out, "outbox_oldest_age_seconds", NULL, NULL,
+	single(out, "outbox_events", "gauge",
+	       "Events waiting to be sent to the web app.", g.events);
+	single(out, "outbox_oldest_age_seconds", "gauge",
+	       "How long the oldest event waiting has waited (0: none).",
 	       g.events_oldest > 0 && now > g.events_oldest
 		       ? (unsigned long long)(now - g.events_oldest)
 		       : 0);
-	family(out, "outbox_undeliverable_events", "gauge",
-	       "Events given up on, kept in their records to be seen.");
-	series(out, "outbox_undeliverable_events", NULL, NULL, g.events_dead);
+	single(out, "outbox_undeliverable_events", "gauge",
+	       "Events given up on, kept in their records to be seen.",
+	       g.events_dead);
 	return out->failed ? -1 : 0;
 }
