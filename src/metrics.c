@@ -415,8 +415,7 @@ metrics_render(struct app *app, long long now, struct buf *out, char *err,
 		return -1;
 	if (gauges(app, now, &g) == -1) {
 		snprintf(err, len,
-			 "the store cannot be read (the log says "
-			 "why)");
+			 "the store cannot be read (the log says why)");
 		return -1;
 	}
 	connects(out);
