@@ -98,12 +98,13 @@ send_event(struct app *app, struct http *h, const struct event *ev,
 	   long long now, enum delivery_failure *why)
 {
 	char t[24], sig[160], id[80], hex[2 * SHA256_LEN + 1];
-	const char *headers[4];
+	const char *headers[] = { "Content-Type: application/json", sig, id,
+				  NULL };
 	unsigned char mac[SHA256_LEN];
 	struct http_reply reply;
 	enum http_rc rc;
 	struct buf msg;
-	int sent = 0;
+	int sent;
 
 	snprintf(t, sizeof(t), "%lld", now);
 	buf_init(&msg, RECORD_MAX + sizeof(t) + 1);
@@ -119,35 +120,21 @@ send_event(struct app *app, struct http *h, const struct event *ev,
 	snprintf(sig, sizeof(sig), "InsureSign-Connect-Signature: t=%s,v1=%s",
 		 t, hex);
 	snprintf(id, sizeof(id), "InsureSign-Connect-Event-Id: %s", ev->id);
-	headers[0] = "Content-Type: application/json";
-	headers[1] = sig;
-	headers[2] = id;
-	headers[3] = NULL;
 	rc = http_post(h, app->cfg.events_url, headers, ev->body, &reply);
-	switch (rc) {
-	case HTTP_OK:
-		sent = reply.status >= 200 && reply.status <= 299;
-		*why = reply.status >= 500 ? DELIVERY_SERVER_ERROR
-					   : DELIVERY_REJECTED;
-		if (!sent)
-			log_warn("events: %s answered %ld to %s %s",
-				 app->cfg.events_url, reply.status,
-				 event_type_name(ev->type), ev->id);
-		http_reply_free(&reply);
-		break;
-	case HTTP_TIMEOUT:
-		*why = DELIVERY_TIMEOUT;
-		break;
-	case HTTP_TLS:
-		*why = DELIVERY_TLS;
-		break;
-	case HTTP_TOO_BIG:
-		*why = DELIVERY_REJECTED;
-		break;
-	default:
-		*why = DELIVERY_NETWORK;
-		break;
+	if (rc != HTTP_OK) {
+		*why = rc == HTTP_TIMEOUT   ? DELIVERY_TIMEOUT
+		       : rc == HTTP_TLS	    ? DELIVERY_TLS
+		       : rc == HTTP_TOO_BIG ? DELIVERY_REJECTED
+					    : DELIVERY_NETWORK;
+		return 0;
 	}
+	sent = reply.status >= 200 && reply.status <= 299;
+	*why = reply.status >= 500 ? DELIVERY_SERVER_ERROR : DELIVERY_REJECTED;
+	if (!sent)
+		log_warn("events: %s answered %ld to %s %s",
+			 app->cfg.events_url, reply.status,
+			 event_type_name(ev->type), ev->id);
+	http_reply_free(&reply);
 	return sent;
 }
 
