@@ -213,22 +213,20 @@ take(struct run *run, const char *name, int *revive, struct event *ev)
 
 	if (store_lock(run->app->store, name, &lock) != STORE_OK)
 		return 0;
-	if (link_read(run->app, name, &r) != LINK_OK) {
-		store_unlock(&lock);
-		return 0;
+	if (link_read(run->app, name, &r) == LINK_OK) {
+		if (*revive && event_retry_all(&r, now) > 0)
+			link_write(run->app, name, &r);
+		*revive = 0;
+		got = event_first(&r, ev);
+		if (got == 1 && ev->next > now) {
+			earliest(run, ev->next);
+			event_free(ev);
+			got = 0;
+		} else if (got != 1 && spent(run->app, &r, now)) {
+			put_back(run, name, &r, now);
+		}
+		record_free(&r);
 	}
-	if (*revive && event_retry_all(&r, now) > 0)
-		link_write(run->app, name, &r);
-	*revive = 0;
-	got = event_first(&r, ev);
-	if (got == 1 && ev->next > now) {
-		earliest(run, ev->next);
-		event_free(ev);
-		got = 0;
-	} else if (got != 1 && spent(run->app, &r, now)) {
-		put_back(run, name, &r, now);
-	}
-	record_free(&r);
 	store_unlock(&lock);
 	return got == 1;
 }
@@ -366,7 +364,7 @@ outbox_deliver(struct app *app, long long now, int all,
 	unsigned long long queued = 0;
 	struct hint *h;
 	size_t i;
-	int locked = 0;
+	int locked = 0, rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (app->cfg.events_url == NULL || app->events_secret == NULL)
@@ -376,12 +374,8 @@ outbox_deliver(struct app *app, long long now, int all,
 		locked = 1;
 		queued = atomic_load(&h->queued);
 	}
-	if (store_list(app->store, RECORD_HEAD_LEN, visit, &scan) != 0) {
-		free(scan.v);
-		if (locked)
-			shared_unlock(&app->outbox, LOCK_DELIVER);
-		return -1;
-	}
+	if (store_list(app->store, RECORD_HEAD_LEN, visit, &scan) != 0)
+		goto out;
 	qsort(scan.v, scan.n, sizeof(scan.v[0]), oldest_first);
 	run.http = http_new_with(&app->cfg, app->cfg.events_timeout,
 				 app->cfg.events_ca_file);
@@ -409,10 +403,12 @@ outbox_deliver(struct app *app, long long now, int all,
 			earliest(&run, clock_of(&run));
 		atomic_store(&h->due, run.earliest);
 	}
+	rc = 0;
+out:
 	if (locked)
 		shared_unlock(&app->outbox, LOCK_DELIVER);
 	free(scan.v);
-	return 0;
+	return rc;
 }
 
 /* -- from the workers ------------------------------------------------- */
