@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "crypto.h"
+#include "link.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -277,20 +278,6 @@ set_number(cJSON *e, const char *name, long long v)
 	cJSON_AddNumberToObject(e, name, (double)v);
 }
 
-/* The wait before try n + 1: retry_min, doubled at each try, at most an
- * hour (or retry_min, if that is longer). */
-static long long
-retry_after(const struct config *cfg, int tries)
-{
-	long long cap =
-		cfg->events_retry_min > 3600 ? cfg->events_retry_min : 3600;
-	long long d = cfg->events_retry_min;
-
-	while (--tries > 0 && d < cap)
-		d *= 2;
-	return d < cap ? d : cap;
-}
-
 enum settled
 event_settle(const struct app *app, struct record *r, const char *id, int sent,
 	     enum delivery_failure why, long long now)
@@ -324,7 +311,8 @@ event_settle(const struct app *app, struct record *r, const char *id, int sent,
 			rc = SETTLED_DEAD;
 		} else {
 			set_number(e, "next",
-				   now + retry_after(&app->cfg, tries));
+				   now + link_backoff(app->cfg.events_retry_min,
+						      tries));
 			rc = SETTLED_RETRY;
 		}
 	}

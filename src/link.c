@@ -12,7 +12,7 @@
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
-/* The longest a failing link's back-off grows to (seconds). */
+/* The longest a back-off grows to (seconds). */
 #define BACKOFF_MAX 3600
 
 int
@@ -245,14 +245,8 @@ apply_tokens(struct record *r, const struct oauth_tokens *t, long long now,
 	r->failures = 0;
 }
 
-/*
- * How long a link waits after its n-th failure in a row: [insuresign]
- * refresh_backoff, doubled at each failure up to an hour (or up to
- * refresh_backoff, if that is longer), so that a link that keeps failing
- * costs InsureSign a request an hour.
- */
-static long long
-backoff(unsigned base, int n)
+long long
+link_backoff(unsigned base, int n)
 {
 	long long cap = base > BACKOFF_MAX ? base : BACKOFF_MAX;
 	long long d = base;
@@ -348,7 +342,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	if (r->failures < 1000)
 		r->failures++;
 	r->meta.backoff_until =
-		now + backoff(app->cfg.refresh_backoff, r->failures);
+		now + link_backoff(app->cfg.refresh_backoff, r->failures);
 	save(app, name, r, now);
 	audit("refresh_failed", name, "kind=%s", refresh_error_name(*why));
 	return LINK_UNAVAILABLE;
