@@ -276,6 +276,18 @@ refresh_error_of(enum oauth_rc rc)
 	return map[rc];
 }
 
+/* The grant is gone (reason says how): the link waits for its user. */
+static enum link_rc
+needs_reconnect(struct app *app, const char *name, struct record *r,
+		const char *reason, long long now)
+{
+	r->meta.status = RECORD_NEEDS_RECONNECT;
+	event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT, reason, now);
+	save(app, name, r, now);
+	audit("needs_reconnect", name, "reason=%s", reason);
+	return LINK_RECONNECT;
+}
+
 /* The refresh itself, with the record's lock held and the record fresh. */
 static enum link_rc
 refresh_locked(struct app *app, const char *name, struct record *r,
@@ -288,12 +300,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 
 	if (r->refresh_token == NULL) {
 		*why = REFRESH_INVALID_GRANT;
-		r->meta.status = RECORD_NEEDS_RECONNECT;
-		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
-			    "no_refresh_token", now);
-		save(app, name, r, now);
-		audit("needs_reconnect", name, "reason=no_refresh_token");
-		return LINK_RECONNECT;
+		return needs_reconnect(app, name, r, "no_refresh_token", now);
 	}
 	/* Asking spends a rotating refresh token: never ask when the new
 	 * one could not be kept (a full or read-only disk, say). */
@@ -323,12 +330,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		r->meta.last_error = *why;
 		record_set(&r->access_token, NULL);
 		record_set(&r->refresh_token, NULL);
-		r->meta.status = RECORD_NEEDS_RECONNECT;
-		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
-			    "invalid_grant", now);
-		save(app, name, r, now);
-		audit("needs_reconnect", name, "reason=invalid_grant");
-		return LINK_RECONNECT;
+		return needs_reconnect(app, name, r, "invalid_grant", now);
 	}
 	if (*why == REFRESH_INVALID_CLIENT)
 		log_error("token endpoint rejected our client credentials "
