@@ -23,8 +23,8 @@ link_due(const struct record_meta *m, long long now, unsigned margin)
 }
 
 /* The record as stored, a tombstone (RECORD_DELETED) too. */
-static enum link_rc
-load_any(struct app *app, const char *name, struct record *r)
+enum link_rc
+link_read(struct app *app, const char *name, struct record *r)
 {
 	struct buf raw;
 	int rc;
@@ -49,10 +49,10 @@ load_any(struct app *app, const char *name, struct record *r)
 }
 
 /* A link: a tombstone is none (its events wait in it, for outbox.c). */
-static enum link_rc
-load(struct app *app, const char *name, struct record *r)
+enum link_rc
+link_get_name(struct app *app, const char *name, struct record *r)
 {
-	enum link_rc rc = load_any(app, name, r);
+	enum link_rc rc = link_read(app, name, r);
 
 	if (rc == LINK_OK && r->meta.status == RECORD_DELETED) {
 		record_free(r);
@@ -83,18 +83,6 @@ save(struct app *app, const char *name, struct record *r, long long now)
 }
 
 enum link_rc
-link_get_name(struct app *app, const char *name, struct record *r)
-{
-	return load(app, name, r);
-}
-
-enum link_rc
-link_read(struct app *app, const char *name, struct record *r)
-{
-	return load_any(app, name, r);
-}
-
-enum link_rc
 link_write(struct app *app, const char *name, struct record *r)
 {
 	/* Sending events changes no link: its time of last change stays,
@@ -117,7 +105,7 @@ bury(struct app *app, const char *name, const char *reason, long long now)
 
 	if (app->cfg.events_url == NULL)
 		return store_delete(app->store, name);
-	rc = load_any(app, name, &r);
+	rc = link_read(app, name, &r);
 	if (rc == LINK_NONE)
 		return STORE_NOTFOUND;
 	if (rc != LINK_OK) /* unreadable: whose it was is unknown */
@@ -163,7 +151,7 @@ link_get(struct app *app, const struct owner *o, char *name, struct record *r)
 	/* The current key first; old keys until `rekey` has moved all. */
 	for (i = 0; i < app->keys.n && rc == LINK_NONE; i++) {
 		owner_record_name(&app->keys.keys[i], o, name);
-		rc = load(app, name, r);
+		rc = link_get_name(app, name, r);
 	}
 	return rc;
 }
@@ -186,7 +174,7 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 		return LINK_STORE_ERROR;
 	/* Events still waiting in this owner's last record (a tombstone,
 	 * or the link it had) come first: in order, none lost. */
-	if (load_any(app, name, &prior) == LINK_OK) {
+	if (link_read(app, name, &prior) == LINK_OK) {
 		if (prior.meta.status != RECORD_DELETED)
 			again = "reconnected";
 		r.events = prior.events;
@@ -382,7 +370,7 @@ refresh(struct app *app, const char *name, long long now, struct when *w,
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
 	/* Re-read under the lock: another worker may have just refreshed. */
-	rc = load(app, name, r);
+	rc = link_get_name(app, name, r);
 	if (rc != LINK_OK)
 		goto out;
 	if (r->meta.status == RECORD_NEEDS_RECONNECT) {
@@ -418,7 +406,7 @@ touch(struct app *app, const char *name, long long now)
 
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return;
-	if (load(app, name, &r) == LINK_OK) {
+	if (link_get_name(app, name, &r) == LINK_OK) {
 		r.meta.last_used = now;
 		save(app, name, &r, now);
 		record_free(&r);
@@ -497,7 +485,7 @@ link_delete(struct app *app, const char *name, const char *who)
 
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
-	rc = load_any(app, name, &r);
+	rc = link_read(app, name, &r);
 	if (rc == LINK_OK && r.meta.status == RECORD_DELETED) {
 		record_free(&r); /* gone already: its events wait */
 		store_unlock(&lock);
@@ -604,7 +592,7 @@ rekey_one(struct app *app, const char *old)
 
 	if (store_lock(app->store, old, &lo) != STORE_OK)
 		return -1;
-	if (load(app, old, &r) != LINK_OK) {
+	if (link_get_name(app, old, &r) != LINK_OK) {
 		store_unlock(&lo);
 		return -1;
 	}
