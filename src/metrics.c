@@ -2,7 +2,6 @@
 #include "metrics.h"
 
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
