@@ -265,9 +265,7 @@ event_first(const struct record *r, struct event *ev)
 void
 event_free(struct event *e)
 {
-	if (e->body != NULL)
-		explicit_bzero(e->body, strlen(e->body));
-	free(e->body);
+	secret_free(e->body);
 	e->body = NULL;
 }
 
