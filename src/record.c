@@ -288,18 +288,16 @@ void
 record_free(struct record *r)
 {
 	explicit_bzero(&r->owner, sizeof(r->owner));
-	secret_free(r->access_token);
-	secret_free(r->refresh_token);
-	secret_free(r->token_type);
-	secret_free(r->scope);
+	record_set(&r->access_token, NULL);
+	record_set(&r->refresh_token, NULL);
+	record_set(&r->token_type, NULL);
+	record_set(&r->scope, NULL);
 	/* An event names its owner: wiped as the owner is. */
 	if (r->events != NULL)
 		explicit_bzero(r->events, strlen(r->events));
 	cJSON_free(r->events);
 	r->events = NULL;
 	r->failures = 0;
-	r->access_token = r->refresh_token = NULL;
-	r->token_type = r->scope = NULL;
 }
 
 const char *
