@@ -363,10 +363,10 @@ static enum link_rc
 refresh(struct app *app, const char *name, long long now, struct when *w,
 	struct record *r, enum refresh_error *why)
 {
-	int force = w->force;
 	struct store_lock lock;
 	enum link_rc rc;
 
+	*why = REFRESH_OK;
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
 	/* Re-read under the lock: another worker may have just refreshed. */
@@ -379,7 +379,7 @@ refresh(struct app *app, const char *name, long long now, struct when *w,
 	}
 	if (!due(&r->meta, now, w))
 		goto out;
-	if (!force && now < r->meta.backoff_until) {
+	if (!w->force && now < r->meta.backoff_until) {
 		*why = r->meta.last_error;
 		rc = LINK_UNAVAILABLE;
 	} else {
@@ -388,7 +388,7 @@ refresh(struct app *app, const char *name, long long now, struct when *w,
 	}
 	/* A refresh that failed, or was not tried for want of a writable
 	 * store, still leaves a token good for a little while. */
-	if ((rc == LINK_UNAVAILABLE || rc == LINK_STORE_ERROR) && !force &&
+	if ((rc == LINK_UNAVAILABLE || rc == LINK_STORE_ERROR) && !w->force &&
 	    r->access_token != NULL && r->meta.expires_at > now)
 		rc = LINK_OK;
 out:
@@ -451,7 +451,6 @@ link_refresh(struct app *app, const char *name, long long now, struct record *r,
 {
 	struct when forced = { 1, 0, 0, 0 };
 
-	*why = REFRESH_OK;
 	return refresh(app, name, now, &forced, r, why);
 }
 
@@ -464,7 +463,6 @@ link_refresh_ahead(struct app *app, const char *name, long long now,
 	struct record r;
 	enum link_rc rc;
 
-	*why = REFRESH_OK;
 	rc = refresh(app, name, now, &when, &r, why);
 	/* A web request that refreshed it first was seen under the lock:
 	 * then it was no longer due, and not tried. */
