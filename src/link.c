@@ -105,15 +105,11 @@ bury(struct app *app, const char *name, const char *reason, long long now)
 
 	if (app->cfg.events_url == NULL)
 		return store_delete(app->store, name);
-	rc = link_read(app, name, &r);
-	if (rc == LINK_NONE)
+	rc = link_get_name(app, name, &r);
+	if (rc == LINK_NONE) /* no record, or a tombstone already */
 		return STORE_NOTFOUND;
 	if (rc != LINK_OK) /* unreadable: whose it was is unknown */
 		return store_delete(app->store, name);
-	if (r.meta.status == RECORD_DELETED) {
-		record_free(&r);
-		return STORE_NOTFOUND;
-	}
 	/* No event for this, and none waiting: nothing to keep. */
 	if (!event_wanted(app, EVENT_LINK_DELETED) && r.meta.events == 0) {
 		record_free(&r);
