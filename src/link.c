@@ -586,10 +586,8 @@ rekey_one(struct app *app, const char *old)
 
 	if (store_lock(app->store, old, &lo) != STORE_OK)
 		return -1;
-	if (link_get_name(app, old, &r) != LINK_OK) {
-		store_unlock(&lo);
-		return -1;
-	}
+	if (link_get_name(app, old, &r) != LINK_OK)
+		goto out;
 	owner_record_name(&app->keys.keys[0], &r.owner, name);
 	if (!r.old_key && strcmp(name, old) == 0) {
 		rc = 0; /* already under the current key */
