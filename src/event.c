@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "crypto.h"
+#include "link.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -264,9 +265,7 @@ event_first(const struct record *r, struct event *ev)
 void
 event_free(struct event *e)
 {
-	if (e->body != NULL)
-		explicit_bzero(e->body, strlen(e->body));
-	free(e->body);
+	secret_free(e->body);
 	e->body = NULL;
 }
 
@@ -275,20 +274,6 @@ set_number(cJSON *e, const char *name, long long v)
 {
 	cJSON_DeleteItemFromObjectCaseSensitive(e, name);
 	cJSON_AddNumberToObject(e, name, (double)v);
-}
-
-/* The wait before try n + 1: retry_min, doubled at each try, at most an
- * hour (or retry_min, if that is longer). */
-static long long
-retry_after(const struct config *cfg, int tries)
-{
-	long long cap =
-		cfg->events_retry_min > 3600 ? cfg->events_retry_min : 3600;
-	long long d = cfg->events_retry_min;
-
-	while (--tries > 0 && d < cap)
-		d *= 2;
-	return d < cap ? d : cap;
 }
 
 enum settled
@@ -324,7 +309,8 @@ event_settle(const struct app *app, struct record *r, const char *id, int sent,
 			rc = SETTLED_DEAD;
 		} else {
 			set_number(e, "next",
-				   now + retry_after(&app->cfg, tries));
+				   now + link_backoff(app->cfg.events_retry_min,
+						      tries));
 			rc = SETTLED_RETRY;
 		}
 	}

@@ -12,7 +12,7 @@
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
-/* The longest a failing link's back-off grows to (seconds). */
+/* The longest a back-off grows to (seconds). */
 #define BACKOFF_MAX 3600
 
 int
@@ -23,8 +23,8 @@ link_due(const struct record_meta *m, long long now, unsigned margin)
 }
 
 /* The record as stored, a tombstone (RECORD_DELETED) too. */
-static enum link_rc
-load_any(struct app *app, const char *name, struct record *r)
+enum link_rc
+link_read(struct app *app, const char *name, struct record *r)
 {
 	struct buf raw;
 	int rc;
@@ -49,10 +49,10 @@ load_any(struct app *app, const char *name, struct record *r)
 }
 
 /* A link: a tombstone is none (its events wait in it, for outbox.c). */
-static enum link_rc
-load(struct app *app, const char *name, struct record *r)
+enum link_rc
+link_get_name(struct app *app, const char *name, struct record *r)
 {
-	enum link_rc rc = load_any(app, name, r);
+	enum link_rc rc = link_read(app, name, r);
 
 	if (rc == LINK_OK && r->meta.status == RECORD_DELETED) {
 		record_free(r);
@@ -83,18 +83,6 @@ save(struct app *app, const char *name, struct record *r, long long now)
 }
 
 enum link_rc
-link_get_name(struct app *app, const char *name, struct record *r)
-{
-	return load(app, name, r);
-}
-
-enum link_rc
-link_read(struct app *app, const char *name, struct record *r)
-{
-	return load_any(app, name, r);
-}
-
-enum link_rc
 link_write(struct app *app, const char *name, struct record *r)
 {
 	/* Sending events changes no link: its time of last change stays,
@@ -117,15 +105,11 @@ bury(struct app *app, const char *name, const char *reason, long long now)
 
 	if (app->cfg.events_url == NULL)
 		return store_delete(app->store, name);
-	rc = load_any(app, name, &r);
-	if (rc == LINK_NONE)
+	rc = link_get_name(app, name, &r);
+	if (rc == LINK_NONE) /* no record, or a tombstone already */
 		return STORE_NOTFOUND;
 	if (rc != LINK_OK) /* unreadable: whose it was is unknown */
 		return store_delete(app->store, name);
-	if (r.meta.status == RECORD_DELETED) {
-		record_free(&r);
-		return STORE_NOTFOUND;
-	}
 	/* No event for this, and none waiting: nothing to keep. */
 	if (!event_wanted(app, EVENT_LINK_DELETED) && r.meta.events == 0) {
 		record_free(&r);
@@ -163,7 +147,7 @@ link_get(struct app *app, const struct owner *o, char *name, struct record *r)
 	/* The current key first; old keys until `rekey` has moved all. */
 	for (i = 0; i < app->keys.n && rc == LINK_NONE; i++) {
 		owner_record_name(&app->keys.keys[i], o, name);
-		rc = load(app, name, r);
+		rc = link_get_name(app, name, r);
 	}
 	return rc;
 }
@@ -186,7 +170,7 @@ link_create(struct app *app, const struct owner *o, const struct owner *old,
 		return LINK_STORE_ERROR;
 	/* Events still waiting in this owner's last record (a tombstone,
 	 * or the link it had) come first: in order, none lost. */
-	if (load_any(app, name, &prior) == LINK_OK) {
+	if (link_read(app, name, &prior) == LINK_OK) {
 		if (prior.meta.status != RECORD_DELETED)
 			again = "reconnected";
 		r.events = prior.events;
@@ -245,14 +229,8 @@ apply_tokens(struct record *r, const struct oauth_tokens *t, long long now,
 	r->failures = 0;
 }
 
-/*
- * How long a link waits after its n-th failure in a row: [insuresign]
- * refresh_backoff, doubled at each failure up to an hour (or up to
- * refresh_backoff, if that is longer), so that a link that keeps failing
- * costs InsureSign a request an hour.
- */
-static long long
-backoff(unsigned base, int n)
+long long
+link_backoff(unsigned base, int n)
 {
 	long long cap = base > BACKOFF_MAX ? base : BACKOFF_MAX;
 	long long d = base;
@@ -282,6 +260,18 @@ refresh_error_of(enum oauth_rc rc)
 	return map[rc];
 }
 
+/* The grant is gone (reason says how): the link waits for its user. */
+static enum link_rc
+needs_reconnect(struct app *app, const char *name, struct record *r,
+		const char *reason, long long now)
+{
+	r->meta.status = RECORD_NEEDS_RECONNECT;
+	event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT, reason, now);
+	save(app, name, r, now);
+	audit("needs_reconnect", name, "reason=%s", reason);
+	return LINK_RECONNECT;
+}
+
 /* The refresh itself, with the record's lock held and the record fresh. */
 static enum link_rc
 refresh_locked(struct app *app, const char *name, struct record *r,
@@ -294,12 +284,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 
 	if (r->refresh_token == NULL) {
 		*why = REFRESH_INVALID_GRANT;
-		r->meta.status = RECORD_NEEDS_RECONNECT;
-		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
-			    "no_refresh_token", now);
-		save(app, name, r, now);
-		audit("needs_reconnect", name, "reason=no_refresh_token");
-		return LINK_RECONNECT;
+		return needs_reconnect(app, name, r, "no_refresh_token", now);
 	}
 	/* Asking spends a rotating refresh token: never ask when the new
 	 * one could not be kept (a full or read-only disk, say). */
@@ -329,12 +314,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 		r->meta.last_error = *why;
 		record_set(&r->access_token, NULL);
 		record_set(&r->refresh_token, NULL);
-		r->meta.status = RECORD_NEEDS_RECONNECT;
-		event_queue(app, r, name, EVENT_LINK_NEEDS_RECONNECT,
-			    "invalid_grant", now);
-		save(app, name, r, now);
-		audit("needs_reconnect", name, "reason=invalid_grant");
-		return LINK_RECONNECT;
+		return needs_reconnect(app, name, r, "invalid_grant", now);
 	}
 	if (*why == REFRESH_INVALID_CLIENT)
 		log_error("token endpoint rejected our client credentials "
@@ -348,7 +328,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	if (r->failures < 1000)
 		r->failures++;
 	r->meta.backoff_until =
-		now + backoff(app->cfg.refresh_backoff, r->failures);
+		now + link_backoff(app->cfg.refresh_backoff, r->failures);
 	save(app, name, r, now);
 	audit("refresh_failed", name, "kind=%s", refresh_error_name(*why));
 	return LINK_UNAVAILABLE;
@@ -379,14 +359,14 @@ static enum link_rc
 refresh(struct app *app, const char *name, long long now, struct when *w,
 	struct record *r, enum refresh_error *why)
 {
-	int force = w->force;
 	struct store_lock lock;
 	enum link_rc rc;
 
+	*why = REFRESH_OK;
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
 	/* Re-read under the lock: another worker may have just refreshed. */
-	rc = load(app, name, r);
+	rc = link_get_name(app, name, r);
 	if (rc != LINK_OK)
 		goto out;
 	if (r->meta.status == RECORD_NEEDS_RECONNECT) {
@@ -395,7 +375,7 @@ refresh(struct app *app, const char *name, long long now, struct when *w,
 	}
 	if (!due(&r->meta, now, w))
 		goto out;
-	if (!force && now < r->meta.backoff_until) {
+	if (!w->force && now < r->meta.backoff_until) {
 		*why = r->meta.last_error;
 		rc = LINK_UNAVAILABLE;
 	} else {
@@ -404,7 +384,7 @@ refresh(struct app *app, const char *name, long long now, struct when *w,
 	}
 	/* A refresh that failed, or was not tried for want of a writable
 	 * store, still leaves a token good for a little while. */
-	if ((rc == LINK_UNAVAILABLE || rc == LINK_STORE_ERROR) && !force &&
+	if ((rc == LINK_UNAVAILABLE || rc == LINK_STORE_ERROR) && !w->force &&
 	    r->access_token != NULL && r->meta.expires_at > now)
 		rc = LINK_OK;
 out:
@@ -422,7 +402,7 @@ touch(struct app *app, const char *name, long long now)
 
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return;
-	if (load(app, name, &r) == LINK_OK) {
+	if (link_get_name(app, name, &r) == LINK_OK) {
 		r.meta.last_used = now;
 		save(app, name, &r, now);
 		record_free(&r);
@@ -467,7 +447,6 @@ link_refresh(struct app *app, const char *name, long long now, struct record *r,
 {
 	struct when forced = { 1, 0, 0, 0 };
 
-	*why = REFRESH_OK;
 	return refresh(app, name, now, &forced, r, why);
 }
 
@@ -480,7 +459,6 @@ link_refresh_ahead(struct app *app, const char *name, long long now,
 	struct record r;
 	enum link_rc rc;
 
-	*why = REFRESH_OK;
 	rc = refresh(app, name, now, &when, &r, why);
 	/* A web request that refreshed it first was seen under the lock:
 	 * then it was no longer due, and not tried. */
@@ -501,7 +479,7 @@ link_delete(struct app *app, const char *name, const char *who)
 
 	if (store_lock(app->store, name, &lock) != STORE_OK)
 		return LINK_STORE_ERROR;
-	rc = load_any(app, name, &r);
+	rc = link_read(app, name, &r);
 	if (rc == LINK_OK && r.meta.status == RECORD_DELETED) {
 		record_free(&r); /* gone already: its events wait */
 		store_unlock(&lock);
@@ -608,10 +586,8 @@ rekey_one(struct app *app, const char *old)
 
 	if (store_lock(app->store, old, &lo) != STORE_OK)
 		return -1;
-	if (load(app, old, &r) != LINK_OK) {
-		store_unlock(&lo);
-		return -1;
-	}
+	if (link_get_name(app, old, &r) != LINK_OK)
+		goto out;
 	owner_record_name(&app->keys.keys[0], &r.owner, name);
 	if (!r.old_key && strcmp(name, old) == 0) {
 		rc = 0; /* already under the current key */

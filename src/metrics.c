@@ -2,7 +2,6 @@
 #include "metrics.h"
 
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 #include "event.h"
 #include "handler.h"
 #include "listing.h"
+#include "nitems.h"
 #include "shared.h"
 
 #define FILE_NAME   "metrics"
@@ -133,28 +133,23 @@ metrics_observe(enum metric_call call, double seconds)
 void
 metrics_count_token(int status)
 {
-	enum token_result r;
+	static const struct {
+		int status;
+		enum token_result r;
+	} results[] = {
+		{ 200, TOKEN_OK },
+		{ 401, TOKEN_UNAUTHORIZED },
+		{ 404, TOKEN_NOT_CONNECTED },
+		{ 409, TOKEN_NEEDS_RECONNECT },
+		{ 502, TOKEN_REFRESH_FAILED },
+	};
+	enum token_result r =
+		status >= 500 ? TOKEN_UNAVAILABLE : TOKEN_BAD_REQUEST;
+	size_t i;
 
-	switch (status) {
-	case 200:
-		r = TOKEN_OK;
-		break;
-	case 401:
-		r = TOKEN_UNAUTHORIZED;
-		break;
-	case 404:
-		r = TOKEN_NOT_CONNECTED;
-		break;
-	case 409:
-		r = TOKEN_NEEDS_RECONNECT;
-		break;
-	case 502:
-		r = TOKEN_REFRESH_FAILED;
-		break;
-	default:
-		r = status >= 500 ? TOKEN_UNAVAILABLE : TOKEN_BAD_REQUEST;
-		break;
-	}
+	for (i = 0; i < nitems(results); i++)
+		if (results[i].status == status)
+			r = results[i].r;
 	metrics_count(METRIC_TOKEN_REQUESTS + (int)r);
 }
 
@@ -173,17 +168,23 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 	buf_printf(b, "# TYPE insuresign_connect_%s %s\n", name, type);
 }
 
-/* One series; label NULL for none.  Every label value here is ours (a
- * fixed word), never request data: nothing to escape. */
+/* One series.  Every label value here is ours (a fixed word), never
+ * request data: nothing to escape. */
 static void
 series(struct buf *b, const char *name, const char *label, const char *value,
        unsigned long long n)
 {
-	if (label == NULL)
-		buf_printf(b, "insuresign_connect_%s %llu\n", name, n);
-	else
-		buf_printf(b, "insuresign_connect_%s{%s=\"%s\"} %llu\n", name,
-			   label, value, n);
+	buf_printf(b, "insuresign_connect_%s{%s=\"%s\"} %llu\n", name, label,
+		   value, n);
+}
+
+/* A family of one series, without a label. */
+static void
+single(struct buf *b, const char *name, const char *type, const char *help,
+       unsigned long long n)
+{
+	family(b, name, type, help);
+	buf_printf(b, "insuresign_connect_%s %llu\n", name, n);
 }
 
 /* A family's series by result (oauth_rc names), counted from first. */
@@ -210,13 +211,11 @@ connects(struct buf *b)
 	char reason[64];
 	int i;
 
-	family(b, "connects_started_total", "counter",
-	       "Connects sent to InsureSign's authorize page.");
-	series(b, "connects_started_total", NULL, NULL,
+	single(b, "connects_started_total", "counter",
+	       "Connects sent to InsureSign's authorize page.",
 	       get(METRIC_CONNECTS_STARTED));
-	family(b, "connects_completed_total", "counter",
-	       "Connects that ended in a stored link.");
-	series(b, "connects_completed_total", NULL, NULL,
+	single(b, "connects_completed_total", "counter",
+	       "Connects that ended in a stored link.",
 	       get(METRIC_CONNECTS_COMPLETED));
 	family(b, "connects_failed_total", "counter",
 	       "Callbacks that ended without a link, by reason (exchange_*: "
@@ -298,13 +297,11 @@ events(struct buf *b)
 		series(b, "event_delivery_failures_total", "reason",
 		       event_failure_name((enum delivery_failure)i),
 		       get(METRIC_EVENT_FAILURES + i));
-	family(b, "events_undeliverable_total", "counter",
-	       "Events given up on after [events] retry_for.");
-	series(b, "events_undeliverable_total", NULL, NULL,
+	single(b, "events_undeliverable_total", "counter",
+	       "Events given up on after [events] retry_for.",
 	       get(METRIC_EVENTS_GIVEN_UP));
-	family(b, "events_dropped_total", "counter",
-	       "Events dropped because their link's outbox was full.");
-	series(b, "events_dropped_total", NULL, NULL,
+	single(b, "events_dropped_total", "counter",
+	       "Events dropped because their link's outbox was full.",
 	       get(METRIC_EVENTS_DROPPED));
 }
 
@@ -319,27 +316,24 @@ latency(struct buf *b)
 	static const char name[] = "insuresign_connect_token_endpoint_"
 				   "duration_seconds";
 	unsigned long long n, sum;
+	char le[16];
 	size_t c, i;
 
-	buf_printf(b,
-		   "# HELP %s Time to an answer from the token endpoint (or "
-		   "to its failure), by grant.\n# TYPE %s histogram\n",
-		   name, name);
+	family(b, "token_endpoint_duration_seconds", "histogram",
+	       "Time to an answer from the token endpoint (or to its failure), "
+	       "by grant.");
 	for (c = 0; c < CALL__MAX; c++) {
 		struct histogram *h = &counts->latency[c];
 
 		for (i = 0, n = 0; i <= BUCKETS; i++) {
 			n += atomic_load(&h->bucket[i]);
 			if (i < BUCKETS)
-				buf_printf(b,
-					   "%s_bucket{grant=\"%s\",le=\"%g\"} "
-					   "%llu\n",
-					   name, calls[c], bounds[i], n);
+				snprintf(le, sizeof(le), "%g", bounds[i]);
 			else
-				buf_printf(b,
-					   "%s_bucket{grant=\"%s\",le=\"+Inf\"}"
-					   " %llu\n",
-					   name, calls[c], n);
+				snprintf(le, sizeof(le), "+Inf");
+			buf_printf(b,
+				   "%s_bucket{grant=\"%s\",le=\"%s\"} %llu\n",
+				   name, calls[c], le, n);
 		}
 		sum = atomic_load(&h->sum_us);
 		/* The count is +Inf's: one snapshot for both (a scrape
@@ -420,8 +414,7 @@ metrics_render(struct app *app, long long now, struct buf *out, char *err,
 		return -1;
 	if (gauges(app, now, &g) == -1) {
 		snprintf(err, len,
-			 "the store cannot be read (the log says "
-			 "why)");
+			 "the store cannot be read (the log says why)");
 		return -1;
 	}
 	connects(out);
@@ -433,17 +426,15 @@ metrics_render(struct app *app, long long now, struct buf *out, char *err,
 	       "no refresh token).");
 	for (i = 0; i < HEALTH__MAX; i++)
 		series(out, "links", "state", states[i], g.links[i]);
-	family(out, "outbox_events", "gauge",
-	       "Events waiting to be sent to the web app.");
-	series(out, "outbox_events", NULL, NULL, g.events);
-	family(out, "outbox_oldest_age_seconds", "gauge",
-	       "How long the oldest event waiting has waited (0: none).");
-	series(out, "outbox_oldest_age_seconds", NULL, NULL,
+	single(out, "outbox_events", "gauge",
+	       "Events waiting to be sent to the web app.", g.events);
+	single(out, "outbox_oldest_age_seconds", "gauge",
+	       "How long the oldest event waiting has waited (0: none).",
 	       g.events_oldest > 0 && now > g.events_oldest
 		       ? (unsigned long long)(now - g.events_oldest)
 		       : 0);
-	family(out, "outbox_undeliverable_events", "gauge",
-	       "Events given up on, kept in their records to be seen.");
-	series(out, "outbox_undeliverable_events", NULL, NULL, g.events_dead);
+	single(out, "outbox_undeliverable_events", "gauge",
+	       "Events given up on, kept in their records to be seen.",
+	       g.events_dead);
 	return out->failed ? -1 : 0;
 }

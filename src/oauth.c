@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -116,6 +115,7 @@ oauth_parse_reply(long status, const char *body, size_t len,
 		return r->rc;
 	}
 	o = cJSON_ParseWithLength(body, len);
+	r->rc = OAUTH_BAD_REPLY;
 	/* RFC 6749 section 5.2: 401 is failed client authentication, with
 	 * or without a body we can read. */
 	if (status == 401) {
@@ -124,26 +124,18 @@ oauth_parse_reply(long status, const char *body, size_t len,
 		else
 			snprintf(r->error, sizeof(r->error), "invalid_client");
 		r->rc = OAUTH_INVALID_CLIENT;
-		cJSON_Delete(o);
-		return r->rc;
+		goto err;
 	}
-	if (status != 200) {
-		/* RFC 6749 section 5.2: 400 with a JSON error. */
-		if (status == 400 && cJSON_IsObject(o)) {
-			parse_error(o, r);
-			r->rc = strcmp(r->error, "invalid_grant") == 0
-					? OAUTH_INVALID_GRANT
-				: strcmp(r->error, "invalid_client") == 0
-					? OAUTH_INVALID_CLIENT
-					: OAUTH_REJECTED;
-		} else {
-			r->rc = OAUTH_BAD_REPLY;
-		}
-		cJSON_Delete(o);
-		return r->rc;
+	/* RFC 6749 section 5.2: 400 with a JSON error. */
+	if (status == 400 && cJSON_IsObject(o)) {
+		parse_error(o, r);
+		r->rc = strcmp(r->error, "invalid_grant") == 0
+				? OAUTH_INVALID_GRANT
+			: strcmp(r->error, "invalid_client") == 0
+				? OAUTH_INVALID_CLIENT
+				: OAUTH_REJECTED;
 	}
-	r->rc = OAUTH_BAD_REPLY;
-	if (!cJSON_IsObject(o))
+	if (status != 200 || !cJSON_IsObject(o))
 		goto err;
 	/* RFC 6749 section 5.1: access_token, token_type, expires_in. */
 	if (get_string(o, "access_token", 1, TOKEN_MAX, &t->access_token) ==

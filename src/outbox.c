@@ -98,12 +98,13 @@ send_event(struct app *app, struct http *h, const struct event *ev,
 	   long long now, enum delivery_failure *why)
 {
 	char t[24], sig[160], id[80], hex[2 * SHA256_LEN + 1];
-	const char *headers[4];
+	const char *headers[] = { "Content-Type: application/json", sig, id,
+				  NULL };
 	unsigned char mac[SHA256_LEN];
 	struct http_reply reply;
 	enum http_rc rc;
 	struct buf msg;
-	int sent = 0;
+	int sent;
 
 	snprintf(t, sizeof(t), "%lld", now);
 	buf_init(&msg, RECORD_MAX + sizeof(t) + 1);
@@ -119,35 +120,21 @@ send_event(struct app *app, struct http *h, const struct event *ev,
 	snprintf(sig, sizeof(sig), "InsureSign-Connect-Signature: t=%s,v1=%s",
 		 t, hex);
 	snprintf(id, sizeof(id), "InsureSign-Connect-Event-Id: %s", ev->id);
-	headers[0] = "Content-Type: application/json";
-	headers[1] = sig;
-	headers[2] = id;
-	headers[3] = NULL;
 	rc = http_post(h, app->cfg.events_url, headers, ev->body, &reply);
-	switch (rc) {
-	case HTTP_OK:
-		sent = reply.status >= 200 && reply.status <= 299;
-		*why = reply.status >= 500 ? DELIVERY_SERVER_ERROR
-					   : DELIVERY_REJECTED;
-		if (!sent)
-			log_warn("events: %s answered %ld to %s %s",
-				 app->cfg.events_url, reply.status,
-				 event_type_name(ev->type), ev->id);
-		http_reply_free(&reply);
-		break;
-	case HTTP_TIMEOUT:
-		*why = DELIVERY_TIMEOUT;
-		break;
-	case HTTP_TLS:
-		*why = DELIVERY_TLS;
-		break;
-	case HTTP_TOO_BIG:
-		*why = DELIVERY_REJECTED;
-		break;
-	default:
-		*why = DELIVERY_NETWORK;
-		break;
+	if (rc != HTTP_OK) {
+		*why = rc == HTTP_TIMEOUT   ? DELIVERY_TIMEOUT
+		       : rc == HTTP_TLS	    ? DELIVERY_TLS
+		       : rc == HTTP_TOO_BIG ? DELIVERY_REJECTED
+					    : DELIVERY_NETWORK;
+		return 0;
 	}
+	sent = reply.status >= 200 && reply.status <= 299;
+	*why = reply.status >= 500 ? DELIVERY_SERVER_ERROR : DELIVERY_REJECTED;
+	if (!sent)
+		log_warn("events: %s answered %ld to %s %s",
+			 app->cfg.events_url, reply.status,
+			 event_type_name(ev->type), ev->id);
+	http_reply_free(&reply);
 	return sent;
 }
 
@@ -226,22 +213,20 @@ take(struct run *run, const char *name, int *revive, struct event *ev)
 
 	if (store_lock(run->app->store, name, &lock) != STORE_OK)
 		return 0;
-	if (link_read(run->app, name, &r) != LINK_OK) {
-		store_unlock(&lock);
-		return 0;
+	if (link_read(run->app, name, &r) == LINK_OK) {
+		if (*revive && event_retry_all(&r, now) > 0)
+			link_write(run->app, name, &r);
+		*revive = 0;
+		got = event_first(&r, ev);
+		if (got == 1 && ev->next > now) {
+			earliest(run, ev->next);
+			event_free(ev);
+			got = 0;
+		} else if (got != 1 && spent(run->app, &r, now)) {
+			put_back(run, name, &r, now);
+		}
+		record_free(&r);
 	}
-	if (*revive && event_retry_all(&r, now) > 0)
-		link_write(run->app, name, &r);
-	*revive = 0;
-	got = event_first(&r, ev);
-	if (got == 1 && ev->next > now) {
-		earliest(run, ev->next);
-		event_free(ev);
-		got = 0;
-	} else if (got != 1 && spent(run->app, &r, now)) {
-		put_back(run, name, &r, now);
-	}
-	record_free(&r);
 	store_unlock(&lock);
 	return got == 1;
 }
@@ -379,7 +364,7 @@ outbox_deliver(struct app *app, long long now, int all,
 	unsigned long long queued = 0;
 	struct hint *h;
 	size_t i;
-	int locked = 0;
+	int locked = 0, rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (app->cfg.events_url == NULL || app->events_secret == NULL)
@@ -389,12 +374,8 @@ outbox_deliver(struct app *app, long long now, int all,
 		locked = 1;
 		queued = atomic_load(&h->queued);
 	}
-	if (store_list(app->store, RECORD_HEAD_LEN, visit, &scan) != 0) {
-		free(scan.v);
-		if (locked)
-			shared_unlock(&app->outbox, LOCK_DELIVER);
-		return -1;
-	}
+	if (store_list(app->store, RECORD_HEAD_LEN, visit, &scan) != 0)
+		goto out;
 	qsort(scan.v, scan.n, sizeof(scan.v[0]), oldest_first);
 	run.http = http_new_with(&app->cfg, app->cfg.events_timeout,
 				 app->cfg.events_ca_file);
@@ -422,10 +403,12 @@ outbox_deliver(struct app *app, long long now, int all,
 			earliest(&run, clock_of(&run));
 		atomic_store(&h->due, run.earliest);
 	}
+	rc = 0;
+out:
 	if (locked)
 		shared_unlock(&app->outbox, LOCK_DELIVER);
 	free(scan.v);
-	return 0;
+	return rc;
 }
 
 /* -- from the workers ------------------------------------------------- */

@@ -23,12 +23,6 @@ cookie_name(const struct config *cfg, int https, char *out, size_t len)
 }
 
 static void
-cookie_path(const struct config *cfg, char *out, size_t len)
-{
-	snprintf(out, len, "%s/", cfg->base_path);
-}
-
-static void
 aad(const char *sid, struct buf *b)
 {
 	buf_adds(b, "insuresign-connect pending v1");
@@ -184,22 +178,20 @@ pending_write(const struct keyring *kr, const struct config *cfg,
 {
 	char name[160], path[300];
 	struct buf v;
-	int secure = session_secure(cfg, req->https);
+	int secure = session_secure(cfg, req->https), rc;
 
 	cookie_name(cfg, req->https, name, sizeof(name));
-	cookie_path(cfg, path, sizeof(path));
+	snprintf(path, sizeof(path), "%s/", cfg->base_path);
 	if (set->n == 0) {
 		res_cookie(res, name, "", path, 0, secure);
 		return 0;
 	}
 	buf_init(&v, 4096);
-	if (pending_seal(&kr->keys[0], sid, set, &v) == -1) {
-		buf_free(&v);
-		return -1;
-	}
-	res_cookie(res, name, v.data, path, PENDING_TTL, secure);
+	rc = pending_seal(&kr->keys[0], sid, set, &v);
+	if (rc == 0)
+		res_cookie(res, name, v.data, path, PENDING_TTL, secure);
 	buf_free(&v);
-	return 0;
+	return rc;
 }
 
 int

@@ -10,44 +10,23 @@
 
 static const unsigned char magic[4] = { 'I', 'S', 'C', 1 };
 
+/* v in n bytes, the most significant first. */
 static void
-put64(unsigned char *p, long long v)
+put(unsigned char *p, size_t n, unsigned long long v)
 {
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)((unsigned long long)v & 0xff);
-		v = (long long)((unsigned long long)v >> 8);
+	while (n-- > 0) {
+		p[n] = (unsigned char)v;
+		v >>= 8;
 	}
 }
 
-/* A time in four bytes: seconds until 2106 (0: none). */
-static void
-put32(unsigned char *p, long long v)
-{
-	unsigned long long u = v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffff : v;
-
-	p[0] = (unsigned char)(u >> 24);
-	p[1] = (unsigned char)(u >> 16);
-	p[2] = (unsigned char)(u >> 8);
-	p[3] = (unsigned char)u;
-}
-
 static long long
-get32(const unsigned char *p)
-{
-	return (long long)((unsigned long long)p[0] << 24 |
-			   (unsigned long long)p[1] << 16 |
-			   (unsigned long long)p[2] << 8 | p[3]);
-}
-
-static long long
-get64(const unsigned char *p)
+get(const unsigned char *p, size_t n)
 {
 	unsigned long long v = 0;
-	int i;
+	size_t i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return (long long)v;
 }
@@ -62,18 +41,21 @@ write_head(const struct key *k, const struct record_meta *m, unsigned char *h)
 	h[9] = (unsigned char)m->last_error;
 	h[10] = m->has_refresh ? 1 : 0;
 	h[11] = (unsigned char)m->owner_kind;
-	h[12] = (unsigned char)(m->token_len >> 8);
-	h[13] = (unsigned char)m->token_len;
+	put(h + 12, 2, m->token_len);
 	h[14] = (unsigned char)(m->events > 255 ? 255 : m->events);
 	h[15] = (unsigned char)(m->events_dead > 255 ? 255 : m->events_dead);
 	memcpy(h + 16, m->fingerprint, 4);
-	put32(h + 20, m->events_oldest);
-	put64(h + 24, m->created);
-	put64(h + 32, m->updated);
-	put64(h + 40, m->expires_at);
-	put64(h + 48, m->last_refresh);
-	put64(h + 56, m->last_used);
-	put64(h + 64, m->backoff_until);
+	/* A time in four bytes: seconds until 2106 (0: none). */
+	put(h + 20, 4,
+	    m->events_oldest < 0	      ? 0
+	    : m->events_oldest > 0xffffffffLL ? 0xffffffff
+					      : m->events_oldest);
+	put(h + 24, 8, m->created);
+	put(h + 32, 8, m->updated);
+	put(h + 40, 8, m->expires_at);
+	put(h + 48, 8, m->last_refresh);
+	put(h + 56, 8, m->last_used);
+	put(h + 64, 8, m->backoff_until);
 }
 
 int
@@ -88,21 +70,21 @@ record_read_meta(const unsigned char *h, size_t len, struct record_meta *m)
 	m->last_error = h[9];
 	m->has_refresh = h[10] & 1;
 	m->owner_kind = h[11];
-	m->token_len = (unsigned)h[12] << 8 | h[13];
+	m->token_len = (unsigned)get(h + 12, 2);
 	m->events = h[14];
 	m->events_dead = h[15];
-	m->events_oldest = get32(h + 20);
+	m->events_oldest = get(h + 20, 4);
 	memcpy(m->fingerprint, h + 16, 4);
 	m->fingerprint[4] = '\0';
 	for (i = 0; i < 4; i++)
 		if (m->fingerprint[i] < 0x21 || m->fingerprint[i] > 0x7e)
 			m->fingerprint[i] = '\0';
-	m->created = get64(h + 24);
-	m->updated = get64(h + 32);
-	m->expires_at = get64(h + 40);
-	m->last_refresh = get64(h + 48);
-	m->last_used = get64(h + 56);
-	m->backoff_until = get64(h + 64);
+	m->created = get(h + 24, 8);
+	m->updated = get(h + 32, 8);
+	m->expires_at = get(h + 40, 8);
+	m->last_refresh = get(h + 48, 8);
+	m->last_used = get(h + 56, 8);
+	m->backoff_until = get(h + 64, 8);
 	if ((m->status != RECORD_CONNECTED &&
 	     m->status != RECORD_NEEDS_RECONNECT &&
 	     m->status != RECORD_DELETED) ||
@@ -306,18 +288,16 @@ void
 record_free(struct record *r)
 {
 	explicit_bzero(&r->owner, sizeof(r->owner));
-	secret_free(r->access_token);
-	secret_free(r->refresh_token);
-	secret_free(r->token_type);
-	secret_free(r->scope);
+	record_set(&r->access_token, NULL);
+	record_set(&r->refresh_token, NULL);
+	record_set(&r->token_type, NULL);
+	record_set(&r->scope, NULL);
 	/* An event names its owner: wiped as the owner is. */
 	if (r->events != NULL)
 		explicit_bzero(r->events, strlen(r->events));
 	cJSON_free(r->events);
 	r->events = NULL;
 	r->failures = 0;
-	r->access_token = r->refresh_token = NULL;
-	r->token_type = r->scope = NULL;
 }
 
 const char *
