@@ -78,14 +78,16 @@ static int
 parse_mode(const char *s, unsigned *mode)
 {
 	size_t n = strspn(s, "01234567");
-	unsigned long m;
+	unsigned m = 0;
+	size_t i;
 
 	if (n < 3 || n > 4 || s[n] != '\0')
 		return -1;
-	m = strtoul(s, NULL, 8); /* 3 or 4 octal digits: it cannot fail */
+	for (i = 0; i < n; i++)
+		m = m * 8 + (unsigned)(s[i] - '0');
 	if (m > 0770 || (m & 07) != 0)
 		return -1;
-	*mode = (unsigned)m;
+	*mode = m;
 	return 0;
 }
 
