@@ -162,6 +162,7 @@ struct redis_store {
 	unsigned db;
 	char *user, *password;
 	char prefix[65];
+	char index[INDEX_KEYS][KEY_MAX]; /* index_names[], prefixed */
 	unsigned connect_ms, command_ms;
 	long long lock_ms;   /* a lock's lifetime */
 	long long idle_secs; /* [store] max_idle_days */
@@ -236,12 +237,6 @@ static void
 key(const struct redis_store *s, char *out, const char *kind, const char *name)
 {
 	snprintf(out, KEY_MAX, "%s%s:{%s}", s->prefix, kind, name);
-}
-
-static void
-index_key(const struct redis_store *s, char *out, size_t i)
-{
-	snprintf(out, KEY_MAX, "%s{i}:%s", s->prefix, index_names[i]);
 }
 
 /* -- failures ------------------------------------------------------------ */
@@ -575,6 +570,18 @@ evalsha(const struct redis_store *s, struct cmd *c, enum script which,
 	argn(c, 11, nkeys);
 }
 
+/* An EVALSHA of INDEX, UNINDEX or SOON with every index key, its
+ * arguments to be added next. */
+static void
+eval_indexes(const struct redis_store *s, struct cmd *c, enum script which)
+{
+	size_t i;
+
+	evalsha(s, c, which, INDEX_KEYS);
+	for (i = 0; i < INDEX_KEYS; i++)
+		args(c, s->index[i]);
+}
+
 /* -- open, close --------------------------------------------------------- */
 
 static void redis_close(struct store *base);
@@ -583,6 +590,7 @@ static struct store *
 redis_open(const struct config *cfg, char *err, size_t len)
 {
 	struct redis_store *s = calloc(1, sizeof(*s));
+	size_t i;
 
 	if (s == NULL) {
 		snprintf(err, len, "out of memory");
@@ -609,6 +617,9 @@ redis_open(const struct config *cfg, char *err, size_t len)
 		goto err;
 	}
 	snprintf(s->prefix, sizeof(s->prefix), "%s", cfg->redis_prefix);
+	for (i = 0; i < INDEX_KEYS; i++)
+		snprintf(s->index[i], KEY_MAX, "%s{i}:%s", s->prefix,
+			 index_names[i]);
 	s->db = cfg->redis_database;
 	s->connect_ms = cfg->redis_connect_timeout;
 	s->command_ms = cfg->redis_timeout;
@@ -695,18 +706,12 @@ held_token(const struct redis_store *s, const char *name)
 
 /* The INDEX (or UNINDEX) command for name, its keys and arguments. */
 static void
-index_cmd(const struct redis_store *s, struct cmd *c,
-	  char keys[INDEX_KEYS][KEY_MAX], const char *name,
+index_cmd(const struct redis_store *s, struct cmd *c, const char *name,
 	  const struct record_meta *m, long long now)
 {
 	enum health h;
-	size_t i;
 
-	evalsha(s, c, m != NULL ? INDEX : UNINDEX, INDEX_KEYS);
-	for (i = 0; i < INDEX_KEYS; i++) {
-		index_key(s, keys[i], i);
-		args(c, keys[i]);
-	}
+	eval_indexes(s, c, m != NULL ? INDEX : UNINDEX);
 	args(c, name);
 	if (m == NULL)
 		return;
@@ -735,7 +740,7 @@ static int
 redis_save(struct store *base, const char *name, const struct store_write *w)
 {
 	struct redis_store *s = redis_store(base);
-	char keys[INDEX_KEYS][KEY_MAX], rk[KEY_MAX], lk[KEY_MAX];
+	char rk[KEY_MAX], lk[KEY_MAX];
 	long long now = now_ms() / 1000, ttl;
 	const char *token = held_token(s, name);
 	struct record_meta m;
@@ -749,7 +754,7 @@ redis_save(struct store *base, const char *name, const struct store_write *w)
 	if (ttl < TTL_MIN_MS)
 		ttl = TTL_MIN_MS;
 	if (readable)
-		index_cmd(s, &c[n++], keys, name, &m, now);
+		index_cmd(s, &c[n++], name, &m, now);
 	key(s, rk, "r", name);
 	key(s, lk, "l", name);
 	evalsha(s, &c[n], SAVE, 2);
@@ -778,7 +783,7 @@ static int
 redis_remove(struct store *base, const char *name)
 {
 	struct redis_store *s = redis_store(base);
-	char keys[INDEX_KEYS][KEY_MAX], rk[KEY_MAX];
+	char rk[KEY_MAX];
 	struct cmd c[2];
 	redisReply *r[2];
 	int rc = STORE_OK, i;
@@ -787,7 +792,7 @@ redis_remove(struct store *base, const char *name)
 	cmd_init(&c[0]);
 	args(&c[0], "DEL");
 	args(&c[0], rk);
-	index_cmd(s, &c[1], keys, name, NULL, 0);
+	index_cmd(s, &c[1], name, NULL, 0);
 	if (exchange(s, 2, c, r) != STORE_OK)
 		return STORE_ERROR;
 	for (i = 0; i < 2 && rc == STORE_OK; i++)
@@ -971,7 +976,6 @@ heads(struct redis_store *s, const char *const *names, size_t n,
 		goto out;
 	rc = STORE_OK;
 	for (i = 0; i < n && rc == STORE_OK; i++) {
-		char keys[INDEX_KEYS][KEY_MAX];
 		redisReply *u;
 		struct cmd uc;
 
@@ -982,7 +986,7 @@ heads(struct redis_store *s, const char *const *names, size_t n,
 				  r[i]->len) != 0)
 				rc = STORE_ERROR;
 		} else {
-			index_cmd(s, &uc, keys, names[i], NULL, 0);
+			index_cmd(s, &uc, names[i], NULL, 0);
 			if (run(s, &uc, &u) == STORE_OK)
 				freeReplyObject(u);
 			(*gone)++;
@@ -1027,18 +1031,17 @@ static int
 walk(struct redis_store *s, const char *min, const char *max, size_t head_len,
      store_visit visit, void *ctx, size_t *gone)
 {
-	char k[KEY_MAX], from[RECORD_NAME_LEN + 2];
+	char from[RECORD_NAME_LEN + 2];
 	redisReply *r;
 	struct cmd c;
 	int rc = STORE_OK;
 	size_t n;
 
-	index_key(s, k, 0);
 	snprintf(from, sizeof(from), "%s", min);
 	do {
 		cmd_init(&c);
 		args(&c, "ZRANGEBYLEX");
-		args(&c, k);
+		args(&c, s->index[0]);
 		args(&c, from);
 		args(&c, max);
 		args(&c, "LIMIT");
@@ -1092,18 +1095,12 @@ add_readable(void *ctx, const char *name, const unsigned char *head, size_t len)
 static int
 move_due(struct redis_store *s, long long now)
 {
-	char keys[INDEX_KEYS][KEY_MAX];
 	redisReply *r;
 	struct cmd c;
-	size_t i;
 	long long moved;
 
 	do {
-		evalsha(s, &c, SOON, INDEX_KEYS);
-		for (i = 0; i < INDEX_KEYS; i++) {
-			index_key(s, keys[i], i);
-			args(&c, keys[i]);
-		}
+		eval_indexes(s, &c, SOON);
 		argn(&c, 0, now);
 		if (run(s, &c, &r) != STORE_OK)
 			return STORE_ERROR;
@@ -1135,28 +1132,24 @@ static int
 totals(struct redis_store *s, struct listing_totals *t, long long count[5],
        struct listing *out)
 {
-	char keys[7][KEY_MAX];
 	struct cmd c[7];
 	redisReply *r[7];
 	int i, rc = STORE_OK;
 
 	/* all, then each health's "created" index. */
 	for (i = 0; i < 5; i++) {
-		index_key(s, keys[i], i == 0 ? 2 : 5 + 3 * (size_t)(i - 1));
 		cmd_init(&c[i]);
 		args(&c[i], "ZCARD");
-		args(&c[i], keys[i]);
+		args(&c[i], s->index[i == 0 ? 2 : 5 + 3 * (i - 1)]);
 	}
-	index_key(s, keys[5], 19);
 	cmd_init(&c[5]);
 	args(&c[5], "HMGET");
-	args(&c[5], keys[5]);
+	args(&c[5], s->index[19]);
 	args(&c[5], "events");
 	args(&c[5], "dead");
-	index_key(s, keys[6], 17);
 	cmd_init(&c[6]);
 	args(&c[6], "ZRANGE");
-	args(&c[6], keys[6]);
+	args(&c[6], s->index[17]);
 	args(&c[6], "0");
 	args(&c[6], "0");
 	args(&c[6], "WITHSCORES");
@@ -1192,13 +1185,11 @@ static int
 range(struct redis_store *s, size_t index, int asc, long long start,
       long long stop, redisReply **out)
 {
-	char k[KEY_MAX];
 	struct cmd c;
 
-	index_key(s, k, index);
 	cmd_init(&c);
 	args(&c, asc ? "ZRANGE" : "ZREVRANGE");
-	args(&c, k);
+	args(&c, s->index[index]);
 	argn(&c, 0, start);
 	argn(&c, 1, stop);
 	return run(s, &c, out);
