@@ -391,40 +391,22 @@ handshake(struct redis_store *s)
 {
 	struct timeval tv = { (time_t)(s->command_ms / 1000),
 			      (suseconds_t)(s->command_ms % 1000) * 1000 };
-	char name[64];
 	redisReply *r;
-	int n = 0, i, rc = STORE_OK;
-	struct cmd c;
+	int n, i, rc = STORE_OK;
 
 	if (redisSetTimeout(s->c, tv) != REDIS_OK)
 		return io_failed(s, errno, 1);
-	if (s->password != NULL) {
-		cmd_init(&c);
-		args(&c, "AUTH");
-		if (s->user != NULL)
-			args(&c, s->user);
-		args(&c, s->password);
-		redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-		n++;
-	}
-	cmd_init(&c);
-	args(&c, "SELECT");
-	argn(&c, 0, s->db);
-	redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-	snprintf(name, sizeof(name), "insuresign-connect-%ld", (long)getpid());
-	cmd_init(&c);
-	args(&c, "CLIENT");
-	args(&c, "SETNAME");
-	args(&c, name);
-	redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-	for (i = 0; i < SCRIPTS; i++) {
-		cmd_init(&c);
-		args(&c, "SCRIPT");
-		args(&c, "LOAD");
-		args(&c, scripts[i]);
-		redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-	}
-	n += 2 + SCRIPTS;
+	/* Each %s is one argument, whatever it holds (hiredis). */
+	if (s->password != NULL && s->user != NULL)
+		redisAppendCommand(s->c, "AUTH %s %s", s->user, s->password);
+	else if (s->password != NULL)
+		redisAppendCommand(s->c, "AUTH %s", s->password);
+	redisAppendCommand(s->c, "SELECT %u", s->db);
+	redisAppendCommand(s->c, "CLIENT SETNAME insuresign-connect-%ld",
+			   (long)getpid());
+	for (i = 0; i < SCRIPTS; i++)
+		redisAppendCommand(s->c, "SCRIPT LOAD %s", scripts[i]);
+	n = (s->password != NULL) + 2 + SCRIPTS;
 	for (i = 0; i < n; i++) {
 		if (redisGetReply(s->c, (void **)&r) != REDIS_OK)
 			return io_failed(s, errno, 0);
