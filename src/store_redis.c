@@ -204,12 +204,6 @@ now_ms(void)
 }
 
 static void
-cmd_init(struct cmd *c)
-{
-	c->argc = 0;
-}
-
-static void
 arg(struct cmd *c, const void *p, size_t n)
 {
 	if (c->argc == ARGS_MAX)
@@ -222,6 +216,23 @@ static void
 args(struct cmd *c, const char *s)
 {
 	arg(c, s, strlen(s));
+}
+
+/* A new command of the strings given, up to the NULL; more may follow. */
+static void cmd(struct cmd *c, ...) __attribute__((sentinel));
+
+static void
+cmd(struct cmd *c, ...)
+{
+	const char *s;
+	va_list ap;
+
+	c->argc = 0;
+	va_start(ap, c);
+	for (s = va_arg(ap, const char *); s != NULL;
+	     s = va_arg(ap, const char *))
+		args(c, s);
+	va_end(ap);
 }
 
 /* A number argument, kept in the command's own room (slot 0 to 10;
@@ -544,8 +555,7 @@ static void
 evalsha(const struct redis_store *s, struct cmd *c, enum script which,
 	int nkeys)
 {
-	cmd_init(c);
-	args(c, "EVALSHA");
+	cmd(c, "EVALSHA", NULL);
 	/* Its 40 hex digits are known once connected (SCRIPT LOAD), maybe
 	 * only when this command is sent: the length is theirs already. */
 	arg(c, s->sha[which], 40);
@@ -656,9 +666,7 @@ redis_load(struct store *base, const char *name, struct buf *out)
 	int rc = STORE_ERROR;
 
 	key(s, k, "r", name);
-	cmd_init(&c);
-	args(&c, "GET");
-	args(&c, k);
+	cmd(&c, "GET", k, NULL);
 	if (run(s, &c, &r) != STORE_OK)
 		return STORE_ERROR;
 	if (r->type == REDIS_REPLY_NIL)
@@ -771,9 +779,7 @@ redis_remove(struct store *base, const char *name)
 	int rc = STORE_OK, i;
 
 	key(s, rk, "r", name);
-	cmd_init(&c[0]);
-	args(&c[0], "DEL");
-	args(&c[0], rk);
+	cmd(&c[0], "DEL", rk, NULL);
 	index_cmd(s, &c[1], name, NULL, 0);
 	if (exchange(s, 2, c, r) != STORE_OK)
 		return STORE_ERROR;
@@ -898,12 +904,7 @@ redis_writable(struct store *base)
 	struct cmd c;
 
 	snprintf(k, sizeof(k), "%sprobe", s->prefix);
-	cmd_init(&c);
-	args(&c, "SET");
-	args(&c, k);
-	args(&c, "1");
-	args(&c, "PX");
-	args(&c, "10000");
+	cmd(&c, "SET", k, "1", "PX", "10000", NULL);
 	if (run(s, &c, &r) != STORE_OK)
 		return STORE_ERROR;
 	freeReplyObject(r);
@@ -948,10 +949,7 @@ heads(struct redis_store *s, const char *const *names, size_t n,
 	}
 	for (i = 0; i < n; i++) {
 		key(s, k[i], "r", names[i]);
-		cmd_init(&c[i]);
-		args(&c[i], "GETRANGE");
-		args(&c[i], k[i]);
-		args(&c[i], "0");
+		cmd(&c[i], "GETRANGE", k[i], "0", NULL);
 		argn(&c[i], 0, (long long)head_len - 1);
 	}
 	if (exchange(s, (int)n, c, r) != STORE_OK)
@@ -1021,13 +1019,8 @@ walk(struct redis_store *s, const char *min, const char *max, size_t head_len,
 
 	snprintf(from, sizeof(from), "%s", min);
 	do {
-		cmd_init(&c);
-		args(&c, "ZRANGEBYLEX");
-		args(&c, s->index[0]);
-		args(&c, from);
-		args(&c, max);
-		args(&c, "LIMIT");
-		args(&c, "0");
+		cmd(&c, "ZRANGEBYLEX", s->index[0], from, max, "LIMIT", "0",
+		    NULL);
 		argn(&c, 0, BATCH);
 		if (run(s, &c, &r) != STORE_OK)
 			return STORE_ERROR;
@@ -1120,21 +1113,11 @@ totals(struct redis_store *s, struct listing_totals *t, long long count[5],
 
 	/* all, then each health's "created" index. */
 	for (i = 0; i < 5; i++) {
-		cmd_init(&c[i]);
-		args(&c[i], "ZCARD");
-		args(&c[i], s->index[i == 0 ? 2 : 5 + 3 * (i - 1)]);
+		cmd(&c[i], "ZCARD", s->index[i == 0 ? 2 : 5 + 3 * (i - 1)],
+		    NULL);
 	}
-	cmd_init(&c[5]);
-	args(&c[5], "HMGET");
-	args(&c[5], s->index[19]);
-	args(&c[5], "events");
-	args(&c[5], "dead");
-	cmd_init(&c[6]);
-	args(&c[6], "ZRANGE");
-	args(&c[6], s->index[17]);
-	args(&c[6], "0");
-	args(&c[6], "0");
-	args(&c[6], "WITHSCORES");
+	cmd(&c[5], "HMGET", s->index[19], "events", "dead", NULL);
+	cmd(&c[6], "ZRANGE", s->index[17], "0", "0", "WITHSCORES", NULL);
 	if (exchange(s, 7, c, r) != STORE_OK)
 		return STORE_ERROR;
 	for (i = 0; i < 7 && rc == STORE_OK; i++)
@@ -1169,9 +1152,7 @@ range(struct redis_store *s, size_t index, int asc, long long start,
 {
 	struct cmd c;
 
-	cmd_init(&c);
-	args(&c, asc ? "ZRANGE" : "ZREVRANGE");
-	args(&c, s->index[index]);
+	cmd(&c, asc ? "ZRANGE" : "ZREVRANGE", s->index[index], NULL);
 	argn(&c, 0, start);
 	argn(&c, 1, stop);
 	return run(s, &c, out);
@@ -1384,17 +1365,9 @@ redis_check(struct store *base, char *msg, size_t len)
 		goto out;
 	}
 	snprintf(k, sizeof(k), "%sprobe", s->prefix);
-	cmd_init(&c[0]);
-	args(&c[0], "INFO");
-	cmd_init(&c[1]);
-	args(&c[1], "SET");
-	args(&c[1], k);
-	args(&c[1], "1");
-	args(&c[1], "PX");
-	args(&c[1], "10000");
-	cmd_init(&c[2]);
-	args(&c[2], "DEL");
-	args(&c[2], k);
+	cmd(&c[0], "INFO", NULL);
+	cmd(&c[1], "SET", k, "1", "PX", "10000", NULL);
+	cmd(&c[2], "DEL", k, NULL);
 	if (exchange(s, 3, c, r) != STORE_OK) {
 		snprintf(msg, len, "redis %s: %s", s->where, s->cause);
 		goto out;
