@@ -371,14 +371,17 @@ io_failed(struct redis_store *s, int e, int connecting)
 
 /* -- the connection ------------------------------------------------------ */
 
+/* Frees the replies there are, and leaves NULL in their places. */
 static void
 free_replies(redisReply **r, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (r[i] != NULL)
 			freeReplyObject(r[i]);
+		r[i] = NULL;
+	}
 }
 
 static redisContext *
@@ -520,8 +523,6 @@ exchange(struct redis_store *s, int n, struct cmd *cmds, redisReply **r)
 			return STORE_OK;
 		}
 		free_replies(r, n);
-		for (i = 0; i < n; i++)
-			r[i] = NULL;
 		if (!noscript && (s->fresh || !broken(s->c, e))) {
 			s->fresh = 0;
 			return io_failed(s, e, 0);
@@ -535,18 +536,21 @@ exchange(struct redis_store *s, int n, struct cmd *cmds, redisReply **r)
 			     "proxy in front of several servers?)");
 }
 
-/* One command; its reply in *out, an error reply reported as a failure. */
+/* exchange(), and the first error reply reported as a failure (the
+ * replies then freed). */
 static int
-run(struct redis_store *s, struct cmd *c, redisReply **out)
+run(struct redis_store *s, int n, struct cmd *c, redisReply **r)
 {
-	if (exchange(s, 1, c, out) != STORE_OK)
+	int i;
+
+	if (exchange(s, n, c, r) != STORE_OK)
 		return STORE_ERROR;
-	if ((*out)->type == REDIS_REPLY_ERROR) {
-		reply_failed(s, *out);
-		freeReplyObject(*out);
-		*out = NULL;
-		return STORE_ERROR;
-	}
+	for (i = 0; i < n; i++)
+		if (r[i]->type == REDIS_REPLY_ERROR) {
+			reply_failed(s, r[i]);
+			free_replies(r, n);
+			return STORE_ERROR;
+		}
 	return STORE_OK;
 }
 
@@ -667,7 +671,7 @@ redis_load(struct store *base, const char *name, struct buf *out)
 
 	key(s, k, "r", name);
 	cmd(&c, "GET", k, NULL);
-	if (run(s, &c, &r) != STORE_OK)
+	if (run(s, 1, &c, &r) != STORE_OK)
 		return STORE_ERROR;
 	if (r->type == REDIS_REPLY_NIL)
 		rc = STORE_NOTFOUND;
@@ -736,7 +740,7 @@ redis_save(struct store *base, const char *name, const struct store_write *w)
 	struct record_meta m;
 	struct cmd c[2];
 	redisReply *r[2];
-	int n = 0, i, rc = STORE_OK, readable;
+	int n = 0, rc = STORE_OK, readable;
 
 	readable = record_read_meta(w->data, w->len, &m) == 0;
 	ttl = readable ? (listing_last_active(&m) + s->idle_secs - now) * 1000
@@ -754,12 +758,9 @@ redis_save(struct store *base, const char *name, const struct store_write *w)
 	argn(&c[n], 0, ttl);
 	args(&c[n], token != NULL ? token : "");
 	n++;
-	if (exchange(s, n, c, r) != STORE_OK)
+	if (run(s, n, c, r) != STORE_OK)
 		return STORE_ERROR;
-	for (i = 0; i < n && rc == STORE_OK; i++)
-		if (r[i]->type == REDIS_REPLY_ERROR)
-			rc = reply_failed(s, r[i]);
-	if (rc == STORE_OK && r[n - 1]->integer != 1)
+	if (r[n - 1]->integer != 1)
 		rc = redis_fail(s,
 				"write %.12s refused: its lock passed to "
 				"another holder (held past its lifetime)",
@@ -776,17 +777,14 @@ redis_remove(struct store *base, const char *name)
 	char rk[KEY_MAX];
 	struct cmd c[2];
 	redisReply *r[2];
-	int rc = STORE_OK, i;
+	int rc = STORE_OK;
 
 	key(s, rk, "r", name);
 	cmd(&c[0], "DEL", rk, NULL);
 	index_cmd(s, &c[1], name, NULL, 0);
-	if (exchange(s, 2, c, r) != STORE_OK)
+	if (run(s, 2, c, r) != STORE_OK)
 		return STORE_ERROR;
-	for (i = 0; i < 2 && rc == STORE_OK; i++)
-		if (r[i]->type == REDIS_REPLY_ERROR)
-			rc = reply_failed(s, r[i]);
-	if (rc == STORE_OK && r[0]->integer == 0)
+	if (r[0]->integer == 0)
 		rc = STORE_NOTFOUND;
 	free_replies(r, 2);
 	return rc;
@@ -804,7 +802,7 @@ acquire(struct redis_store *s, const char *k, const char *token, long long ms)
 	args(&c, k);
 	args(&c, token);
 	argn(&c, 0, ms);
-	if (run(s, &c, &r) != STORE_OK)
+	if (run(s, 1, &c, &r) != STORE_OK)
 		return -1;
 	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
@@ -888,7 +886,7 @@ redis_unlock(struct store *base, const char *name)
 	args(&c, k);
 	args(&c, s->held[i].token);
 	/* If this fails, the lock lapses by itself within its lifetime. */
-	if (run(s, &c, &r) == STORE_OK)
+	if (run(s, 1, &c, &r) == STORE_OK)
 		freeReplyObject(r);
 	explicit_bzero(&s->held[i], sizeof(s->held[i]));
 }
@@ -905,7 +903,7 @@ redis_writable(struct store *base)
 
 	snprintf(k, sizeof(k), "%sprobe", s->prefix);
 	cmd(&c, "SET", k, "1", "PX", "10000", NULL);
-	if (run(s, &c, &r) != STORE_OK)
+	if (run(s, 1, &c, &r) != STORE_OK)
 		return STORE_ERROR;
 	freeReplyObject(r);
 	return STORE_OK;
@@ -952,22 +950,20 @@ heads(struct redis_store *s, const char *const *names, size_t n,
 		cmd(&c[i], "GETRANGE", k[i], "0", NULL);
 		argn(&c[i], 0, (long long)head_len - 1);
 	}
-	if (exchange(s, (int)n, c, r) != STORE_OK)
+	if (run(s, (int)n, c, r) != STORE_OK)
 		goto out;
 	rc = STORE_OK;
 	for (i = 0; i < n && rc == STORE_OK; i++) {
 		redisReply *u;
 		struct cmd uc;
 
-		if (r[i]->type == REDIS_REPLY_ERROR) {
-			rc = reply_failed(s, r[i]);
-		} else if (r[i]->len > 0) {
+		if (r[i]->len > 0) {
 			if (visit(ctx, names[i], (unsigned char *)r[i]->str,
 				  r[i]->len) != 0)
 				rc = STORE_ERROR;
 		} else {
 			index_cmd(s, &uc, names[i], NULL, 0);
-			if (run(s, &uc, &u) == STORE_OK)
+			if (run(s, 1, &uc, &u) == STORE_OK)
 				freeReplyObject(u);
 			(*gone)++;
 		}
@@ -1022,7 +1018,7 @@ walk(struct redis_store *s, const char *min, const char *max, size_t head_len,
 		cmd(&c, "ZRANGEBYLEX", s->index[0], from, max, "LIMIT", "0",
 		    NULL);
 		argn(&c, 0, BATCH);
-		if (run(s, &c, &r) != STORE_OK)
+		if (run(s, 1, &c, &r) != STORE_OK)
 			return STORE_ERROR;
 		n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
 		if (n > 0) {
@@ -1077,7 +1073,7 @@ move_due(struct redis_store *s, long long now)
 	do {
 		eval_indexes(s, &c, SOON);
 		argn(&c, 0, now);
-		if (run(s, &c, &r) != STORE_OK)
+		if (run(s, 1, &c, &r) != STORE_OK)
 			return STORE_ERROR;
 		moved = r->integer;
 		freeReplyObject(r);
@@ -1155,7 +1151,7 @@ range(struct redis_store *s, size_t index, int asc, long long start,
 	cmd(&c, asc ? "ZRANGE" : "ZREVRANGE", s->index[index], NULL);
 	argn(&c, 0, start);
 	argn(&c, 1, stop);
-	return run(s, &c, out);
+	return run(s, 1, &c, out);
 }
 
 /*
