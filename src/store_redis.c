@@ -175,8 +175,8 @@ struct redis_store {
 	long long logged_at;  /* ms */
 	int quiet;	      /* check-config: the caller says it */
 	struct {
-		char name[RECORD_NAME_LEN + 1];
-		char token[33]; /* "": a free slot */
+		char name[RECORD_NAME_LEN + 1]; /* "": a free slot */
+		char token[33];
 	} held[STORE_HELD_MAX];
 };
 
@@ -649,7 +649,7 @@ redis_close(struct store *base)
 	size_t i;
 
 	for (i = 0; i < STORE_HELD_MAX; i++)
-		if (s->held[i].token[0] != '\0')
+		if (s->held[i].name[0] != '\0')
 			s->base.ops->unlock(base, s->held[i].name);
 	if (s->c != NULL)
 		redisFree(s->c);
@@ -685,17 +685,17 @@ redis_load(struct store *base, const char *name, struct buf *out)
 	return rc;
 }
 
-/* The lock this process holds on name, or NULL. */
-static const char *
-held_token(const struct redis_store *s, const char *name)
+/* The slot of this process's lock on name ("": a free slot), or
+ * STORE_HELD_MAX if none. */
+static size_t
+held(const struct redis_store *s, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < STORE_HELD_MAX; i++)
-		if (s->held[i].token[0] != '\0' &&
-		    strcmp(s->held[i].name, name) == 0)
-			return s->held[i].token;
-	return NULL;
+		if (strcmp(s->held[i].name, name) == 0)
+			break;
+	return i;
 }
 
 /* The INDEX (or UNINDEX) command for name, its keys and arguments. */
@@ -736,7 +736,7 @@ redis_save(struct store *base, const char *name, const struct store_write *w)
 	struct redis_store *s = redis_store(base);
 	char rk[KEY_MAX], lk[KEY_MAX];
 	long long now = now_ms() / 1000, ttl;
-	const char *token = held_token(s, name);
+	size_t h = held(s, name);
 	struct record_meta m;
 	struct cmd c[2];
 	redisReply *r[2];
@@ -756,7 +756,7 @@ redis_save(struct store *base, const char *name, const struct store_write *w)
 	args(&c[n], lk);
 	arg(&c[n], w->data, w->len);
 	argn(&c[n], 0, ttl);
-	args(&c[n], token != NULL ? token : "");
+	args(&c[n], h < STORE_HELD_MAX ? s->held[h].token : "");
 	n++;
 	if (run(s, n, c, r) != STORE_OK)
 		return STORE_ERROR;
@@ -832,11 +832,9 @@ redis_lock(struct store *base, const char *name)
 	long long deadline = now_ms() + s->lock_ms + 1000, delay = 2;
 	char k[KEY_MAX], token[33];
 	unsigned char jitter;
-	size_t i;
+	size_t i = held(s, "");
 	int rc;
 
-	for (i = 0; i < STORE_HELD_MAX && s->held[i].token[0] != '\0'; i++)
-		;
 	if (i == STORE_HELD_MAX) {
 		log_error("store: lock %.12s: %d locks held already", name,
 			  STORE_HELD_MAX);
@@ -873,12 +871,8 @@ redis_unlock(struct store *base, const char *name)
 	char k[KEY_MAX];
 	redisReply *r;
 	struct cmd c;
-	size_t i;
+	size_t i = held(s, name);
 
-	for (i = 0; i < STORE_HELD_MAX; i++)
-		if (s->held[i].token[0] != '\0' &&
-		    strcmp(s->held[i].name, name) == 0)
-			break;
 	if (i == STORE_HELD_MAX)
 		return;
 	key(s, k, "l", name);
