@@ -1135,17 +1135,25 @@ totals(struct redis_store *s, struct listing_totals *t, long long count[5],
 	return rc;
 }
 
-/* Names [start, stop] (ranks) of one index, newest first unless asc. */
+/* The records from rank skip on of one index, need of them (-1: all),
+ * newest first unless asc, into out; *got says how many names came. */
 static int
-range(struct redis_store *s, size_t index, int asc, long long start,
-      long long stop, redisReply **out)
+range(struct redis_store *s, size_t index, int asc, long long skip,
+      long long need, struct listing *out, size_t *gone, long long *got)
 {
+	redisReply *r;
 	struct cmd c;
+	int rc;
 
 	cmd(&c, asc ? "ZRANGE" : "ZREVRANGE", s->index[index], NULL);
-	argn(&c, 0, start);
-	argn(&c, 1, stop);
-	return run(s, 1, &c, out);
+	argn(&c, 0, skip);
+	argn(&c, 1, need < 0 ? -1 : skip + need - 1);
+	if (run(s, 1, &c, &r) != STORE_OK)
+		return STORE_ERROR;
+	*got = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : 0;
+	rc = reply_heads(s, r, RECORD_HEAD_LEN, add_readable, out, gone);
+	freeReplyObject(r);
+	return rc;
 }
 
 /*
@@ -1161,39 +1169,29 @@ page(struct redis_store *s, const struct listing_query *q,
 					   [SORT_REFRESHED] = 2,
 					   [SORT_STATUS] = 0 };
 	long long skip = (long long)q->offset, need, got;
-	redisReply *r;
-	int h, rc = STORE_OK;
+	int h;
 
 	need = q->limit == 0 ? -1 : (long long)q->limit;
 	if (q->sort != SORT_STATUS || q->health >= 0) {
 		size_t index = (q->health < 0 ? 2 : 5 + 3 * (size_t)q->health) +
 			       (size_t)sort_index[q->sort];
 
-		if (range(s, index, q->sort == SORT_EXPIRES, skip,
-			  need < 0 ? -1 : skip + need - 1, &r) != STORE_OK)
-			return STORE_ERROR;
-		rc = reply_heads(s, r, RECORD_HEAD_LEN, add_readable, out,
-				 gone);
-		freeReplyObject(r);
-		return rc;
+		return range(s, index, q->sort == SORT_EXPIRES, skip, need, out,
+			     gone, &got);
 	}
-	for (h = HEALTH__MAX - 1; h >= 0 && need != 0 && rc == STORE_OK; h--) {
+	for (h = HEALTH__MAX - 1; h >= 0 && need != 0; h--) {
 		if (skip >= count[1 + h]) {
 			skip -= count[1 + h];
 			continue;
 		}
-		if (range(s, 5 + 3 * (size_t)h, 0, skip,
-			  need < 0 ? -1 : skip + need - 1, &r) != STORE_OK)
+		if (range(s, 5 + 3 * (size_t)h, 0, skip, need, out, gone,
+			  &got) != STORE_OK)
 			return STORE_ERROR;
-		got = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : 0;
-		rc = reply_heads(s, r, RECORD_HEAD_LEN, add_readable, out,
-				 gone);
-		freeReplyObject(r);
 		if (need > 0)
 			need = need > got ? need - got : 0;
 		skip = 0;
 	}
-	return rc;
+	return STORE_OK;
 }
 
 static int
