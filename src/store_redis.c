@@ -921,9 +921,10 @@ redis_spend(struct store *base, const char *name, long long expires_at)
 /* -- lists --------------------------------------------------------------- */
 
 /*
- * The heads of n names (GETRANGE, one round trip), each given to visit;
- * a name whose record is gone (expired, or deleted between two steps)
- * is skipped, and its index entries removed.  *gone counts those.
+ * The heads of n names (GETRANGE, one round trip), each given to visit
+ * (if not NULL: sweep only counts); a name whose record is gone
+ * (expired, or deleted between two steps) is skipped, and its index
+ * entries removed.  *gone counts those.
  */
 static int
 heads(struct redis_store *s, const char *const *names, size_t n,
@@ -951,15 +952,15 @@ heads(struct redis_store *s, const char *const *names, size_t n,
 		redisReply *u;
 		struct cmd uc;
 
-		if (r[i]->len > 0) {
-			if (visit(ctx, names[i], (unsigned char *)r[i]->str,
-				  r[i]->len) != 0)
-				rc = STORE_ERROR;
-		} else {
+		if (r[i]->len == 0) {
 			index_cmd(s, &uc, names[i], NULL, 0);
 			if (run(s, 1, &uc, &u) == STORE_OK)
 				freeReplyObject(u);
 			(*gone)++;
+		} else if (visit != NULL &&
+			   visit(ctx, names[i], (unsigned char *)r[i]->str,
+				 r[i]->len) != 0) {
+			rc = STORE_ERROR;
 		}
 	}
 out:
@@ -1255,24 +1256,12 @@ redis_query(struct store *base, const struct listing_query *q,
 }
 
 /* Index entries whose record is gone (expired by TTL, say): removed. */
-static int
-count_nothing(void *ctx, const char *name, const unsigned char *head,
-	      size_t len)
-{
-	(void)ctx;
-	(void)name;
-	(void)head;
-	(void)len;
-	return 0;
-}
-
 static long
 redis_sweep(struct store *base)
 {
 	size_t gone = 0;
 
-	if (walk(redis_store(base), "-", "+", 1, count_nothing, NULL, &gone) !=
-	    STORE_OK)
+	if (walk(redis_store(base), "-", "+", 1, NULL, NULL, &gone) != STORE_OK)
 		return -1;
 	return (long)gone;
 }
