@@ -51,11 +51,9 @@ store_load(struct store *s, const char *name, struct buf *out)
 int
 store_save(struct store *s, const char *name, const void *data, size_t len)
 {
-	struct store_write w = { data, len };
-
 	if (!store_valid_name(name) || len > RECORD_MAX)
 		return STORE_ERROR;
-	return s->ops->save(s, name, &w);
+	return s->ops->save(s, name, data, len);
 }
 
 int

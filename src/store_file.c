@@ -275,7 +275,7 @@ write_all(int fd, const unsigned char *p, size_t n)
 }
 
 static int
-file_save(struct store *base, const char *name, const struct store_write *w)
+file_save(struct store *base, const char *name, const void *data, size_t len)
 {
 	struct file_store *s = file_store(base);
 	unsigned char rnd[8];
@@ -293,7 +293,7 @@ file_save(struct store *base, const char *name, const struct store_write *w)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto err;
-	if (write_all(fd, w->data, w->len) == -1 || fsync(fd) == -1)
+	if (write_all(fd, data, len) == -1 || fsync(fd) == -1)
 		goto err;
 	if (close(fd) == -1) {
 		fd = -1;

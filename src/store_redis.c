@@ -731,7 +731,7 @@ index_cmd(const struct redis_store *s, struct cmd *c, const char *name,
  * the indexes miss; readers skip and remove such entries.
  */
 static int
-redis_save(struct store *base, const char *name, const struct store_write *w)
+redis_save(struct store *base, const char *name, const void *data, size_t len)
 {
 	struct redis_store *s = redis_store(base);
 	char rk[KEY_MAX], lk[KEY_MAX];
@@ -742,7 +742,7 @@ redis_save(struct store *base, const char *name, const struct store_write *w)
 	redisReply *r[2];
 	int n = 0, rc = STORE_OK, readable;
 
-	readable = record_read_meta(w->data, w->len, &m) == 0;
+	readable = record_read_meta(data, len, &m) == 0;
 	ttl = readable ? (listing_last_active(&m) + s->idle_secs - now) * 1000
 		       : s->idle_secs * 1000;
 	if (ttl < TTL_MIN_MS)
@@ -754,7 +754,7 @@ redis_save(struct store *base, const char *name, const struct store_write *w)
 	evalsha(s, &c[n], SAVE, 2);
 	args(&c[n], rk);
 	args(&c[n], lk);
-	arg(&c[n], w->data, w->len);
+	arg(&c[n], data, len);
 	argn(&c[n], 0, ttl);
 	args(&c[n], h < STORE_HELD_MAX ? s->held[h].token : "");
 	n++;
