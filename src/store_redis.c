@@ -37,6 +37,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "log.h"
+#include "nitems.h"
 #include "secretfile.h"
 #include "text.h"
 
@@ -281,9 +282,10 @@ redis_fail(struct redis_store *s, const char *fmt, ...)
 	return STORE_ERROR;
 }
 
-/* What an error reply means, in the operator's words, or NULL. */
-static const char *
-reply_cause(const char *e)
+/* An error reply: what it means, in the operator's words, or failing
+ * that, in Redis's own. */
+static int
+reply_failed(struct redis_store *s, const redisReply *r)
 {
 	static const struct {
 		const char *prefix, *cause;
@@ -312,23 +314,13 @@ reply_cause(const char *e)
 		{ "MASTERDOWN", "a replica whose primary is down" },
 		{ "CLUSTERDOWN", "the cluster is down" },
 	};
-	size_t i;
-
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strncmp(e, known[i].prefix, strlen(known[i].prefix)) == 0)
-			return known[i].cause;
-	return NULL;
-}
-
-static int
-reply_failed(struct redis_store *s, const redisReply *r)
-{
-	const char *cause = reply_cause(r->str);
+	const char *e = r->str;
 	char said[80];
 	size_t i;
 
-	if (cause != NULL)
-		return redis_fail(s, "%s", cause);
+	for (i = 0; i < nitems(known); i++)
+		if (strncmp(e, known[i].prefix, strlen(known[i].prefix)) == 0)
+			return redis_fail(s, "%s", known[i].cause);
 	/* Redis's own words, first line only, printable: an error reply
 	 * names commands, never the values we sent. */
 	for (i = 0; i + 1 < sizeof(said) && i < r->len; i++)
