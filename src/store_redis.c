@@ -271,14 +271,12 @@ redis_fail(struct redis_store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cause, sizeof(cause), fmt, ap);
 	va_end(ap);
-	if (s->quiet) {
-		memcpy(s->cause, cause, sizeof(cause));
-	} else if (strcmp(cause, s->cause) != 0 ||
-		   t - s->logged_at >= RELOG_MS) {
+	if (!s->quiet &&
+	    (strcmp(cause, s->cause) != 0 || t - s->logged_at >= RELOG_MS)) {
 		log_error("store: redis %s: %s", s->where, cause);
-		memcpy(s->cause, cause, sizeof(cause));
 		s->logged_at = t;
 	}
+	memcpy(s->cause, cause, sizeof(cause));
 	return STORE_ERROR;
 }
 
@@ -1095,10 +1093,9 @@ totals(struct redis_store *s, struct listing_totals *t, long long count[5],
 	int i, rc = STORE_OK;
 
 	/* all, then each health's "created" index. */
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 5; i++)
 		cmd(&c[i], "ZCARD", s->index[i == 0 ? 2 : 5 + 3 * (i - 1)],
 		    NULL);
-	}
 	cmd(&c[5], "HMGET", s->index[19], "events", "dead", NULL);
 	cmd(&c[6], "ZRANGE", s->index[17], "0", "0", "WITHSCORES", NULL);
 	if (exchange(s, 7, c, r) != STORE_OK)
