@@ -570,7 +570,21 @@ eval_indexes(const struct redis_store *s, struct cmd *c, enum script which)
 
 /* -- open, close --------------------------------------------------------- */
 
-static void redis_close(struct store *base);
+static void
+redis_close(struct store *base)
+{
+	struct redis_store *s = redis_store(base);
+	size_t i;
+
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		if (s->held[i].name[0] != '\0')
+			s->base.ops->unlock(base, s->held[i].name);
+	if (s->c != NULL)
+		redisFree(s->c);
+	free(s->user);
+	secret_free(s->password);
+	free(s);
+}
 
 static struct store *
 redis_open(const struct config *cfg, char *err, size_t len)
@@ -630,22 +644,6 @@ redis_open(const struct config *cfg, char *err, size_t len)
 err:
 	redis_close(&s->base);
 	return NULL;
-}
-
-static void
-redis_close(struct store *base)
-{
-	struct redis_store *s = redis_store(base);
-	size_t i;
-
-	for (i = 0; i < STORE_HELD_MAX; i++)
-		if (s->held[i].name[0] != '\0')
-			s->base.ops->unlock(base, s->held[i].name);
-	if (s->c != NULL)
-		redisFree(s->c);
-	free(s->user);
-	secret_free(s->password);
-	free(s);
 }
 
 /* -- records ------------------------------------------------------------- */
