@@ -1323,11 +1323,6 @@ redis_check(struct store *base, char *msg, size_t len)
 	s->down_until = 0;
 	s->cause[0] = '\0';
 	s->quiet = 1;
-	if (connected(s) != STORE_OK) {
-		snprintf(msg, len, "redis %s: %s", s->where,
-			 s->cause[0] != '\0' ? s->cause : "cannot connect");
-		goto out;
-	}
 	snprintf(k, sizeof(k), "%sprobe", s->prefix);
 	cmd(&c[0], "INFO", NULL);
 	cmd(&c[1], "SET", k, "1", "PX", "10000", NULL);
