@@ -323,19 +323,17 @@ static int
 file_remove(struct store *base, const char *name)
 {
 	struct file_store *s = file_store(base);
-	int sfd, rc = STORE_OK;
+	int sfd, rc = STORE_ERROR;
 
 	sfd = shard(s, name, 0);
 	if (sfd == -1)
 		return errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
-	if (unlinkat(sfd, name, 0) == -1) {
-		rc = errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
-		if (rc == STORE_ERROR)
-			log_error("store: delete %.12s: %s", name,
-				  strerror(errno));
-	} else if (fsync(sfd) == -1) {
-		rc = STORE_ERROR;
-	}
+	if (unlinkat(sfd, name, 0) == 0)
+		rc = fsync(sfd) == 0 ? STORE_OK : STORE_ERROR;
+	else if (errno == ENOENT)
+		rc = STORE_NOTFOUND;
+	else
+		log_error("store: delete %.12s: %s", name, strerror(errno));
 	close(sfd);
 	return rc;
 }
