@@ -348,7 +348,9 @@ file_remove(struct store *base, const char *name)
 static int
 lock_fd(struct file_store *s, const char *name, int wait)
 {
-	struct flock fl;
+	struct flock fl = { .l_type = F_WRLCK,
+			    .l_whence = SEEK_SET,
+			    .l_len = 1 };
 	char prefix[9];
 	int dfd = root(s), fd;
 
@@ -363,11 +365,7 @@ lock_fd(struct file_store *s, const char *name, int wait)
 			  strerror(errno));
 		return -1;
 	}
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
 	fl.l_start = (off_t)strtoull(prefix, NULL, 16);
-	fl.l_len = 1;
 	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
 		if (errno == EINTR)
 			continue;
