@@ -67,8 +67,7 @@ store_delete(struct store *s, const char *name)
 int
 store_lock(struct store *s, const char *name, struct store_lock *l)
 {
-	l->s = NULL;
-	memset(l->name, 0, sizeof(l->name));
+	memset(l, 0, sizeof(*l));
 	if (!store_valid_name(name) || s->ops->lock(s, name) != STORE_OK)
 		return STORE_ERROR;
 	l->s = s;
