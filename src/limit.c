@@ -57,11 +57,10 @@ table(struct app *app)
 static uint64_t
 address_tag(const struct app *app, const char *addr)
 {
-	unsigned char a[1 + 16], mac[SHA256_LEN];
+	unsigned char a[1 + 16] = { 0 }, mac[SHA256_LEN];
 	uint64_t tag = 0;
 	size_t n, i;
 
-	memset(a, 0, sizeof(a));
 	if (inet_pton(AF_INET6, addr, a + 1) == 1) {
 		a[0] = 6;
 		n = 1 + 8;

@@ -332,12 +332,10 @@ listing_detail_json(const struct listing_entry *e, const struct record *r,
 	if (o == NULL)
 		return NULL;
 	cJSON_AddItemToObject(o, "token", jwt_describe(r->access_token));
-	/* Its events still to be sent, or given up on (event.h). */
+	/* Its events still to be sent, or given up on (event.h); or null. */
 	ev = event_outbox_json(r);
-	if (ev != NULL)
-		cJSON_AddItemToObject(o, "events", ev);
-	else
-		cJSON_AddNullToObject(o, "events");
+	cJSON_AddItemToObject(o, "events",
+			      ev != NULL ? ev : cJSON_CreateNull());
 	return o;
 }
 

@@ -120,13 +120,11 @@ shared_check(struct shared_file *f)
 static int
 lock_op(struct shared_file *f, off_t at, int type, int cmd)
 {
-	struct flock fl;
+	struct flock fl = { .l_type = (short)type,
+			    .l_whence = SEEK_SET,
+			    .l_start = at,
+			    .l_len = 1 };
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = (short)type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = at;
-	fl.l_len = 1;
 	/* Open file description locks: each open is its own owner, so two
 	 * CGI processes (or a worker and the CLI) exclude each other. */
 	while (fcntl(f->fd, cmd, &fl) == -1) {

@@ -51,11 +51,9 @@ store_load(struct store *s, const char *name, struct buf *out)
 int
 store_save(struct store *s, const char *name, const void *data, size_t len)
 {
-	struct store_write w = { data, len };
-
 	if (!store_valid_name(name) || len > RECORD_MAX)
 		return STORE_ERROR;
-	return s->ops->save(s, name, &w);
+	return s->ops->save(s, name, data, len);
 }
 
 int
@@ -69,8 +67,7 @@ store_delete(struct store *s, const char *name)
 int
 store_lock(struct store *s, const char *name, struct store_lock *l)
 {
-	l->s = NULL;
-	memset(l->name, 0, sizeof(l->name));
+	memset(l, 0, sizeof(*l));
 	if (!store_valid_name(name) || s->ops->lock(s, name) != STORE_OK)
 		return STORE_ERROR;
 	l->s = s;

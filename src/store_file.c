@@ -275,7 +275,7 @@ write_all(int fd, const unsigned char *p, size_t n)
 }
 
 static int
-file_save(struct store *base, const char *name, const struct store_write *w)
+file_save(struct store *base, const char *name, const void *data, size_t len)
 {
 	struct file_store *s = file_store(base);
 	unsigned char rnd[8];
@@ -293,7 +293,7 @@ file_save(struct store *base, const char *name, const struct store_write *w)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto err;
-	if (write_all(fd, w->data, w->len) == -1 || fsync(fd) == -1)
+	if (write_all(fd, data, len) == -1 || fsync(fd) == -1)
 		goto err;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -323,19 +323,17 @@ static int
 file_remove(struct store *base, const char *name)
 {
 	struct file_store *s = file_store(base);
-	int sfd, rc = STORE_OK;
+	int sfd, rc = STORE_ERROR;
 
 	sfd = shard(s, name, 0);
 	if (sfd == -1)
 		return errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
-	if (unlinkat(sfd, name, 0) == -1) {
-		rc = errno == ENOENT ? STORE_NOTFOUND : STORE_ERROR;
-		if (rc == STORE_ERROR)
-			log_error("store: delete %.12s: %s", name,
-				  strerror(errno));
-	} else if (fsync(sfd) == -1) {
-		rc = STORE_ERROR;
-	}
+	if (unlinkat(sfd, name, 0) == 0)
+		rc = fsync(sfd) == 0 ? STORE_OK : STORE_ERROR;
+	else if (errno == ENOENT)
+		rc = STORE_NOTFOUND;
+	else
+		log_error("store: delete %.12s: %s", name, strerror(errno));
 	close(sfd);
 	return rc;
 }
@@ -350,7 +348,9 @@ file_remove(struct store *base, const char *name)
 static int
 lock_fd(struct file_store *s, const char *name, int wait)
 {
-	struct flock fl;
+	struct flock fl = { .l_type = F_WRLCK,
+			    .l_whence = SEEK_SET,
+			    .l_len = 1 };
 	char prefix[9];
 	int dfd = root(s), fd;
 
@@ -365,11 +365,7 @@ lock_fd(struct file_store *s, const char *name, int wait)
 			  strerror(errno));
 		return -1;
 	}
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
 	fl.l_start = (off_t)strtoull(prefix, NULL, 16);
-	fl.l_len = 1;
 	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
 		if (errno == EINTR)
 			continue;

@@ -8,24 +8,13 @@
 
 #include "store.h"
 
-/*
- * What one save writes, all or nothing: the record.  The outbox of
- * issue 15 adds its sealed event here, to be written in the same step
- * (Redis: the same script, in the record's hash slot; files: the same
- * directory fsync).
- */
-struct store_write {
-	const void *data;
-	size_t len;
-};
-
 struct store_ops {
 	const char *kind;
 	struct store *(*open)(const struct config *cfg, char *err, size_t len);
 	void (*close)(struct store *s);
 	int (*load)(struct store *s, const char *name, struct buf *out);
-	int (*save)(struct store *s, const char *name,
-		    const struct store_write *w);
+	int (*save)(struct store *s, const char *name, const void *data,
+		    size_t len);
 	int (*remove)(struct store *s, const char *name);
 	int (*lock)(struct store *s, const char *name);
 	void (*unlock)(struct store *s, const char *name);

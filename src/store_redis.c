@@ -37,6 +37,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "log.h"
+#include "nitems.h"
 #include "secretfile.h"
 #include "text.h"
 
@@ -162,6 +163,7 @@ struct redis_store {
 	unsigned db;
 	char *user, *password;
 	char prefix[65];
+	char index[INDEX_KEYS][KEY_MAX]; /* index_names[], prefixed */
 	unsigned connect_ms, command_ms;
 	long long lock_ms;   /* a lock's lifetime */
 	long long idle_secs; /* [store] max_idle_days */
@@ -174,8 +176,8 @@ struct redis_store {
 	long long logged_at;  /* ms */
 	int quiet;	      /* check-config: the caller says it */
 	struct {
-		char name[RECORD_NAME_LEN + 1];
-		char token[33]; /* "": a free slot */
+		char name[RECORD_NAME_LEN + 1]; /* "": a free slot */
+		char token[33];
 	} held[STORE_HELD_MAX];
 };
 
@@ -203,12 +205,6 @@ now_ms(void)
 }
 
 static void
-cmd_init(struct cmd *c)
-{
-	c->argc = 0;
-}
-
-static void
 arg(struct cmd *c, const void *p, size_t n)
 {
 	if (c->argc == ARGS_MAX)
@@ -221,6 +217,23 @@ static void
 args(struct cmd *c, const char *s)
 {
 	arg(c, s, strlen(s));
+}
+
+/* A new command of the strings given, up to the NULL; more may follow. */
+static void cmd(struct cmd *c, ...) __attribute__((sentinel));
+
+static void
+cmd(struct cmd *c, ...)
+{
+	const char *s;
+	va_list ap;
+
+	c->argc = 0;
+	va_start(ap, c);
+	for (s = va_arg(ap, const char *); s != NULL;
+	     s = va_arg(ap, const char *))
+		args(c, s);
+	va_end(ap);
 }
 
 /* A number argument, kept in the command's own room (slot 0 to 10;
@@ -236,12 +249,6 @@ static void
 key(const struct redis_store *s, char *out, const char *kind, const char *name)
 {
 	snprintf(out, KEY_MAX, "%s%s:{%s}", s->prefix, kind, name);
-}
-
-static void
-index_key(const struct redis_store *s, char *out, size_t i)
-{
-	snprintf(out, KEY_MAX, "%s{i}:%s", s->prefix, index_names[i]);
 }
 
 /* -- failures ------------------------------------------------------------ */
@@ -264,20 +271,19 @@ redis_fail(struct redis_store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cause, sizeof(cause), fmt, ap);
 	va_end(ap);
-	if (s->quiet) {
-		memcpy(s->cause, cause, sizeof(cause));
-	} else if (strcmp(cause, s->cause) != 0 ||
-		   t - s->logged_at >= RELOG_MS) {
+	if (!s->quiet &&
+	    (strcmp(cause, s->cause) != 0 || t - s->logged_at >= RELOG_MS)) {
 		log_error("store: redis %s: %s", s->where, cause);
-		memcpy(s->cause, cause, sizeof(cause));
 		s->logged_at = t;
 	}
+	memcpy(s->cause, cause, sizeof(cause));
 	return STORE_ERROR;
 }
 
-/* What an error reply means, in the operator's words, or NULL. */
-static const char *
-reply_cause(const char *e)
+/* An error reply: what it means, in the operator's words, or failing
+ * that, in Redis's own. */
+static int
+reply_failed(struct redis_store *s, const redisReply *r)
 {
 	static const struct {
 		const char *prefix, *cause;
@@ -306,23 +312,13 @@ reply_cause(const char *e)
 		{ "MASTERDOWN", "a replica whose primary is down" },
 		{ "CLUSTERDOWN", "the cluster is down" },
 	};
-	size_t i;
-
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strncmp(e, known[i].prefix, strlen(known[i].prefix)) == 0)
-			return known[i].cause;
-	return NULL;
-}
-
-static int
-reply_failed(struct redis_store *s, const redisReply *r)
-{
-	const char *cause = reply_cause(r->str);
+	const char *e = r->str;
 	char said[80];
 	size_t i;
 
-	if (cause != NULL)
-		return redis_fail(s, "%s", cause);
+	for (i = 0; i < nitems(known); i++)
+		if (strncmp(e, known[i].prefix, strlen(known[i].prefix)) == 0)
+			return redis_fail(s, "%s", known[i].cause);
 	/* Redis's own words, first line only, printable: an error reply
 	 * names commands, never the values we sent. */
 	for (i = 0; i + 1 < sizeof(said) && i < r->len; i++)
@@ -365,14 +361,17 @@ io_failed(struct redis_store *s, int e, int connecting)
 
 /* -- the connection ------------------------------------------------------ */
 
+/* Frees the replies there are, and leaves NULL in their places. */
 static void
 free_replies(redisReply **r, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (r[i] != NULL)
 			freeReplyObject(r[i]);
+		r[i] = NULL;
+	}
 }
 
 static redisContext *
@@ -396,40 +395,22 @@ handshake(struct redis_store *s)
 {
 	struct timeval tv = { (time_t)(s->command_ms / 1000),
 			      (suseconds_t)(s->command_ms % 1000) * 1000 };
-	char name[64];
 	redisReply *r;
-	int n = 0, i, rc = STORE_OK;
-	struct cmd c;
+	int n, i, rc = STORE_OK;
 
 	if (redisSetTimeout(s->c, tv) != REDIS_OK)
 		return io_failed(s, errno, 1);
-	if (s->password != NULL) {
-		cmd_init(&c);
-		args(&c, "AUTH");
-		if (s->user != NULL)
-			args(&c, s->user);
-		args(&c, s->password);
-		redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-		n++;
-	}
-	cmd_init(&c);
-	args(&c, "SELECT");
-	argn(&c, 0, s->db);
-	redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-	snprintf(name, sizeof(name), "insuresign-connect-%ld", (long)getpid());
-	cmd_init(&c);
-	args(&c, "CLIENT");
-	args(&c, "SETNAME");
-	args(&c, name);
-	redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-	for (i = 0; i < SCRIPTS; i++) {
-		cmd_init(&c);
-		args(&c, "SCRIPT");
-		args(&c, "LOAD");
-		args(&c, scripts[i]);
-		redisAppendCommandArgv(s->c, c.argc, c.argv, c.len);
-	}
-	n += 2 + SCRIPTS;
+	/* Each %s is one argument, whatever it holds (hiredis). */
+	if (s->password != NULL && s->user != NULL)
+		redisAppendCommand(s->c, "AUTH %s %s", s->user, s->password);
+	else if (s->password != NULL)
+		redisAppendCommand(s->c, "AUTH %s", s->password);
+	redisAppendCommand(s->c, "SELECT %u", s->db);
+	redisAppendCommand(s->c, "CLIENT SETNAME insuresign-connect-%ld",
+			   (long)getpid());
+	for (i = 0; i < SCRIPTS; i++)
+		redisAppendCommand(s->c, "SCRIPT LOAD %s", scripts[i]);
+	n = (s->password != NULL) + 2 + SCRIPTS;
 	for (i = 0; i < n; i++) {
 		if (redisGetReply(s->c, (void **)&r) != REDIS_OK)
 			return io_failed(s, errno, 0);
@@ -532,8 +513,6 @@ exchange(struct redis_store *s, int n, struct cmd *cmds, redisReply **r)
 			return STORE_OK;
 		}
 		free_replies(r, n);
-		for (i = 0; i < n; i++)
-			r[i] = NULL;
 		if (!noscript && (s->fresh || !broken(s->c, e))) {
 			s->fresh = 0;
 			return io_failed(s, e, 0);
@@ -547,18 +526,21 @@ exchange(struct redis_store *s, int n, struct cmd *cmds, redisReply **r)
 			     "proxy in front of several servers?)");
 }
 
-/* One command; its reply in *out, an error reply reported as a failure. */
+/* exchange(), and the first error reply reported as a failure (the
+ * replies then freed). */
 static int
-run(struct redis_store *s, struct cmd *c, redisReply **out)
+run(struct redis_store *s, int n, struct cmd *c, redisReply **r)
 {
-	if (exchange(s, 1, c, out) != STORE_OK)
+	int i;
+
+	if (exchange(s, n, c, r) != STORE_OK)
 		return STORE_ERROR;
-	if ((*out)->type == REDIS_REPLY_ERROR) {
-		reply_failed(s, *out);
-		freeReplyObject(*out);
-		*out = NULL;
-		return STORE_ERROR;
-	}
+	for (i = 0; i < n; i++)
+		if (r[i]->type == REDIS_REPLY_ERROR) {
+			reply_failed(s, r[i]);
+			free_replies(r, n);
+			return STORE_ERROR;
+		}
 	return STORE_OK;
 }
 
@@ -567,22 +549,48 @@ static void
 evalsha(const struct redis_store *s, struct cmd *c, enum script which,
 	int nkeys)
 {
-	cmd_init(c);
-	args(c, "EVALSHA");
+	cmd(c, "EVALSHA", NULL);
 	/* Its 40 hex digits are known once connected (SCRIPT LOAD), maybe
 	 * only when this command is sent: the length is theirs already. */
 	arg(c, s->sha[which], 40);
 	argn(c, 11, nkeys);
 }
 
+/* An EVALSHA of INDEX, UNINDEX or SOON with every index key, its
+ * arguments to be added next. */
+static void
+eval_indexes(const struct redis_store *s, struct cmd *c, enum script which)
+{
+	size_t i;
+
+	evalsha(s, c, which, INDEX_KEYS);
+	for (i = 0; i < INDEX_KEYS; i++)
+		args(c, s->index[i]);
+}
+
 /* -- open, close --------------------------------------------------------- */
 
-static void redis_close(struct store *base);
+static void
+redis_close(struct store *base)
+{
+	struct redis_store *s = redis_store(base);
+	size_t i;
+
+	for (i = 0; i < STORE_HELD_MAX; i++)
+		if (s->held[i].name[0] != '\0')
+			s->base.ops->unlock(base, s->held[i].name);
+	if (s->c != NULL)
+		redisFree(s->c);
+	free(s->user);
+	secret_free(s->password);
+	free(s);
+}
 
 static struct store *
 redis_open(const struct config *cfg, char *err, size_t len)
 {
 	struct redis_store *s = calloc(1, sizeof(*s));
+	size_t i;
 
 	if (s == NULL) {
 		snprintf(err, len, "out of memory");
@@ -609,6 +617,9 @@ redis_open(const struct config *cfg, char *err, size_t len)
 		goto err;
 	}
 	snprintf(s->prefix, sizeof(s->prefix), "%s", cfg->redis_prefix);
+	for (i = 0; i < INDEX_KEYS; i++)
+		snprintf(s->index[i], KEY_MAX, "%s{i}:%s", s->prefix,
+			 index_names[i]);
 	s->db = cfg->redis_database;
 	s->connect_ms = cfg->redis_connect_timeout;
 	s->command_ms = cfg->redis_timeout;
@@ -635,22 +646,6 @@ err:
 	return NULL;
 }
 
-static void
-redis_close(struct store *base)
-{
-	struct redis_store *s = redis_store(base);
-	size_t i;
-
-	for (i = 0; i < STORE_HELD_MAX; i++)
-		if (s->held[i].token[0] != '\0')
-			s->base.ops->unlock(base, s->held[i].name);
-	if (s->c != NULL)
-		redisFree(s->c);
-	free(s->user);
-	secret_free(s->password);
-	free(s);
-}
-
 /* -- records ------------------------------------------------------------- */
 
 static int
@@ -663,10 +658,8 @@ redis_load(struct store *base, const char *name, struct buf *out)
 	int rc = STORE_ERROR;
 
 	key(s, k, "r", name);
-	cmd_init(&c);
-	args(&c, "GET");
-	args(&c, k);
-	if (run(s, &c, &r) != STORE_OK)
+	cmd(&c, "GET", k, NULL);
+	if (run(s, 1, &c, &r) != STORE_OK)
 		return STORE_ERROR;
 	if (r->type == REDIS_REPLY_NIL)
 		rc = STORE_NOTFOUND;
@@ -680,33 +673,27 @@ redis_load(struct store *base, const char *name, struct buf *out)
 	return rc;
 }
 
-/* The lock this process holds on name, or NULL. */
-static const char *
-held_token(const struct redis_store *s, const char *name)
+/* The slot of this process's lock on name ("": a free slot), or
+ * STORE_HELD_MAX if none. */
+static size_t
+held(const struct redis_store *s, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < STORE_HELD_MAX; i++)
-		if (s->held[i].token[0] != '\0' &&
-		    strcmp(s->held[i].name, name) == 0)
-			return s->held[i].token;
-	return NULL;
+		if (strcmp(s->held[i].name, name) == 0)
+			break;
+	return i;
 }
 
 /* The INDEX (or UNINDEX) command for name, its keys and arguments. */
 static void
-index_cmd(const struct redis_store *s, struct cmd *c,
-	  char keys[INDEX_KEYS][KEY_MAX], const char *name,
+index_cmd(const struct redis_store *s, struct cmd *c, const char *name,
 	  const struct record_meta *m, long long now)
 {
 	enum health h;
-	size_t i;
 
-	evalsha(s, c, m != NULL ? INDEX : UNINDEX, INDEX_KEYS);
-	for (i = 0; i < INDEX_KEYS; i++) {
-		index_key(s, keys[i], i);
-		args(c, keys[i]);
-	}
+	eval_indexes(s, c, m != NULL ? INDEX : UNINDEX);
 	args(c, name);
 	if (m == NULL)
 		return;
@@ -732,39 +719,36 @@ index_cmd(const struct redis_store *s, struct cmd *c,
  * the indexes miss; readers skip and remove such entries.
  */
 static int
-redis_save(struct store *base, const char *name, const struct store_write *w)
+redis_save(struct store *base, const char *name, const void *data, size_t len)
 {
 	struct redis_store *s = redis_store(base);
-	char keys[INDEX_KEYS][KEY_MAX], rk[KEY_MAX], lk[KEY_MAX];
+	char rk[KEY_MAX], lk[KEY_MAX];
 	long long now = now_ms() / 1000, ttl;
-	const char *token = held_token(s, name);
+	size_t h = held(s, name);
 	struct record_meta m;
 	struct cmd c[2];
 	redisReply *r[2];
-	int n = 0, i, rc = STORE_OK, readable;
+	int n = 0, rc = STORE_OK, readable;
 
-	readable = record_read_meta(w->data, w->len, &m) == 0;
+	readable = record_read_meta(data, len, &m) == 0;
 	ttl = readable ? (listing_last_active(&m) + s->idle_secs - now) * 1000
 		       : s->idle_secs * 1000;
 	if (ttl < TTL_MIN_MS)
 		ttl = TTL_MIN_MS;
 	if (readable)
-		index_cmd(s, &c[n++], keys, name, &m, now);
+		index_cmd(s, &c[n++], name, &m, now);
 	key(s, rk, "r", name);
 	key(s, lk, "l", name);
 	evalsha(s, &c[n], SAVE, 2);
 	args(&c[n], rk);
 	args(&c[n], lk);
-	arg(&c[n], w->data, w->len);
+	arg(&c[n], data, len);
 	argn(&c[n], 0, ttl);
-	args(&c[n], token != NULL ? token : "");
+	args(&c[n], h < STORE_HELD_MAX ? s->held[h].token : "");
 	n++;
-	if (exchange(s, n, c, r) != STORE_OK)
+	if (run(s, n, c, r) != STORE_OK)
 		return STORE_ERROR;
-	for (i = 0; i < n && rc == STORE_OK; i++)
-		if (r[i]->type == REDIS_REPLY_ERROR)
-			rc = reply_failed(s, r[i]);
-	if (rc == STORE_OK && r[n - 1]->integer != 1)
+	if (r[n - 1]->integer != 1)
 		rc = redis_fail(s,
 				"write %.12s refused: its lock passed to "
 				"another holder (held past its lifetime)",
@@ -778,22 +762,17 @@ static int
 redis_remove(struct store *base, const char *name)
 {
 	struct redis_store *s = redis_store(base);
-	char keys[INDEX_KEYS][KEY_MAX], rk[KEY_MAX];
+	char rk[KEY_MAX];
 	struct cmd c[2];
 	redisReply *r[2];
-	int rc = STORE_OK, i;
+	int rc = STORE_OK;
 
 	key(s, rk, "r", name);
-	cmd_init(&c[0]);
-	args(&c[0], "DEL");
-	args(&c[0], rk);
-	index_cmd(s, &c[1], keys, name, NULL, 0);
-	if (exchange(s, 2, c, r) != STORE_OK)
+	cmd(&c[0], "DEL", rk, NULL);
+	index_cmd(s, &c[1], name, NULL, 0);
+	if (run(s, 2, c, r) != STORE_OK)
 		return STORE_ERROR;
-	for (i = 0; i < 2 && rc == STORE_OK; i++)
-		if (r[i]->type == REDIS_REPLY_ERROR)
-			rc = reply_failed(s, r[i]);
-	if (rc == STORE_OK && r[0]->integer == 0)
+	if (r[0]->integer == 0)
 		rc = STORE_NOTFOUND;
 	free_replies(r, 2);
 	return rc;
@@ -811,7 +790,7 @@ acquire(struct redis_store *s, const char *k, const char *token, long long ms)
 	args(&c, k);
 	args(&c, token);
 	argn(&c, 0, ms);
-	if (run(s, &c, &r) != STORE_OK)
+	if (run(s, 1, &c, &r) != STORE_OK)
 		return -1;
 	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
@@ -841,11 +820,9 @@ redis_lock(struct store *base, const char *name)
 	long long deadline = now_ms() + s->lock_ms + 1000, delay = 2;
 	char k[KEY_MAX], token[33];
 	unsigned char jitter;
-	size_t i;
+	size_t i = held(s, "");
 	int rc;
 
-	for (i = 0; i < STORE_HELD_MAX && s->held[i].token[0] != '\0'; i++)
-		;
 	if (i == STORE_HELD_MAX) {
 		log_error("store: lock %.12s: %d locks held already", name,
 			  STORE_HELD_MAX);
@@ -882,12 +859,8 @@ redis_unlock(struct store *base, const char *name)
 	char k[KEY_MAX];
 	redisReply *r;
 	struct cmd c;
-	size_t i;
+	size_t i = held(s, name);
 
-	for (i = 0; i < STORE_HELD_MAX; i++)
-		if (s->held[i].token[0] != '\0' &&
-		    strcmp(s->held[i].name, name) == 0)
-			break;
 	if (i == STORE_HELD_MAX)
 		return;
 	key(s, k, "l", name);
@@ -895,7 +868,7 @@ redis_unlock(struct store *base, const char *name)
 	args(&c, k);
 	args(&c, s->held[i].token);
 	/* If this fails, the lock lapses by itself within its lifetime. */
-	if (run(s, &c, &r) == STORE_OK)
+	if (run(s, 1, &c, &r) == STORE_OK)
 		freeReplyObject(r);
 	explicit_bzero(&s->held[i], sizeof(s->held[i]));
 }
@@ -911,13 +884,8 @@ redis_writable(struct store *base)
 	struct cmd c;
 
 	snprintf(k, sizeof(k), "%sprobe", s->prefix);
-	cmd_init(&c);
-	args(&c, "SET");
-	args(&c, k);
-	args(&c, "1");
-	args(&c, "PX");
-	args(&c, "10000");
-	if (run(s, &c, &r) != STORE_OK)
+	cmd(&c, "SET", k, "1", "PX", "10000", NULL);
+	if (run(s, 1, &c, &r) != STORE_OK)
 		return STORE_ERROR;
 	freeReplyObject(r);
 	return STORE_OK;
@@ -941,9 +909,10 @@ redis_spend(struct store *base, const char *name, long long expires_at)
 /* -- lists --------------------------------------------------------------- */
 
 /*
- * The heads of n names (GETRANGE, one round trip), each given to visit;
- * a name whose record is gone (expired, or deleted between two steps)
- * is skipped, and its index entries removed.  *gone counts those.
+ * The heads of n names (GETRANGE, one round trip), each given to visit
+ * (if not NULL: sweep only counts); a name whose record is gone
+ * (expired, or deleted between two steps) is skipped, and its index
+ * entries removed.  *gone counts those.
  */
 static int
 heads(struct redis_store *s, const char *const *names, size_t n,
@@ -961,31 +930,25 @@ heads(struct redis_store *s, const char *const *names, size_t n,
 	}
 	for (i = 0; i < n; i++) {
 		key(s, k[i], "r", names[i]);
-		cmd_init(&c[i]);
-		args(&c[i], "GETRANGE");
-		args(&c[i], k[i]);
-		args(&c[i], "0");
+		cmd(&c[i], "GETRANGE", k[i], "0", NULL);
 		argn(&c[i], 0, (long long)head_len - 1);
 	}
-	if (exchange(s, (int)n, c, r) != STORE_OK)
+	if (run(s, (int)n, c, r) != STORE_OK)
 		goto out;
 	rc = STORE_OK;
 	for (i = 0; i < n && rc == STORE_OK; i++) {
-		char keys[INDEX_KEYS][KEY_MAX];
 		redisReply *u;
 		struct cmd uc;
 
-		if (r[i]->type == REDIS_REPLY_ERROR) {
-			rc = reply_failed(s, r[i]);
-		} else if (r[i]->len > 0) {
-			if (visit(ctx, names[i], (unsigned char *)r[i]->str,
-				  r[i]->len) != 0)
-				rc = STORE_ERROR;
-		} else {
-			index_cmd(s, &uc, keys, names[i], NULL, 0);
-			if (run(s, &uc, &u) == STORE_OK)
+		if (r[i]->len == 0) {
+			index_cmd(s, &uc, names[i], NULL, 0);
+			if (run(s, 1, &uc, &u) == STORE_OK)
 				freeReplyObject(u);
 			(*gone)++;
+		} else if (visit != NULL &&
+			   visit(ctx, names[i], (unsigned char *)r[i]->str,
+				 r[i]->len) != 0) {
+			rc = STORE_ERROR;
 		}
 	}
 out:
@@ -1027,24 +990,18 @@ static int
 walk(struct redis_store *s, const char *min, const char *max, size_t head_len,
      store_visit visit, void *ctx, size_t *gone)
 {
-	char k[KEY_MAX], from[RECORD_NAME_LEN + 2];
+	char from[RECORD_NAME_LEN + 2];
 	redisReply *r;
 	struct cmd c;
 	int rc = STORE_OK;
 	size_t n;
 
-	index_key(s, k, 0);
 	snprintf(from, sizeof(from), "%s", min);
 	do {
-		cmd_init(&c);
-		args(&c, "ZRANGEBYLEX");
-		args(&c, k);
-		args(&c, from);
-		args(&c, max);
-		args(&c, "LIMIT");
-		args(&c, "0");
+		cmd(&c, "ZRANGEBYLEX", s->index[0], from, max, "LIMIT", "0",
+		    NULL);
 		argn(&c, 0, BATCH);
-		if (run(s, &c, &r) != STORE_OK)
+		if (run(s, 1, &c, &r) != STORE_OK)
 			return STORE_ERROR;
 		n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
 		if (n > 0) {
@@ -1092,20 +1049,14 @@ add_readable(void *ctx, const char *name, const unsigned char *head, size_t len)
 static int
 move_due(struct redis_store *s, long long now)
 {
-	char keys[INDEX_KEYS][KEY_MAX];
 	redisReply *r;
 	struct cmd c;
-	size_t i;
 	long long moved;
 
 	do {
-		evalsha(s, &c, SOON, INDEX_KEYS);
-		for (i = 0; i < INDEX_KEYS; i++) {
-			index_key(s, keys[i], i);
-			args(&c, keys[i]);
-		}
+		eval_indexes(s, &c, SOON);
 		argn(&c, 0, now);
-		if (run(s, &c, &r) != STORE_OK)
+		if (run(s, 1, &c, &r) != STORE_OK)
 			return STORE_ERROR;
 		moved = r->integer;
 		freeReplyObject(r);
@@ -1135,31 +1086,16 @@ static int
 totals(struct redis_store *s, struct listing_totals *t, long long count[5],
        struct listing *out)
 {
-	char keys[7][KEY_MAX];
 	struct cmd c[7];
 	redisReply *r[7];
 	int i, rc = STORE_OK;
 
 	/* all, then each health's "created" index. */
-	for (i = 0; i < 5; i++) {
-		index_key(s, keys[i], i == 0 ? 2 : 5 + 3 * (size_t)(i - 1));
-		cmd_init(&c[i]);
-		args(&c[i], "ZCARD");
-		args(&c[i], keys[i]);
-	}
-	index_key(s, keys[5], 19);
-	cmd_init(&c[5]);
-	args(&c[5], "HMGET");
-	args(&c[5], keys[5]);
-	args(&c[5], "events");
-	args(&c[5], "dead");
-	index_key(s, keys[6], 17);
-	cmd_init(&c[6]);
-	args(&c[6], "ZRANGE");
-	args(&c[6], keys[6]);
-	args(&c[6], "0");
-	args(&c[6], "0");
-	args(&c[6], "WITHSCORES");
+	for (i = 0; i < 5; i++)
+		cmd(&c[i], "ZCARD", s->index[i == 0 ? 2 : 5 + 3 * (i - 1)],
+		    NULL);
+	cmd(&c[5], "HMGET", s->index[19], "events", "dead", NULL);
+	cmd(&c[6], "ZRANGE", s->index[17], "0", "0", "WITHSCORES", NULL);
 	if (exchange(s, 7, c, r) != STORE_OK)
 		return STORE_ERROR;
 	for (i = 0; i < 7 && rc == STORE_OK; i++)
@@ -1187,21 +1123,25 @@ totals(struct redis_store *s, struct listing_totals *t, long long count[5],
 	return rc;
 }
 
-/* Names [start, stop] (ranks) of one index, newest first unless asc. */
+/* The records from rank skip on of one index, need of them (-1: all),
+ * newest first unless asc, into out; *got says how many names came. */
 static int
-range(struct redis_store *s, size_t index, int asc, long long start,
-      long long stop, redisReply **out)
+range(struct redis_store *s, size_t index, int asc, long long skip,
+      long long need, struct listing *out, size_t *gone, long long *got)
 {
-	char k[KEY_MAX];
+	redisReply *r;
 	struct cmd c;
+	int rc;
 
-	index_key(s, k, index);
-	cmd_init(&c);
-	args(&c, asc ? "ZRANGE" : "ZREVRANGE");
-	args(&c, k);
-	argn(&c, 0, start);
-	argn(&c, 1, stop);
-	return run(s, &c, out);
+	cmd(&c, asc ? "ZRANGE" : "ZREVRANGE", s->index[index], NULL);
+	argn(&c, 0, skip);
+	argn(&c, 1, need < 0 ? -1 : skip + need - 1);
+	if (run(s, 1, &c, &r) != STORE_OK)
+		return STORE_ERROR;
+	*got = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : 0;
+	rc = reply_heads(s, r, RECORD_HEAD_LEN, add_readable, out, gone);
+	freeReplyObject(r);
+	return rc;
 }
 
 /*
@@ -1217,39 +1157,29 @@ page(struct redis_store *s, const struct listing_query *q,
 					   [SORT_REFRESHED] = 2,
 					   [SORT_STATUS] = 0 };
 	long long skip = (long long)q->offset, need, got;
-	redisReply *r;
-	int h, rc = STORE_OK;
+	int h;
 
 	need = q->limit == 0 ? -1 : (long long)q->limit;
 	if (q->sort != SORT_STATUS || q->health >= 0) {
 		size_t index = (q->health < 0 ? 2 : 5 + 3 * (size_t)q->health) +
 			       (size_t)sort_index[q->sort];
 
-		if (range(s, index, q->sort == SORT_EXPIRES, skip,
-			  need < 0 ? -1 : skip + need - 1, &r) != STORE_OK)
-			return STORE_ERROR;
-		rc = reply_heads(s, r, RECORD_HEAD_LEN, add_readable, out,
-				 gone);
-		freeReplyObject(r);
-		return rc;
+		return range(s, index, q->sort == SORT_EXPIRES, skip, need, out,
+			     gone, &got);
 	}
-	for (h = HEALTH__MAX - 1; h >= 0 && need != 0 && rc == STORE_OK; h--) {
+	for (h = HEALTH__MAX - 1; h >= 0 && need != 0; h--) {
 		if (skip >= count[1 + h]) {
 			skip -= count[1 + h];
 			continue;
 		}
-		if (range(s, 5 + 3 * (size_t)h, 0, skip,
-			  need < 0 ? -1 : skip + need - 1, &r) != STORE_OK)
+		if (range(s, 5 + 3 * (size_t)h, 0, skip, need, out, gone,
+			  &got) != STORE_OK)
 			return STORE_ERROR;
-		got = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : 0;
-		rc = reply_heads(s, r, RECORD_HEAD_LEN, add_readable, out,
-				 gone);
-		freeReplyObject(r);
 		if (need > 0)
 			need = need > got ? need - got : 0;
 		skip = 0;
 	}
-	return rc;
+	return STORE_OK;
 }
 
 static int
@@ -1313,24 +1243,12 @@ redis_query(struct store *base, const struct listing_query *q,
 }
 
 /* Index entries whose record is gone (expired by TTL, say): removed. */
-static int
-count_nothing(void *ctx, const char *name, const unsigned char *head,
-	      size_t len)
-{
-	(void)ctx;
-	(void)name;
-	(void)head;
-	(void)len;
-	return 0;
-}
-
 static long
 redis_sweep(struct store *base)
 {
 	size_t gone = 0;
 
-	if (walk(redis_store(base), "-", "+", 1, count_nothing, NULL, &gone) !=
-	    STORE_OK)
+	if (walk(redis_store(base), "-", "+", 1, NULL, NULL, &gone) != STORE_OK)
 		return -1;
 	return (long)gone;
 }
@@ -1405,23 +1323,10 @@ redis_check(struct store *base, char *msg, size_t len)
 	s->down_until = 0;
 	s->cause[0] = '\0';
 	s->quiet = 1;
-	if (connected(s) != STORE_OK) {
-		snprintf(msg, len, "redis %s: %s", s->where,
-			 s->cause[0] != '\0' ? s->cause : "cannot connect");
-		goto out;
-	}
 	snprintf(k, sizeof(k), "%sprobe", s->prefix);
-	cmd_init(&c[0]);
-	args(&c[0], "INFO");
-	cmd_init(&c[1]);
-	args(&c[1], "SET");
-	args(&c[1], k);
-	args(&c[1], "1");
-	args(&c[1], "PX");
-	args(&c[1], "10000");
-	cmd_init(&c[2]);
-	args(&c[2], "DEL");
-	args(&c[2], k);
+	cmd(&c[0], "INFO", NULL);
+	cmd(&c[1], "SET", k, "1", "PX", "10000", NULL);
+	cmd(&c[2], "DEL", k, NULL);
 	if (exchange(s, 3, c, r) != STORE_OK) {
 		snprintf(msg, len, "redis %s: %s", s->where, s->cause);
 		goto out;
