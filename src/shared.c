@@ -36,21 +36,19 @@ open_dir(const char *dir, char *err, size_t errlen)
 			 dir, strerror(errno), user, dir);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || st.st_uid != geteuid()) {
+	if (fstat(fd, &st) == -1)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else if (st.st_uid != geteuid())
 		fileowner_mismatch(dir, st.st_uid, why, sizeof(why));
-		snprintf(err, errlen, "[app] state_dir %s: %s", dir, why);
-		close(fd);
-		return -1;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-			 "[app] state_dir %s: mode %04o, expected 0700 (chmod "
-			 "700 %s)",
-			 dir, (unsigned)st.st_mode & 07777, dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	else if ((st.st_mode & 077) != 0)
+		snprintf(why, sizeof(why),
+			 "mode %04o, expected 0700 (chmod 700 %s)",
+			 (unsigned)st.st_mode & 07777, dir);
+	else
+		return fd;
+	snprintf(err, errlen, "[app] state_dir %s: %s", dir, why);
+	close(fd);
+	return -1;
 }
 
 int
