@@ -475,7 +475,7 @@ handle_admin_list(struct app *app, const struct request *req,
 static void
 audit_lines(const struct app *app, const char *name, struct buf *out)
 {
-	char tag[32], *chunk;
+	char tag[32], *chunk, *line, *end;
 	struct stat st;
 	off_t from;
 	ssize_t n;
@@ -495,14 +495,11 @@ audit_lines(const struct app *app, const char *name, struct buf *out)
 	n = chunk != NULL ? pread(fd, chunk, AUDIT_TAIL, from) : -1;
 	close(fd);
 	if (n > 0) {
-		char *line = chunk, *end;
-
 		chunk[n] = '\0';
 		snprintf(tag, sizeof(tag), "record=%.12s ", name);
-		for (; *line != '\0'; line = end + 1) {
-			end = strchr(line, '\n');
-			if (end == NULL)
-				break;
+		/* Whole lines only: the last may be still being written. */
+		for (line = chunk; (end = strchr(line, '\n')) != NULL;
+		     line = end + 1) {
 			*end = '\0';
 			if (strstr(line, tag) != NULL) {
 				buf_adds(out, line);
