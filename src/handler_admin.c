@@ -563,12 +563,7 @@ claim_value(struct buf *b, const char *name, const cJSON *v)
 		html(b, "null");
 }
 
-/*
- * What the access token says of itself (jwt.h): which InsureSign account
- * the user linked and what the token may do.  Not verified, and never the
- * token or its signature.
- */
-/* A row an event of the outbox: its type, when, tries, last failure. */
+/* A row for an event of the outbox: its type, when, tries, last failure. */
 static void
 event_rows(struct buf *b, const cJSON *list, const char *state)
 {
@@ -612,6 +607,11 @@ events_card(struct buf *b, const struct record *r)
 	cJSON_Delete(o);
 }
 
+/*
+ * What the access token says of itself (jwt.h): which InsureSign account
+ * the user linked and what the token may do.  Not verified, and never the
+ * token or its signature.
+ */
 static void
 token_card(struct buf *b, const char *token)
 {
