@@ -140,16 +140,16 @@ view_query(struct buf *q, const struct view *v, int sort,
 }
 
 /*
- * Reads the user id of each entry from first to last (with the key: the
- * id is only inside the sealed record).  Unreadable records keep none.
+ * Reads the user id of each entry (with the key: the id is only inside
+ * the sealed record).  Unreadable records keep none.
  */
 static void
-owners(struct app *app, struct listing *l, size_t first, size_t last)
+owners(struct app *app, struct listing *l)
 {
 	struct record r;
 	size_t i;
 
-	for (i = first; i < last; i++) {
+	for (i = 0; i < l->n; i++) {
 		if (!l->v[i].readable || l->v[i].user != NULL ||
 		    l->v[i].meta.owner_kind != OWNER_USER)
 			continue;
@@ -222,7 +222,7 @@ load_view(struct app *app, struct view *v, long long now, struct listing *l,
 		if (all) {
 			if (listing_load(app->store, now, l) == -1)
 				return -1;
-			owners(app, l, 0, l->n);
+			owners(app, l);
 			listing_select(l, &q,
 				       v->user[0] != '\0' ? user_starts : NULL,
 				       v);
@@ -404,7 +404,7 @@ handle_admin_list(struct app *app, const struct request *req,
 			   NULL, NULL);
 		return;
 	}
-	owners(app, &l, 0, l.n);
+	owners(app, &l);
 	if (wants_json(req)) {
 		list_json(res, &l, &v, now);
 		listing_free(&l);
