@@ -90,9 +90,8 @@ static const char *const sort_names[] = {
 static void
 read_view(const struct request *req, struct view *v)
 {
-	const struct field *q = &req->query[PARAM_Q];
-	const struct field *sort = &req->query[PARAM_SORT];
-	const struct field *filter = &req->query[PARAM_FILTER];
+	const struct field *f = req->query;
+	const struct field *sort = &f[PARAM_SORT], *filter = &f[PARAM_FILTER];
 	size_t i;
 
 	v->sort = SORT_CONNECTED;
@@ -103,15 +102,11 @@ read_view(const struct request *req, struct view *v)
 	for (i = 0; filter->state == FIELD_OK && i < nitems(health_table); i++)
 		if (strcmp(health_table[i].name, filter->val) == 0)
 			v->filter = (int)i;
-	v->q = q->state == FIELD_OK ? q->val : "";
-	v->user = req->query[PARAM_USER].state == FIELD_OK
-			  ? req->query[PARAM_USER].val
-			  : "";
-	v->prefix = req->query[PARAM_MATCH].state == FIELD_OK &&
-		    strcmp(req->query[PARAM_MATCH].val, "prefix") == 0;
-	v->page = req->query[PARAM_PAGE].state == FIELD_OK
-			  ? req->query[PARAM_PAGE].num
-			  : 1;
+	v->q = f[PARAM_Q].state == FIELD_OK ? f[PARAM_Q].val : "";
+	v->user = f[PARAM_USER].state == FIELD_OK ? f[PARAM_USER].val : "";
+	v->prefix = f[PARAM_MATCH].state == FIELD_OK &&
+		    strcmp(f[PARAM_MATCH].val, "prefix") == 0;
+	v->page = f[PARAM_PAGE].state == FIELD_OK ? f[PARAM_PAGE].num : 1;
 }
 
 /*
