@@ -309,8 +309,7 @@ handle_connect_ticket(struct app *app, const struct request *req,
 	 * ours by that name would replace the web app's). */
 	if (!app->cfg.issue_cookie && who.session.id[0] == '\0') {
 		page_error(res, &app->cfg, 403,
-			   "Open this link where you are "
-			   "signed in",
+			   "Open this link where you are signed in",
 			   "This connect link works in the browser you are "
 			   "signed in to this site with. Nothing was changed.",
 			   app->cfg.return_to, "Back to your account");
