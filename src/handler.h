@@ -3,6 +3,7 @@
 #define HANDLER_H
 
 #include "app.h"
+#include "record.h"
 #include "request.h"
 #include "response.h"
 
@@ -27,6 +28,8 @@ void handle_callback(struct app *app, const struct request *req,
 /* handler_account.c */
 void handle_status(struct app *app, const struct request *req,
 		   struct response *res);
+/* A link's state as /status and /links/{user} say it: never a token. */
+struct cJSON *link_state_json(const struct record *r);
 void handle_disconnect(struct app *app, const struct request *req,
 		       struct response *res);
 /* handler_backend.c: the web app's backend, with the backend key */

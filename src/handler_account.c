@@ -17,6 +17,23 @@
 #include "session.h"
 #include "timefmt.h"
 
+struct cJSON *
+link_state_json(const struct record *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "connected",
+			      r->meta.status == RECORD_CONNECTED);
+	cJSON_AddBoolToObject(o, "needs_reconnect",
+			      r->meta.status == RECORD_NEEDS_RECONNECT);
+	timefmt_json(o, "since", r->meta.created);
+	timefmt_json(o, "expires_at",
+		     r->meta.status == RECORD_CONNECTED ? r->meta.expires_at
+							: 0);
+	cJSON_AddBoolToObject(o, "refreshable", r->refresh_token != NULL);
+	return o;
+}
+
 void
 handle_status(struct app *app, const struct request *req, struct response *res)
 {
@@ -39,24 +56,15 @@ handle_status(struct app *app, const struct request *req, struct response *res)
 			       "The link cannot be read right now.");
 		return;
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddBoolToObject(o, "connected",
-			      rc == LINK_OK &&
-				      r.meta.status == RECORD_CONNECTED);
 	if (rc == LINK_OK) {
-		cJSON_AddBoolToObject(o, "needs_reconnect",
-				      r.meta.status == RECORD_NEEDS_RECONNECT);
-		timefmt_json(o, "since", r.meta.created);
-		timefmt_json(o, "expires_at",
-			     r.meta.status == RECORD_CONNECTED
-				     ? r.meta.expires_at
-				     : 0);
-		cJSON_AddBoolToObject(o, "refreshable",
-				      r.refresh_token != NULL);
+		o = link_state_json(&r);
 		if (r.meta.last_error != REFRESH_OK)
 			cJSON_AddStringToObject(
 				o, "last_refresh_error",
 				refresh_error_name(r.meta.last_error));
+	} else {
+		o = cJSON_CreateObject();
+		cJSON_AddFalseToObject(o, "connected");
 	}
 	/* A link in use keeps its cookie: renew it (sliding expiry). */
 	if (rc == LINK_OK && who.owner.kind == OWNER_BROWSER)

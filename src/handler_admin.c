@@ -90,9 +90,8 @@ static const char *const sort_names[] = {
 static void
 read_view(const struct request *req, struct view *v)
 {
-	const struct field *q = &req->query[PARAM_Q];
-	const struct field *sort = &req->query[PARAM_SORT];
-	const struct field *filter = &req->query[PARAM_FILTER];
+	const struct field *f = req->query;
+	const struct field *sort = &f[PARAM_SORT], *filter = &f[PARAM_FILTER];
 	size_t i;
 
 	v->sort = SORT_CONNECTED;
@@ -103,15 +102,11 @@ read_view(const struct request *req, struct view *v)
 	for (i = 0; filter->state == FIELD_OK && i < nitems(health_table); i++)
 		if (strcmp(health_table[i].name, filter->val) == 0)
 			v->filter = (int)i;
-	v->q = q->state == FIELD_OK ? q->val : "";
-	v->user = req->query[PARAM_USER].state == FIELD_OK
-			  ? req->query[PARAM_USER].val
-			  : "";
-	v->prefix = req->query[PARAM_MATCH].state == FIELD_OK &&
-		    strcmp(req->query[PARAM_MATCH].val, "prefix") == 0;
-	v->page = req->query[PARAM_PAGE].state == FIELD_OK
-			  ? req->query[PARAM_PAGE].num
-			  : 1;
+	v->q = f[PARAM_Q].state == FIELD_OK ? f[PARAM_Q].val : "";
+	v->user = f[PARAM_USER].state == FIELD_OK ? f[PARAM_USER].val : "";
+	v->prefix = f[PARAM_MATCH].state == FIELD_OK &&
+		    strcmp(f[PARAM_MATCH].val, "prefix") == 0;
+	v->page = f[PARAM_PAGE].state == FIELD_OK ? f[PARAM_PAGE].num : 1;
 }
 
 /*
@@ -140,16 +135,16 @@ view_query(struct buf *q, const struct view *v, int sort,
 }
 
 /*
- * Reads the user id of each entry from first to last (with the key: the
- * id is only inside the sealed record).  Unreadable records keep none.
+ * Reads the user id of each entry (with the key: the id is only inside
+ * the sealed record).  Unreadable records keep none.
  */
 static void
-owners(struct app *app, struct listing *l, size_t first, size_t last)
+owners(struct app *app, struct listing *l)
 {
 	struct record r;
 	size_t i;
 
-	for (i = first; i < last; i++) {
+	for (i = 0; i < l->n; i++) {
 		if (!l->v[i].readable || l->v[i].user != NULL ||
 		    l->v[i].meta.owner_kind != OWNER_USER)
 			continue;
@@ -222,7 +217,7 @@ load_view(struct app *app, struct view *v, long long now, struct listing *l,
 		if (all) {
 			if (listing_load(app->store, now, l) == -1)
 				return -1;
-			owners(app, l, 0, l->n);
+			owners(app, l);
 			listing_select(l, &q,
 				       v->user[0] != '\0' ? user_starts : NULL,
 				       v);
@@ -404,7 +399,7 @@ handle_admin_list(struct app *app, const struct request *req,
 			   NULL, NULL);
 		return;
 	}
-	owners(app, &l, 0, l.n);
+	owners(app, &l);
 	if (wants_json(req)) {
 		list_json(res, &l, &v, now);
 		listing_free(&l);
@@ -475,7 +470,7 @@ handle_admin_list(struct app *app, const struct request *req,
 static void
 audit_lines(const struct app *app, const char *name, struct buf *out)
 {
-	char tag[32], *chunk;
+	char tag[32], *chunk, *line, *end;
 	struct stat st;
 	off_t from;
 	ssize_t n;
@@ -495,14 +490,11 @@ audit_lines(const struct app *app, const char *name, struct buf *out)
 	n = chunk != NULL ? pread(fd, chunk, AUDIT_TAIL, from) : -1;
 	close(fd);
 	if (n > 0) {
-		char *line = chunk, *end;
-
 		chunk[n] = '\0';
 		snprintf(tag, sizeof(tag), "record=%.12s ", name);
-		for (; *line != '\0'; line = end + 1) {
-			end = strchr(line, '\n');
-			if (end == NULL)
-				break;
+		/* Whole lines only: the last may be still being written. */
+		for (line = chunk; (end = strchr(line, '\n')) != NULL;
+		     line = end + 1) {
 			*end = '\0';
 			if (strstr(line, tag) != NULL) {
 				buf_adds(out, line);
@@ -566,12 +558,7 @@ claim_value(struct buf *b, const char *name, const cJSON *v)
 		html(b, "null");
 }
 
-/*
- * What the access token says of itself (jwt.h): which InsureSign account
- * the user linked and what the token may do.  Not verified, and never the
- * token or its signature.
- */
-/* A row an event of the outbox: its type, when, tries, last failure. */
+/* A row for an event of the outbox: its type, when, tries, last failure. */
 static void
 event_rows(struct buf *b, const cJSON *list, const char *state)
 {
@@ -615,6 +602,11 @@ events_card(struct buf *b, const struct record *r)
 	cJSON_Delete(o);
 }
 
+/*
+ * What the access token says of itself (jwt.h): which InsureSign account
+ * the user linked and what the token may do.  Not verified, and never the
+ * token or its signature.
+ */
 static void
 token_card(struct buf *b, const char *token)
 {

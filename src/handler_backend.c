@@ -194,26 +194,6 @@ path_user(const struct app *app, const struct request *req,
 	return user_of(app, id, res, o);
 }
 
-static void
-link_state(struct response *res, const struct record *r)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddBoolToObject(o, "connected",
-			      r->meta.status == RECORD_CONNECTED);
-	cJSON_AddBoolToObject(o, "needs_reconnect",
-			      r->meta.status == RECORD_NEEDS_RECONNECT);
-	timefmt_json(o, "since", r->meta.created);
-	timefmt_json(o, "expires_at",
-		     r->meta.status == RECORD_CONNECTED ? r->meta.expires_at
-							: 0);
-	cJSON_AddBoolToObject(o, "refreshable", r->refresh_token != NULL);
-	timefmt_json(o, "last_refresh", r->meta.last_refresh);
-	cJSON_AddStringToObject(o, "last_refresh_result",
-				refresh_error_name(r->meta.last_error));
-	res_json(res, 200, o);
-}
-
 void
 handle_link(struct app *app, const struct request *req, struct response *res)
 {
@@ -221,6 +201,7 @@ handle_link(struct app *app, const struct request *req, struct response *res)
 	struct owner owner;
 	struct record r;
 	enum link_rc rc;
+	cJSON *o;
 
 	if (!backend_key_ok(app, req, res) || !user_mode(app, res) ||
 	    !path_user(app, req, res, &owner))
@@ -228,7 +209,11 @@ handle_link(struct app *app, const struct request *req, struct response *res)
 	rc = link_get(app, &owner, name, &r);
 	explicit_bzero(&owner, sizeof(owner));
 	if (rc == LINK_OK && req->method != METHOD_DELETE) {
-		link_state(res, &r);
+		o = link_state_json(&r);
+		timefmt_json(o, "last_refresh", r.meta.last_refresh);
+		cJSON_AddStringToObject(o, "last_refresh_result",
+					refresh_error_name(r.meta.last_error));
+		res_json(res, 200, o);
 		record_free(&r);
 		return;
 	}

@@ -236,12 +236,10 @@ new_owner(struct app *app, struct identity *who, const struct pending *p,
 		return owner_user(&app->cfg, p->user, o, &why);
 	default:
 		*old = who->owner;
-		if (app->cfg.issue_cookie &&
-		    session_create(&who->session) == -1) {
+		if (app->cfg.issue_cookie && identity_new_session(who) == -1) {
 			log_error("%s: no randomness for a session", __func__);
 			return -1;
 		}
-		identity_bind_session(who);
 		*o = who->owner;
 		return 0;
 	}

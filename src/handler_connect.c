@@ -196,11 +196,8 @@ authorize(struct app *app, const struct request *req, struct response *res,
 	struct pending p;
 	struct buf url;
 
-	if (fresh) {
-		if (session_create(&who->session) == -1)
-			goto err;
-		identity_bind_session(who);
-	}
+	if (fresh && identity_new_session(who) == -1)
+		goto err;
 	pending_read(&app->keys, &app->cfg, req, who->binding, &set);
 	if (pending_new(&p, return_to, user, now) == -1)
 		goto err;
@@ -312,8 +309,7 @@ handle_connect_ticket(struct app *app, const struct request *req,
 	 * ours by that name would replace the web app's). */
 	if (!app->cfg.issue_cookie && who.session.id[0] == '\0') {
 		page_error(res, &app->cfg, 403,
-			   "Open this link where you are "
-			   "signed in",
+			   "Open this link where you are signed in",
 			   "This connect link works in the browser you are "
 			   "signed in to this site with. Nothing was changed.",
 			   app->cfg.return_to, "Back to your account");
@@ -344,14 +340,13 @@ handle_connect_ticket(struct app *app, const struct request *req,
 		goto out;
 	}
 	if (rc != STORE_OK ||
-	    (app->cfg.issue_cookie && session_create(&who.session) == -1)) {
+	    (app->cfg.issue_cookie && identity_new_session(&who) == -1)) {
 		page_error(res, &app->cfg, 503, "Temporarily unavailable",
 			   "The connection cannot be started right now. Please "
 			   "try again in a few minutes.",
 			   tk.return_to, "Back to your account");
 		goto out;
 	}
-	identity_bind_session(&who);
 	authorize(app, req, res, &who, 0, tk.return_to, tk.user, now);
 out:
 	explicit_bzero(&tk, sizeof(tk));

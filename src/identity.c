@@ -7,11 +7,20 @@
 #include "log.h"
 #include "page.h"
 
-void
-identity_bind_session(struct identity *id)
+static void
+bind_session(struct identity *id)
 {
 	owner_browser(id->session.id, &id->owner);
 	snprintf(id->binding, sizeof(id->binding), "%s", id->session.id);
+}
+
+int
+identity_new_session(struct identity *id)
+{
+	if (session_create(&id->session) == -1)
+		return -1;
+	bind_session(id);
+	return 0;
 }
 
 enum identity_rc
@@ -22,27 +31,22 @@ identity_of(const struct app *app, const struct request *req,
 
 	memset(id, 0, sizeof(*id));
 	session_read(&app->cfg, req, &id->session);
-	switch (app->cfg.owner) {
-	case OWNER_FROM_WEB_SERVER:
-		/* request.c has already dropped a REMOTE_USER that a TCP
-		 * peer could have forged. */
-		if (req->remote_user == NULL)
-			return IDENTITY_NONE;
-		if (owner_user(&app->cfg, req->remote_user, &id->owner, &why) ==
-		    -1) {
-			log_warn("REMOTE_USER refused: %s", why);
-			return IDENTITY_BAD;
-		}
-		snprintf(id->binding, sizeof(id->binding), "user:%s",
-			 id->owner.id);
-		return IDENTITY_OK;
-	case OWNER_FROM_BACKEND:
-		identity_bind_session(id);
-		return IDENTITY_BACKEND;
-	default:
-		identity_bind_session(id);
+	if (app->cfg.owner != OWNER_FROM_WEB_SERVER) {
+		bind_session(id);
+		if (app->cfg.owner == OWNER_FROM_BACKEND)
+			return IDENTITY_BACKEND;
 		return id->session.id[0] != '\0' ? IDENTITY_OK : IDENTITY_NONE;
 	}
+	/* request.c has already dropped a REMOTE_USER that a TCP peer could
+	 * have forged. */
+	if (req->remote_user == NULL)
+		return IDENTITY_NONE;
+	if (owner_user(&app->cfg, req->remote_user, &id->owner, &why) == -1) {
+		log_warn("REMOTE_USER refused: %s", why);
+		return IDENTITY_BAD;
+	}
+	snprintf(id->binding, sizeof(id->binding), "user:%s", id->owner.id);
+	return IDENTITY_OK;
 }
 
 int

@@ -44,8 +44,8 @@ int identity_require(const struct app *app, const struct request *req,
 		     struct response *res, struct identity *id,
 		     const char *return_to, enum identity_rc *rc);
 
-/* Binds to this browser session (a new one, or one from a ticket). */
-void identity_bind_session(struct identity *id);
+/* A new browser session, and id bound to it; -1 with no randomness. */
+int identity_new_session(struct identity *id);
 
 /*
  * The answer for a request whose identity_of was not IDENTITY_OK: a page

@@ -166,19 +166,14 @@ policy_admin(const struct config *cfg, const struct request *req,
 static int
 address(const char *s, unsigned char a[16], unsigned *bits)
 {
-	unsigned char v4[4];
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	if (inet_pton(AF_INET6, s, a) == 1) {
-		*bits = 128;
-		if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
-			*bits = 32;
-		return 0;
+	if (inet_pton(AF_INET6, s, a) != 1) {
+		if (inet_pton(AF_INET, s, a + 12) != 1)
+			return -1;
+		memcpy(a, mapped, sizeof(mapped));
 	}
-	if (inet_pton(AF_INET, s, v4) != 1)
-		return -1;
-	memcpy(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
-	memcpy(a + 12, v4, 4);
-	*bits = 32;
+	*bits = memcmp(a, mapped, sizeof(mapped)) == 0 ? 32 : 128;
 	return 0;
 }
 
@@ -227,12 +222,11 @@ policy_address_in(const struct strlist *list, const char *addr)
 	for (k = 0; k < list->n; k++) {
 		if (network(list->v[k], net, &prefix) == -1)
 			continue;
-		for (i = 0; i < prefix / 8 && net[i] == a[i]; i++)
-			;
-		if (i < prefix / 8)
-			continue;
-		if (prefix % 8 == 0 ||
-		    ((net[i] ^ a[i]) & (0xff00 >> (prefix % 8) & 0xff)) == 0)
+		/* The whole bytes of the prefix, then its bits in the next. */
+		i = prefix / 8;
+		if (memcmp(net, a, i) == 0 &&
+		    (prefix % 8 == 0 ||
+		     ((net[i] ^ a[i]) & (0xff00 >> (prefix % 8) & 0xff)) == 0))
 			return 1;
 	}
 	return 0;
