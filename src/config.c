@@ -206,19 +206,6 @@ static const char *const expected[] = {
 	[T_PREFIX] = "1 to 64 printable characters without spaces, { or }",
 };
 
-static void seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 static int
 printable(const char *s)
 {
@@ -554,11 +541,11 @@ check_unknown(dictionary *d, char *err, size_t len)
 		const char **names;
 
 		if (!known_section(sec)) {
-			seterr(err, len,
-			       "unknown section [%s] (expected insuresign, "
-			       "http, app, session, store, limits, identity, "
-			       "admin, metrics, log, refresh or events)",
-			       sec);
+			snprintf(err, len,
+				 "unknown section [%s] (expected insuresign, "
+				 "http, app, session, store, limits, identity, "
+				 "admin, metrics, log, refresh or events)",
+				 sec);
 			return -1;
 		}
 		if (nk <= 0)
@@ -567,7 +554,7 @@ check_unknown(dictionary *d, char *err, size_t len)
 		if (names == NULL ||
 		    iniparser_getseckeys(d, sec, names) == NULL) {
 			free(names);
-			seterr(err, len, "out of memory");
+			snprintf(err, len, "out of memory");
 			return -1;
 		}
 		for (i = 0; i < nk; i++) {
@@ -575,10 +562,10 @@ check_unknown(dictionary *d, char *err, size_t len)
 
 			key = key != NULL ? key + 1 : names[i];
 			if (find_key(sec, key) == NULL) {
-				seterr(err, len,
-				       "[%s] %s: unknown key (misspelt, or in "
-				       "the wrong section?)",
-				       sec, key);
+				snprintf(err, len,
+					 "[%s] %s: unknown key (misspelt, or "
+					 "in the wrong section?)",
+					 sec, key);
 				free(names);
 				return -1;
 			}
@@ -649,12 +636,12 @@ check_inline_secret(const struct config *cfg, const struct stat *st, char *err,
 		snprintf(who, sizeof(who), "group %s", user);
 	}
 	fileowner_program_user(cfg->store_dir, user);
-	seterr(err, len,
-	       "[insuresign] client_secret: inline in a file that %s can read "
-	       "(mode %04o): move it to client_secret_file, or let %s alone "
-	       "read this one: chown %s %s && chmod 600 %s",
-	       who, (unsigned)st->st_mode & 07777, user, user, cfg->path,
-	       cfg->path);
+	snprintf(err, len,
+		 "[insuresign] client_secret: inline in a file that %s can "
+		 "read (mode %04o): move it to client_secret_file, or let %s "
+		 "alone read this one: chown %s %s && chmod 600 %s",
+		 who, (unsigned)st->st_mode & 07777, user, user, cfg->path,
+		 cfg->path);
 	return -1;
 }
 
@@ -665,35 +652,35 @@ check_together(struct config *cfg, char *err, size_t len)
 	size_t n;
 
 	if ((cfg->client_secret == NULL) == (cfg->client_secret_file == NULL)) {
-		seterr(err, len,
-		       "[insuresign] client_secret / client_secret_file: "
-		       "expected exactly one of the two");
+		snprintf(err, len,
+			 "[insuresign] client_secret / client_secret_file: "
+			 "expected exactly one of the two");
 		return -1;
 	}
 	if (cfg->client_secret_file != NULL &&
 	    read_client_secret(cfg, err, len) == -1)
 		return -1;
 	if (cfg->timeout < cfg->connect_timeout) {
-		seterr(err, len,
-		       "[http] timeout = \"%u\": expected at least "
-		       "connect_timeout (%u)",
-		       cfg->timeout, cfg->connect_timeout);
+		snprintf(err, len,
+			 "[http] timeout = \"%u\": expected at least "
+			 "connect_timeout (%u)",
+			 cfg->timeout, cfg->connect_timeout);
 		return -1;
 	}
 	if (strchr(cfg->redirect_uri, '?') != NULL) {
-		seterr(err, len,
-		       "[insuresign] redirect_uri = \"%s\": expected no query "
-		       "string",
-		       cfg->redirect_uri);
+		snprintf(err, len,
+			 "[insuresign] redirect_uri = \"%s\": expected no "
+			 "query string",
+			 cfg->redirect_uri);
 		return -1;
 	}
 	/* "/" means the root: routes then hang off "" + "/callback". */
 	n = strlen(cfg->base_path);
 	if (strchr(cfg->base_path, '?') != NULL) {
-		seterr(err, len,
-		       "[app] base_path = \"%s\": expected a path without a "
-		       "query",
-		       cfg->base_path);
+		snprintf(err, len,
+			 "[app] base_path = \"%s\": expected a path without a "
+			 "query",
+			 cfg->base_path);
 		return -1;
 	}
 	while (n > 0 && cfg->base_path[n - 1] == '/')
@@ -706,25 +693,26 @@ check_together(struct config *cfg, char *err, size_t len)
 			cfg->return_to_allowed.v[0] = strdup(cfg->return_to);
 		if (cfg->return_to_allowed.v == NULL ||
 		    cfg->return_to_allowed.v[0] == NULL) {
-			seterr(err, len, "out of memory");
+			snprintf(err, len, "out of memory");
 			return -1;
 		}
 		cfg->return_to_allowed.n = 1;
 	}
 	if (cfg->store_backend == STORE_BACKEND_REDIS && cfg->redis == NULL) {
-		seterr(err, len,
-		       "[store] redis: missing: with backend = redis, expected "
-		       "host:port or unix:/path");
+		snprintf(err, len,
+			 "[store] redis: missing: with backend = redis, "
+			 "expected "
+			 "host:port or unix:/path");
 		return -1;
 	}
 	if (set_endpoints(cfg) == -1) {
-		seterr(err, len, "out of memory");
+		snprintf(err, len, "out of memory");
 		return -1;
 	}
 	if (cfg->events_url != NULL && cfg->events_secret_file == NULL) {
-		seterr(err, len,
-		       "[events] secret_file: missing, and required with "
-		       "[events] url (the key events are signed with)");
+		snprintf(err, len,
+			 "[events] secret_file: missing, and required with "
+			 "[events] url (the key events are signed with)");
 		return -1;
 	}
 	return 0;
@@ -765,7 +753,7 @@ ini_syntax_error(char *err, size_t len)
 	p = strrchr(ini_complaint, '(');
 	n = p != NULL ? strspn(p + 1, "0123456789") : 0;
 	if (n == 0 || n >= sizeof(num) || p[1 + n] != ')') {
-		seterr(err, len, "not a valid ini file");
+		snprintf(err, len, "not a valid ini file");
 		return;
 	}
 	memcpy(num, p + 1, n);
@@ -773,13 +761,13 @@ ini_syntax_error(char *err, size_t len)
 	if (parse_uint(num, 1, 100000000, &line) == -1)
 		line = 0;
 	if (strstr(ini_complaint, "too long") != NULL)
-		seterr(err, len,
-		       "line %llu: too long (at most 1023 characters)", line);
+		snprintf(err, len,
+			 "line %llu: too long (at most 1023 characters)", line);
 	else
-		seterr(err, len,
-		       "line %llu: expected [section], key = value, or a "
-		       "comment starting with ; or #",
-		       line);
+		snprintf(err, len,
+			 "line %llu: expected [section], key = value, or a "
+			 "comment starting with ; or #",
+			 line);
 }
 
 /* Why the file cannot be read, with the line that fixes it. */
@@ -792,17 +780,17 @@ cannot_read(const char *path, char *err, size_t len)
 	struct stat st;
 
 	if (e != EACCES || stat(path, &st) == -1) {
-		seterr(err, len, "cannot read: %s", strerror(e));
+		snprintf(err, len, "cannot read: %s", strerror(e));
 		return;
 	}
 	fileowner_user(st.st_uid, user);
 	fileowner_group(st.st_gid, group);
 	fileowner_group(getegid(), mine);
-	seterr(err, len,
-	       "cannot read: %s (owned by %s, group %s, mode %04o; the "
-	       "program runs as group %s: chgrp %s %s && chmod 640 %s)",
-	       strerror(e), user, group, (unsigned)st.st_mode & 07777, mine,
-	       mine, path, path);
+	snprintf(err, len,
+		 "cannot read: %s (owned by %s, group %s, mode %04o; the "
+		 "program runs as group %s: chgrp %s %s && chmod 640 %s)",
+		 strerror(e), user, group, (unsigned)st.st_mode & 07777, mine,
+		 mine, path, path);
 }
 
 int
@@ -826,8 +814,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	fclose(f);
 	/* fopen opens a directory, which iniparser reads as an empty file. */
 	if (rc == -1 || S_ISDIR(st.st_mode)) {
-		seterr(err, len, "cannot read: %s",
-		       strerror(rc == -1 ? errno : EISDIR));
+		snprintf(err, len, "cannot read: %s",
+			 strerror(rc == -1 ? errno : EISDIR));
 		return -1;
 	}
 	ini_complaint[0] = '\0';
@@ -848,8 +836,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 		if (v != NULL && *v == '\0')
 			v = NULL;
 		if (v == NULL && k->required) {
-			seterr(err, len, "[%s] %s: missing, and required",
-			       k->section, k->key);
+			snprintf(err, len, "[%s] %s: missing, and required",
+				 k->section, k->key);
 			goto err;
 		}
 		if (v == NULL)
@@ -858,11 +846,11 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 			continue;
 		if (set_value(cfg, k, v) == -1) {
 			expectation(k, exp, sizeof(exp));
-			seterr(err, len, "[%s] %s = \"%s\": expected %s",
-			       k->section, k->key,
-			       strstr(k->key, "secret") != NULL ? "(hidden)"
-								: v,
-			       exp);
+			snprintf(err, len, "[%s] %s = \"%s\": expected %s",
+				 k->section, k->key,
+				 strstr(k->key, "secret") != NULL ? "(hidden)"
+								  : v,
+				 exp);
 			goto err;
 		}
 	}
