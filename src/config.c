@@ -15,6 +15,7 @@
 
 #include "event.h"
 #include "fileowner.h"
+#include "nitems.h"
 #include "policy.h"
 #include "secretfile.h"
 #include "text.h"
@@ -184,8 +185,6 @@ static const struct keydef keys[] = {
 	  .off = OFF(log_format), .choices = "text|json" },
 };
 /* clang-format on */
-
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 /* T_UINT and T_ENUM: expectation() words them with their bounds. */
 static const char *const expected[] = {
@@ -511,7 +510,7 @@ find_key(const char *section, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < nitems(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 &&
 		    strcmp(keys[i].key, key) == 0)
 			return &keys[i];
@@ -523,7 +522,7 @@ known_section(const char *sec)
 {
 	size_t j;
 
-	for (j = 0; j < NKEYS; j++)
+	for (j = 0; j < nitems(keys); j++)
 		if (strcmp(keys[j].section, sec) == 0)
 			return 1;
 	return 0;
@@ -827,7 +826,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	}
 	if (check_unknown(d, err, len) == -1)
 		goto err;
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < nitems(keys); i++) {
 		const struct keydef *k = &keys[i];
 		const char *v;
 
@@ -884,7 +883,7 @@ config_free(struct config *cfg)
 	 * from client_secret_file, so the loop frees it either way. */
 	if (cfg->client_secret != NULL)
 		explicit_bzero(cfg->client_secret, strlen(cfg->client_secret));
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < nitems(keys); i++) {
 		void *field = (char *)cfg + keys[i].off;
 
 		if (keys[i].list)
