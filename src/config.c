@@ -336,17 +336,14 @@ valid_token(const char *v, const char *set)
 static int
 parse_bool(const char *v, int *out)
 {
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
+	/* Each word for false, then its word for true. */
+	static const char *const words[] = { "false", "true", "no", "yes",
+					     "off",   "on",   "0",  "1" };
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
-		if (ascii_casecmp(v, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (ascii_casecmp(v, no[i]) == 0) {
-			*out = 0;
+	for (i = 0; i < nitems(words); i++) {
+		if (ascii_casecmp(v, words[i]) == 0) {
+			*out = (int)(i % 2);
 			return 0;
 		}
 	}
