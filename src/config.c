@@ -527,14 +527,14 @@ known_section(const char *sec)
 
 /* Every section and key in the file must be one we know (no typos). */
 static int
-check_unknown(dictionary *d, char *err, size_t len)
+check_unknown(const dictionary *d, char *err, size_t len)
 {
 	int s, ns = iniparser_getnsec(d);
+	ssize_t i;
 
 	for (s = 0; s < ns; s++) {
 		const char *sec = iniparser_getsecname(d, s);
-		int i, nk = iniparser_getsecnkeys(d, sec);
-		const char **names;
+		size_t n = strlen(sec);
 
 		if (!known_section(sec)) {
 			snprintf(err, len,
@@ -544,29 +544,21 @@ check_unknown(dictionary *d, char *err, size_t len)
 				 sec);
 			return -1;
 		}
-		if (nk <= 0)
-			continue;
-		names = calloc((size_t)nk, sizeof(*names));
-		if (names == NULL ||
-		    iniparser_getseckeys(d, sec, names) == NULL) {
-			free(names);
-			snprintf(err, len, "out of memory");
-			return -1;
-		}
-		for (i = 0; i < nk; i++) {
-			const char *key = strchr(names[i], ':');
+		/* Its keys are "sec:key", in the order iniparser_getseckeys
+		 * would copy them out (dictionary.h's table is public). */
+		for (i = 0; i < d->size; i++) {
+			const char *key = d->key[i];
 
-			key = key != NULL ? key + 1 : names[i];
-			if (find_key(sec, key) == NULL) {
+			if (key != NULL && strncmp(key, sec, n) == 0 &&
+			    key[n] == ':' &&
+			    find_key(sec, key + n + 1) == NULL) {
 				snprintf(err, len,
 					 "[%s] %s: unknown key (misspelt, or "
 					 "in the wrong section?)",
-					 sec, key);
-				free(names);
+					 sec, key + n + 1);
 				return -1;
 			}
 		}
-		free(names);
 	}
 	return 0;
 }
