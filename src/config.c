@@ -502,25 +502,15 @@ expectation(const struct keydef *k, char *out, size_t len)
 			 expected[k->type]);
 }
 
-static const struct keydef *
-find_key(const char *section, const char *key)
+/* Whether the table has the key, or with key NULL any key of the section. */
+static int
+known(const char *section, const char *key)
 {
 	size_t i;
 
 	for (i = 0; i < nitems(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 &&
-		    strcmp(keys[i].key, key) == 0)
-			return &keys[i];
-	return NULL;
-}
-
-static int
-known_section(const char *sec)
-{
-	size_t j;
-
-	for (j = 0; j < nitems(keys); j++)
-		if (strcmp(keys[j].section, sec) == 0)
+		    (key == NULL || strcmp(keys[i].key, key) == 0))
 			return 1;
 	return 0;
 }
@@ -536,7 +526,7 @@ check_unknown(const dictionary *d, char *err, size_t len)
 		const char *sec = iniparser_getsecname(d, s);
 		size_t n = strlen(sec);
 
-		if (!known_section(sec)) {
+		if (!known(sec, NULL)) {
 			snprintf(err, len,
 				 "unknown section [%s] (expected insuresign, "
 				 "http, app, session, store, limits, identity, "
@@ -550,8 +540,7 @@ check_unknown(const dictionary *d, char *err, size_t len)
 			const char *key = d->key[i];
 
 			if (key != NULL && strncmp(key, sec, n) == 0 &&
-			    key[n] == ':' &&
-			    find_key(sec, key + n + 1) == NULL) {
+			    key[n] == ':' && !known(sec, key + n + 1)) {
 				snprintf(err, len,
 					 "[%s] %s: unknown key (misspelt, or "
 					 "in the wrong section?)",
