@@ -583,11 +583,10 @@ read_client_secret(struct config *cfg, char *err, size_t len)
 	char user[FILEOWNER_NAME_LEN], hint[600];
 
 	fileowner_program_user(cfg->store_dir, user);
-	snprintf(
-		hint, sizeof(hint),
-		"create it: install -m 0600 -o %s /dev/null %s, then write the "
-		"secret on its first line",
-		user, path);
+	snprintf(hint, sizeof(hint),
+		 "create it: install -m 0600 -o %s /dev/null %s, then write "
+		 "the secret on its first line",
+		 user, path);
 	return secretfile_line("[insuresign] client_secret_file", path, hint,
 			       &cfg->client_secret, err, len);
 }
