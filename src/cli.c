@@ -209,7 +209,6 @@ cmd_token(struct app *app, const struct cli_opts *o)
 	enum refresh_error why;
 	struct record r;
 	enum link_rc rc;
-
 	struct owner owner;
 	const char *bad = NULL;
 

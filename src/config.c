@@ -15,6 +15,7 @@
 
 #include "event.h"
 #include "fileowner.h"
+#include "nitems.h"
 #include "policy.h"
 #include "secretfile.h"
 #include "text.h"
@@ -185,8 +186,6 @@ static const struct keydef keys[] = {
 };
 /* clang-format on */
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
 /* T_UINT and T_ENUM: expectation() words them with their bounds. */
 static const char *const expected[] = {
 	[T_STR] = "printable ASCII text",
@@ -205,19 +204,6 @@ static const char *const expected[] = {
 	[T_REDIS] = "host:port, [v6]:port or unix:/path",
 	[T_PREFIX] = "1 to 64 printable characters without spaces, { or }",
 };
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static int
 printable(const char *s)
@@ -350,17 +336,14 @@ valid_token(const char *v, const char *set)
 static int
 parse_bool(const char *v, int *out)
 {
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
+	/* Each word for false, then its word for true. */
+	static const char *const words[] = { "false", "true", "no", "yes",
+					     "off",   "on",   "0",  "1" };
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
-		if (ascii_casecmp(v, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (ascii_casecmp(v, no[i]) == 0) {
-			*out = 0;
+	for (i = 0; i < nitems(words); i++) {
+		if (ascii_casecmp(v, words[i]) == 0) {
+			*out = (int)(i % 2);
 			return 0;
 		}
 	}
@@ -519,71 +502,52 @@ expectation(const struct keydef *k, char *out, size_t len)
 			 expected[k->type]);
 }
 
-static const struct keydef *
-find_key(const char *section, const char *key)
+/* Whether the table has the key, or with key NULL any key of the section. */
+static int
+known(const char *section, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < nitems(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 &&
-		    strcmp(keys[i].key, key) == 0)
-			return &keys[i];
-	return NULL;
-}
-
-static int
-known_section(const char *sec)
-{
-	size_t j;
-
-	for (j = 0; j < NKEYS; j++)
-		if (strcmp(keys[j].section, sec) == 0)
+		    (key == NULL || strcmp(keys[i].key, key) == 0))
 			return 1;
 	return 0;
 }
 
 /* Every section and key in the file must be one we know (no typos). */
 static int
-check_unknown(dictionary *d, char *err, size_t len)
+check_unknown(const dictionary *d, char *err, size_t len)
 {
 	int s, ns = iniparser_getnsec(d);
+	ssize_t i;
 
 	for (s = 0; s < ns; s++) {
 		const char *sec = iniparser_getsecname(d, s);
-		int i, nk = iniparser_getsecnkeys(d, sec);
-		const char **names;
+		size_t n = strlen(sec);
 
-		if (!known_section(sec)) {
-			seterr(err, len,
-			       "unknown section [%s] (expected insuresign, "
-			       "http, app, session, store, limits, identity, "
-			       "admin, metrics, log, refresh or events)",
-			       sec);
+		if (!known(sec, NULL)) {
+			snprintf(err, len,
+				 "unknown section [%s] (expected insuresign, "
+				 "http, app, session, store, limits, identity, "
+				 "admin, metrics, log, refresh or events)",
+				 sec);
 			return -1;
 		}
-		if (nk <= 0)
-			continue;
-		names = calloc((size_t)nk, sizeof(*names));
-		if (names == NULL ||
-		    iniparser_getseckeys(d, sec, names) == NULL) {
-			free(names);
-			seterr(err, len, "out of memory");
-			return -1;
-		}
-		for (i = 0; i < nk; i++) {
-			const char *key = strchr(names[i], ':');
+		/* Its keys are "sec:key", in the order iniparser_getseckeys
+		 * would copy them out (dictionary.h's table is public). */
+		for (i = 0; i < d->size; i++) {
+			const char *key = d->key[i];
 
-			key = key != NULL ? key + 1 : names[i];
-			if (find_key(sec, key) == NULL) {
-				seterr(err, len,
-				       "[%s] %s: unknown key (misspelt, or in "
-				       "the wrong section?)",
-				       sec, key);
-				free(names);
+			if (key != NULL && strncmp(key, sec, n) == 0 &&
+			    key[n] == ':' && !known(sec, key + n + 1)) {
+				snprintf(err, len,
+					 "[%s] %s: unknown key (misspelt, or "
+					 "in the wrong section?)",
+					 sec, key + n + 1);
 				return -1;
 			}
 		}
-		free(names);
 	}
 	return 0;
 }
@@ -619,11 +583,10 @@ read_client_secret(struct config *cfg, char *err, size_t len)
 	char user[FILEOWNER_NAME_LEN], hint[600];
 
 	fileowner_program_user(cfg->store_dir, user);
-	snprintf(
-		hint, sizeof(hint),
-		"create it: install -m 0600 -o %s /dev/null %s, then write the "
-		"secret on its first line",
-		user, path);
+	snprintf(hint, sizeof(hint),
+		 "create it: install -m 0600 -o %s /dev/null %s, then write "
+		 "the secret on its first line",
+		 user, path);
 	return secretfile_line("[insuresign] client_secret_file", path, hint,
 			       &cfg->client_secret, err, len);
 }
@@ -649,12 +612,12 @@ check_inline_secret(const struct config *cfg, const struct stat *st, char *err,
 		snprintf(who, sizeof(who), "group %s", user);
 	}
 	fileowner_program_user(cfg->store_dir, user);
-	seterr(err, len,
-	       "[insuresign] client_secret: inline in a file that %s can read "
-	       "(mode %04o): move it to client_secret_file, or let %s alone "
-	       "read this one: chown %s %s && chmod 600 %s",
-	       who, (unsigned)st->st_mode & 07777, user, user, cfg->path,
-	       cfg->path);
+	snprintf(err, len,
+		 "[insuresign] client_secret: inline in a file that %s can "
+		 "read (mode %04o): move it to client_secret_file, or let %s "
+		 "alone read this one: chown %s %s && chmod 600 %s",
+		 who, (unsigned)st->st_mode & 07777, user, user, cfg->path,
+		 cfg->path);
 	return -1;
 }
 
@@ -665,35 +628,35 @@ check_together(struct config *cfg, char *err, size_t len)
 	size_t n;
 
 	if ((cfg->client_secret == NULL) == (cfg->client_secret_file == NULL)) {
-		seterr(err, len,
-		       "[insuresign] client_secret / client_secret_file: "
-		       "expected exactly one of the two");
+		snprintf(err, len,
+			 "[insuresign] client_secret / client_secret_file: "
+			 "expected exactly one of the two");
 		return -1;
 	}
 	if (cfg->client_secret_file != NULL &&
 	    read_client_secret(cfg, err, len) == -1)
 		return -1;
 	if (cfg->timeout < cfg->connect_timeout) {
-		seterr(err, len,
-		       "[http] timeout = \"%u\": expected at least "
-		       "connect_timeout (%u)",
-		       cfg->timeout, cfg->connect_timeout);
+		snprintf(err, len,
+			 "[http] timeout = \"%u\": expected at least "
+			 "connect_timeout (%u)",
+			 cfg->timeout, cfg->connect_timeout);
 		return -1;
 	}
 	if (strchr(cfg->redirect_uri, '?') != NULL) {
-		seterr(err, len,
-		       "[insuresign] redirect_uri = \"%s\": expected no query "
-		       "string",
-		       cfg->redirect_uri);
+		snprintf(err, len,
+			 "[insuresign] redirect_uri = \"%s\": expected no "
+			 "query string",
+			 cfg->redirect_uri);
 		return -1;
 	}
 	/* "/" means the root: routes then hang off "" + "/callback". */
 	n = strlen(cfg->base_path);
 	if (strchr(cfg->base_path, '?') != NULL) {
-		seterr(err, len,
-		       "[app] base_path = \"%s\": expected a path without a "
-		       "query",
-		       cfg->base_path);
+		snprintf(err, len,
+			 "[app] base_path = \"%s\": expected a path without a "
+			 "query",
+			 cfg->base_path);
 		return -1;
 	}
 	while (n > 0 && cfg->base_path[n - 1] == '/')
@@ -706,25 +669,26 @@ check_together(struct config *cfg, char *err, size_t len)
 			cfg->return_to_allowed.v[0] = strdup(cfg->return_to);
 		if (cfg->return_to_allowed.v == NULL ||
 		    cfg->return_to_allowed.v[0] == NULL) {
-			seterr(err, len, "out of memory");
+			snprintf(err, len, "out of memory");
 			return -1;
 		}
 		cfg->return_to_allowed.n = 1;
 	}
 	if (cfg->store_backend == STORE_BACKEND_REDIS && cfg->redis == NULL) {
-		seterr(err, len,
-		       "[store] redis: missing: with backend = redis, expected "
-		       "host:port or unix:/path");
+		snprintf(err, len,
+			 "[store] redis: missing: with backend = redis, "
+			 "expected "
+			 "host:port or unix:/path");
 		return -1;
 	}
 	if (set_endpoints(cfg) == -1) {
-		seterr(err, len, "out of memory");
+		snprintf(err, len, "out of memory");
 		return -1;
 	}
 	if (cfg->events_url != NULL && cfg->events_secret_file == NULL) {
-		seterr(err, len,
-		       "[events] secret_file: missing, and required with "
-		       "[events] url (the key events are signed with)");
+		snprintf(err, len,
+			 "[events] secret_file: missing, and required with "
+			 "[events] url (the key events are signed with)");
 		return -1;
 	}
 	return 0;
@@ -765,7 +729,7 @@ ini_syntax_error(char *err, size_t len)
 	p = strrchr(ini_complaint, '(');
 	n = p != NULL ? strspn(p + 1, "0123456789") : 0;
 	if (n == 0 || n >= sizeof(num) || p[1 + n] != ')') {
-		seterr(err, len, "not a valid ini file");
+		snprintf(err, len, "not a valid ini file");
 		return;
 	}
 	memcpy(num, p + 1, n);
@@ -773,13 +737,13 @@ ini_syntax_error(char *err, size_t len)
 	if (parse_uint(num, 1, 100000000, &line) == -1)
 		line = 0;
 	if (strstr(ini_complaint, "too long") != NULL)
-		seterr(err, len,
-		       "line %llu: too long (at most 1023 characters)", line);
+		snprintf(err, len,
+			 "line %llu: too long (at most 1023 characters)", line);
 	else
-		seterr(err, len,
-		       "line %llu: expected [section], key = value, or a "
-		       "comment starting with ; or #",
-		       line);
+		snprintf(err, len,
+			 "line %llu: expected [section], key = value, or a "
+			 "comment starting with ; or #",
+			 line);
 }
 
 /* Why the file cannot be read, with the line that fixes it. */
@@ -792,17 +756,17 @@ cannot_read(const char *path, char *err, size_t len)
 	struct stat st;
 
 	if (e != EACCES || stat(path, &st) == -1) {
-		seterr(err, len, "cannot read: %s", strerror(e));
+		snprintf(err, len, "cannot read: %s", strerror(e));
 		return;
 	}
 	fileowner_user(st.st_uid, user);
 	fileowner_group(st.st_gid, group);
 	fileowner_group(getegid(), mine);
-	seterr(err, len,
-	       "cannot read: %s (owned by %s, group %s, mode %04o; the "
-	       "program runs as group %s: chgrp %s %s && chmod 640 %s)",
-	       strerror(e), user, group, (unsigned)st.st_mode & 07777, mine,
-	       mine, path, path);
+	snprintf(err, len,
+		 "cannot read: %s (owned by %s, group %s, mode %04o; the "
+		 "program runs as group %s: chgrp %s %s && chmod 640 %s)",
+		 strerror(e), user, group, (unsigned)st.st_mode & 07777, mine,
+		 mine, path, path);
 }
 
 int
@@ -826,8 +790,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	fclose(f);
 	/* fopen opens a directory, which iniparser reads as an empty file. */
 	if (rc == -1 || S_ISDIR(st.st_mode)) {
-		seterr(err, len, "cannot read: %s",
-		       strerror(rc == -1 ? errno : EISDIR));
+		snprintf(err, len, "cannot read: %s",
+			 strerror(rc == -1 ? errno : EISDIR));
 		return -1;
 	}
 	ini_complaint[0] = '\0';
@@ -839,7 +803,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 	}
 	if (check_unknown(d, err, len) == -1)
 		goto err;
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < nitems(keys); i++) {
 		const struct keydef *k = &keys[i];
 		const char *v;
 
@@ -848,8 +812,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 		if (v != NULL && *v == '\0')
 			v = NULL;
 		if (v == NULL && k->required) {
-			seterr(err, len, "[%s] %s: missing, and required",
-			       k->section, k->key);
+			snprintf(err, len, "[%s] %s: missing, and required",
+				 k->section, k->key);
 			goto err;
 		}
 		if (v == NULL)
@@ -858,11 +822,11 @@ config_load(struct config *cfg, const char *path, char *err, size_t len)
 			continue;
 		if (set_value(cfg, k, v) == -1) {
 			expectation(k, exp, sizeof(exp));
-			seterr(err, len, "[%s] %s = \"%s\": expected %s",
-			       k->section, k->key,
-			       strstr(k->key, "secret") != NULL ? "(hidden)"
-								: v,
-			       exp);
+			snprintf(err, len, "[%s] %s = \"%s\": expected %s",
+				 k->section, k->key,
+				 strstr(k->key, "secret") != NULL ? "(hidden)"
+								  : v,
+				 exp);
 			goto err;
 		}
 	}
@@ -896,7 +860,7 @@ config_free(struct config *cfg)
 	 * from client_secret_file, so the loop frees it either way. */
 	if (cfg->client_secret != NULL)
 		explicit_bzero(cfg->client_secret, strlen(cfg->client_secret));
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < nitems(keys); i++) {
 		void *field = (char *)cfg + keys[i].off;
 
 		if (keys[i].list)

@@ -59,22 +59,18 @@ add_key(struct keyring *kr, const char *what, const char *path,
 	n = secretfile_read(what, path, hint, master, sizeof(master), err, len);
 	if (n == -1)
 		return -1;
-	if (n != KEY_LEN) {
-		explicit_bzero(master, sizeof(master));
+	rc = n == KEY_LEN ? derive(&kr->keys[kr->n], master) : -1;
+	explicit_bzero(master, sizeof(master));
+	if (n != KEY_LEN)
 		snprintf(err, len,
 			 "%s = \"%s\": expected exactly %d bytes (%s)", what,
 			 path, KEY_LEN, hint);
-		return -1;
-	}
-	rc = derive(&kr->keys[kr->n], master);
-	explicit_bzero(master, sizeof(master));
-	if (rc == -1) {
+	else if (rc == -1)
 		snprintf(err, len, "%s = \"%s\": key derivation failed", what,
 			 path);
-		return -1;
-	}
-	kr->n++;
-	return 0;
+	else
+		kr->n++;
+	return rc;
 }
 
 int

@@ -69,11 +69,10 @@ json_member(char *out, size_t at, size_t cap, const char *name, const char *v,
  */
 static void
 emit_json(int fd, const char *level, const char *event, const char *record,
-	  const char *text)
+	  char *text)
 {
-	char line[2048], when[TIME_LEN];
+	char line[2048], when[TIME_LEN], *word, *eq;
 	size_t at, cap = sizeof(line) - 2;
-	const char *p = text, *eq;
 	int k;
 
 	timefmt_iso((long long)time(NULL), when);
@@ -87,20 +86,14 @@ emit_json(int fd, const char *level, const char *event, const char *record,
 	} else {
 		at = json_member(line, at, cap, "record", record,
 				 strnlen(record, 12));
-		while (*p != '\0') {
-			size_t n = strcspn(p, " ");
-			char name[32];
-
-			eq = memchr(p, '=', n);
-			if (eq != NULL && (size_t)(eq - p) < sizeof(name) &&
-			    eq > p) {
-				memcpy(name, p, (size_t)(eq - p));
-				name[eq - p] = '\0';
-				at = json_member(line, at, cap, name, eq + 1,
-						 n - (size_t)(eq - p) - 1);
+		/* Cut into words; a name is at most 31 characters. */
+		while ((word = strsep(&text, " ")) != NULL) {
+			eq = strchr(word, '=');
+			if (eq != NULL && eq > word && eq - word < 32) {
+				*eq = '\0';
+				at = json_member(line, at, cap, word, eq + 1,
+						 strlen(eq + 1));
 			}
-			p += n;
-			p += strspn(p, " ");
 		}
 	}
 	line[at++] = '}';
