@@ -5,12 +5,12 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "crypto.h"
 #include "log.h"
 #include "metrics.h"
 #include "text.h"
+#include "timefmt.h"
 #include "url.h"
 #include "codec.h"
 
@@ -162,23 +162,13 @@ err:
 	return r->rc;
 }
 
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static enum oauth_rc
 post(struct http *h, const struct config *cfg, enum metric_call call,
      const char *url, const struct buf *body, struct oauth_tokens *t,
      struct oauth_result *r)
 {
 	struct http_reply reply;
-	struct timespec t0;
+	double t0;
 	struct buf auth;
 	enum http_rc hrc;
 
@@ -191,9 +181,9 @@ post(struct http *h, const struct config *cfg, enum metric_call call,
 		r->rc = OAUTH_NETWORK;
 		return r->rc;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = timefmt_monotonic();
 	hrc = http_post_form(h, url, auth.data, body->data, &reply);
-	metrics_observe(call, seconds_since(&t0));
+	metrics_observe(call, timefmt_monotonic() - t0);
 	buf_free(&auth);
 	if (hrc != HTTP_OK) {
 		r->rc = hrc == HTTP_TIMEOUT   ? OAUTH_TIMEOUT
