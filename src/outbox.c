@@ -415,16 +415,13 @@ deliverer(struct app *app, int listen_fd)
 	static const int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
 				     SIGALRM };
 	struct outbox_result res;
-	struct sigaction sa;
 	sigset_t none;
 	size_t i;
 	int fd;
 
 	setsid();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		sigaction(stops[i], &sa, NULL);
+		signal(stops[i], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* A lock of its own: the worker's file description is shared with
