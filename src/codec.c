@@ -1,4 +1,4 @@
-/* base64 (RFC 4648) and hex: bytes as text, both ways. */
+/* base64 (RFC 4648) and hex: bytes as text, both ways; big-endian numbers. */
 #include "codec.h"
 
 #include <string.h>
@@ -130,4 +130,24 @@ hex_valid(const char *s, size_t n)
 		      (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
+}
+
+void
+be_put(unsigned char *p, size_t n, unsigned long long v)
+{
+	while (n-- > 0) {
+		p[n] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+long long
+be_get(const unsigned char *p, size_t n)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return (long long)v;
 }

@@ -40,15 +40,11 @@ encode(const struct pending_set *set, unsigned char *p)
 	for (i = 0; i < set->n; i++) {
 		const struct pending *e = &set->v[i];
 		size_t rl = strlen(e->return_to), ul;
-		int b;
 
 		memcpy(p + o, e->state, 32);
 		memcpy(p + o + 32, e->verifier, 32);
-		o += 64;
-		for (b = 7; b >= 0; b--)
-			p[o++] = (unsigned char)((unsigned long long)
-							 e->created >>
-						 (b * 8));
+		be_put(p + o + 64, 8, e->created);
+		o += 72;
 		p[o++] = (unsigned char)rl;
 		memcpy(p + o, e->return_to, rl);
 		o += rl;
@@ -70,18 +66,14 @@ decode(const unsigned char *p, size_t n, struct pending_set *set)
 	set->n = p[1];
 	for (i = 0; i < set->n; i++) {
 		struct pending *e = &set->v[i];
-		unsigned long long t = 0;
 		size_t rl, ul;
-		int b;
 
 		if (n - o < 73)
 			return -1;
 		memcpy(e->state, p + o, 32);
 		memcpy(e->verifier, p + o + 32, 32);
-		o += 64;
-		for (b = 0; b < 8; b++)
-			t = t << 8 | p[o++];
-		e->created = (long long)t;
+		e->created = be_get(p + o + 64, 8);
+		o += 72;
 		rl = p[o++];
 		if (n - o < rl + 1)
 			return -1;
