@@ -271,19 +271,16 @@ route_path(struct request *req, const char *uri, const char *script,
 	size_t n, blen = strlen(base);
 	char *p = req->pathbuf;
 
-	if (uri != NULL) {
-		n = strcspn(uri, "?");
-		if (n > URI_MAX)
-			return 414;
-		memcpy(p, uri, n);
-		p[n] = '\0';
-	} else {
+	/* A variable fits in an int: FastCGI lengths have 31 bits. */
+	if (uri != NULL)
+		n = (size_t)snprintf(p, URI_MAX + 1, "%.*s",
+				     (int)strcspn(uri, "?"), uri);
+	else
 		n = (size_t)snprintf(p, URI_MAX + 1, "%s%s",
 				     script != NULL ? script : "",
 				     pathinfo != NULL ? pathinfo : "");
-		if (n > URI_MAX)
-			return 414;
-	}
+	if (n > URI_MAX)
+		return 414;
 	if (strncmp(p, base, blen) == 0 && (p[blen] == '/' || p[blen] == '\0'))
 		req->path = p + blen;
 	return 0;
