@@ -103,12 +103,10 @@ pending_seal(const struct key *k, const char *sid,
 	aad(sid, &ad);
 	n = encode(set, plain);
 	memcpy(sealed, k->id, KEY_ID_LEN);
-	if (ad.failed || crypto_seal(k->cookie, ad.data, ad.len, plain, n,
-				     sealed + KEY_ID_LEN) == -1)
-		goto err;
-	rc = b64url_append(out, sealed,
-			   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
-err:
+	if (!ad.failed && crypto_seal(k->cookie, ad.data, ad.len, plain, n,
+				      sealed + KEY_ID_LEN) == 0)
+		rc = b64url_append(out, sealed,
+				   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
 	explicit_bzero(plain, sizeof(plain));
 	buf_free(&ad);
 	return rc;
@@ -125,23 +123,21 @@ pending_unseal(const struct keyring *kr, const char *sid, const char *value,
 	int rc = -1;
 
 	set->n = 0;
-	buf_init(&ad, 512);
 	if (b64url_decode(value, strlen(value), sealed, sizeof(sealed), &n) ==
 		    -1 ||
 	    n < KEY_ID_LEN + AEAD_IV_LEN + AEAD_TAG_LEN)
-		goto err;
+		return -1;
 	k = keyring_find(kr, sealed);
-	if (k == NULL)
-		goto err;
-	aad(sid, &ad);
 	n -= KEY_ID_LEN;
-	if (ad.failed || crypto_open(k->cookie, ad.data, ad.len,
-				     sealed + KEY_ID_LEN, n, plain) == -1)
-		goto err;
-	rc = decode(plain, n - AEAD_IV_LEN - AEAD_TAG_LEN, set);
+	buf_init(&ad, 512);
+	aad(sid, &ad);
+	if (k != NULL && !ad.failed &&
+	    crypto_open(k->cookie, ad.data, ad.len, sealed + KEY_ID_LEN, n,
+			plain) == 0)
+		rc = decode(plain, n - AEAD_IV_LEN - AEAD_TAG_LEN, set);
+	/* decode() may have set n before it failed. */
 	if (rc == -1)
 		set->n = 0;
-err:
 	explicit_bzero(plain, sizeof(plain));
 	buf_free(&ad);
 	return rc;
