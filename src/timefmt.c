@@ -23,12 +23,9 @@ timefmt_json(cJSON *o, const char *name, long long t)
 {
 	char s[TIME_LEN];
 
-	if (t <= 0) {
-		cJSON_AddNullToObject(o, name);
-		return;
-	}
 	timefmt_iso(t, s);
-	cJSON_AddStringToObject(o, name, s);
+	cJSON_AddItemToObject(
+		o, name, t > 0 ? cJSON_CreateString(s) : cJSON_CreateNull());
 }
 
 void
