@@ -37,17 +37,6 @@ b64url_encode(const unsigned char *in, size_t n, char *out)
 	b64_encode(b64url_chars, 0, in, n, out);
 }
 
-static int
-b64url_val(char c)
-{
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(b64url_chars, c);
-	return p != NULL ? (int)(p - b64url_chars) : -1;
-}
-
 int
 b64url_decode(const char *in, size_t n, unsigned char *out, size_t max,
 	      size_t *outlen)
@@ -60,11 +49,13 @@ b64url_decode(const char *in, size_t n, unsigned char *out, size_t max,
 	if (n % 4 == 1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int d = b64url_val(in[i]);
+		/* strchr() would find a NUL: the alphabet's terminator. */
+		const char *d =
+			in[i] != '\0' ? strchr(b64url_chars, in[i]) : NULL;
 
-		if (d < 0)
+		if (d == NULL)
 			return -1;
-		v = (v << 6) | (unsigned)d;
+		v = (v << 6) | (unsigned)(d - b64url_chars);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
