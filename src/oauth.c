@@ -84,20 +84,17 @@ get_string(const cJSON *o, const char *name, int required, size_t max,
 static void
 parse_error(const cJSON *o, struct oauth_result *r)
 {
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-	size_t n;
+	const char *e = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(o, "error"));
+	size_t n = e != NULL ? strlen(e) : 0;
 
 	snprintf(r->error, sizeof(r->error), "unknown");
-	if (!cJSON_IsString(e))
-		return;
-	n = strlen(e->valuestring);
 	/* RFC 6749 Appendix A.7: error is NQSCHAR; we keep it shorter. */
 	if (n == 0 || n >= sizeof(r->error) ||
-	    strspn(e->valuestring,
-		   "abcdefghijklmnopqrstuvwxyz"
-		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
+	    strspn(e, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
 		return;
-	memcpy(r->error, e->valuestring, n + 1);
+	memcpy(r->error, e, n + 1);
 }
 
 enum oauth_rc
