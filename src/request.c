@@ -13,12 +13,10 @@
 #include "url.h"
 #include "codec.h"
 
-typedef int (*validator)(struct field *f);
-
 struct param_def {
 	const char *name;
-	size_t min, max; /* the decoded value's length */
-	validator valid; /* the value's own check; NULL: any value */
+	size_t min, max;	       /* the decoded value's length */
+	int (*valid)(struct field *f); /* the bytes' check; NULL: any */
 };
 
 static int
