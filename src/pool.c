@@ -226,7 +226,7 @@ pool_run(unsigned workers, unsigned max_workers, int (*work)(void *arg),
 	 void *arg)
 {
 	static const int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
-	struct sigaction sa;
+	struct sigaction sa = { .sa_handler = on_stop };
 	sigset_t block, old;
 	int wake[2];
 	unsigned i;
@@ -244,10 +244,8 @@ pool_run(unsigned workers, unsigned max_workers, int (*work)(void *arg),
 		return 1;
 	}
 	wake_fd = wake[1];
-	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
-	sa.sa_handler = on_stop;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
 		sigaction(stops[i], &sa, NULL);
 		sigaddset(&block, stops[i]);
