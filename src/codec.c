@@ -1,4 +1,4 @@
-/* base64 (RFC 4648) and hex: bytes as text, both ways. */
+/* base64 (RFC 4648) and hex: bytes as text, both ways; big-endian numbers. */
 #include "codec.h"
 
 #include <string.h>
@@ -37,17 +37,6 @@ b64url_encode(const unsigned char *in, size_t n, char *out)
 	b64_encode(b64url_chars, 0, in, n, out);
 }
 
-static int
-b64url_val(char c)
-{
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(b64url_chars, c);
-	return p != NULL ? (int)(p - b64url_chars) : -1;
-}
-
 int
 b64url_decode(const char *in, size_t n, unsigned char *out, size_t max,
 	      size_t *outlen)
@@ -60,11 +49,13 @@ b64url_decode(const char *in, size_t n, unsigned char *out, size_t max,
 	if (n % 4 == 1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int d = b64url_val(in[i]);
+		/* strchr() would find a NUL: the alphabet's terminator. */
+		const char *d =
+			in[i] != '\0' ? strchr(b64url_chars, in[i]) : NULL;
 
-		if (d < 0)
+		if (d == NULL)
 			return -1;
-		v = (v << 6) | (unsigned)d;
+		v = (v << 6) | (unsigned)(d - b64url_chars);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -130,4 +121,24 @@ hex_valid(const char *s, size_t n)
 		      (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
+}
+
+void
+be_put(unsigned char *p, size_t n, unsigned long long v)
+{
+	while (n-- > 0) {
+		p[n] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+long long
+be_get(const unsigned char *p, size_t n)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return (long long)v;
 }

@@ -139,7 +139,7 @@ crypto_hkdf(const unsigned char *ikm, size_t ikmlen, const char *info,
 	    unsigned char *out, size_t outlen)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	int rc = -1;
+	int rc = 0;
 
 	/* EVP_PKEY_CTX_free(NULL) does nothing. */
 	if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 ||
@@ -148,9 +148,7 @@ crypto_hkdf(const unsigned char *ikm, size_t ikmlen, const char *info,
 	    EVP_PKEY_CTX_add1_hkdf_info(ctx, (const unsigned char *)info,
 					(int)strlen(info)) <= 0 ||
 	    EVP_PKEY_derive(ctx, out, &outlen) <= 0)
-		goto err;
-	rc = 0;
-err:
+		rc = -1;
 	EVP_PKEY_CTX_free(ctx);
 	return rc;
 }
@@ -161,7 +159,7 @@ aead(int enc, const unsigned char *key, const unsigned char *iv,
      unsigned char *out, unsigned char *tag)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int len, rc = -1;
+	int len, rc = 0;
 
 	/* The tag is set before the final call to open, and read after it
 	 * to seal.  EVP_CIPHER_CTX_free(NULL) does nothing. */
@@ -174,9 +172,7 @@ aead(int enc, const unsigned char *key, const unsigned char *iv,
 	    EVP_CipherFinal_ex(ctx, out + len, &len) != 1 ||
 	    (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AEAD_TAG_LEN,
 					tag) != 1))
-		goto err;
-	rc = 0;
-err:
+		rc = -1;
 	EVP_CIPHER_CTX_free(ctx);
 	return rc;
 }

@@ -160,10 +160,9 @@ payload(const struct record *r, const char *name, const char *id,
 	if (r->owner.kind == OWNER_USER)
 		cJSON_AddStringToObject(owner, "id", r->owner.id);
 	cJSON_AddStringToObject(o, "record", name);
-	if (reason != NULL)
-		cJSON_AddStringToObject(o, "reason", reason);
-	else
-		cJSON_AddNullToObject(o, "reason");
+	cJSON_AddItemToObject(o, "reason",
+			      reason != NULL ? cJSON_CreateString(reason)
+					     : cJSON_CreateNull());
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
@@ -368,11 +367,10 @@ describe(const cJSON *list)
 		timefmt_json(d, "created_at", number(e, "at"));
 		cJSON_AddNumberToObject(d, "tries", (double)number(e, "tries"));
 		v = cJSON_GetObjectItemCaseSensitive(e, "last");
-		if (cJSON_IsString(v))
-			cJSON_AddStringToObject(d, "last_error",
-						v->valuestring);
-		else
-			cJSON_AddNullToObject(d, "last_error");
+		cJSON_AddItemToObject(
+			d, "last_error",
+			cJSON_IsString(v) ? cJSON_CreateString(v->valuestring)
+					  : cJSON_CreateNull());
 		timefmt_json(d, "next_attempt", number(e, "next"));
 		cJSON_AddItemToArray(a, d);
 	}

@@ -256,8 +256,7 @@ out:
 	lib.free(user);
 	lib.free(pass);
 	lib.free(h);
-	if (u != NULL)
-		lib.url_cleanup(u);
+	lib.url_cleanup(u);
 	return rc;
 }
 

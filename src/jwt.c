@@ -3,7 +3,6 @@
 
 #include <cjson/cJSON.h>
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -31,20 +30,17 @@ split(const char *t, const char **dot1, const char **dot2)
 static cJSON *
 part(const char *p, size_t n)
 {
-	unsigned char *raw = malloc(PART_MAX + 1);
+	unsigned char raw[PART_MAX];
 	cJSON *o = NULL;
 	size_t len;
 
-	if (raw == NULL)
-		return NULL;
-	if (b64url_decode(p, n, raw, PART_MAX, &len) == 0) {
+	if (b64url_decode(p, n, raw, sizeof(raw), &len) == 0) {
 		o = cJSON_ParseWithLength((const char *)raw, len);
 		if (o != NULL && !cJSON_IsObject(o)) {
 			cJSON_Delete(o);
 			o = NULL;
 		}
 	}
-	free(raw);
 	return o;
 }
 

@@ -496,8 +496,7 @@ link_delete(struct app *app, const char *name, const char *who)
 				 "record anyway",
 				 name, oauth_rc_name(why.rc));
 	}
-	if (rc == LINK_OK)
-		record_free(&r);
+	record_free(&r);
 	src = bury(app, name, deleted_by(who), (long long)time(NULL));
 	store_unlock(&lock);
 	if (src == STORE_NOTFOUND)

@@ -5,12 +5,12 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "crypto.h"
 #include "log.h"
 #include "metrics.h"
 #include "text.h"
+#include "timefmt.h"
 #include "url.h"
 #include "codec.h"
 
@@ -84,20 +84,17 @@ get_string(const cJSON *o, const char *name, int required, size_t max,
 static void
 parse_error(const cJSON *o, struct oauth_result *r)
 {
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-	size_t n;
+	const char *e = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(o, "error"));
+	size_t n = e != NULL ? strlen(e) : 0;
 
 	snprintf(r->error, sizeof(r->error), "unknown");
-	if (!cJSON_IsString(e))
-		return;
-	n = strlen(e->valuestring);
 	/* RFC 6749 Appendix A.7: error is NQSCHAR; we keep it shorter. */
 	if (n == 0 || n >= sizeof(r->error) ||
-	    strspn(e->valuestring,
-		   "abcdefghijklmnopqrstuvwxyz"
-		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
+	    strspn(e, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
 		return;
-	memcpy(r->error, e->valuestring, n + 1);
+	memcpy(r->error, e, n + 1);
 }
 
 enum oauth_rc
@@ -162,23 +159,13 @@ err:
 	return r->rc;
 }
 
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static enum oauth_rc
 post(struct http *h, const struct config *cfg, enum metric_call call,
      const char *url, const struct buf *body, struct oauth_tokens *t,
      struct oauth_result *r)
 {
 	struct http_reply reply;
-	struct timespec t0;
+	double t0;
 	struct buf auth;
 	enum http_rc hrc;
 
@@ -191,9 +178,9 @@ post(struct http *h, const struct config *cfg, enum metric_call call,
 		r->rc = OAUTH_NETWORK;
 		return r->rc;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = timefmt_monotonic();
 	hrc = http_post_form(h, url, auth.data, body->data, &reply);
-	metrics_observe(call, seconds_since(&t0));
+	metrics_observe(call, timefmt_monotonic() - t0);
 	buf_free(&auth);
 	if (hrc != HTTP_OK) {
 		r->rc = hrc == HTTP_TIMEOUT   ? OAUTH_TIMEOUT

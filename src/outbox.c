@@ -18,6 +18,7 @@
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
+#include "timefmt.h"
 
 #define FILE_NAME    "outbox"
 #define LOCK_DELIVER 0	/* the byte a deliverer holds, one a machine */
@@ -151,20 +152,11 @@ struct run {
 	struct outbox_result *res;
 };
 
-static double
-monotonic(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Now, in the run's time (the caller's now, and what passed since). */
 static long long
 clock_of(const struct run *run)
 {
-	return run->begun + (long long)(monotonic() - run->start);
+	return run->begun + (long long)(timefmt_monotonic() - run->start);
 }
 
 static void
@@ -360,7 +352,9 @@ outbox_deliver(struct app *app, long long now, int all,
 	       struct outbox_result *res)
 {
 	struct scan scan = { NULL, 0, 0, all, 0 };
-	struct run run = { app, NULL, now, monotonic(), all, 0, 0, res };
+	struct run run = {
+		app, NULL, now, timefmt_monotonic(), all, 0, 0, res
+	};
 	unsigned long long queued = 0;
 	struct hint *h;
 	size_t i;
@@ -421,16 +415,13 @@ deliverer(struct app *app, int listen_fd)
 	static const int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
 				     SIGALRM };
 	struct outbox_result res;
-	struct sigaction sa;
 	sigset_t none;
 	size_t i;
 	int fd;
 
 	setsid();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		sigaction(stops[i], &sa, NULL);
+		signal(stops[i], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* A lock of its own: the worker's file description is shared with

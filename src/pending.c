@@ -40,15 +40,11 @@ encode(const struct pending_set *set, unsigned char *p)
 	for (i = 0; i < set->n; i++) {
 		const struct pending *e = &set->v[i];
 		size_t rl = strlen(e->return_to), ul;
-		int b;
 
 		memcpy(p + o, e->state, 32);
 		memcpy(p + o + 32, e->verifier, 32);
-		o += 64;
-		for (b = 7; b >= 0; b--)
-			p[o++] = (unsigned char)((unsigned long long)
-							 e->created >>
-						 (b * 8));
+		be_put(p + o + 64, 8, e->created);
+		o += 72;
 		p[o++] = (unsigned char)rl;
 		memcpy(p + o, e->return_to, rl);
 		o += rl;
@@ -70,18 +66,14 @@ decode(const unsigned char *p, size_t n, struct pending_set *set)
 	set->n = p[1];
 	for (i = 0; i < set->n; i++) {
 		struct pending *e = &set->v[i];
-		unsigned long long t = 0;
 		size_t rl, ul;
-		int b;
 
 		if (n - o < 73)
 			return -1;
 		memcpy(e->state, p + o, 32);
 		memcpy(e->verifier, p + o + 32, 32);
-		o += 64;
-		for (b = 0; b < 8; b++)
-			t = t << 8 | p[o++];
-		e->created = (long long)t;
+		e->created = be_get(p + o + 64, 8);
+		o += 72;
 		rl = p[o++];
 		if (n - o < rl + 1)
 			return -1;
@@ -111,12 +103,10 @@ pending_seal(const struct key *k, const char *sid,
 	aad(sid, &ad);
 	n = encode(set, plain);
 	memcpy(sealed, k->id, KEY_ID_LEN);
-	if (ad.failed || crypto_seal(k->cookie, ad.data, ad.len, plain, n,
-				     sealed + KEY_ID_LEN) == -1)
-		goto err;
-	rc = b64url_append(out, sealed,
-			   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
-err:
+	if (!ad.failed && crypto_seal(k->cookie, ad.data, ad.len, plain, n,
+				      sealed + KEY_ID_LEN) == 0)
+		rc = b64url_append(out, sealed,
+				   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
 	explicit_bzero(plain, sizeof(plain));
 	buf_free(&ad);
 	return rc;
@@ -133,23 +123,21 @@ pending_unseal(const struct keyring *kr, const char *sid, const char *value,
 	int rc = -1;
 
 	set->n = 0;
-	buf_init(&ad, 512);
 	if (b64url_decode(value, strlen(value), sealed, sizeof(sealed), &n) ==
 		    -1 ||
 	    n < KEY_ID_LEN + AEAD_IV_LEN + AEAD_TAG_LEN)
-		goto err;
+		return -1;
 	k = keyring_find(kr, sealed);
-	if (k == NULL)
-		goto err;
-	aad(sid, &ad);
 	n -= KEY_ID_LEN;
-	if (ad.failed || crypto_open(k->cookie, ad.data, ad.len,
-				     sealed + KEY_ID_LEN, n, plain) == -1)
-		goto err;
-	rc = decode(plain, n - AEAD_IV_LEN - AEAD_TAG_LEN, set);
+	buf_init(&ad, 512);
+	aad(sid, &ad);
+	if (k != NULL && !ad.failed &&
+	    crypto_open(k->cookie, ad.data, ad.len, sealed + KEY_ID_LEN, n,
+			plain) == 0)
+		rc = decode(plain, n - AEAD_IV_LEN - AEAD_TAG_LEN, set);
+	/* decode() may have set n before it failed. */
 	if (rc == -1)
 		set->n = 0;
-err:
 	explicit_bzero(plain, sizeof(plain));
 	buf_free(&ad);
 	return rc;

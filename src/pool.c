@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
 
@@ -69,15 +70,6 @@ on_child(int sig)
 	(void)sig;
 }
 
-static long long
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
-}
-
 static unsigned
 count(enum slot_state state)
 {
@@ -108,7 +100,7 @@ pool_idle(void)
 {
 	if (self == NULL)
 		return;
-	atomic_store(&self->idle_since, now());
+	atomic_store(&self->idle_since, (long long)timefmt_monotonic());
 	atomic_store(&self->state, SLOT_IDLE);
 }
 
@@ -125,9 +117,9 @@ spawn(int (*work)(void *), void *arg, int wake_read)
 	if (s == NULL)
 		return -1;
 	/* Idle from now: the parent counts it before it runs. */
-	atomic_store(&s->idle_since, now());
+	s->born = (long long)timefmt_monotonic();
+	atomic_store(&s->idle_since, s->born);
 	atomic_store(&s->state, SLOT_IDLE);
-	s->born = now();
 	atomic_store(&s->leaving, 0);
 	pid = fork();
 	if (pid == 0) {
@@ -163,7 +155,7 @@ reap(void)
 				continue;
 			if (!stopping && !atomic_load(&s->leaving) &&
 			    (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) &&
-			    now() - s->born < 1)
+			    timefmt_monotonic() - s->born < 1)
 				quick = 1;
 			s->pid = 0;
 			atomic_store(&s->state, SLOT_FREE);
@@ -212,7 +204,8 @@ retire(unsigned workers)
 			oldest = s;
 	}
 	if (oldest != NULL &&
-	    now() - atomic_load(&oldest->idle_since) >= POOL_IDLE_EXIT) {
+	    timefmt_monotonic() - atomic_load(&oldest->idle_since) >=
+		    POOL_IDLE_EXIT) {
 		/* It finishes a request it may just have taken, then goes. */
 		atomic_store(&oldest->leaving, 1);
 		kill(oldest->pid, SIGTERM);
@@ -233,7 +226,7 @@ pool_run(unsigned workers, unsigned max_workers, int (*work)(void *arg),
 	 void *arg)
 {
 	static const int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
-	struct sigaction sa;
+	struct sigaction sa = { .sa_handler = on_stop };
 	sigset_t block, old;
 	int wake[2];
 	unsigned i;
@@ -251,10 +244,8 @@ pool_run(unsigned workers, unsigned max_workers, int (*work)(void *arg),
 		return 1;
 	}
 	wake_fd = wake[1];
-	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
-	sa.sa_handler = on_stop;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
 		sigaction(stops[i], &sa, NULL);
 		sigaddset(&block, stops[i]);

@@ -6,30 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "crypto.h"
 
 static const unsigned char magic[4] = { 'I', 'S', 'C', 1 };
-
-/* v in n bytes, the most significant first. */
-static void
-put(unsigned char *p, size_t n, unsigned long long v)
-{
-	while (n-- > 0) {
-		p[n] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static long long
-get(const unsigned char *p, size_t n)
-{
-	unsigned long long v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return (long long)v;
-}
 
 static void
 write_head(const struct key *k, const struct record_meta *m, unsigned char *h)
@@ -41,21 +21,21 @@ write_head(const struct key *k, const struct record_meta *m, unsigned char *h)
 	h[9] = (unsigned char)m->last_error;
 	h[10] = m->has_refresh ? 1 : 0;
 	h[11] = (unsigned char)m->owner_kind;
-	put(h + 12, 2, m->token_len);
+	be_put(h + 12, 2, m->token_len);
 	h[14] = (unsigned char)(m->events > 255 ? 255 : m->events);
 	h[15] = (unsigned char)(m->events_dead > 255 ? 255 : m->events_dead);
 	memcpy(h + 16, m->fingerprint, 4);
 	/* A time in four bytes: seconds until 2106 (0: none). */
-	put(h + 20, 4,
-	    m->events_oldest < 0	      ? 0
-	    : m->events_oldest > 0xffffffffLL ? 0xffffffff
-					      : m->events_oldest);
-	put(h + 24, 8, m->created);
-	put(h + 32, 8, m->updated);
-	put(h + 40, 8, m->expires_at);
-	put(h + 48, 8, m->last_refresh);
-	put(h + 56, 8, m->last_used);
-	put(h + 64, 8, m->backoff_until);
+	be_put(h + 20, 4,
+	       m->events_oldest < 0		 ? 0
+	       : m->events_oldest > 0xffffffffLL ? 0xffffffff
+						 : m->events_oldest);
+	be_put(h + 24, 8, m->created);
+	be_put(h + 32, 8, m->updated);
+	be_put(h + 40, 8, m->expires_at);
+	be_put(h + 48, 8, m->last_refresh);
+	be_put(h + 56, 8, m->last_used);
+	be_put(h + 64, 8, m->backoff_until);
 }
 
 int
@@ -70,21 +50,21 @@ record_read_meta(const unsigned char *h, size_t len, struct record_meta *m)
 	m->last_error = h[9];
 	m->has_refresh = h[10] & 1;
 	m->owner_kind = h[11];
-	m->token_len = (unsigned)get(h + 12, 2);
+	m->token_len = (unsigned)be_get(h + 12, 2);
 	m->events = h[14];
 	m->events_dead = h[15];
-	m->events_oldest = get(h + 20, 4);
+	m->events_oldest = be_get(h + 20, 4);
 	memcpy(m->fingerprint, h + 16, 4);
 	m->fingerprint[4] = '\0';
 	for (i = 0; i < 4; i++)
 		if (m->fingerprint[i] < 0x21 || m->fingerprint[i] > 0x7e)
 			m->fingerprint[i] = '\0';
-	m->created = get(h + 24, 8);
-	m->updated = get(h + 32, 8);
-	m->expires_at = get(h + 40, 8);
-	m->last_refresh = get(h + 48, 8);
-	m->last_used = get(h + 56, 8);
-	m->backoff_until = get(h + 64, 8);
+	m->created = be_get(h + 24, 8);
+	m->updated = be_get(h + 32, 8);
+	m->expires_at = be_get(h + 40, 8);
+	m->last_refresh = be_get(h + 48, 8);
+	m->last_used = be_get(h + 56, 8);
+	m->backoff_until = be_get(h + 64, 8);
 	if ((m->status != RECORD_CONNECTED &&
 	     m->status != RECORD_NEEDS_RECONNECT &&
 	     m->status != RECORD_DELETED) ||

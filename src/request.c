@@ -1,6 +1,7 @@
 /* A request: the CGI environment and body, turned into validated fields. */
 #include "request.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -12,11 +13,10 @@
 #include "url.h"
 #include "codec.h"
 
-typedef int (*validator)(struct field *f);
-
 struct param_def {
 	const char *name;
-	validator valid;
+	size_t min, max;	       /* the decoded value's length */
+	int (*valid)(struct field *f); /* the bytes' check; NULL: any */
 };
 
 static int
@@ -34,40 +34,24 @@ all_in(const char *s, size_t len, unsigned char lo, unsigned char hi,
 	return 1;
 }
 
-/* RFC 6749 Appendix A: code is VSCHAR (%x20-7E). */
+/* RFC 6749 Appendix A: code and state are VSCHAR (%x20-7E). */
 static int
-v_code(struct field *f)
+v_vschar(struct field *f)
 {
-	return f->len >= 1 && f->len <= 2048 &&
-	       all_in(f->val, f->len, 0x20, 0x7e, "");
-}
-
-static int
-v_state(struct field *f)
-{
-	return f->len >= 1 && f->len <= 512 &&
-	       all_in(f->val, f->len, 0x20, 0x7e, "");
+	return all_in(f->val, f->len, 0x20, 0x7e, "");
 }
 
 /* RFC 6749 Appendix A.7 and A.8: error and error_description are NQSCHAR. */
 static int
-v_error(struct field *f)
+v_nqschar(struct field *f)
 {
-	return f->len >= 1 && f->len <= 128 &&
-	       all_in(f->val, f->len, 0x20, 0x7e, "\"\\");
-}
-
-static int
-v_description(struct field *f)
-{
-	return f->len <= 1024 && all_in(f->val, f->len, 0x20, 0x7e, "\"\\");
+	return all_in(f->val, f->len, 0x20, 0x7e, "\"\\");
 }
 
 static int
 v_url(struct field *f)
 {
-	return f->len >= 1 && f->len <= 2048 &&
-	       all_in(f->val, f->len, 0x21, 0x7e, "");
+	return all_in(f->val, f->len, 0x21, 0x7e, "");
 }
 
 /* A local path only: "/x", never "//host" or "/\host" (open redirects). */
@@ -77,36 +61,18 @@ v_local_path(struct field *f)
 	return policy_local_path(f->val);
 }
 
+/* CSRF and purpose tokens (session.c), sealed tickets (ticket.c). */
 static int
-v_b64token(struct field *f)
+v_b64url(struct field *f)
 {
-	return f->len == 43 &&
-	       strspn(f->val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
-			      "uvwxyz0123456789-_") == 43;
-}
-
-/* A web app's user id: owner.c says whether it is one, so that an id too
- * long or empty gets the 400 that names the rule, not "send user". */
-static int
-v_user(struct field *f)
-{
-	(void)f;
-	return 1;
-}
-
-/* A sealed connect ticket, base64url (ticket.c). */
-static int
-v_ticket(struct field *f)
-{
-	return f->len >= 1 && f->len <= 1024 &&
-	       strspn(f->val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+	return strspn(f->val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
 			      "uvwxyz0123456789-_") == f->len;
 }
 
 static int
 v_hex(struct field *f)
 {
-	return f->len >= 1 && f->len <= 64 && hex_valid(f->val, f->len);
+	return hex_valid(f->val, f->len);
 }
 
 static int
@@ -118,34 +84,37 @@ v_page(struct field *f)
 static int
 v_word(struct field *f)
 {
-	return f->len >= 1 && f->len <= 32 &&
-	       strspn(f->val, "abcdefghijklmnopqrstuvwxyz_-") == f->len;
+	return strspn(f->val, "abcdefghijklmnopqrstuvwxyz_-") == f->len;
 }
 
+/* return_to's and page's checks hold their lengths.  A web app's user id:
+ * owner.c says whether it is one, so that an id too long or empty gets
+ * the 400 that names the rule, not "send user". */
 static const struct param_def params[PARAM__MAX] = {
-	[PARAM_CODE] = { "code", v_code },
-	[PARAM_STATE] = { "state", v_state },
-	[PARAM_ERROR] = { "error", v_error },
-	[PARAM_ERROR_DESCRIPTION] = { "error_description", v_description },
-	[PARAM_ISS] = { "iss", v_url },
-	[PARAM_RETURN_TO] = { "return_to", v_local_path },
-	[PARAM_CSRF] = { "csrf", v_b64token },
-	[PARAM_ID] = { "id", v_hex },
-	[PARAM_PAGE] = { "page", v_page },
-	[PARAM_SORT] = { "sort", v_word },
-	[PARAM_FILTER] = { "status", v_word },
-	[PARAM_Q] = { "q", v_hex },
-	[PARAM_FORMAT] = { "format", v_word },
-	[PARAM_DONE] = { "done", v_word },
-	[PARAM_GO] = { "go", v_b64token },
-	[PARAM_USER] = { "user", v_user },
-	[PARAM_TICKET] = { "t", v_ticket },
-	[PARAM_MATCH] = { "match", v_word },
+	[PARAM_CODE] = { "code", 1, 2048, v_vschar },
+	[PARAM_STATE] = { "state", 1, 512, v_vschar },
+	[PARAM_ERROR] = { "error", 1, 128, v_nqschar },
+	[PARAM_ERROR_DESCRIPTION] = { "error_description", 0, 1024, v_nqschar },
+	[PARAM_ISS] = { "iss", 1, 2048, v_url },
+	[PARAM_RETURN_TO] = { "return_to", 0, SIZE_MAX, v_local_path },
+	[PARAM_CSRF] = { "csrf", 43, 43, v_b64url },
+	[PARAM_ID] = { "id", 1, 64, v_hex },
+	[PARAM_PAGE] = { "page", 0, SIZE_MAX, v_page },
+	[PARAM_SORT] = { "sort", 1, 32, v_word },
+	[PARAM_FILTER] = { "status", 1, 32, v_word },
+	[PARAM_Q] = { "q", 1, 64, v_hex },
+	[PARAM_FORMAT] = { "format", 1, 32, v_word },
+	[PARAM_DONE] = { "done", 1, 32, v_word },
+	[PARAM_GO] = { "go", 43, 43, v_b64url },
+	[PARAM_USER] = { "user", 0, SIZE_MAX, NULL },
+	[PARAM_TICKET] = { "t", 1, 1024, v_b64url },
+	[PARAM_MATCH] = { "match", 1, 32, v_word },
 };
 
 static void
 set_field(struct field *fields, const char *name, char *val, size_t len)
 {
+	const struct param_def *d;
 	struct field *f;
 	size_t i;
 
@@ -154,6 +123,7 @@ set_field(struct field *fields, const char *name, char *val, size_t len)
 			break;
 	if (i == PARAM__MAX)
 		return;
+	d = &params[i];
 	f = &fields[i];
 	if (f->state != FIELD_ABSENT) {
 		f->dup = 1;
@@ -161,7 +131,9 @@ set_field(struct field *fields, const char *name, char *val, size_t len)
 	}
 	f->val = val;
 	f->len = len;
-	f->state = params[i].valid(f) ? FIELD_OK : FIELD_BAD;
+	f->state = FIELD_OK;
+	if (len < d->min || len > d->max || (d->valid != NULL && !d->valid(f)))
+		f->state = FIELD_BAD;
 }
 
 int
@@ -297,19 +269,16 @@ route_path(struct request *req, const char *uri, const char *script,
 	size_t n, blen = strlen(base);
 	char *p = req->pathbuf;
 
-	if (uri != NULL) {
-		n = strcspn(uri, "?");
-		if (n > URI_MAX)
-			return 414;
-		memcpy(p, uri, n);
-		p[n] = '\0';
-	} else {
+	/* A variable fits in an int: FastCGI lengths have 31 bits. */
+	if (uri != NULL)
+		n = (size_t)snprintf(p, URI_MAX + 1, "%.*s",
+				     (int)strcspn(uri, "?"), uri);
+	else
 		n = (size_t)snprintf(p, URI_MAX + 1, "%s%s",
 				     script != NULL ? script : "",
 				     pathinfo != NULL ? pathinfo : "");
-		if (n > URI_MAX)
-			return 414;
-	}
+	if (n > URI_MAX)
+		return 414;
 	if (strncmp(p, base, blen) == 0 && (p[blen] == '/' || p[blen] == '\0'))
 		req->path = p + blen;
 	return 0;

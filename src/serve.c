@@ -74,15 +74,13 @@ static void
 set_signals(sigset_t *waiting)
 {
 	static const int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
-	struct sigaction sa;
+	/* mod_fcgid and lighttpd send SIGUSR1 for a graceful stop. */
+	struct sigaction sa = { .sa_handler = on_stop };
 	sigset_t block;
 	size_t i;
 
-	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
-	/* mod_fcgid and lighttpd send SIGUSR1 for a graceful stop. */
-	sa.sa_handler = on_stop;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
 		sigaction(stops[i], &sa, NULL);
 		sigaddset(&block, stops[i]);

@@ -1,4 +1,5 @@
-/* Times as text: ISO 8601 for machines, "in 5 min" for people. */
+/* Times as text: ISO 8601 for machines, "in 5 min" for people; the
+ * monotonic clock. */
 #include "timefmt.h"
 
 #include <cjson/cJSON.h>
@@ -22,12 +23,9 @@ timefmt_json(cJSON *o, const char *name, long long t)
 {
 	char s[TIME_LEN];
 
-	if (t <= 0) {
-		cJSON_AddNullToObject(o, name);
-		return;
-	}
 	timefmt_iso(t, s);
-	cJSON_AddStringToObject(o, name, s);
+	cJSON_AddItemToObject(
+		o, name, t > 0 ? cJSON_CreateString(s) : cJSON_CreateNull());
 }
 
 void
@@ -53,4 +51,13 @@ timefmt_relative(long long t, long long now, char *out, size_t len)
 		unit = " min";
 	}
 	snprintf(out, len, past ? "%llu%s ago" : "in %llu%s", v, unit);
+}
+
+double
+timefmt_monotonic(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }

@@ -1,4 +1,5 @@
-/* Times as text: ISO 8601 for machines, "in 5 min" for people. */
+/* Times as text: ISO 8601 for machines, "in 5 min" for people; the
+ * monotonic clock. */
 #ifndef TIMEFMT_H
 #define TIMEFMT_H
 
@@ -12,5 +13,7 @@ struct cJSON;
 void timefmt_json(struct cJSON *o, const char *name, long long t);
 /* "in 59 min", "2 h ago": short and human, for the admin page and CLI. */
 void timefmt_relative(long long t, long long now, char *out, size_t len);
+/* Seconds on CLOCK_MONOTONIC, for spans of time: never set back. */
+double timefmt_monotonic(void);
 
 #endif
