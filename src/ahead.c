@@ -8,6 +8,7 @@
 #include "link.h"
 #include "listing.h"
 #include "log.h"
+#include "timefmt.h"
 
 /*
  * Due by its head (no key needed; link.c decides again under the lock):
@@ -43,21 +44,13 @@ soonest_first(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static double
-monotonic(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Waits until the n-th request of the run may start: [refresh]
  * per_second at most, evenly spaced. */
 static void
 pace(double start, long n, unsigned per_second)
 {
-	double at = start + (double)n / per_second, left = at - monotonic();
+	double at = start + (double)n / per_second,
+	       left = at - timefmt_monotonic();
 	struct timespec ts;
 
 	if (left <= 0)
@@ -80,7 +73,7 @@ int
 ahead_run(struct app *app, long long now, struct ahead_result *res)
 {
 	long long begun = now;
-	double start = monotonic();
+	double start = timefmt_monotonic();
 	enum refresh_error why;
 	struct listing l;
 	size_t i, n = 0;
@@ -106,7 +99,7 @@ ahead_run(struct app *app, long long now, struct ahead_result *res)
 			break;
 		}
 		pace(start, asked, app->cfg.refresh_per_second);
-		now = begun + (long long)(monotonic() - start);
+		now = begun + (long long)(timefmt_monotonic() - start);
 		rc = link_refresh_ahead(
 			app, l.v[i].name, now, app->cfg.refresh_ahead,
 			app->cfg.refresh_touch_hours * 3600, &tried, &why);
