@@ -287,7 +287,7 @@ gc_redis(struct app *app, long long now)
 	struct listing l;
 	long gone, kept;
 
-	gone = link_gc_temp_files(app);
+	gone = store_sweep(app->store);
 	if (gone < 0 || store_query(app->store, &q, &l) != STORE_OK)
 		return fail("gc", "cannot read the store");
 	kept = (long)(l.totals.connected + l.totals.reconnect);
@@ -313,7 +313,7 @@ cmd_gc(struct app *app, const struct cli_opts *o)
 	kept = link_gc(app, now, print_removed);
 	if (kept == -1)
 		return fail("gc", "cannot read the store");
-	temps = link_gc_temp_files(app);
+	temps = store_sweep(app->store);
 	printf("kept %ld link%s (used in the last %u days), removed "
 	       "%ld; removed %ld stray temp file%s\n",
 	       kept, kept == 1 ? "" : "s", app->cfg.max_idle_days, gc_removed,

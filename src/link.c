@@ -569,12 +569,6 @@ link_gc(struct app *app, long long now,
 	return kept;
 }
 
-long
-link_gc_temp_files(struct app *app)
-{
-	return store_sweep(app->store);
-}
-
 static int
 rekey_one(struct app *app, const char *old)
 {

@@ -86,7 +86,6 @@ enum link_rc link_delete(struct app *app, const char *name, const char *who);
  */
 long link_gc(struct app *app, long long now,
 	     void (*removed)(const char *name, const char *why));
-long link_gc_temp_files(struct app *app);
 
 /* Re-seals every record under the current key (and renames it). */
 int link_rekey(struct app *app, long *moved);
