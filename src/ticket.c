@@ -14,14 +14,10 @@ static const char aad[] = "insuresign-connect ticket v1";
 static size_t
 encode(const struct ticket *t, unsigned char *p)
 {
-	size_t o = 0, n;
-	int b;
+	size_t o = 16 + 8, n;
 
 	memcpy(p, t->nonce, 16);
-	o += 16;
-	for (b = 7; b >= 0; b--)
-		p[o++] = (unsigned char)((unsigned long long)t->expires >>
-					 (b * 8));
+	be_put(p + 16, 8, (unsigned long long)t->expires);
 	n = strlen(t->user);
 	p[o++] = (unsigned char)n;
 	memcpy(p + o, t->user, n);
@@ -35,17 +31,12 @@ encode(const struct ticket *t, unsigned char *p)
 static int
 decode(const unsigned char *p, size_t n, struct ticket *t)
 {
-	unsigned long long v = 0;
-	size_t o = 0, k;
-	int b;
+	size_t o = 16 + 8, k;
 
 	if (n < 16 + 8 + 1)
 		return -1;
 	memcpy(t->nonce, p, 16);
-	o += 16;
-	for (b = 0; b < 8; b++)
-		v = v << 8 | p[o++];
-	t->expires = (long long)v;
+	t->expires = be_get(p + 16, 8);
 	k = p[o++];
 	if (k == 0 || n - o < k + 1)
 		return -1;

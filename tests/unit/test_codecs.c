@@ -430,6 +430,21 @@ buf_grows_past_its_first_allocation(void)
 	buf_free(&b);
 }
 
+static void
+big_endian_numbers_round_trip(void)
+{
+	unsigned char p[8];
+
+	be_put(p, 8, 0x0102030405060708ULL);
+	CHECK(p[0] == 1 && p[7] == 8);
+	CHECK(be_get(p, 8) == 0x0102030405060708LL);
+	be_put(p, 8, (unsigned long long)-2LL); /* a time before 1970 */
+	CHECK(be_get(p, 8) == -2);
+	be_put(p, 2, 0x12345); /* only the low bytes fit */
+	CHECK(p[0] == 0x23 && p[1] == 0x45 && be_get(p, 2) == 0x2345);
+	CHECK(be_get(p, 0) == 0);
+}
+
 int
 main(void)
 {
@@ -455,6 +470,7 @@ main(void)
 	RUN(buf_add_b64url_matches_b64url_encode);
 	RUN(b64_append_is_standard_base64_with_padding);
 	RUN(hex_encode_is_lowercase_and_is_hex_rejects_uppercase);
+	RUN(big_endian_numbers_round_trip);
 	RUN(timefmt_iso_formats_utc_iso8601);
 	RUN(timefmt_relative_picks_a_unit_and_a_direction);
 	RUN(ascii_casecmp_folds_ascii_letters_only);
