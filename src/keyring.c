@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -103,6 +104,45 @@ keyring_find(const struct keyring *kr, const unsigned char *id)
 		if (memcmp(kr->keys[i].id, id, KEY_ID_LEN) == 0)
 			return &kr->keys[i];
 	return NULL;
+}
+
+int
+keyring_seal(const struct key *k, const void *aad, size_t aadlen,
+	     const unsigned char *plain, size_t n, struct buf *out)
+{
+	size_t len = KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN;
+	unsigned char *sealed = malloc(len);
+	int rc = -1;
+
+	if (sealed == NULL)
+		return -1;
+	memcpy(sealed, k->id, KEY_ID_LEN);
+	if (crypto_seal(k->cookie, aad, aadlen, plain, n,
+			sealed + KEY_ID_LEN) == 0)
+		rc = b64url_append(out, sealed, len);
+	free(sealed);
+	return rc;
+}
+
+ssize_t
+keyring_unseal(const struct keyring *kr, const void *aad, size_t aadlen,
+	       const char *text, unsigned char *plain, size_t max)
+{
+	size_t room = KEY_ID_LEN + AEAD_IV_LEN + max + AEAD_TAG_LEN, n = 0;
+	unsigned char *sealed = malloc(room);
+	const struct key *k = NULL;
+	ssize_t rc = -1;
+
+	if (sealed != NULL &&
+	    b64url_decode(text, strlen(text), sealed, room, &n) == 0 &&
+	    n >= KEY_ID_LEN + AEAD_IV_LEN + AEAD_TAG_LEN)
+		k = keyring_find(kr, sealed);
+	if (k != NULL &&
+	    crypto_open(k->cookie, aad, aadlen, sealed + KEY_ID_LEN,
+			n - KEY_ID_LEN, plain) == 0)
+		rc = (ssize_t)(n - KEY_ID_LEN - AEAD_IV_LEN - AEAD_TAG_LEN);
+	free(sealed);
+	return rc;
 }
 
 void

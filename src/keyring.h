@@ -3,6 +3,9 @@
 #define KEYRING_H
 
 #include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
 
 #include "config.h"
 #include "crypto.h"
@@ -40,6 +43,21 @@ void keyring_wipe(struct keyring *kr);
  */
 int keyring_value_name(const struct keyring *kr, const char *kind,
 		       const void *v, size_t n, char out[2 * SHA256_LEN + 1]);
+
+/*
+ * A value a browser carries for us (the pending cookie, a connect
+ * ticket): the key's id, then plain sealed with its cookie subkey and
+ * aad (crypto_seal), as base64url text added to out.  0 or -1.
+ */
+int keyring_seal(const struct key *k, const void *aad, size_t aadlen,
+		 const unsigned char *plain, size_t n, struct buf *out);
+/*
+ * The reverse, under whichever key of kr the id names: at most max plain
+ * bytes into plain.  Their count, or -1 for text that is not ours, was
+ * tampered with, or holds more than max.
+ */
+ssize_t keyring_unseal(const struct keyring *kr, const void *aad, size_t aadlen,
+		       const char *text, unsigned char *plain, size_t max);
 
 /* Writes a new random key file (0600, never over an existing file). */
 int keyring_generate(const char *path, char *err, size_t len);

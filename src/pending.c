@@ -10,8 +10,7 @@
 
 #define PLAIN_MAX \
 	(2 + PENDING_MAX * (32 + 32 + 8 + 1 + RETURN_TO_MAX + 1 + USER_ID_MAX))
-#define SEALED_MAX (KEY_ID_LEN + AEAD_IV_LEN + PLAIN_MAX + AEAD_TAG_LEN)
-#define VERSION	   2 /* 2: each entry has its user */
+#define VERSION 2 /* 2: each entry has its user */
 
 static void
 cookie_name(const struct config *cfg, int https, char *out, size_t len)
@@ -94,19 +93,15 @@ int
 pending_seal(const struct key *k, const char *sid,
 	     const struct pending_set *set, struct buf *out)
 {
-	unsigned char plain[PLAIN_MAX], sealed[SEALED_MAX];
+	unsigned char plain[PLAIN_MAX];
 	struct buf ad;
-	size_t n;
 	int rc = -1;
 
 	buf_init(&ad, 512);
 	aad(sid, &ad);
-	n = encode(set, plain);
-	memcpy(sealed, k->id, KEY_ID_LEN);
-	if (!ad.failed && crypto_seal(k->cookie, ad.data, ad.len, plain, n,
-				      sealed + KEY_ID_LEN) == 0)
-		rc = b64url_append(out, sealed,
-				   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
+	if (!ad.failed)
+		rc = keyring_seal(k, ad.data, ad.len, plain, encode(set, plain),
+				  out);
 	explicit_bzero(plain, sizeof(plain));
 	buf_free(&ad);
 	return rc;
@@ -116,25 +111,19 @@ int
 pending_unseal(const struct keyring *kr, const char *sid, const char *value,
 	       struct pending_set *set)
 {
-	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
-	const struct key *k;
+	unsigned char plain[PLAIN_MAX];
 	struct buf ad;
-	size_t n;
+	ssize_t n = -1;
 	int rc = -1;
 
 	set->n = 0;
-	if (b64url_decode(value, strlen(value), sealed, sizeof(sealed), &n) ==
-		    -1 ||
-	    n < KEY_ID_LEN + AEAD_IV_LEN + AEAD_TAG_LEN)
-		return -1;
-	k = keyring_find(kr, sealed);
-	n -= KEY_ID_LEN;
 	buf_init(&ad, 512);
 	aad(sid, &ad);
-	if (k != NULL && !ad.failed &&
-	    crypto_open(k->cookie, ad.data, ad.len, sealed + KEY_ID_LEN, n,
-			plain) == 0)
-		rc = decode(plain, n - AEAD_IV_LEN - AEAD_TAG_LEN, set);
+	if (!ad.failed)
+		n = keyring_unseal(kr, ad.data, ad.len, value, plain,
+				   sizeof(plain));
+	if (n != -1)
+		rc = decode(plain, (size_t)n, set);
 	/* decode() may have set n before it failed. */
 	if (rc == -1)
 		set->n = 0;

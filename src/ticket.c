@@ -6,8 +6,7 @@
 #include "codec.h"
 #include "crypto.h"
 
-#define PLAIN_MAX  (16 + 8 + 1 + USER_ID_MAX + 1 + RETURN_TO_MAX)
-#define SEALED_MAX (KEY_ID_LEN + AEAD_IV_LEN + PLAIN_MAX + AEAD_TAG_LEN)
+#define PLAIN_MAX (16 + 8 + 1 + USER_ID_MAX + 1 + RETURN_TO_MAX)
 
 static const char aad[] = "insuresign-connect ticket v1";
 
@@ -55,8 +54,7 @@ int
 ticket_issue(const struct key *k, const char *user, const char *return_to,
 	     long long now, struct ticket *t, struct buf *out)
 {
-	unsigned char plain[PLAIN_MAX], sealed[SEALED_MAX];
-	size_t n;
+	unsigned char plain[PLAIN_MAX];
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -66,13 +64,8 @@ ticket_issue(const struct key *k, const char *user, const char *return_to,
 	t->expires = now + TICKET_TTL;
 	memcpy(t->user, user, strlen(user) + 1);
 	memcpy(t->return_to, return_to, strlen(return_to) + 1);
-	n = encode(t, plain);
-	memcpy(sealed, k->id, KEY_ID_LEN);
-	rc = crypto_seal(k->cookie, aad, sizeof(aad) - 1, plain, n,
-			 sealed + KEY_ID_LEN);
-	if (rc == 0)
-		rc = b64url_append(out, sealed,
-				   KEY_ID_LEN + AEAD_IV_LEN + n + AEAD_TAG_LEN);
+	rc = keyring_seal(k, aad, sizeof(aad) - 1, plain, encode(t, plain),
+			  out);
 	explicit_bzero(plain, sizeof(plain));
 	return rc;
 }
@@ -81,23 +74,15 @@ int
 ticket_open(const struct keyring *kr, const char *text, long long now,
 	    struct ticket *t)
 {
-	unsigned char sealed[SEALED_MAX], plain[PLAIN_MAX];
-	const struct key *k;
-	size_t n;
+	unsigned char plain[PLAIN_MAX];
+	ssize_t n;
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (b64url_decode(text, strlen(text), sealed, sizeof(sealed), &n) ==
-		    -1 ||
-	    n < KEY_ID_LEN + AEAD_IV_LEN + AEAD_TAG_LEN)
-		return -1;
-	k = keyring_find(kr, sealed);
-	n -= KEY_ID_LEN;
-	if (k != NULL &&
-	    crypto_open(k->cookie, aad, sizeof(aad) - 1, sealed + KEY_ID_LEN, n,
-			plain) == 0 &&
-	    decode(plain, n - AEAD_IV_LEN - AEAD_TAG_LEN, t) == 0 &&
-	    now <= t->expires && t->expires <= now + TICKET_TTL + 60)
+	n = keyring_unseal(kr, aad, sizeof(aad) - 1, text, plain,
+			   sizeof(plain));
+	if (n != -1 && decode(plain, (size_t)n, t) == 0 && now <= t->expires &&
+	    t->expires <= now + TICKET_TTL + 60)
 		rc = 0;
 	explicit_bzero(plain, sizeof(plain));
 	if (rc == -1)
