@@ -8,7 +8,6 @@
 
 #include "codec.h"
 #include "crypto.h"
-#include "link.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -307,9 +306,10 @@ event_settle(const struct app *app, struct record *r, const char *id, int sent,
 				cJSON_DeleteItemFromArray(dead(o), 0);
 			rc = SETTLED_DEAD;
 		} else {
-			set_number(e, "next",
-				   now + link_backoff(app->cfg.events_retry_min,
-						      tries));
+			set_number(
+				e, "next",
+				now + record_backoff(app->cfg.events_retry_min,
+						     tries));
 			rc = SETTLED_RETRY;
 		}
 	}

@@ -12,8 +12,6 @@
 
 /* Touch last_used at most this often: reads must not turn into writes. */
 #define TOUCH_EVERY 3600
-/* The longest a back-off grows to (seconds). */
-#define BACKOFF_MAX 3600
 
 int
 link_due(const struct record_meta *m, long long now, unsigned margin)
@@ -229,17 +227,6 @@ apply_tokens(struct record *r, const struct oauth_tokens *t, long long now,
 	r->failures = 0;
 }
 
-long long
-link_backoff(unsigned base, int n)
-{
-	long long cap = base > BACKOFF_MAX ? base : BACKOFF_MAX;
-	long long d = base;
-
-	while (--n > 0 && d < cap)
-		d *= 2;
-	return d < cap ? d : cap;
-}
-
 /* What the record keeps of what the token endpoint did. */
 static enum refresh_error
 refresh_error_of(enum oauth_rc rc)
@@ -328,7 +315,7 @@ refresh_locked(struct app *app, const char *name, struct record *r,
 	if (r->failures < 1000)
 		r->failures++;
 	r->meta.backoff_until =
-		now + link_backoff(app->cfg.refresh_backoff, r->failures);
+		now + record_backoff(app->cfg.refresh_backoff, r->failures);
 	save(app, name, r, now);
 	audit("refresh_failed", name, "kind=%s", refresh_error_name(*why));
 	return LINK_UNAVAILABLE;

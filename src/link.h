@@ -22,14 +22,6 @@ enum link_rc {
 /* Due: expires within refresh_margin seconds (or already has). */
 int link_due(const struct record_meta *m, long long now, unsigned margin);
 
-/*
- * The wait after the n-th failure in a row: base seconds, doubled at each
- * failure up to an hour (or up to base, if that is longer).  So a link
- * that keeps failing ([insuresign] refresh_backoff) costs InsureSign a
- * request an hour, and an event ([events] retry_min) is tried hourly.
- */
-long long link_backoff(unsigned base, int n);
-
 /* The record of an owner, wherever its key put it.  name gets its name. */
 enum link_rc link_get(struct app *app, const struct owner *o, char *name,
 		      struct record *r);

@@ -298,3 +298,14 @@ refresh_error_name(int e)
 
 	return e >= 0 && e < REFRESH__MAX ? names[e] : "unknown";
 }
+
+long long
+record_backoff(unsigned base, int n)
+{
+	long long cap = base > 3600 ? base : 3600;
+	long long d = base;
+
+	while (--n > 0 && d < cap)
+		d *= 2;
+	return d < cap ? d : cap;
+}

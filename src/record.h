@@ -83,4 +83,13 @@ void record_free(struct record *r);
 
 const char *refresh_error_name(int e);
 
+/*
+ * The wait after the n-th failure in a row of what a record keeps: base
+ * seconds, doubled at each failure up to an hour (or up to base, if that
+ * is longer).  So a link that keeps failing ([insuresign] refresh_backoff)
+ * costs InsureSign a request an hour, and an event ([events] retry_min)
+ * is tried hourly.
+ */
+long long record_backoff(unsigned base, int n);
+
 #endif

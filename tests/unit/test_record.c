@@ -502,6 +502,18 @@ a_record_too_big_to_store_is_not_sealed(void)
 	buf_free(&b);
 }
 
+static void
+backoff_doubles_up_to_an_hour_or_its_base(void)
+{
+	CHECK(record_backoff(60, 1) == 60);
+	CHECK(record_backoff(60, 2) == 120);
+	CHECK(record_backoff(60, 6) == 1920);
+	CHECK(record_backoff(60, 7) == 3600); /* 3840, capped */
+	CHECK(record_backoff(60, 1000) == 3600);
+	CHECK(record_backoff(7200, 1) == 7200); /* a base past the hour */
+	CHECK(record_backoff(7200, 5) == 7200);
+}
+
 int
 main(void)
 {
@@ -522,5 +534,6 @@ main(void)
 	RUN(a_users_record_keeps_its_id_sealed_and_its_kind_in_the_head);
 	RUN(well_sealed_but_malformed_contents_do_not_open);
 	RUN(a_record_too_big_to_store_is_not_sealed);
+	RUN(backoff_doubles_up_to_an_hour_or_its_base);
 	return DONE();
 }
