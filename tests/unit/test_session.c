@@ -2,6 +2,7 @@
  * ticket.c (connect tickets). */
 #include <string.h>
 
+#include "pending.h"
 #include "session.h"
 #include "ticket.h"
 #include "testkeys.h"
@@ -135,6 +136,35 @@ a_ticket_opens_once_issued_and_only_for_what_fits(void)
 	buf_free(&b);
 }
 
+/* Tickets and the pending cookie are sealed the same way, under the same
+ * subkey (keyring_seal): only their AEAD data tells them apart, and it
+ * must. */
+static void
+a_ticket_is_never_a_pending_cookie_nor_the_reverse(void)
+{
+	struct pending_set set = { .n = 0 }, got_set;
+	struct ticket t, got;
+	struct pending p;
+	struct keyring kr;
+	struct buf tk, pc;
+
+	test_keyring(&kr, 1);
+	buf_init(&tk, TICKET_MAX);
+	buf_init(&pc, 8192);
+	CHECK(ticket_issue(&kr.keys[0], "amy", "/app", T0, &t, &tk) == 0);
+	CHECK(pending_new(&p, "/app", "amy", T0) == 0);
+	pending_add(&set, &p, T0);
+	CHECK(pending_seal(&kr.keys[0], "sid", &set, &pc) == 0);
+	CHECK(pending_unseal(&kr, "sid", buf_str(&pc), &got_set) == 0);
+	CHECK(ticket_open(&kr, buf_str(&tk), T0, &got) == 0);
+	CHECK(ticket_open(&kr, buf_str(&pc), T0, &got) == -1);
+	CHECK(pending_unseal(&kr, "sid", buf_str(&tk), &got_set) == -1);
+	CHECK(pending_unseal(&kr, "", buf_str(&tk), &got_set) == -1);
+	CHECK(got_set.n == 0);
+	buf_free(&tk);
+	buf_free(&pc);
+}
+
 int
 main(void)
 {
@@ -145,5 +175,6 @@ main(void)
 	RUN(admin_csrf_survives_a_key_rotation);
 	RUN(no_session_or_a_token_cut_short_never_passes);
 	RUN(a_ticket_opens_once_issued_and_only_for_what_fits);
+	RUN(a_ticket_is_never_a_pending_cookie_nor_the_reverse);
 	return DONE();
 }
